@@ -1,0 +1,69 @@
+// The errors a person sees: build, configuration, image and binding errors.
+//
+// One small class tree with stable codes. A message says what is wrong, where, and what
+// to do. Malformed packets on the hot path are never errors: they are counted drops.
+
+export type ErrorCode =
+  | 'APPL_ERR_USAGE'
+  | 'APPL_ERR_IMAGE_OPEN'
+  | 'APPL_ERR_IMAGE_TRUNCATED'
+  | 'APPL_ERR_IMAGE_MAGIC'
+  | 'APPL_ERR_IMAGE_VERSION'
+  | 'APPL_ERR_IMAGE_CHECKSUM'
+  | 'APPL_ERR_IMAGE_CORRUPT'
+  | 'APPL_ERR_IMAGE_WRITE'
+  | 'APPL_ERR_SITE_READ'
+  | 'APPL_ERR_SITE_SYMLINK'
+  | 'APPL_ERR_SITE_CONFIG'
+  | 'APPL_ERR_ZONE_READ'
+  | 'APPL_ERR_ZONE_PARSE'
+  | 'APPL_ERR_ZONE_CHECK'
+  | 'APPL_ERR_ZONE_SIGNED'
+  | 'APPL_ERR_LISTEN'
+  | 'APPL_ERR_XDP_OPEN'
+  | 'APPL_ERR_XDP_PERMISSION'
+  | 'APPL_ERR_XDP_UNSUPPORTED'
+  | 'APPL_ERR_XDP_IFACE'
+  | 'APPL_ERR_XDP_QUEUE'
+  | 'APPL_ERR_XDP_UMEM'
+  | 'APPL_ERR_XDP_ATTACH'
+  | 'APPL_ERR_XDP_BUSY'
+  | 'APPL_ERR_XDP_NATIVE'
+  | 'APPL_ERR_BENCH';
+
+export class ApplianceError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ApplianceError';
+    this.code = code;
+  }
+}
+
+/** The image file is unreadable, truncated, corrupted, foreign or of another version. */
+export class ImageError extends ApplianceError {
+  constructor(code: ErrorCode, readonly file: string, message: string) {
+    super(code, `${file}: ${message}`);
+    this.name = 'ImageError';
+  }
+}
+
+/** A site or zone input that cannot be built; names the file (and line, for zones). */
+export class BuildInputError extends ApplianceError {
+  constructor(code: ErrorCode, readonly file: string, readonly line: number | undefined, message: string) {
+    super(code, line === undefined ? `${file}: ${message}` : `${file}:${line}: ${message}`);
+    this.name = 'BuildInputError';
+  }
+}
+
+/** A command-line or configuration mistake. */
+export class UsageError extends ApplianceError {
+  constructor(message: string) {
+    super('APPL_ERR_USAGE', message);
+    this.name = 'UsageError';
+  }
+}
+
+export function isApplianceError(e: unknown): e is ApplianceError {
+  return e instanceof ApplianceError;
+}
