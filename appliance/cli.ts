@@ -1,0 +1,96 @@
+// The `appliance` command line: build, inspect, serve, bench, stats.
+//
+// This contract is what tests, scripts and users call; keep it. Errors a person sees are
+// ApplianceErrors: printed as "appliance: CODE: message", exit status 1 (2 for usage).
+
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { isApplianceError } from './errors.js';
+import { runBuild } from './commands/build.js';
+import { runInspect } from './commands/inspect.js';
+import { runServe } from './commands/serve.js';
+import { toolVersion } from '../specializers/build.js';
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function intIn(min: number, max: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+export function makeProgram(): Command {
+  const program = new Command();
+  program
+    .name('appliance')
+    .description('A specialized web and DNS server: a site and DNS zones are built into one image of\n' +
+      'ready-made responses, then served from kernel sockets or a fused AF_XDP stack.')
+    .version(toolVersion())
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program.command('build')
+    .description('Build sites and DNS zones into one image file.')
+    .option('--site <DIR|HOST=DIR>', 'a site directory; HOST=DIR answers for that Host header, a plain DIR is the default site (repeatable)', collect, [])
+    .option('--zone <FILE|ORIGIN=FILE>', 'a DNS zone file; its origin from ORIGIN=, else $ORIGIN, else its SOA owner (repeatable)', collect, [])
+    .requiredOption('-o, --output <IMAGE>', 'the image file to write')
+    .option('--include-dotfiles', 'serve files and directories whose names start with a dot (.git, .env): off by default', false)
+    .option('--brotli-quality <0-11>', 'brotli quality for every file (default: 11 up to 1 MiB, 5 above)', intIn(0, 11))
+    .option('--gzip-level <1-9>', 'gzip level', intIn(1, 9), 9)
+    .option('-q, --quiet', 'print nothing but errors', false)
+    .addHelpText('after', '\nExample:\n  appliance build --site ./site --site docs.example.com=./docs --zone example.com=./example.com.zone -o site.apl')
+    .action(async (o) => runBuild(o));
+
+  program.command('inspect')
+    .description('Print what an image holds: sites, routes, variants, zones, sizes, build options, content hash.')
+    .argument('<IMAGE>', 'the image file')
+    .option('--json', 'print JSON instead of text', false)
+    .option('--all', 'list every route and name (default: the first 40 of each)', false)
+    .action(async (image, o) => runInspect(image, o));
+
+  program.command('serve')
+    .description('Serve an image: through kernel sockets (--backend socket), or through AF_XDP with the fused stack (--backend xdp).')
+    .argument('<IMAGE>', 'the image file')
+    .addOption(new Option('--backend <KIND>', 'socket: node:net and node:dgram; xdp: one AF_XDP socket and worker per NIC queue').choices(['socket', 'xdp']).default('socket'))
+    .option('--http <ADDR:PORT>', 'socket backend: where HTTP listens', '127.0.0.1:8080')
+    .option('--dns <ADDR:PORT>', 'socket backend: where DNS listens (UDP and TCP)', '127.0.0.1:5353')
+    .option('--iface <IFACE>', 'xdp backend: the network interface')
+    .option('--addr <IP>', 'xdp backend: an address the appliance owns, IPv4 or IPv6 (repeatable)', collect, [])
+    .option('--queues <N>', 'xdp backend: how many NIC queues (and workers)', intIn(1, 64))
+    .option('--cpus <LIST>', 'xdp backend: pin worker i to the i-th CPU of this comma-separated list')
+    .option('--idle-timeout <SECONDS>', 'close idle keep-alive connections after this long', intIn(1, 3600), 60)
+    .action(async (image, o) => runServe(image, o));
+
+  program.command('bench')
+    .description('Measure the appliance against nginx, NSD and Knot DNS in network namespaces, and write a report.')
+    .action(() => {
+      process.stderr.write('appliance bench: not built yet; the benchmarks come with the fused datapath.\n');
+      process.exitCode = 2;
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = makeProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // commander already printed the message (or the help / version).
+      process.exitCode = e.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (isApplianceError(e)) {
+      process.stderr.write(`appliance: ${e.code}: ${e.message}\n`);
+      process.exitCode = e.code === 'APPL_ERR_USAGE' ? 2 : 1;
+      return;
+    }
+    throw e;
+  }
+}
+
+await main(process.argv);

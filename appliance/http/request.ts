@@ -1,0 +1,192 @@
+// Request heads: framing, limits, and parsing with llhttp (the parser of record).
+//
+// RFC 9112 §2 (message format), §3 (request line), §9.3 (persistence); RFC 9110 §7.2
+// (Host). llhttp-wasm's wrapper garbles the URL and headers of a head that arrives in
+// several pieces, so it is only ever given one whole head: the transport finds the end of
+// the head first (headLength), enforces the size limits, then calls parse().
+
+import { createParser, TYPE, type HeadersComplete, type Parser } from 'llhttp-wasm';
+
+/** Largest request head accepted: the request line and all header fields. */
+export const MAX_HEAD_BYTES = 8192;
+
+/** Outcomes of framing and parsing, as HTTP status codes (0 = fine). */
+export const HEAD_OK = 0;
+export const HEAD_BAD = 400;
+export const HEAD_URI_TOO_LONG = 414;
+export const HEAD_TOO_LARGE = 431;
+export const HEAD_VERSION = 505;
+
+export const METHOD_GET = 1;
+export const METHOD_HEAD = 2;
+
+/** The fields of a request head the responder uses. Reused: reset() before each request. */
+export class RequestHead {
+  method = 0;
+  versionMinor = 1;
+  target = '';
+  host: string | undefined = undefined;
+  acceptEncoding: string | undefined = undefined;
+  ifNoneMatch: string | undefined = undefined;
+  ifModifiedSince: string | undefined = undefined;
+  ifMatch: string | undefined = undefined;
+  ifUnmodifiedSince: string | undefined = undefined;
+  range: string | undefined = undefined;
+  ifRange: string | undefined = undefined;
+  keepAlive = true;
+  /** Bytes of body that follow the head (to be skipped); -1: chunked, cannot be skipped here. */
+  bodyLength = 0;
+
+  reset(): void {
+    this.method = 0;
+    this.versionMinor = 1;
+    this.target = '';
+    this.host = this.acceptEncoding = this.ifNoneMatch = this.ifModifiedSince = undefined;
+    this.ifMatch = this.ifUnmodifiedSince = this.range = this.ifRange = undefined;
+    this.keepAlive = true;
+    this.bodyLength = 0;
+  }
+}
+
+/**
+ * Length of the complete head at the start of buf[off..] including its empty line, 0 when
+ * more bytes are needed, or a negative status when a limit is exceeded (-414: the request
+ * line alone is over MAX_HEAD_BYTES; -431: the head is; -400: nothing but empty lines).
+ * Empty lines before the request line belong to the head (RFC 9112 §2.2: ignored).
+ */
+export function headLength(buf: Buffer, off: number): number {
+  const skip = skipEmptyLines(buf, off, buf.length);
+  if (skip > MAX_HEAD_BYTES) return -HEAD_BAD;
+  const start = off + skip;
+  const at = buf.indexOf('\r\n\r\n', start);
+  if (at >= 0) {
+    if (at + 4 - start <= MAX_HEAD_BYTES) return at + 4 - off;
+    return tooLong(buf, start);
+  }
+  if (buf.length - start > MAX_HEAD_BYTES) return tooLong(buf, start);
+  return 0;
+}
+
+function skipEmptyLines(buf: Buffer, off: number, end: number): number {
+  let i = off;
+  while (i + 1 < end && buf[i] === 0x0d && buf[i + 1] === 0x0a) i += 2;
+  return i - off;
+}
+
+function tooLong(buf: Buffer, start: number): number {
+  const lf = buf.indexOf(0x0a, start);
+  return lf < 0 || lf - start > MAX_HEAD_BYTES ? -HEAD_URI_TOO_LONG : -HEAD_TOO_LARGE;
+}
+
+/** Is the version token of the request line "HTTP/d.d" but not 1.0 or 1.1? (→ 505) */
+function unsupportedVersion(head: Buffer, off: number, len: number): boolean {
+  let i = off + skipEmptyLines(head, off, off + len);
+  const lineEnd = head.indexOf('\r\n', i);
+  if (lineEnd < 0) return false;
+  const sp = head.lastIndexOf(0x20, lineEnd);
+  if (sp < i) return false;
+  i = sp + 1;
+  if (lineEnd - i !== 8 || head.toString('latin1', i, i + 5) !== 'HTTP/') return false;
+  const major = head[i + 5]! - 0x30, dot = head[i + 6], minor = head[i + 7]! - 0x30;
+  if (dot !== 0x2e || major < 0 || major > 9 || minor < 0 || minor > 9) return false;
+  return !(major === 1 && (minor === 0 || minor === 1));
+}
+
+function lowerEquals(s: string, word: string): boolean {
+  if (s.length !== word.length) return false;
+  for (let i = 0; i < word.length; i++) if ((s.charCodeAt(i) | 0x20) !== word.charCodeAt(i)) return false;
+  return true;
+}
+
+function join(prev: string | undefined, v: string): string {
+  return prev === undefined ? v : `${prev}, ${v}`;
+}
+
+/** One llhttp parser, reused for every request of a connection. destroy() it after. */
+export class RequestParser {
+  private readonly parser: Parser;
+  private done: HeadersComplete | undefined;
+
+  constructor() {
+    this.parser = createParser(TYPE.REQUEST);
+    this.parser.onHeadersComplete = (m) => {
+      this.done = m;
+      return 0;
+    };
+  }
+
+  /** Parses the whole head buf[off, off+len) into `out`; returns HEAD_OK, HEAD_BAD or HEAD_VERSION. */
+  parse(buf: Buffer, off: number, len: number, out: RequestHead): number {
+    out.reset();
+    if (unsupportedVersion(buf, off, len)) return HEAD_VERSION;
+    this.done = undefined;
+    this.parser.reset();
+    const ret = this.parser.execute(buf.subarray(off, off + len));
+    const m = this.done as HeadersComplete | undefined; // set by the callback during execute()
+    // OK, or paused at an Upgrade (served as a plain request; nothing is upgraded).
+    if ((ret !== 0 && ret !== 22) || m === undefined) return HEAD_BAD;
+    if (m.versionMajor !== 1 || m.versionMinor > 1) return HEAD_VERSION;
+    out.method = m.method ?? 0;
+    out.versionMinor = m.versionMinor;
+    out.target = m.url ?? '';
+    out.keepAlive = m.shouldKeepAlive;
+    let hosts = 0;
+    const h = m.rawHeaders;
+    for (let i = 0; i + 1 < h.length; i += 2) {
+      const name = h[i]!;
+      const value = h[i + 1]!;
+      switch (name.length) {
+        case 4:
+          if (lowerEquals(name, 'host')) {
+            hosts++;
+            out.host = value.trim();
+          }
+          break;
+        case 5:
+          if (lowerEquals(name, 'range')) out.range = value;
+          break;
+        case 8:
+          if (lowerEquals(name, 'if-match')) out.ifMatch = join(out.ifMatch, value);
+          else if (lowerEquals(name, 'if-range')) out.ifRange = value;
+          break;
+        case 13:
+          if (lowerEquals(name, 'if-none-match')) out.ifNoneMatch = join(out.ifNoneMatch, value);
+          break;
+        case 14:
+          if (lowerEquals(name, 'content-length')) {
+            const n = Number(value.trim());
+            if (!Number.isSafeInteger(n) || n < 0) return HEAD_BAD;
+            out.bodyLength = n;
+          }
+          break;
+        case 15:
+          if (lowerEquals(name, 'accept-encoding')) out.acceptEncoding = join(out.acceptEncoding, value);
+          break;
+        case 17:
+          if (lowerEquals(name, 'if-modified-since')) out.ifModifiedSince = value;
+          else if (lowerEquals(name, 'transfer-encoding')) out.bodyLength = -1;
+          break;
+        case 19:
+          if (lowerEquals(name, 'if-unmodified-since')) out.ifUnmodifiedSince = value;
+          break;
+      }
+    }
+    // RFC 9112 §3.2: HTTP/1.1 requires exactly one Host; more than one is always an error.
+    if (hosts > 1 || (hosts === 0 && m.versionMinor === 1)) return HEAD_BAD;
+    if (out.host !== undefined && !validHost(out.host)) return HEAD_BAD;
+    return HEAD_OK;
+  }
+
+  destroy(): void {
+    this.parser.destroy();
+  }
+}
+
+/** RFC 3986 host [ ":" port ]: reg-name, IPv4 or an IP literal; empty is allowed for HTTP/1.0. */
+function validHost(h: string): boolean {
+  for (let i = 0; i < h.length; i++) {
+    const c = h.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f || c === 0x2f || c === 0x5c || c === 0x40 || c === 0x3f || c === 0x23) return false;
+  }
+  return true;
+}

@@ -1,0 +1,43 @@
+// A growable array of u32 words: how table sections are assembled before they are written.
+
+export class U32Builder {
+  private words = new Uint32Array(1024);
+  length = 0;
+
+  /** Appends a zeroed record of `n` words; returns the index of its first word. */
+  record(n: number): number {
+    const at = this.length;
+    this.ensure(at + n);
+    this.words.fill(0, at, at + n);
+    this.length += n;
+    return at;
+  }
+
+  push(v: number): void {
+    this.ensure(this.length + 1);
+    this.words[this.length++] = v >>> 0;
+  }
+
+  set(i: number, v: number): void {
+    if (i >= this.length) throw new RangeError(`word ${i} past the end (${this.length})`);
+    this.words[i] = v >>> 0;
+  }
+
+  get(i: number): number {
+    return this.words[i]!;
+  }
+
+  /** The words written so far (a view; copy it if the builder keeps growing). */
+  view(): Uint32Array {
+    return this.words.subarray(0, this.length);
+  }
+
+  private ensure(n: number): void {
+    if (n <= this.words.length) return;
+    let size = this.words.length * 2;
+    while (size < n) size *= 2;
+    const next = new Uint32Array(size);
+    next.set(this.words.subarray(0, this.length));
+    this.words = next;
+  }
+}
