@@ -29,6 +29,8 @@ export type ErrorCode =
   | 'APPL_ERR_XDP_ATTACH'
   | 'APPL_ERR_XDP_BUSY'
   | 'APPL_ERR_XDP_NATIVE'
+  | 'APPL_ERR_XDP_NETNS'
+  | 'APPL_ERR_XDP_LOAD'
   | 'APPL_ERR_BENCH';
 
 export class ApplianceError extends Error {

@@ -1,0 +1,209 @@
+// Test and benchmark topology: two network namespaces joined by one veth pair.
+//
+//   namespace apl-s-PID-N (server)              namespace apl-c-PID-N (client)
+//   ┌───────────────────────────┐               ┌───────────────────────────┐
+//   │ veth-s  198.18.0.1/24     │◄── veth ─────►│ veth-c  198.18.0.2/24     │
+//   │         2001:db8::1/64    │  (Q queues    │         2001:db8::2/64    │
+//   │ (+ extra addresses)       │   each way)   │                           │
+//   └───────────────────────────┘               └───────────────────────────┘
+//
+// Addresses come only from 198.18.0.0/15 and 2001:db8::/32. Namespace names carry the pid
+// and a counter, so parallel runs never collide, and every topology is deleted by
+// close() — also on process exit — and by sweepStaleNamespaces() after a crash.
+// Nothing here touches the root namespace's interfaces.
+
+import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { promisify } from 'node:util';
+import { ApplianceError } from '../errors.js';
+
+const execFileP = promisify(execFile);
+
+export const NS_PREFIX = 'apl-';
+export const SERVER_IFACE = 'veth-s';
+export const CLIENT_IFACE = 'veth-c';
+
+export interface Side {
+  readonly ns: string;
+  readonly iface: string;
+  readonly ipv4: string;
+  readonly ipv6: string;
+  /** Filled in by createTopology. */
+  mac: string;
+}
+
+export interface TopologyOptions {
+  /** RX and TX queues on each veth end (native XDP on veth needs RX ≥ the peer's TX). Default 2. */
+  queues?: number;
+  /** A short tag in the namespace names (letters and digits). */
+  tag?: string;
+  /** More IPv4 addresses for the server side (e.g. one the kernel owns and the appliance does not). */
+  serverExtraIpv4?: readonly string[];
+  /** Turn off TX checksum offload in the client namespace, so frames it sends carry full checksums. */
+  clientTxOffloadOff?: boolean;
+  mtu?: number;
+}
+
+export interface Topology {
+  readonly server: Side;
+  readonly client: Side;
+  readonly queues: number;
+  /** Runs a command in a namespace and returns its stdout; throws with stderr on failure. */
+  run(ns: string, cmd: string, args: readonly string[], timeoutMs?: number): Promise<string>;
+  /** Starts a long-running command in a namespace; the caller stops it (stopProcess). */
+  spawn(ns: string, cmd: string, args: readonly string[], options?: SpawnOptions): ChildProcess;
+  /** Detaches whatever XDP program is attached to an interface through netlink (Knot, kxdpgun). */
+  detachXdp(side: Side): Promise<void>;
+  /** Deletes both namespaces (and so the veth pair). Idempotent. */
+  close(): Promise<void>;
+}
+
+let counter = 0;
+const live = new Set<string>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const ns of live) {
+      try {
+        execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore', timeout: 5000 });
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
+
+export function isRoot(): boolean {
+  return typeof process.getuid === 'function' && process.getuid() === 0;
+}
+
+async function ip(args: readonly string[], timeoutMs = 10_000): Promise<string> {
+  try {
+    const { stdout } = await execFileP('ip', [...args], { timeout: timeoutMs });
+    return stdout;
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    throw new ApplianceError('APPL_ERR_BENCH', `ip ${args.join(' ')} failed: ${(err.stderr || err.message).trim()}`, { cause: e });
+  }
+}
+
+async function runIn(ns: string, cmd: string, args: readonly string[], timeoutMs = 30_000): Promise<string> {
+  try {
+    const { stdout } = await execFileP('ip', ['netns', 'exec', ns, cmd, ...args], { timeout: timeoutMs, maxBuffer: 16 << 20 });
+    return stdout;
+  } catch (e) {
+    const err = e as { stderr?: string; stdout?: string; message: string };
+    throw new ApplianceError('APPL_ERR_BENCH', `[${ns}] ${cmd} ${args.join(' ')} failed: ${(err.stderr || err.message).trim()}`, { cause: e });
+  }
+}
+
+/** Deletes namespaces left by runs whose process is gone (a SIGKILLed test runner). */
+export async function sweepStaleNamespaces(): Promise<string[]> {
+  const out = await ip(['netns', 'list']);
+  const removed: string[] = [];
+  for (const line of out.split('\n')) {
+    const name = line.split(' ')[0] ?? '';
+    const m = /^apl-[a-z0-9]+-(\d+)-\d+$/.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid) continue;
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch {
+      alive = false;
+    }
+    if (!alive) {
+      await ip(['netns', 'del', name]).catch(() => undefined);
+      removed.push(name);
+    }
+  }
+  return removed;
+}
+
+export async function createTopology(options: TopologyOptions = {}): Promise<Topology> {
+  if (!isRoot()) throw new ApplianceError('APPL_ERR_BENCH', 'network namespaces need root');
+  installExitHook();
+  const queues = options.queues ?? 2;
+  const tag = (options.tag ?? 't').replace(/[^a-z0-9]/gi, '').slice(0, 6).toLowerCase() || 't';
+  const n = counter++;
+  const server: Side = { ns: `${NS_PREFIX}s${tag}-${process.pid}-${n}`, iface: SERVER_IFACE, ipv4: '198.18.0.1', ipv6: '2001:db8::1', mac: '' };
+  const client: Side = { ns: `${NS_PREFIX}c${tag}-${process.pid}-${n}`, iface: CLIENT_IFACE, ipv4: '198.18.0.2', ipv6: '2001:db8::2', mac: '' };
+  const created: string[] = [];
+  const close = async (): Promise<void> => {
+    for (const ns of created.splice(0)) {
+      await ip(['netns', 'del', ns]).catch(() => undefined);
+      live.delete(ns);
+    }
+  };
+  try {
+    for (const side of [server, client]) {
+      await ip(['netns', 'add', side.ns]);
+      created.push(side.ns);
+      live.add(side.ns);
+    }
+    const q = String(queues);
+    // Created directly inside the namespaces: no name ever appears in the root namespace.
+    await ip(['link', 'add', SERVER_IFACE, 'netns', server.ns, 'numrxqueues', q, 'numtxqueues', q, 'type', 'veth',
+      'peer', 'name', CLIENT_IFACE, 'netns', client.ns, 'numrxqueues', q, 'numtxqueues', q]);
+    for (const side of [server, client]) {
+      const nsArgs = ['-n', side.ns];
+      if (options.mtu) await ip([...nsArgs, 'link', 'set', 'dev', side.iface, 'mtu', String(options.mtu)]);
+      await ip([...nsArgs, 'addr', 'add', `${side.ipv4}/24`, 'dev', side.iface]);
+      await ip([...nsArgs, 'addr', 'add', `${side.ipv6}/64`, 'dev', side.iface, 'nodad']);
+      await ip([...nsArgs, 'link', 'set', 'dev', 'lo', 'up']);
+      await ip([...nsArgs, 'link', 'set', 'dev', side.iface, 'up']);
+      const show = await ip([...nsArgs, '-o', 'link', 'show', 'dev', side.iface]);
+      side.mac = /link\/ether ([0-9a-f:]{17})/.exec(show)?.[1] ?? '';
+    }
+    for (const a of options.serverExtraIpv4 ?? []) {
+      if (!a.startsWith('198.18.') && !a.startsWith('198.19.')) throw new ApplianceError('APPL_ERR_BENCH', `address ${a} is outside 198.18.0.0/15`);
+      await ip(['-n', server.ns, 'addr', 'add', `${a}/24`, 'dev', SERVER_IFACE]);
+    }
+    if (options.clientTxOffloadOff) await runIn(client.ns, 'ethtool', ['-K', CLIENT_IFACE, 'tx', 'off']);
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return {
+    server,
+    client,
+    queues,
+    run: (ns, cmd, args, timeoutMs) => runIn(ns, cmd, args, timeoutMs),
+    spawn: (ns, cmd, args, opts) => spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...opts }),
+    detachXdp: async (side) => {
+      // Both kinds, in case a tool attached in generic (skb) mode.
+      await ip(['-n', side.ns, 'link', 'set', 'dev', side.iface, 'xdp', 'off']).catch(() => undefined);
+      await ip(['-n', side.ns, 'link', 'set', 'dev', side.iface, 'xdpgeneric', 'off']).catch(() => undefined);
+    },
+    close,
+  };
+}
+
+/** Runs fn with a fresh topology and always deletes it. */
+export async function withTopology<T>(options: TopologyOptions, fn: (t: Topology) => Promise<T>): Promise<T> {
+  const t = await createTopology(options);
+  try {
+    return await fn(t);
+  } finally {
+    await t.close();
+  }
+}
+
+/** True if an XDP program is attached to the interface (any mode). */
+export async function xdpAttached(side: Side): Promise<boolean> {
+  const out = await ip(['-n', side.ns, '-d', 'link', 'show', 'dev', side.iface]);
+  return /\bprog\/xdp\b|\bxdp(generic|drv|offload)?\b.*id \d+/.test(out) || /\bxdp\b/.test(out.split('\n')[0] ?? '');
+}
+
+/** Stops a process this code started: SIGTERM, then SIGKILL after graceMs. Resolves on exit. */
+export async function stopProcess(child: ChildProcess, graceMs = 2000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
