@@ -36,7 +36,7 @@ function lowerEq(s: string, from: number, to: number, word: string): boolean {
 /**
  * The encoding to send, given the Accept-Encoding header and the variants that exist.
  * No header means identity. A coding gets its own q, else the q of "*", else 0; identity
- * gets its own q, else the q of "*", else 1 (RFC 9110 §12.5.3). Highest q wins; on a tie
+ * gets its own q, else the q of "*", else the lowest q that is not 0 (RFC 9110 §12.5.3). Highest q wins; on a tie
  * the smaller variant (br, then gzip) wins. When nothing is acceptable, identity is sent
  * anyway (as nginx does) rather than 406.
  */
@@ -78,7 +78,9 @@ export function chooseEncoding(header: string | undefined, available: EncodingSe
   }
   if (qBr < 0) qBr = qStar >= 0 ? qStar : 0;
   if (qGzip < 0) qGzip = qStar >= 0 ? qStar : 0;
-  if (qIdentity < 0) qIdentity = qStar >= 0 ? qStar : 1;
+  // Identity is acceptable unless excluded, but as the fallback: a client that names a
+  // coding with any q > 0 and says nothing of identity wants that coding.
+  if (qIdentity < 0) qIdentity = qStar >= 0 ? qStar : 0.0001;
   if (!(available & (1 << ENC_BR))) qBr = 0;
   if (!(available & (1 << ENC_GZIP))) qGzip = 0;
   if (qBr > 0 && qBr >= qGzip && qBr >= qIdentity) return ENC_BR;

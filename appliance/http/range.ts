@@ -60,7 +60,9 @@ export function parseRange(header: string, size: number, out: RangeOut): number 
         last = size - 1;
       } else {
         last = digits(header, dash + 1, b);
-        if (last < 0 || last < first) return RANGE_NONE;
+        if (last < 0) return RANGE_NONE;
+        if (last < first) continue; // an invalid range (§14.1.1): nginx answers 416, and so do we
+
         if (last >= size) last = size - 1;
       }
       if (first >= size) continue;

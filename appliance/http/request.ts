@@ -102,6 +102,34 @@ function join(prev: string | undefined, v: string): string {
   return prev === undefined ? v : `${prev}, ${v}`;
 }
 
+/**
+ * llhttp refuses bytes above 0x7f in the request-target, but clients send UTF-8 paths raw
+ * (nginx takes them). Such bytes are percent-encoded before parsing: the decoded path is
+ * the same. Returns the head itself when there is nothing to encode (the usual case).
+ */
+export function escapeTarget(head: Buffer): Buffer {
+  const lineEnd = head.indexOf(0x0a);
+  const end = lineEnd < 0 ? head.length : lineEnd;
+  let high = 0;
+  for (let i = 0; i < end; i++) if (head[i]! >= 0x80) high++;
+  if (high === 0) return head;
+  const out = Buffer.allocUnsafe(head.length + high * 2);
+  let o = 0;
+  for (let i = 0; i < head.length; i++) {
+    const c = head[i]!;
+    if (i < end && c >= 0x80) {
+      out[o++] = 0x25;
+      out[o++] = HEX.charCodeAt(c >> 4);
+      out[o++] = HEX.charCodeAt(c & 15);
+    } else {
+      out[o++] = c;
+    }
+  }
+  return out;
+}
+
+const HEX = '0123456789ABCDEF';
+
 /** One llhttp parser, reused for every request of a connection. destroy() it after. */
 export class RequestParser {
   private readonly parser: Parser;
@@ -121,7 +149,7 @@ export class RequestParser {
     if (unsupportedVersion(buf, off, len)) return HEAD_VERSION;
     this.done = undefined;
     this.parser.reset();
-    const ret = this.parser.execute(buf.subarray(off, off + len));
+    const ret = this.parser.execute(escapeTarget(buf.subarray(off, off + len)));
     const m = this.done as HeadersComplete | undefined; // set by the callback during execute()
     // OK, or paused at an Upgrade (served as a plain request; nothing is upgraded).
     if ((ret !== 0 && ret !== 22) || m === undefined) return HEAD_BAD;

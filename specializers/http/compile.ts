@@ -250,7 +250,7 @@ function worthIt(compressed: number, identity: number): boolean {
   return compressed <= identity - identity / 16;
 }
 
-async function prepare(file: SiteFile, opts: HttpBuildOptions): Promise<PreparedFile> {
+export async function prepare(file: SiteFile, opts: HttpBuildOptions): Promise<PreparedFile> {
   let identity: Uint8Array;
   try {
     identity = readFileSync(file.abs);

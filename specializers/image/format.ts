@@ -256,7 +256,7 @@ export function loadImage(file: string): Image {
   try {
     const size = fstatSync(fd).size;
     if (size < HEADER_LEN) {
-      if (size >= MAGIC.length && !startsWithMagic(readAll(fd, Math.min(size, MAGIC.length)))) {
+      if (size > 0 && !startsWithMagic(readAll(fd, Math.min(size, MAGIC.length)))) {
         throw new ImageError('APPL_ERR_IMAGE_MAGIC', file, 'not an appliance image (wrong magic bytes)');
       }
       throw new ImageError('APPL_ERR_IMAGE_TRUNCATED', file, `truncated: ${size} bytes, shorter than the ${HEADER_LEN}-byte header`);
@@ -285,8 +285,9 @@ function readAll(fd: number, n: number): Uint8Array {
   return b;
 }
 
+/** Do the bytes start like an image? (A file shorter than the magic is judged on what it has.) */
 function startsWithMagic(b: Uint8Array): boolean {
-  for (let i = 0; i < MAGIC.length; i++) if (b[i] !== MAGIC[i]) return false;
+  for (let i = 0; i < MAGIC.length && i < b.length; i++) if (b[i] !== MAGIC[i]) return false;
   return true;
 }
 

@@ -1,0 +1,46 @@
+// Shared test helpers: temporary directories, images built from the fixtures, free ports.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildImage } from '../../specializers/build.js';
+import { DEFAULT_HTTP_OPTIONS } from '../../specializers/http/compile.js';
+import type { SiteSpec } from '../../specializers/http/compile.js';
+import type { ZoneSpec } from '../../specializers/dns/compile.js';
+
+/** The repository root (tests run from build/test/..., sources sit at the root). */
+export const ROOT = (() => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (dir.endsWith('/build')) return dirname(dir);
+    dir = dirname(dir);
+  }
+  return process.cwd();
+})();
+
+export const FIXTURE_SITE = join(ROOT, 'fixtures', 'site');
+export const FIXTURE_ZONES = join(ROOT, 'fixtures', 'zones');
+export const CLI = join(ROOT, 'dist', 'cli.js');
+
+export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), `appliance-${prefix}-`));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export async function buildTestImage(out: string, sites: SiteSpec[], zones: ZoneSpec[] = [], brotliQuality: number | null = 5): Promise<string> {
+  await buildImage({ sites, zones, output: out, http: { ...DEFAULT_HTTP_OPTIONS, brotliQuality } });
+  return out;
+}
+
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, host, () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
