@@ -1,0 +1,339 @@
+// The RFC 1035 master-file parser: entries → ZoneRecords with wire-format names and RDATA.
+//
+// Read first: RFC 1035 §5 (the format; $ORIGIN, $INCLUDE, the blank owner, TTL and class
+// in either order), RFC 2308 §4 ($TTL), RFC 3597 §5 (TYPEnnn, CLASSnnn, `\#`), RFC 2181
+// §8 (TTLs are 31 bits), and NSD's zone parser for the choices the RFCs leave open:
+//   - no $TTL and no TTL on a record: 3600 s, as NSD does (a warning says so);
+//   - $INCLUDE: the path is relative to the including file; the optional origin applies
+//     to the included file only; after it, $ORIGIN is restored but $TTL, the previous
+//     owner and class carry over from the included file (as in NSD); nesting deeper
+//     than 10 or a file that includes itself is an error;
+//   - a name in column 1 is always an owner, even `IN` (a warning points it out).
+//
+// Performance: the input is read as bytes, tokens are offsets, owner names are interned
+// (a blank owner reuses the previous name without a lookup), RDATA is written into one
+// scratch buffer and copied into an arena. Nothing per record but the record object and
+// its RDATA view is allocated.
+
+import { readFileSync, realpathSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { ByteArena, NameTable, TextFormatError, nameToText, writeNameBytes, nameToWire } from './dns-name.js';
+import { RdataParser } from './rdata-parse.js';
+import { CLASS_IN, T, classFromBytes, isMetaType, typeFromBytes, typeToText } from './rr-types.js';
+import { MAX_TTL, period } from './text-codec.js';
+import { ProblemList, where } from './zone-errors.js';
+import { TOK_QUOTED, ZoneLexer } from './zone-lexer.js';
+import { BuildInputError } from '../../appliance/errors.js';
+
+export interface ZoneRecord {
+  /** Uncompressed wire-format owner, case as written; records with the same spelling share one array. */
+  owner: Uint8Array;
+  type: number;
+  class: number;
+  ttl: number;
+  /** Uncompressed wire-format RDATA (names inside uncompressed, case as written). */
+  rdata: Uint8Array;
+  /** Source line where the record's entry starts. */
+  line: number;
+  file: string;
+}
+
+export interface ParsedZone {
+  /** The zone apex, wire format. */
+  origin: Uint8Array;
+  file: string;
+  records: ZoneRecord[];
+  /** "file:line: message" lines. */
+  warnings: string[];
+}
+
+export interface ParseOptions {
+  /** The zone's origin (apex); relative names before any $ORIGIN resolve against it. */
+  origin?: string;
+}
+
+export interface ParseTextOptions extends ParseOptions {
+  /** Shown in messages and stored in records. */
+  file: string;
+  /** Directory that relative $INCLUDE paths resolve against (default: the file's directory). */
+  includeBase?: string;
+}
+
+/** TTL for records without one when the file has no $TTL (NSD's DEFAULT_TTL). */
+export const DEFAULT_TTL = 3600;
+/** NSD's limit on nested $INCLUDEs. */
+export const MAX_INCLUDE_DEPTH = 10;
+const MAX_WARNINGS = 200;
+
+export function parseZoneFile(path: string, opts: ParseOptions = {}): ParsedZone {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(path);
+  } catch (e) {
+    throw new BuildInputError('APPL_ERR_ZONE_READ', path, undefined, `cannot read the zone file: ${(e as Error).message}`);
+  }
+  const p = new ZoneParser(opts.origin);
+  return p.run(buf, path, dirname(path));
+}
+
+export function parseZoneText(text: string, opts: ParseTextOptions): ParsedZone {
+  const p = new ZoneParser(opts.origin);
+  return p.run(Buffer.from(text, 'utf8'), opts.file, opts.includeBase ?? dirname(opts.file));
+}
+
+function absoluteOrigin(text: string): Uint8Array {
+  const t = text.endsWith('.') ? text : text + '.';
+  return nameToWire(t);
+}
+
+class ZoneParser {
+  private readonly records: ZoneRecord[] = [];
+  private readonly warnings: string[] = [];
+  private warningCount = 0;
+  private readonly problems = new ProblemList();
+  private readonly owners = new NameTable(false);
+  private readonly arena = new ByteArena();
+  private readonly rdataParser = new RdataParser();
+  private readonly nameBuf = new Uint8Array(1024);
+  private readonly apex: Uint8Array | null;
+  private origin: Uint8Array | null;
+  private firstOrigin: Uint8Array | null = null;
+  private soaOwner: Uint8Array | null = null;
+  private ttl = DEFAULT_TTL;
+  private ttlSet = false;
+  private lastOwner: Uint8Array | null = null;
+  private lastClass = CLASS_IN;
+  /** Real paths of the files being read, outermost first (for loop detection). */
+  private readonly includeStack: string[] = [];
+  /** The same files as written (for messages). */
+  private readonly fileStack: string[] = [];
+  /** Token whose line an error should name. */
+  private tok = 0;
+
+  constructor(origin: string | undefined) {
+    let apex: Uint8Array | null = null;
+    if (origin !== undefined) {
+      try {
+        apex = absoluteOrigin(origin);
+      } catch (e) {
+        throw new BuildInputError('APPL_ERR_ZONE_PARSE', origin, undefined, `bad zone origin: ${(e as Error).message}`);
+      }
+    }
+    this.apex = apex;
+    this.origin = apex;
+  }
+
+  run(buf: Uint8Array, file: string, dir: string): ParsedZone {
+    this.includeStack.push(realPathOr(file));
+    this.fileStack.push(file);
+    this.parseBuffer(buf, file, dir);
+    const apex = this.apex ?? this.soaOwner ?? this.firstOrigin;
+    if (apex === null && this.problems.total === 0) {
+      this.problems.add('APPL_ERR_ZONE_PARSE', file, undefined,
+        "cannot tell the zone's origin: the file has no SOA record and no $ORIGIN; give it as --zone ORIGIN=FILE");
+    }
+    this.problems.throwIfAny(apex === null ? file : nameToText(apex));
+    return { origin: apex!, file, records: this.records, warnings: this.warnings };
+  }
+
+  private warn(file: string, line: number, message: string): void {
+    if (this.warningCount++ < MAX_WARNINGS) this.warnings.push(`${where(file, line)}: ${message}`);
+    else if (this.warningCount === MAX_WARNINGS + 1) this.warnings.push(`${file}: further warnings not shown`);
+  }
+
+  private parseBuffer(buf: Uint8Array, file: string, dir: string): void {
+    const lx = new ZoneLexer(buf);
+    while (lx.next()) {
+      if (lx.error !== null) {
+        this.problems.add('APPL_ERR_ZONE_PARSE', file, lx.errorLine, lx.error);
+        continue;
+      }
+      this.tok = 0;
+      try {
+        this.entry(lx, file, dir);
+      } catch (e) {
+        if (!(e instanceof TextFormatError)) throw e;
+        const t = Math.min(this.tok, lx.count - 1);
+        this.problems.add('APPL_ERR_ZONE_PARSE', file, lx.lines[t]!, e.message);
+      }
+    }
+  }
+
+  private entry(lx: ZoneLexer, file: string, dir: string): void {
+    const b = lx.buf;
+    let i = 0;
+    let owner: Uint8Array;
+    if (lx.blankOwner) {
+      if (this.lastOwner === null) {
+        throw new TextFormatError('the first record has no owner name (the line starts with a blank, and no record comes before it)');
+      }
+      owner = this.lastOwner;
+    } else {
+      if (b[lx.start[0]!] === 0x24 && (lx.flags[0]! & TOK_QUOTED) === 0) {
+        this.directive(lx, file, dir);
+        return;
+      }
+      owner = this.ownerName(lx, file);
+      i = 1;
+    }
+
+    let ttl = -1;
+    let cls = -1;
+    for (;;) {
+      this.tok = i;
+      if (i >= lx.count) throw new TextFormatError('the record has no type');
+      const s = lx.start[i]!, e = lx.end[i]!;
+      const c = b[s]!;
+      if (ttl < 0 && c >= 0x30 && c <= 0x39) {
+        ttl = period(b, s, e);
+        if (ttl < 0) throw new TextFormatError(`'${lx.text(i)}' is not a valid TTL (seconds, or units like 1h30m)`);
+        if (ttl > MAX_TTL) throw new TextFormatError(`TTL ${ttl} is out of range: at most ${MAX_TTL} (RFC 2181 §8)`);
+        i++;
+        continue;
+      }
+      if (cls < 0) {
+        const k = classFromBytes(b, s, e);
+        if (k >= 0) {
+          cls = k;
+          i++;
+          continue;
+        }
+      }
+      break;
+    }
+    const type = typeFromBytes(b, lx.start[i]!, lx.end[i]!);
+    if (type < 0) throw new TextFormatError(this.unknownType(lx, i));
+    if (isMetaType(type)) throw new TextFormatError(`type ${typeToText(type)} is a query or meta type and cannot appear in a zone (RFC 6895 §3.1)`);
+    i++;
+
+    const len = this.rdataParser.parse(type, lx, i, this.origin);
+    // Copy out only once parsing succeeded.
+    const rdata = this.arena.copy(this.rdataParser.out, 0, len);
+
+    if (ttl < 0) {
+      if (!this.ttlSet) {
+        this.ttlSet = true;
+        this.warn(file, lx.entryLine, `no $TTL before the first record without a TTL; using ${DEFAULT_TTL} as NSD does (add a $TTL line)`);
+      }
+      ttl = this.ttl;
+    }
+    if (cls < 0) cls = this.lastClass;
+    if (type === T.SOA && this.soaOwner === null) {
+      this.soaOwner = owner;
+      if (this.origin === null) this.origin = owner;
+    }
+    this.lastOwner = owner;
+    this.lastClass = cls;
+    this.records.push({ owner, type, class: cls, ttl, rdata, line: lx.entryLine, file });
+  }
+
+  private ownerName(lx: ZoneLexer, file: string): Uint8Array {
+    const b = lx.buf;
+    const s = lx.start[0]!, e = lx.end[0]!;
+    const end = writeNameBytes(b, s, e, this.origin, this.nameBuf, 0);
+    const owner = this.owners.names[this.owners.intern(this.nameBuf, 0, end)]!;
+    if (e - s === 2 && classFromBytes(b, s, e) >= 0) {
+      this.warn(file, lx.entryLine,
+        `the owner name is '${lx.text(0)}', which looks like a class: a name in column 1 is the owner; indent the line to use the previous owner`);
+    }
+    return owner;
+  }
+
+  private unknownType(lx: ZoneLexer, i: number): string {
+    let m = `unrecognized RR type '${lx.text(i)}'`;
+    if (!lx.blankOwner && lx.count > 0) {
+      const b = lx.buf, s = lx.start[0]!, e = lx.end[0]!;
+      if (typeFromBytes(b, s, e) >= 0 || classFromBytes(b, s, e) >= 0) {
+        m += ` (the line starts with '${lx.text(0)}' in column 1, which makes it the owner name; indent the line to use the previous owner)`;
+      }
+    }
+    return m;
+  }
+
+  private directive(lx: ZoneLexer, file: string, dir: string): void {
+    const b = lx.buf;
+    const args = lx.count - 1;
+    this.tok = 1;
+    if (lx.is(0, '$ORIGIN')) {
+      if (args !== 1) throw new TextFormatError(`$ORIGIN takes one domain name, got ${args} arguments`);
+      // NSD requires an absolute name here (BIND would append the current origin).
+      const s = lx.start[1]!, e = lx.end[1]!;
+      if (b[e - 1] !== 0x2e || (e - s >= 2 && b[e - 2] === 0x5c && !(e - s >= 3 && b[e - 3] === 0x5c))) {
+        throw new TextFormatError(`$ORIGIN needs an absolute domain name ending in '.', got '${lx.text(1)}'`);
+      }
+      const end = writeNameBytes(b, s, e, null, this.nameBuf, 0);
+      this.origin = this.nameBuf.slice(0, end);
+      if (this.firstOrigin === null) this.firstOrigin = this.origin;
+    } else if (lx.is(0, '$TTL')) {
+      if (args !== 1) throw new TextFormatError(`$TTL takes one TTL, got ${args} arguments`);
+      const ttl = period(b, lx.start[1]!, lx.end[1]!);
+      if (ttl < 0) throw new TextFormatError(`$TTL '${lx.text(1)}' is not a valid TTL (seconds, or units like 1h30m)`);
+      if (ttl > MAX_TTL) throw new TextFormatError(`$TTL ${ttl} is out of range: at most ${MAX_TTL} (RFC 2181 §8)`);
+      this.ttl = ttl;
+      this.ttlSet = true;
+    } else if (lx.is(0, '$INCLUDE')) {
+      if (args < 1 || args > 2) throw new TextFormatError(`$INCLUDE takes a file name and an optional origin, got ${args} arguments`);
+      const nameBytes = this.nameBuf;
+      const fend = decodePath(b, lx.start[1]!, lx.end[1]!, nameBytes);
+      const target = Buffer.from(nameBytes.subarray(0, fend)).toString('utf8');
+      let incOrigin = this.origin;
+      if (args === 2) {
+        this.tok = 2;
+        const end = writeNameBytes(b, lx.start[2]!, lx.end[2]!, this.origin, this.nameBuf, 0);
+        incOrigin = this.nameBuf.slice(0, end);
+      }
+      this.tok = 1;
+      this.include(join(dir, target), target, incOrigin, file, lx.lines[0]!);
+    } else {
+      this.tok = 0;
+      throw new TextFormatError(`unknown directive '${lx.text(0)}' (known: $ORIGIN, $TTL, $INCLUDE)`);
+    }
+  }
+
+  private include(path: string, written: string, origin: Uint8Array | null, file: string, line: number): void {
+    if (this.includeStack.length > MAX_INCLUDE_DEPTH) {
+      throw new TextFormatError(`$INCLUDE nested deeper than ${MAX_INCLUDE_DEPTH} files; '${written}' skipped`);
+    }
+    const real = realPathOr(path);
+    const loop = this.includeStack.indexOf(real);
+    if (loop >= 0) {
+      throw new TextFormatError(`$INCLUDE loop: '${written}' is already being read (${[...this.fileStack.slice(loop), path].join(' includes ')})`);
+    }
+    let buf: Buffer;
+    try {
+      buf = readFileSync(path);
+    } catch (e) {
+      this.problems.add('APPL_ERR_ZONE_READ', file, line, `cannot read $INCLUDE file '${written}' (${resolve(path)}): ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      return;
+    }
+    const savedOrigin = this.origin;
+    this.origin = origin;
+    this.includeStack.push(real);
+    this.fileStack.push(path);
+    try {
+      this.parseBuffer(buf, path, dirname(path));
+    } finally {
+      this.includeStack.pop();
+      this.fileStack.pop();
+      this.origin = savedOrigin;
+    }
+  }
+}
+
+function realPathOr(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return resolve(p);
+  }
+}
+
+/** A file name token with `\X` escapes decoded. */
+function decodePath(b: Uint8Array, s: number, e: number, out: Uint8Array): number {
+  let p = 0;
+  for (let i = s; i < e && p < out.length; i++) {
+    if (b[i] === 0x5c && i + 1 < e) i++;
+    out[p++] = b[i]!;
+  }
+  return p;
+}
