@@ -193,7 +193,9 @@ export interface PcapFile {
 /** Reads a classic pcap file (either byte order, µs or ns timestamps). */
 export function readPcap(source: string | Uint8Array): PcapFile {
   const name = typeof source === 'string' ? source : '<buffer>';
-  const bytes = typeof source === 'string' ? readFileSync(source) : source;
+  const raw = typeof source === 'string' ? readFileSync(source) : source;
+  // Plain Uint8Array records (a Buffer's slice would be a Buffer).
+  const bytes = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
   const bad = (why: string): never => {
     throw new ApplianceError('APPL_ERR_USAGE', `${name}: not a readable pcap file: ${why}`);
   };
