@@ -64,11 +64,19 @@ export function makeProgram(): Command {
     .option('--idle-timeout <SECONDS>', 'close idle keep-alive connections after this long', intIn(1, 3600), 60)
     .action(async (image, o) => runServe(image, o));
 
-  program.command('bench')
-    .description('Measure the appliance against nginx, NSD and Knot DNS in network namespaces, and write a report.')
-    .action(() => {
-      process.stderr.write('appliance bench: not built yet; the benchmarks come with the fused datapath.\n');
-      process.exitCode = 2;
+  const bench = program.command('bench')
+    .description('Measure the appliance against nginx, NSD and Knot DNS, side by side in one run, and print the figures.');
+  bench.command('http')
+    .description('HTTP over kernel sockets: the socket backend against nginx (1 worker) on loopback, with wrk.')
+    .option('--seconds <N>', 'length of each wrk run', intIn(1, 120), 10)
+    .option('--rounds <N>', 'rounds, each server once per round, back to back', intIn(1, 20), 3)
+    .option('--connections <N>', 'wrk connections (keep-alive)', intIn(1, 10000), 50)
+    .option('--file-bytes <N>', 'size of the file requested', intIn(1, 100 << 20), 1024)
+    .option('--server-cpu <N>', 'CPU the server is pinned to', intIn(0, 1023), 0)
+    .option('--client-cpu <N>', 'CPU wrk is pinned to', intIn(0, 1023), 1)
+    .action(async (o) => {
+      const { runHttpSocketBench } = await import('./bench/http-socket.js');
+      await runHttpSocketBench({ ...o, cli: process.argv[1]!, log: (l: string) => process.stdout.write(l + '\n') });
     });
 
   return program;

@@ -29,6 +29,8 @@ export interface HttpSocketStats {
 
 const CONN_KEEP_ALIVE = Buffer.from(L.CONN_KEEP_ALIVE, 'latin1');
 const CONN_CLOSE = Buffer.from(L.CONN_CLOSE, 'latin1');
+/** Bodies up to this size are copied after the header block and sent in one write. */
+const INLINE_BODY_MAX = 16 * 1024;
 
 export class HttpSocketServer {
   private readonly server: net.Server;
@@ -175,13 +177,15 @@ class Connection {
       const a = plan.resp * L.RESPONSE_WORDS;
       const headOff = t.responses[a + L.RESP_HEAD_OFF]!;
       const headLen = t.responses[a + L.RESP_HEAD_LEN]!;
-      const head = Buffer.allocUnsafe(headLen);
-      head.set(t.blob.subarray(headOff, headOff + headLen));
-      head.set(this.date.bytes, t.responses[a + L.RESP_DATE_AT]!);
-      head.set(plan.close ? CONN_CLOSE : CONN_KEEP_ALIVE, t.responses[a + L.RESP_CONN_AT]!);
-      ok = s.write(head);
       const bodyLen = t.responses[a + L.RESP_BODY_LEN]!;
-      if (bodyLen > 0) ok = s.write(Buffer.from(t.blob.buffer, t.blob.byteOffset + headOff + headLen, bodyLen));
+      // Small responses go out as one copy (one write); large bodies as views of the image.
+      const inline = bodyLen <= INLINE_BODY_MAX ? bodyLen : 0;
+      const out = Buffer.allocUnsafe(headLen + inline);
+      out.set(t.blob.subarray(headOff, headOff + headLen + inline));
+      out.set(this.date.bytes, t.responses[a + L.RESP_DATE_AT]!);
+      out.set(plan.close ? CONN_CLOSE : CONN_KEEP_ALIVE, t.responses[a + L.RESP_CONN_AT]!);
+      ok = s.write(out);
+      if (bodyLen > inline) ok = s.write(Buffer.from(t.blob.buffer, t.blob.byteOffset + headOff + headLen, bodyLen));
     } else {
       ok = s.write(Buffer.from(plan.head, 'latin1'));
       if (plan.bodyLen > 0) ok = s.write(Buffer.from(t.blob.buffer, t.blob.byteOffset + plan.bodyOff, plan.bodyLen));
