@@ -153,7 +153,7 @@ class ZoneParser {
         this.entry(lx, file, dir);
       } catch (e) {
         if (!(e instanceof TextFormatError)) throw e;
-        const t = Math.min(this.tok, lx.count - 1);
+        const t = Math.min(this.tok < 0 ? this.rdataParser.tok : this.tok, lx.count - 1);
         this.problems.add('APPL_ERR_ZONE_PARSE', file, lx.lines[t]!, e.message);
       }
     }
@@ -186,7 +186,7 @@ class ZoneParser {
       const c = b[s]!;
       if (ttl < 0 && c >= 0x30 && c <= 0x39) {
         ttl = period(b, s, e);
-        if (ttl < 0) throw new TextFormatError(`'${lx.text(i)}' is not a valid TTL (seconds, or units like 1h30m)`);
+        if (ttl < 0) throw new TextFormatError(`'${lx.text(i)}' is not a valid TTL (seconds, or units like 1h30m)${columnOneHint(lx)}`);
         if (ttl > MAX_TTL) throw new TextFormatError(`TTL ${ttl} is out of range: at most ${MAX_TTL} (RFC 2181 §8)`);
         i++;
         continue;
@@ -202,10 +202,12 @@ class ZoneParser {
       break;
     }
     const type = typeFromBytes(b, lx.start[i]!, lx.end[i]!);
-    if (type < 0) throw new TextFormatError(this.unknownType(lx, i));
+    if (type < 0) throw new TextFormatError(`unrecognized RR type '${lx.text(i)}'${columnOneHint(lx)}`);
     if (isMetaType(type)) throw new TextFormatError(`type ${typeToText(type)} is a query or meta type and cannot appear in a zone (RFC 6895 §3.1)`);
     i++;
+    if (type === T.SOA && this.origin === null) this.origin = owner; // the apex, for the SOA's own names
 
+    this.tok = -1; // from here on, the RDATA parser knows the token at fault
     const len = this.rdataParser.parse(type, lx, i, this.origin);
     // Copy out only once parsing succeeded.
     const rdata = this.arena.copy(this.rdataParser.out, 0, len);
@@ -218,10 +220,7 @@ class ZoneParser {
       ttl = this.ttl;
     }
     if (cls < 0) cls = this.lastClass;
-    if (type === T.SOA && this.soaOwner === null) {
-      this.soaOwner = owner;
-      if (this.origin === null) this.origin = owner;
-    }
+    if (type === T.SOA && this.soaOwner === null) this.soaOwner = owner;
     this.lastOwner = owner;
     this.lastClass = cls;
     this.records.push({ owner, type, class: cls, ttl, rdata, line: lx.entryLine, file });
@@ -237,17 +236,6 @@ class ZoneParser {
         `the owner name is '${lx.text(0)}', which looks like a class: a name in column 1 is the owner; indent the line to use the previous owner`);
     }
     return owner;
-  }
-
-  private unknownType(lx: ZoneLexer, i: number): string {
-    let m = `unrecognized RR type '${lx.text(i)}'`;
-    if (!lx.blankOwner && lx.count > 0) {
-      const b = lx.buf, s = lx.start[0]!, e = lx.end[0]!;
-      if (typeFromBytes(b, s, e) >= 0 || classFromBytes(b, s, e) >= 0) {
-        m += ` (the line starts with '${lx.text(0)}' in column 1, which makes it the owner name; indent the line to use the previous owner)`;
-      }
-    }
-    return m;
   }
 
   private directive(lx: ZoneLexer, file: string, dir: string): void {
@@ -318,6 +306,16 @@ class ZoneParser {
       this.origin = savedOrigin;
     }
   }
+}
+
+/** When an owner in column 1 is really a type or class, the line probably lost its indent. */
+function columnOneHint(lx: ZoneLexer): string {
+  if (lx.blankOwner || lx.count === 0) return '';
+  const b = lx.buf, s = lx.start[0]!, e = lx.end[0]!;
+  // Only an upper-case word: 'a', 'ns' or 'mx' in lower case are ordinary owner names.
+  for (let k = s; k < e; k++) if (b[k]! >= 0x61 && b[k]! <= 0x7a) return '';
+  if (typeFromBytes(b, s, e) < 0 && classFromBytes(b, s, e) < 0) return '';
+  return ` (the line starts with '${lx.text(0)}' in column 1, which makes it the owner name; indent the line to use the previous owner)`;
 }
 
 function realPathOr(p: string): string {

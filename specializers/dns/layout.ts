@@ -1,0 +1,85 @@
+// Record layouts of the DNS tables in the image (u32 words, little-endian).
+//
+//   DNS_ZONES      one record per zone                          ZONE_WORDS
+//   DNS_NAMES      one record per name of every zone: names with ANAME_WORDS
+//                  data, empty non-terminals, apexes, names below cuts
+//   DNS_NAME_HASH  open-addressing slots, name index + 1 (0 = empty), over the lower-cased
+//                  wire name (hashBytesFolded), size a power of two
+//   DNS_RRSETS     (qtype, template) pairs, per name, sorted by qtype  TYPEMAP_WORDS
+//   DNS_ANSWERS    one record per answer template                 TEMPLATE_WORDS
+//
+// An answer template is a response without its header and question: the answer,
+// authority and additional sections, names compressed, written for a reference question
+// name Q0 at offset 12. At run time the response is
+//
+//   ┌────────┬──────────────────────┬──────────────────────────────┬─────┐
+//   │ header │ question (as it came)│ template bytes               │ OPT │
+//   │ 12     │ qlen + 4             │ TPL_LEN                      │ 11  │
+//   └────────┴──────────────────────┴──────────────────────────────┴─────┘
+//
+// A pointer to offset 12 names the query name itself, whatever it is (the owner of a
+// wildcard answer, of an exact answer). Every other pointer in a template whose question
+// may differ from Q0 (wildcard, negative and referral templates: Q0 is "*." + the
+// closest encloser) is listed in the template's fixups and moved by qlen − Q0 length;
+// templates for an exact name have no fixups (the question always has Q0's length).
+
+export const ZONE_WORDS = 6;
+export const ZONE_ORIGIN_OFF = 0; // lower-cased wire name, BLOB bytes
+export const ZONE_ORIGIN_LEN = 1;
+export const ZONE_NAME = 2; // the apex's name record
+
+export const NAME_WORDS = 12;
+export const NAME_KEY_OFF = 0; // lower-cased wire name, BLOB bytes
+export const NAME_KEY_LEN = 1;
+export const NAME_HASH = 2;
+export const NAME_FLAGS = 3;
+export const NAME_ZONE = 4;
+/** Template for a query of exactly this name whose qtype is not in the type map. */
+export const NAME_EXACT_DEFAULT = 5;
+export const NAME_TYPES_AT = 6; // first (qtype, template) pair in DNS_RRSETS
+export const NAME_TYPES_COUNT = 7;
+/** What a query for a name below this one, that does not exist, gets: DESC_*. */
+export const NAME_DESC_KIND = 8;
+/** DESC_NXDOMAIN / DESC_REFERRAL / DESC_DNAME: the template; DESC_WILDCARD: the wildcard's default. */
+export const NAME_DESC_TPL = 9;
+export const NAME_WILD_AT = 10; // DESC_WILDCARD: the wildcard's (qtype, template) pairs
+export const NAME_WILD_COUNT = 11;
+
+export const NAME_FLAG_APEX = 1;
+export const NAME_FLAG_DELEGATION = 2; // NS here, not at an apex: a zone cut
+export const NAME_FLAG_BELOW_CUT = 4; // occluded by a cut above (glue lives here)
+export const NAME_FLAG_DATA = 8; // has RRsets (else an empty non-terminal)
+
+export const DESC_NXDOMAIN = 0;
+export const DESC_WILDCARD = 1;
+export const DESC_REFERRAL = 2;
+export const DESC_DNAME = 3;
+
+export const TYPEMAP_WORDS = 2;
+export const TM_QTYPE = 0;
+export const TM_TPL = 1;
+
+export const TEMPLATE_WORDS = 10;
+export const TPL_OFF = 0; // BLOB offset of the section bytes
+export const TPL_LEN = 1;
+export const TPL_FLAGS = 2; // rcode (low 4 bits) | TPLF_*
+export const TPL_COUNTS = 3; // ancount << 16 | nscount
+export const TPL_ARCOUNT = 4;
+export const TPL_Q0_LEN = 5; // wire length of the reference question name
+export const TPL_FIX_OFF = 6; // BLOB offset of u16 LE fixup positions (relative to the template)
+export const TPL_FIX_COUNT = 7;
+/** Where the additional section starts (relative); the template can be cut there. */
+export const TPL_AR_AT = 8;
+/** TPLF_DNAME: offset of the DNAME target name inside the template; its TTL in TPL_EXTRA. */
+export const TPL_DNAME_TARGET = 8;
+export const TPL_EXTRA = 9;
+
+export const TPLF_AA = 0x100;
+/** The additional section holds glue a referral needs: if it does not fit, set TC. */
+export const TPLF_GLUE_REQUIRED = 0x200;
+/** A DNAME: the responder appends the CNAME synthesized from the query name (RFC 6672). */
+export const TPLF_DNAME = 0x400;
+
+/** EDNS(0): the UDP payload size the appliance offers and honours at most (DNS flag day 2020). */
+export const EDNS_UDP_SIZE = 1232;
+export const OPT_RR_LEN = 11;

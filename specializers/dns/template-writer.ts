@@ -1,0 +1,195 @@
+// Writes answer templates: resource records in wire format with names compressed
+// (RFC 1035 §4.1.4), for a reference question name Q0 at offset 12 of the response.
+//
+// dns-packet compresses nothing and knows no SVCB/HTTPS; this writer compresses owner
+// names everywhere and, inside RDATA, only the names of the RFC 1035 types (RFC 3597 §4:
+// later types must not be compressed, receivers may not know where their names are).
+//
+// See layout.ts for how a template becomes a response, and for its fixups: when the
+// question can differ from Q0 (a wildcard, a negative answer, a referral), every pointer
+// that does not point at offset 12 is listed, to be moved by the difference in length.
+
+import { T } from './rr-types.js';
+
+/** Offset of the question name in every response. */
+export const QNAME_AT = 12;
+const MAX_POINTER = 0x3fff;
+
+/** Types whose RDATA names may be compressed (RFC 3597 §4), and where those names are. */
+function rdataNameLayout(type: number): 'name' | 'mx' | 'soa' | 'minfo' | null {
+  switch (type) {
+    case T.NS: case T.CNAME: case T.PTR: case 3 /* MD */: case 4 /* MF */: case 7 /* MB */: case 8 /* MG */: case 9 /* MR */:
+      return 'name';
+    case T.MX:
+      return 'mx';
+    case T.SOA:
+      return 'soa';
+    case 14: // MINFO
+      return 'minfo';
+    default:
+      return null;
+  }
+}
+
+function lower(c: number): number {
+  return c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+}
+
+/** Length of the uncompressed wire name at buf[off]. */
+export function nameLength(buf: Uint8Array, off: number): number {
+  let i = off;
+  while (buf[i] !== 0) i += buf[i]! + 1;
+  return i - off + 1;
+}
+
+export class TemplateWriter {
+  buf = new Uint8Array(512);
+  len = 0;
+  an = 0;
+  ns = 0;
+  ar = 0;
+  /** Where the additional section starts (set by startAdditional). */
+  arAt = -1;
+  readonly fixups: number[] = [];
+  /** Absolute offset where the template starts in a response for Q0. */
+  private readonly base: number;
+  // Names already in the message: absolute offset, and the bytes (in `src` at `srcOff`).
+  private readonly regAt: number[] = [];
+  private readonly regSrc: Uint8Array[] = [];
+  private readonly regSrcOff: number[] = [];
+  private readonly regLen: number[] = [];
+
+  /**
+   * @param q0 the reference question name (wire, uncompressed)
+   * @param synthesized true when the real question may differ from Q0: record fixups
+   */
+  constructor(readonly q0: Uint8Array, readonly synthesized: boolean) {
+    this.base = QNAME_AT + q0.length + 4;
+    for (let off = 0; q0[off] !== 0; off += q0[off]! + 1) this.register(QNAME_AT + off, q0, off, q0.length - off);
+  }
+
+  private register(at: number, src: Uint8Array, srcOff: number, len: number): void {
+    if (at > MAX_POINTER || len <= 1) return;
+    this.regAt.push(at);
+    this.regSrc.push(src);
+    this.regSrcOff.push(srcOff);
+    this.regLen.push(len);
+  }
+
+  private ensure(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.len + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+  }
+
+  u8(v: number): void {
+    this.ensure(1);
+    this.buf[this.len++] = v;
+  }
+
+  u16(v: number): void {
+    this.ensure(2);
+    this.buf[this.len++] = v >>> 8;
+    this.buf[this.len++] = v & 0xff;
+  }
+
+  u32(v: number): void {
+    this.u16(v >>> 16);
+    this.u16(v & 0xffff);
+  }
+
+  bytes(b: Uint8Array, off = 0, len = b.length - off): void {
+    this.ensure(len);
+    this.buf.set(b.subarray(off, off + len), this.len);
+    this.len += len;
+  }
+
+  /** Where a name equal (case-insensitively) to src[off..] already is, or -1. */
+  private find(src: Uint8Array, off: number, len: number): number {
+    for (let r = 0; r < this.regAt.length; r++) {
+      if (this.regLen[r] !== len) continue;
+      const s = this.regSrc[r]!, so = this.regSrcOff[r]!;
+      let i = 0;
+      while (i < len && lower(s[so + i]!) === lower(src[off + i]!)) i++;
+      if (i === len) return this.regAt[r]!;
+    }
+    return -1;
+  }
+
+  /** Writes a pointer to an absolute offset, noting it for fixup if needed. */
+  private pointer(at: number): void {
+    if (this.synthesized && at !== QNAME_AT) this.fixups.push(this.len);
+    this.u16(0xc000 | at);
+  }
+
+  /** Writes the query name itself: always a pointer to offset 12. */
+  qname(): void {
+    this.u16(0xc000 | QNAME_AT);
+  }
+
+  /** Writes a name, compressed against what is already in the message when `compress`. */
+  name(src: Uint8Array, off = 0, compress = true): void {
+    const total = nameLength(src, off);
+    let i = off;
+    while (src[i] !== 0) {
+      const rest = total - (i - off);
+      if (compress) {
+        const at = this.find(src, i, rest);
+        if (at >= 0) {
+          this.pointer(at);
+          return;
+        }
+        this.register(this.base + this.len, src, i, rest);
+      }
+      const l = src[i]!;
+      this.bytes(src, i, l + 1);
+      i += l + 1;
+    }
+    this.u8(0);
+  }
+
+  /**
+   * One resource record. `owner` null: the owner is the query name (pointer to 12). RDATA
+   * names of the RFC 1035 types are compressed; everything else is copied as it is.
+   */
+  rr(owner: Uint8Array | null, type: number, cls: number, ttl: number, rdata: Uint8Array): void {
+    if (owner === null) this.qname();
+    else this.name(owner);
+    this.u16(type);
+    this.u16(cls);
+    this.u32(ttl);
+    const lenAt = this.len;
+    this.u16(0);
+    const start = this.len;
+    const layout = rdataNameLayout(type);
+    if (layout === null) {
+      this.bytes(rdata);
+    } else if (layout === 'name') {
+      this.name(rdata, 0);
+    } else if (layout === 'mx') {
+      this.bytes(rdata, 0, 2);
+      this.name(rdata, 2);
+    } else {
+      const first = nameLength(rdata, 0);
+      this.name(rdata, 0);
+      this.name(rdata, first);
+      const second = first + nameLength(rdata, first);
+      this.bytes(rdata, second);
+    }
+    const rdlen = this.len - start;
+    this.buf[lenAt] = rdlen >>> 8;
+    this.buf[lenAt + 1] = rdlen & 0xff;
+  }
+
+  startAdditional(): void {
+    this.arAt = this.len;
+  }
+
+  /** The template bytes. */
+  view(): Uint8Array {
+    return this.buf.subarray(0, this.len);
+  }
+}
