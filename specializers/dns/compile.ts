@@ -1,15 +1,410 @@
-// The DNS answer compiler (zones → answer templates). Being written: see issue 3.
+// The DNS answer compiler: zones in, every answer the server can give out, as templates.
+//
+// RFC 1034 §4.3.2 (the lookup), RFC 2308 (negative answers: SOA in authority, TTL the
+// lesser of the SOA's TTL and MINIMUM), RFC 4592 (wildcards), RFC 6672 (DNAME), RFC 8482
+// (ANY: one RRset), RFC 4035 §3.1.4.1 (DS from the parent side of a cut).
+//
+// What is precompiled (layouts in layout.ts):
+//   - every (name, qtype) that has data: the answer, CNAME chains inside the zone followed
+//     to their end (the end's RRset, or its negative answer);
+//   - per zone, its NXDOMAIN and NODATA answers (the same for every name of an unsigned
+//     zone: the SOA), written once and shared;
+//   - per zone cut, its referral (NS in authority, addresses of the name servers that live
+//     in the zone in additional; glue below the cut is required: TC when it does not fit);
+//   - per wildcard, its answers, with the owner taken from the query at run time;
+//   - per DNAME, the DNAME record; the CNAME is synthesized from the query at run time.
+// Positive answers are minimal (answer section only), as NSD's minimal-responses.
 
-import { UsageError } from '../../appliance/errors.js';
-import type { ImageWriter } from '../image/format.js';
+import { ImageWriter, SectionId } from '../image/format.js';
+import { hashBytesFolded, tableSizeFor } from '../image/hash.js';
+import { U32Builder } from '../image/u32-builder.js';
+import * as D from './layout.js';
+import { buildModel, loadZones, nameKey, type DnsModel, type DnsNode, type DnsZone, type RRset, type ZoneSpec } from './model.js';
+import { T } from './rr-types.js';
+import { TemplateWriter, nameLength } from './template-writer.js';
 
-export interface ZoneSpec { origin: string | null; file: string }
+export type { ZoneSpec } from './model.js';
+
 export interface DnsBuildResult {
   sections: Array<[number, Uint32Array]>;
   zones: Array<{ origin: string; file: string; records: number; names: number }>;
   warnings: string[];
+  templates: number;
 }
 
-export function compileDns(_w: ImageWriter, _zones: ZoneSpec[]): DnsBuildResult {
-  throw new UsageError('--zone: serving DNS zones is not built yet');
+const QTYPE_ANY = 255;
+/** CNAME chains are followed this far inside a zone (NSD follows a handful too). */
+const MAX_CHAIN = 8;
+const RCODE_NOERROR = 0;
+const RCODE_NXDOMAIN = 3;
+
+const WILDCARD_LABEL = Uint8Array.of(1, 0x2a);
+
+/** "*." + name: the reference question of templates answered for names below `name`. */
+function starOf(name: Uint8Array): Uint8Array {
+  const q = new Uint8Array(name.length + 2);
+  q.set(WILDCARD_LABEL, 0);
+  q.set(name, 2);
+  return q;
 }
+
+/** The first name of an RDATA (NS, CNAME, DNAME, PTR), uncompressed. */
+function rdataName(rdata: Uint8Array, off = 0): Uint8Array {
+  return rdata.subarray(off, off + nameLength(rdata, off));
+}
+
+class Compiler {
+  private readonly templates = new U32Builder();
+  private readonly typemap = new U32Builder();
+  private readonly names = new U32Builder();
+  private readonly zoneNodata: number[] = [];
+  private readonly zoneNxdomain: number[] = [];
+  private readonly referralOf = new Map<DnsNode, number>();
+  private readonly wildOf = new Map<DnsNode, Array<[number, number]>>();
+
+  constructor(private readonly w: ImageWriter, private readonly m: DnsModel) {}
+
+  get templateCount(): number {
+    return this.templates.length / D.TEMPLATE_WORDS;
+  }
+
+  /** Writes a template's bytes and fixups to the BLOB, returns its index. */
+  private emit(tw: TemplateWriter, rcode: number, aa: boolean, extraFlags = 0, extra: [number, number] = [0, 0]): number {
+    const off = this.w.append(tw.view());
+    let fixOff = 0;
+    if (tw.fixups.length > 0) {
+      const f = new Uint8Array(tw.fixups.length * 2);
+      tw.fixups.forEach((p, i) => { f[i * 2] = p & 0xff; f[i * 2 + 1] = p >>> 8; });
+      fixOff = this.w.append(f);
+    }
+    const at = this.templates.record(D.TEMPLATE_WORDS);
+    this.templates.set(at + D.TPL_OFF, off);
+    this.templates.set(at + D.TPL_LEN, tw.len);
+    this.templates.set(at + D.TPL_FLAGS, rcode | (aa ? D.TPLF_AA : 0) | extraFlags);
+    this.templates.set(at + D.TPL_COUNTS, (tw.an << 16) | tw.ns);
+    this.templates.set(at + D.TPL_ARCOUNT, tw.ar);
+    this.templates.set(at + D.TPL_Q0_LEN, tw.q0.length);
+    this.templates.set(at + D.TPL_FIX_OFF, fixOff);
+    this.templates.set(at + D.TPL_FIX_COUNT, tw.fixups.length);
+    this.templates.set(at + D.TPL_AR_AT, extra[0] || (tw.arAt >= 0 ? tw.arAt : tw.len));
+    this.templates.set(at + D.TPL_EXTRA, extra[1]);
+    return at / D.TEMPLATE_WORDS;
+  }
+
+  private writeSet(tw: TemplateWriter, set: RRset, ownerIsQname: boolean, ownerOverride?: Uint8Array): number {
+    for (const r of set.records) tw.rr(ownerIsQname ? null : (ownerOverride ?? r.owner), r.type, r.class, r.ttl, r.rdata);
+    return set.records.length;
+  }
+
+  /** The SOA for a negative answer: TTL = min(SOA TTL, MINIMUM) (RFC 2308 §3). */
+  private writeNegativeSoa(tw: TemplateWriter, zone: DnsZone): void {
+    const soa = zone.soa;
+    const rd = soa.rdata;
+    const mEnd = nameLength(rd, 0);
+    const rEnd = mEnd + nameLength(rd, mEnd);
+    const minimum = ((rd[rEnd + 16]! << 24) | (rd[rEnd + 17]! << 16) | (rd[rEnd + 18]! << 8) | rd[rEnd + 19]!) >>> 0;
+    tw.rr(zone.origin, T.SOA, soa.class, Math.min(soa.ttl, minimum), soa.rdata);
+    tw.ns++;
+  }
+
+  private negative(zone: DnsZone, rcode: number): number {
+    const tw = new TemplateWriter(starOf(zone.origin), true);
+    this.writeNegativeSoa(tw, zone);
+    return this.emit(tw, rcode, true);
+  }
+
+  zones(): void {
+    for (const z of this.m.zones) {
+      this.zoneNodata[z.index] = this.negative(z, RCODE_NOERROR);
+      this.zoneNxdomain[z.index] = this.negative(z, RCODE_NXDOMAIN);
+    }
+  }
+
+  /** The referral for a cut: NS in authority, addresses of in-zone name servers in additional. */
+  referral(cut: DnsNode): number {
+    let t = this.referralOf.get(cut);
+    if (t !== undefined) return t;
+    const tw = new TemplateWriter(starOf(cut.name), true);
+    const ns = cut.rrsets.get(T.NS)!;
+    tw.ns += this.writeSet(tw, ns, false);
+    tw.startAdditional();
+    let glue = false;
+    const zoneKey = this.m.zones[cut.zone]!.originKey;
+    const done = new Set<string>();
+    for (const r of ns.records) {
+      const target = rdataName(r.rdata);
+      const key = nameKey(target);
+      if (done.has(key) || !key.endsWith(zoneKey)) continue;
+      done.add(key);
+      const n = this.m.nodes.get(key);
+      if (!n || n.zone !== cut.zone) continue;
+      for (const type of [T.A, T.AAAA]) {
+        const set = n.rrsets.get(type);
+        if (!set) continue;
+        tw.ar += this.writeSet(tw, set, false);
+        if (key.endsWith(cut.key)) glue = true;
+      }
+    }
+    t = this.emit(tw, RCODE_NOERROR, false, glue ? D.TPLF_GLUE_REQUIRED : 0);
+    this.referralOf.set(cut, t);
+    return t;
+  }
+
+  /** The node a name resolves to inside `zone` for chain following: exact, or its wildcard. */
+  private chainTarget(name: Uint8Array, zone: number): { node: DnsNode | null; wildcardFor: Uint8Array | null; encloser: DnsNode | null } {
+    const key = nameKey(name);
+    const n = this.m.nodes.get(key);
+    if (n) return { node: n.zone === zone ? n : null, wildcardFor: null, encloser: null };
+    for (let off = name[0]! + 1; off < name.length; off += name[off]! + 1) {
+      const e = this.m.nodes.get(key.slice(off));
+      if (!e) continue;
+      if (e.zone !== zone || e.isCut || e.cutAbove) break;
+      if (e.wildcard) return { node: e.wildcard, wildcardFor: name, encloser: e };
+      return { node: null, wildcardFor: null, encloser: e };
+    }
+    return { node: null, wildcardFor: null, encloser: null };
+  }
+
+  /**
+   * Templates for a name that holds a CNAME: the chain followed inside the zone, then for
+   * each type at its end, that RRset; and a default for every other qtype.
+   */
+  private cnameTemplates(start: DnsNode, q0: Uint8Array, synthesized: boolean): { types: Array<[number, number]>; def: number } {
+    // Walk the chain once: the CNAME RRsets with the owners to write, and where it ends.
+    const chain: Array<{ set: RRset; owner: Uint8Array | null }> = [{ set: start.rrsets.get(T.CNAME)!, owner: null }];
+    const visited = new Set<DnsNode>([start]);
+    let end: { node: DnsNode; owner: Uint8Array } | null = null;
+    let endStatus: 'data' | 'nxdomain' | 'stop' = 'stop';
+    for (let hops = 0; hops < MAX_CHAIN; hops++) {
+      const last = chain[chain.length - 1]!.set;
+      const target = rdataName(last.records[0]!.rdata);
+      const zone = this.m.zones[start.zone]!;
+      if (!nameKey(target).endsWith(zone.originKey)) break; // leaves the zone: the resolver follows it
+      const found = this.chainTarget(target, start.zone);
+      if (found.node === null) {
+        if (found.encloser !== null) endStatus = 'nxdomain';
+        break;
+      }
+      const n = found.node;
+      if (n.isCut || n.cutAbove || visited.has(n)) break;
+      visited.add(n);
+      const owner = found.wildcardFor ?? n.name;
+      const cname = n.rrsets.get(T.CNAME);
+      if (cname) {
+        chain.push({ set: cname, owner });
+        continue;
+      }
+      end = { node: n, owner };
+      endStatus = 'data';
+      break;
+    }
+    const zone = this.m.zones[start.zone]!;
+    const head = (): TemplateWriter => {
+      const tw = new TemplateWriter(q0, synthesized);
+      for (const c of chain) tw.an += this.writeSet(tw, c.set, c.owner === null, c.owner ?? undefined);
+      return tw;
+    };
+    const types: Array<[number, number]> = [];
+    if (end) {
+      for (const [type, set] of end.node.rrsets) {
+        const tw = head();
+        tw.an += this.writeSet(tw, set, false, end.owner);
+        types.push([type, this.emit(tw, RCODE_NOERROR, true)]);
+      }
+    }
+    const tw = head();
+    let rcode = RCODE_NOERROR;
+    if (endStatus === 'data') this.writeNegativeSoa(tw, zone);
+    else if (endStatus === 'nxdomain') { this.writeNegativeSoa(tw, zone); rcode = RCODE_NXDOMAIN; }
+    const def = this.emit(tw, rcode, true);
+    // The CNAME itself answers qtype CNAME and ANY (RFC 8482: one RRset).
+    const only = new TemplateWriter(q0, synthesized);
+    only.an += this.writeSet(only, chain[0]!.set, true);
+    const cnameOnly = this.emit(only, RCODE_NOERROR, true);
+    const out = types.filter(([t]) => t !== T.CNAME && t !== QTYPE_ANY);
+    out.push([T.CNAME, cnameOnly], [QTYPE_ANY, cnameOnly]);
+    return { types: out, def };
+  }
+
+  /** Templates for a name with data and no CNAME: one per type, ANY (the lowest type), default NODATA. */
+  private dataTemplates(n: DnsNode, q0: Uint8Array, synthesized: boolean): { types: Array<[number, number]>; def: number } {
+    const types: Array<[number, number]> = [];
+    let lowest: [number, number] | null = null;
+    for (const [type, set] of n.rrsets) {
+      const tw = new TemplateWriter(q0, synthesized);
+      tw.an += this.writeSet(tw, set, true);
+      const entry: [number, number] = [type, this.emit(tw, RCODE_NOERROR, true)];
+      types.push(entry);
+      if (lowest === null || type < lowest[0]) lowest = entry;
+    }
+    if (lowest !== null) types.push([QTYPE_ANY, lowest[1]]);
+    return { types, def: this.zoneNodata[n.zone]! };
+  }
+
+  private templatesFor(n: DnsNode, q0: Uint8Array, synthesized: boolean): { types: Array<[number, number]>; def: number } {
+    if (n.rrsets.size === 0) return { types: [], def: this.zoneNodata[n.zone]! };
+    if (n.rrsets.has(T.CNAME)) return this.cnameTemplates(n, q0, synthesized);
+    return this.dataTemplates(n, q0, synthesized);
+  }
+
+  private wildcardTemplates(wild: DnsNode): Array<[number, number]> {
+    let t = this.wildOf.get(wild);
+    if (t) return t;
+    const { types, def } = this.templatesFor(wild, wild.name, true);
+    t = [...types, [-1, def]];
+    this.wildOf.set(wild, t);
+    return t;
+  }
+
+  private dname(n: DnsNode): number {
+    const set = n.rrsets.get(T.DNAME)!;
+    const r = set.records[0]!;
+    const tw = new TemplateWriter(starOf(n.name), true);
+    tw.rr(r.owner, r.type, r.class, r.ttl, r.rdata);
+    tw.an++;
+    const targetAt = tw.len - r.rdata.length;
+    return this.emit(tw, RCODE_NOERROR, true, D.TPLF_DNAME, [targetAt, r.ttl]);
+  }
+
+  private pushTypes(types: Array<[number, number]>): [number, number] {
+    const at = this.typemap.length / D.TYPEMAP_WORDS;
+    const sorted = types.filter(([t]) => t >= 0).sort((a, b) => a[0] - b[0]);
+    for (const [type, tpl] of sorted) {
+      const w = this.typemap.record(D.TYPEMAP_WORDS);
+      this.typemap.set(w + D.TM_QTYPE, type);
+      this.typemap.set(w + D.TM_TPL, tpl);
+    }
+    return [at, sorted.length];
+  }
+
+  /** Writes the name table, the hash and the zone table; returns the sections. */
+  nameTable(): Array<[number, Uint32Array]> {
+    const nodes = [...this.m.nodes.values()];
+    const index = new Map<DnsNode, number>();
+    nodes.forEach((n, i) => index.set(n, i));
+    const hash = new Uint32Array(tableSizeFor(nodes.length));
+    const mask = hash.length - 1;
+    for (let i = 0; i < nodes.length; i++) {
+      const n = nodes[i]!;
+      const zone = n.zone;
+      let flags = 0;
+      if (n.isApex) flags |= D.NAME_FLAG_APEX;
+      if (n.isCut) flags |= D.NAME_FLAG_DELEGATION;
+      if (n.cutAbove) flags |= D.NAME_FLAG_BELOW_CUT;
+      if (n.rrsets.size > 0) flags |= D.NAME_FLAG_DATA;
+
+      let exactDefault: number;
+      let types: Array<[number, number]> = [];
+      let descKind: number = D.DESC_REFERRAL;
+      let descTpl = 0;
+      let wild: [number, number] = [0, 0];
+      const cut = n.cutAbove ?? (n.isCut ? n : null);
+      if (cut) {
+        exactDefault = this.referral(cut);
+        if (n.isCut && !n.cutAbove) {
+          // DS is answered from this (the parent) side of the cut (RFC 4035 §3.1.4.1).
+          const ds = n.rrsets.get(T.DS);
+          if (ds) {
+            const tw = new TemplateWriter(n.name, false);
+            tw.an += this.writeSet(tw, ds, true);
+            types = [[T.DS, this.emit(tw, RCODE_NOERROR, true)]];
+          } else {
+            types = [[T.DS, this.zoneNodata[zone]!]];
+          }
+        }
+        descKind = D.DESC_REFERRAL;
+        descTpl = exactDefault;
+      } else if (n.parent?.wildcard === n) {
+        // A wildcard asked for by its own name: its synthesized templates serve as they are.
+        const wt = this.wildcardTemplates(n);
+        types = wt.filter(([x]) => x >= 0);
+        exactDefault = wt.find(([x]) => x === -1)![1];
+      } else {
+        const t = this.templatesFor(n, n.name, false);
+        types = t.types;
+        exactDefault = t.def;
+      }
+      if (!cut) {
+        if (n.parentDs !== undefined) {
+          // The apex of a served child: its DS comes from the served parent.
+          const pz = n.parentZone;
+          let dsTpl = this.zoneNodata[pz]!;
+          if (n.parentDs) {
+            const tw = new TemplateWriter(n.name, false);
+            tw.an += this.writeSet(tw, n.parentDs, true);
+            dsTpl = this.emit(tw, RCODE_NOERROR, true);
+          }
+          types = types.filter(([x]) => x !== T.DS);
+          types.push([T.DS, dsTpl]);
+        }
+        if (n.rrsets.has(T.DNAME)) {
+          descKind = D.DESC_DNAME;
+          descTpl = this.dname(n);
+        } else if (n.wildcard) {
+          descKind = D.DESC_WILDCARD;
+          const wt = this.wildcardTemplates(n.wildcard);
+          descTpl = wt.find(([x]) => x === -1)![1];
+          wild = this.pushTypes(wt);
+        } else {
+          descKind = D.DESC_NXDOMAIN;
+          descTpl = this.zoneNxdomain[zone]!;
+        }
+      }
+      const [typesAt, typesCount] = this.pushTypes(types);
+      const lowerKey = Buffer.from(n.key, 'latin1');
+      const keyOff = this.w.append(lowerKey);
+      const h = hashBytesFolded(lowerKey, 0, lowerKey.length);
+      const a = this.names.record(D.NAME_WORDS);
+      this.names.set(a + D.NAME_KEY_OFF, keyOff);
+      this.names.set(a + D.NAME_KEY_LEN, lowerKey.length);
+      this.names.set(a + D.NAME_HASH, h);
+      this.names.set(a + D.NAME_FLAGS, flags);
+      this.names.set(a + D.NAME_ZONE, zone);
+      this.names.set(a + D.NAME_EXACT_DEFAULT, exactDefault);
+      this.names.set(a + D.NAME_TYPES_AT, typesAt);
+      this.names.set(a + D.NAME_TYPES_COUNT, typesCount);
+      this.names.set(a + D.NAME_DESC_KIND, descKind);
+      this.names.set(a + D.NAME_DESC_TPL, descTpl);
+      this.names.set(a + D.NAME_WILD_AT, wild[0]);
+      this.names.set(a + D.NAME_WILD_COUNT, wild[1]);
+      let slot = h & mask;
+      while (hash[slot] !== 0) slot = (slot + 1) & mask;
+      hash[slot] = i + 1;
+    }
+    const zones = new U32Builder();
+    for (const z of this.m.zones) {
+      const a = zones.record(D.ZONE_WORDS);
+      const key = Buffer.from(z.originKey, 'latin1');
+      zones.set(a + D.ZONE_ORIGIN_OFF, this.w.append(key));
+      zones.set(a + D.ZONE_ORIGIN_LEN, key.length);
+      zones.set(a + D.ZONE_NAME, index.get(z.apex)!);
+    }
+    return [
+      [SectionId.DNS_ZONES, zones.view()],
+      [SectionId.DNS_NAMES, this.names.view()],
+      [SectionId.DNS_NAME_HASH, hash],
+      [SectionId.DNS_RRSETS, this.typemap.view()],
+      [SectionId.DNS_ANSWERS, this.templates.view()],
+    ];
+  }
+}
+
+/** Compiles zones into the image's BLOB (which must be open); returns the tables to write after it. */
+export function compileDns(w: ImageWriter, specs: ZoneSpec[]): DnsBuildResult {
+  const { parsed, warnings } = loadZones(specs);
+  const model = buildModel(parsed, warnings);
+  return compileModel(w, model);
+}
+
+export function compileModel(w: ImageWriter, model: DnsModel): DnsBuildResult {
+  const c = new Compiler(w, model);
+  c.zones();
+  const sections = c.nameTable();
+  return {
+    sections,
+    zones: model.zones.map((z) => ({ origin: z.originText, file: z.file, records: z.recordCount, names: z.nameCount })),
+    warnings: model.warnings,
+    templates: c.templateCount,
+  };
+}
+
