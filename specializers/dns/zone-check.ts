@@ -105,6 +105,8 @@ export function checkZone(z: ParsedZone): ParsedZone {
   let soaCount = 0;
   let apexHasNs = false;
   const dnameIds: number[] = [];
+  const cutIds: number[] = [];
+  const hasAddress = new Uint8Array(nNames);
   const group: number[] = [];
   // Type, class, canonical RDATA, then file order: duplicates become adjacent and the
   // first of each run (in file order) is the one kept.
@@ -178,6 +180,12 @@ export function checkZone(z: ParsedZone): ParsedZone {
           break;
         case T.NS:
           if (id === apexId) apexHasNs = true;
+          else if (cutIds[cutIds.length - 1] !== id) cutIds.push(id);
+          if (other < 0) other = k;
+          break;
+        case T.A:
+        case T.AAAA:
+          hasAddress[id] = 1;
           if (other < 0) other = k;
           break;
         default:
@@ -194,7 +202,13 @@ export function checkZone(z: ParsedZone): ParsedZone {
     if (dname >= 0) dnameIds.push(id);
   }
 
-  if (dnameIds.length > 0) checkBelowDname(recs, names, ownerId, outside, new Set(dnameIds), problems);
+  if (dnameIds.length > 0 || cutIds.length > 0) {
+    const below: Below = {
+      recs, names, order, startOf, dropped, outside, apexId, hasAddress, occluded: new Uint8Array(nNames), problems, warnings,
+    };
+    checkBelowCuts(below, new Set(dnameIds), new Set(cutIds));
+    checkGlue(below, cutIds);
+  }
 
   const firstInZone = recs.find((_, k) => !outside[ownerId[k]!]) ?? recs[0];
   const zoneLine = firstInZone?.line;
@@ -236,26 +250,83 @@ function ttlCheck(recs: ZoneRecord[], group: number[], s: number, e: number, dro
   }
 }
 
-/** RFC 6672 §2.4: no name may exist below a DNAME owner. */
-function checkBelowDname(
-  recs: ZoneRecord[], names: NameTable, ownerId: Int32Array, outside: boolean[], dnames: Set<number>, problems: ProblemList,
-): void {
-  const reported = new Set<number>();
-  for (let k = 0; k < recs.length; k++) {
-    const id = ownerId[k]!;
-    if (outside[id] || reported.has(id)) continue;
-    const o = recs[k]!.owner;
-    let p = o[0]! + 1;
-    while (p < o.length) {
+interface Below {
+  recs: ZoneRecord[];
+  names: NameTable;
+  order: Int32Array;
+  startOf: Int32Array;
+  dropped: Uint8Array;
+  outside: boolean[];
+  apexId: number;
+  hasAddress: Uint8Array;
+  /** Set by checkBelowCuts: the name is below another zone cut. */
+  occluded: Uint8Array;
+  problems: ProblemList;
+  warnings: string[];
+}
+
+const MAX_DELEGATION_WARNINGS = 100;
+
+/**
+ * Names below a DNAME are an error (RFC 6672 §2.4). Data below a zone cut, or beside the
+ * NS at the cut, is not authoritative (RFC 1034 §4.2.1): addresses there are glue, the
+ * rest is never served, which deserves a warning (Knot warns too; NSD keeps quiet).
+ */
+function checkBelowCuts(z: Below, dnames: Set<number>, cuts: Set<number>): void {
+  const { recs, names, order, startOf, dropped } = z;
+  const apexLen = names.names[z.apexId]?.length ?? 1;
+  let warned = 0;
+  for (let id = 0; id < names.size; id++) {
+    if (z.outside[id]) continue;
+    const o = names.names[id]!;
+    const first = recs[order[startOf[id]!]!]!;
+    // The nearest DNAME or cut above this name (the apex's NS is no cut).
+    let cut = -1;
+    let p = 0;
+    const stop = o.length - apexLen; // ancestors down to the apex, not above it
+    while (p < stop) {
+      p += o[p]! + 1;
       const anc = names.find(o, p, o.length);
-      if (anc >= 0 && dnames.has(anc)) {
-        reported.add(id);
-        problems.add('APPL_ERR_ZONE_CHECK', recs[k]!.file, recs[k]!.line,
+      if (anc < 0) continue;
+      if (dnames.has(anc)) {
+        z.problems.add('APPL_ERR_ZONE_CHECK', first.file, first.line,
           `${nameToText(o)} is below the DNAME at ${nameToText(names.names[anc]!)}; no data may exist below a DNAME (RFC 6672 §2.4)`);
+        cut = -1;
         break;
       }
-      if (o[p] === 0) break;
-      p += o[p]! + 1;
+      if (cut < 0 && anc !== z.apexId && cuts.has(anc)) cut = anc;
+    }
+    const atCut = cuts.has(id);
+    if (cut >= 0) z.occluded[id] = 1;
+    else if (!atCut) continue;
+    for (let j = startOf[id]!; j < startOf[id + 1]!; j++) {
+      const r = recs[order[j]!]!;
+      if (dropped[order[j]!] !== 0) continue;
+      const t = r.type;
+      // Addresses are glue; at the cut itself the delegation's own types belong too.
+      const fine = t === T.A || t === T.AAAA || (cut < 0 && (t === T.NS || t === T.DS || t === T.RRSIG || t === T.NSEC));
+      if (fine) continue;
+      if (warned++ < MAX_DELEGATION_WARNINGS) {
+        const at = nameToText(cut >= 0 ? names.names[cut]! : o);
+        z.warnings.push(`${where(r.file, r.line)}: ${nameToText(r.owner)} ${typeToText(t)} is ${cut >= 0 ? 'below' : 'at'} the delegation ${at} and will never be served (only the child zone's servers answer for it)`);
+      }
+    }
+  }
+}
+
+/** An NS target at or below its own delegation needs glue: an A or AAAA in this zone. */
+function checkGlue(z: Below, cutIds: number[]): void {
+  let warned = 0;
+  for (const id of cutIds) {
+    if (z.occluded[id] !== 0) continue; // already warned about as data below a cut
+    const cut = z.names.names[id]!;
+    for (let j = z.startOf[id]!; j < z.startOf[id + 1]!; j++) {
+      const r = z.recs[z.order[j]!]!;
+      if (r.type !== T.NS || z.dropped[z.order[j]!] !== 0 || !isSubdomain(r.rdata, cut)) continue;
+      const target = z.names.find(r.rdata, 0, r.rdata.length);
+      if ((target < 0 || z.hasAddress[target] === 0) && warned++ < MAX_DELEGATION_WARNINGS) {
+        z.warnings.push(`${where(r.file, r.line)}: the delegation ${nameToText(cut)} names ${nameToText(r.rdata)}, which is inside it, but the zone has no A or AAAA glue for it: resolvers cannot reach that server`);
+      }
     }
   }
 }

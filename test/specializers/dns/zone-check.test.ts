@@ -142,3 +142,15 @@ test('refuseSigned: RRSIG, NSEC or NSEC3 present refuses the zone, naming each; 
     'validation at every validating resolver. Build from the unsigned zone file (the input to your signer) and remove the DS ' +
     'record for it from the parent zone, or wait for signed-zone support.');
 });
+
+test('delegations: glue is fine, other data below or at a cut is warned about, missing glue too', (t) => {
+  t.deepEqual(check('sub NS ns.sub\nsub DS 1 13 2 00\nns.sub A 198.18.0.2\nsub2 NS sub2\nsub2 AAAA 2001:db8::2\n' +
+    'far NS ns.example.net.\n').warnings, []);
+  t.deepEqual(check('sub NS ns.sub\nsub NS ns2.sub\nns.sub A 198.18.0.2\nwww.sub TXT "x"\nsub MX 10 mail\nx.y.sub AAAA ::1\n' +
+    'deeper.sub NS ns.deeper.sub\n').warnings, [
+    'z.zone:10: sub.example.com. MX is at the delegation sub.example.com. and will never be served (only the child zone\'s servers answer for it)',
+    'z.zone:9: www.sub.example.com. TXT is below the delegation sub.example.com. and will never be served (only the child zone\'s servers answer for it)',
+    'z.zone:12: deeper.sub.example.com. NS is below the delegation sub.example.com. and will never be served (only the child zone\'s servers answer for it)',
+    'z.zone:7: the delegation sub.example.com. names ns2.sub.example.com., which is inside it, but the zone has no A or AAAA glue for it: resolvers cannot reach that server',
+  ]);
+});
