@@ -17,6 +17,7 @@ import {
 import { TOK_ESCAPED, TOK_QUOTED, type ZoneLexer } from './zone-lexer.js';
 
 export const MAX_RDATA = 65535;
+const SPLIT_HINT = 'split it into several quoted strings ("..." "...")';
 // Room past MAX_RDATA so that a field may overrun before the length check catches it.
 const SLACK = MAX_RDATA + 16384;
 
@@ -240,14 +241,14 @@ export class RdataParser {
     if ((lx.flags[i]! & TOK_ESCAPED) === 0) {
       end = pos + 1 + e - s;
       if (end - pos - 1 <= 255) for (let k = s, p = pos + 1; k < e; k++, p++) out[p] = b[k]!;
+    } else if (e - s > 4 * 255) {
+      // An escape is at most 4 input octets per output octet: this cannot fit.
+      throw new TextFormatError(`text string is longer than 255 octets; ${SPLIT_HINT}`);
     } else {
-      // An escape is at most 4 input octets per output octet: longer input cannot fit.
-      end = e - s > 4 * 255 ? pos + 1 + ((e - s + 3) >> 2) : decodeText(b, s, e, out, pos + 1);
+      end = decodeText(b, s, e, out, pos + 1);
     }
     const len = end - pos - 1;
-    if (len > 255) {
-      throw new TextFormatError(`text string of ${len} octets is longer than 255; split it into several quoted strings ("..." "...")`);
-    }
+    if (len > 255) throw new TextFormatError(`text string of ${len} octets is longer than 255; ${SPLIT_HINT}`);
     out[pos] = len;
     return end;
   }

@@ -31,7 +31,10 @@ export interface ZoneRecord {
   type: number;
   class: number;
   ttl: number;
-  /** Uncompressed wire-format RDATA (names inside uncompressed, case as written). */
+  /**
+   * Uncompressed wire-format RDATA (names inside uncompressed, case as written). A view
+   * into a shared chunk: read-only, and mind byteOffset when copying.
+   */
   rdata: Uint8Array;
   /** Source line where the record's entry starts. */
   line: number;

@@ -8,7 +8,29 @@
 //   zone-check.ts   nsd-checkzone's checks, duplicates, the signed-zone refusal
 //
 // Build order: parseZoneFile → checkZone → refuseSigned. Each throws a BuildInputError
-// (ZoneErrors, listing every problem with file and line) and writes nothing.
+// (ZoneErrors, listing every problem with file and line) and writes nothing. Parse errors
+// stop before the checks: a zone with both is reported in two rounds.
+//
+// Records share memory: owners with the same spelling are one array, and RDATA arrays are
+// views into shared 256 KiB chunks. Treat both as read-only, and use byteOffset/length
+// (never `.buffer` alone) when copying them out.
+//
+// The origin (apex) is opts.origin, else the owner of the first SOA, else the first
+// $ORIGIN: nsd-checkzone -p prints `$ORIGIN com.` before `example SOA ...`.
+//
+// Where we differ from nsd-checkzone 4.6.1, on purpose (test/specializers/dns/zone-nsd.test.ts
+// keeps the list honest):
+//   - no NS at the apex is an error (nsd does not check; kzonecheck does);
+//   - a TTL above 2^31-1 is an error (RFC 2181 §8; nsd silently makes it 0 or 3600);
+//   - `\DDD` above 255 is an error (nsd warns and stores a wrong octet);
+//   - `\# len hex` whose data is not `len` octets is an error (RFC 3597 §5; nsd takes the data);
+//   - a `(` still open at the end of the file is an error (nsd accepts it);
+//   - RRSIG times in seconds are accepted (RFC 4034 §3.2; nsd wants YYYYMMDDHHmmSS);
+//   - OPT and the other meta types are refused in a zone (nsd accepts OPT);
+//   - the SvcParam `ohttp` (RFC 9540) is known (nsd 4.6 rejects it);
+//   - warnings nsd does not give: no $TTL, an owner named like a class, data below or
+//     beside a zone cut, missing glue, duplicates dropped;
+//   - error lines: ours is the line of the token at fault; nsd's is often the next line.
 
 import { nameToText } from './dns-name.js';
 import { rdataToText } from './rdata-text.js';
