@@ -145,6 +145,11 @@ class ZoneParser {
   }
 
   private parseBuffer(buf: Uint8Array, file: string, dir: string): void {
+    if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) {
+      // Some editors start UTF-8 files with a byte-order mark; it is not zone data.
+      this.warn(file, 1, 'the file starts with a UTF-8 byte-order mark; it was skipped');
+      buf = buf.subarray(3);
+    }
     const lx = new ZoneLexer(buf);
     while (lx.next()) {
       if (lx.error !== null) {
@@ -234,7 +239,7 @@ class ZoneParser {
     const s = lx.start[0]!, e = lx.end[0]!;
     const end = writeNameBytes(b, s, e, this.origin, this.nameBuf, 0);
     const owner = this.owners.names[this.owners.intern(this.nameBuf, 0, end)]!;
-    if (e - s === 2 && classFromBytes(b, s, e) >= 0) {
+    if (e - s === 2 && b[s]! <= 0x5a && b[s + 1]! <= 0x5a && classFromBytes(b, s, e) >= 0) {
       this.warn(file, lx.entryLine,
         `the owner name is '${lx.text(0)}', which looks like a class: a name in column 1 is the owner; indent the line to use the previous owner`);
     }

@@ -132,6 +132,7 @@ test('a name in column 1 is the owner, even IN (with a warning); indented, IN is
   t.deepEqual(lines(z), ['www.example.com. 1 IN A 198.18.0.1', 'IN.example.com. 1 IN A 198.18.0.2', 'IN.example.com. 1 IN A 198.18.0.3']);
   t.is(z.warnings.length, 1);
   t.regex(z.warnings[0]!, /^t\.zone:3: the owner name is 'IN', which looks like a class/);
+  t.deepEqual(parse('$TTL 1\nin A 198.18.0.1\n').warnings, [], 'a lower-case in is an ordinary name');
   t.regex(problems('$TTL 1\nwww A 198.18.0.1\nA 198.18.0.2\n')[0]!, /'198\.18\.0\.2' is not a valid TTL .* \(the line starts with 'A' in column 1, which makes it the owner name; indent/);
   t.regex(problems('$TTL 1\nwww A 198.18.0.1\nTXT "x"\n')[0]!, /unrecognized RR type 'x' \(the line starts with 'TXT' in column 1/);
 });
@@ -271,4 +272,10 @@ test('an entry with no type, and a quoted $ is an owner, not a directive', (t) =
 test('zone text is bytes: UTF-8 in names and strings is kept as octets', (t) => {
   const z = parse('$TTL 1\nbücher TXT "café"\n');
   t.is(recordToText(z.records[0]!), 'b\\195\\188cher.example.com. 1 IN TXT "caf\\195\\169"');
+});
+
+test('a UTF-8 byte-order mark at the start is skipped, with a warning', (t) => {
+  const z = parse('\ufeff$TTL 1\nwww A 198.18.0.1\n');
+  t.deepEqual(lines(z), ['www.example.com. 1 IN A 198.18.0.1']);
+  t.deepEqual(z.warnings, ['t.zone:1: the file starts with a UTF-8 byte-order mark; it was skipped']);
 });
