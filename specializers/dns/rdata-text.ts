@@ -72,6 +72,8 @@ export function rdataToText(type: number, rdata: Uint8Array): string {
         }
         break;
       case F.CAA_TAG:
+        // A tag from \# data may hold octets the text form cannot carry.
+        for (let k = p + 1; k <= p + b[p]!; k++) if (!isAlnum(b[k]!)) return genericRdataText(rdata);
         parts.push(Buffer.from(b.subarray(p + 1, p + 1 + b[p]!)).toString('latin1'));
         p += b[p]! + 1;
         break;
@@ -128,6 +130,10 @@ export function rdataToText(type: number, rdata: Uint8Array): string {
     }
   }
   return parts.join(' ');
+}
+
+function isAlnum(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a);
 }
 
 function u32(b: Uint8Array, p: number): number {

@@ -111,6 +111,7 @@ test('CAA (RFC 8659 §4.1.1)', (t) => {
   t.is(wire('CAA', '0 issue "ca.example.net"'), '0005' + Buffer.from('issue').toString('hex') + Buffer.from('ca.example.net').toString('hex'));
   t.is(wire('CAA', '128 tbs ""'), '8003' + Buffer.from('tbs').toString('hex'));
   t.is(text('CAA', '0 issue ca.example.net'), '0 issue "ca.example.net"');
+  t.is(text('CAA', '\\# 5 0002612d62'), '\\# 5 0002612d62', 'a tag the text form cannot carry prints as \\#');
   t.regex(error('CAA', '0 "is sue" x'), /tag/);
   t.regex(error('CAA', '0 is-sue x'), /tag/);
   t.regex(error('CAA', '256 issue x'), /0-255/);
