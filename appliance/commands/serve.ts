@@ -4,6 +4,8 @@ import { UsageError } from '../errors.js';
 import { loadImage } from '../../specializers/image/format.js';
 import { HttpTables } from '../http/tables.js';
 import { HttpSocketServer } from '../backends/socket-http.js';
+import { DnsSocketServer } from '../backends/socket-dns.js';
+import { DnsTables } from '../dns/tables.js';
 
 export interface ServeOptions {
   backend: 'socket' | 'xdp';
@@ -56,6 +58,16 @@ export async function runServe(file: string, o: ServeOptions): Promise<void> {
     const url = `http://${urlHost(addr.address)}:${addr.port}/`;
     lines.push(`HTTP  ${url}  (${img.meta.sites.length} site${img.meta.sites.length === 1 ? '' : 's'})`);
     lines.push(`      try: curl -i ${url}`);
+  }
+  const dns = new DnsTables(img);
+  if (dns.hasZones) {
+    const { host, port } = parseHostPort(o.dns, '--dns');
+    const server = new DnsSocketServer(dns, { host, port, idleTimeoutMs: o.idleTimeout * 1000 });
+    const addr = await server.listen();
+    stops.push(() => server.close());
+    const zones = img.meta.zones.map((z) => z.origin);
+    lines.push(`DNS   ${urlHost(addr.address)}:${addr.port} UDP and TCP  (${zones.length} zone${zones.length === 1 ? '' : 's'}: ${zones.slice(0, 4).join(' ')}${zones.length > 4 ? ' …' : ''})`);
+    lines.push(`      try: dig @${addr.address} -p ${addr.port} ${zones[0]} SOA`);
   }
   if (stops.length === 0) throw new UsageError(`${file}: the image has nothing to serve`);
   process.stdout.write(`appliance: serving ${file} (sha256 ${img.hash.slice(0, 16)}…) through kernel sockets\n${lines.join('\n')}\n` +

@@ -10,7 +10,7 @@
 //   - per zone, its NXDOMAIN and NODATA answers (the same for every name of an unsigned
 //     zone: the SOA), written once and shared;
 //   - per zone cut, its referral (NS in authority, addresses of the name servers that live
-//     in the zone in additional; glue below the cut is required: TC when it does not fit);
+//     in the zone in additional; what does not fit is left out by RRset, as NSD does);
 //   - per wildcard, its answers, with the owner taken from the query at run time;
 //   - per DNAME, the DNAME record; the CNAME is synthesized from the query at run time.
 // Positive answers are minimal (answer section only), as NSD's minimal-responses.
@@ -33,6 +33,8 @@ export interface DnsBuildResult {
 }
 
 const QTYPE_ANY = 255;
+/** The types NSD prefers when it answers ANY with one RRset. */
+const ANY_PREFERRED = new Set<number>([T.SOA, T.A, T.AAAA, T.MX, T.PTR]);
 /** CNAME chains are followed this far inside a zone (NSD follows a handful too). */
 const MAX_CHAIN = 8;
 const RCODE_NOERROR = 0;
@@ -59,7 +61,6 @@ class Compiler {
   private readonly names = new U32Builder();
   private readonly zoneNodata: number[] = [];
   private readonly zoneNxdomain: number[] = [];
-  private readonly referralOf = new Map<DnsNode, number>();
   private readonly wildOf = new Map<DnsNode, Array<[number, number]>>();
 
   constructor(private readonly w: ImageWriter, private readonly m: DnsModel) {}
@@ -68,15 +69,17 @@ class Compiler {
     return this.templates.length / D.TEMPLATE_WORDS;
   }
 
-  /** Writes a template's bytes and fixups to the BLOB, returns its index. */
+  /** Appends u16 LE values to the BLOB; returns their offset (0 when there are none). */
+  private u16s(values: number[]): number {
+    if (values.length === 0) return 0;
+    const f = new Uint8Array(values.length * 2);
+    values.forEach((v, i) => { f[i * 2] = v & 0xff; f[i * 2 + 1] = v >>> 8; });
+    return this.w.append(f);
+  }
+
+  /** Writes a template's bytes, pointer list and additional RRset ends to the BLOB; returns its index. */
   private emit(tw: TemplateWriter, rcode: number, aa: boolean, extraFlags = 0, extra: [number, number] = [0, 0]): number {
     const off = this.w.append(tw.view());
-    let fixOff = 0;
-    if (tw.fixups.length > 0) {
-      const f = new Uint8Array(tw.fixups.length * 2);
-      tw.fixups.forEach((p, i) => { f[i * 2] = p & 0xff; f[i * 2 + 1] = p >>> 8; });
-      fixOff = this.w.append(f);
-    }
     const at = this.templates.record(D.TEMPLATE_WORDS);
     this.templates.set(at + D.TPL_OFF, off);
     this.templates.set(at + D.TPL_LEN, tw.len);
@@ -84,10 +87,12 @@ class Compiler {
     this.templates.set(at + D.TPL_COUNTS, (tw.an << 16) | tw.ns);
     this.templates.set(at + D.TPL_ARCOUNT, tw.ar);
     this.templates.set(at + D.TPL_Q0_LEN, tw.q0.length);
-    this.templates.set(at + D.TPL_FIX_OFF, fixOff);
-    this.templates.set(at + D.TPL_FIX_COUNT, tw.fixups.length);
+    this.templates.set(at + D.TPL_PTR_OFF, this.u16s(tw.pointers));
+    this.templates.set(at + D.TPL_PTR_COUNT, tw.pointers.length);
     this.templates.set(at + D.TPL_AR_AT, extra[0] || (tw.arAt >= 0 ? tw.arAt : tw.len));
     this.templates.set(at + D.TPL_EXTRA, extra[1]);
+    this.templates.set(at + D.TPL_ARSETS_OFF, this.u16s(tw.arSets.flat()));
+    this.templates.set(at + D.TPL_ARSETS_COUNT, tw.arSets.length);
     return at / D.TEMPLATE_WORDS;
   }
 
@@ -108,7 +113,7 @@ class Compiler {
   }
 
   private negative(zone: DnsZone, rcode: number): number {
-    const tw = new TemplateWriter(starOf(zone.origin), true);
+    const tw = new TemplateWriter(starOf(zone.origin));
     this.writeNegativeSoa(tw, zone);
     return this.emit(tw, rcode, true);
   }
@@ -120,69 +125,78 @@ class Compiler {
     }
   }
 
-  /** The referral for a cut: NS in authority, addresses of in-zone name servers in additional. */
-  referral(cut: DnsNode): number {
-    let t = this.referralOf.get(cut);
-    if (t !== undefined) return t;
-    const tw = new TemplateWriter(starOf(cut.name), true);
+  /**
+   * The referral for a cut: NS in authority, addresses of in-zone name servers in
+   * additional. Written for the question `q0`: names at and below a cut get their own
+   * (exact, and "*." for what lies below them), so that compression against the query
+   * name packs the referral as tightly as NSD does and the same glue fits.
+   */
+  referral(cut: DnsNode, q0: Uint8Array): number {
+    const tw = new TemplateWriter(q0);
     const ns = cut.rrsets.get(T.NS)!;
     tw.ns += this.writeSet(tw, ns, false);
     tw.startAdditional();
-    let glue = false;
+    // Addresses of the name servers that live in this zone: every A first, then every
+    // AAAA, in NS order (NSD's order, so that the same ones are left out when they do not fit).
     const zoneKey = this.m.zones[cut.zone]!.originKey;
-    const done = new Set<string>();
+    const servers: DnsNode[] = [];
     for (const r of ns.records) {
-      const target = rdataName(r.rdata);
-      const key = nameKey(target);
-      if (done.has(key) || !key.endsWith(zoneKey)) continue;
-      done.add(key);
-      const n = this.m.nodes.get(key);
-      if (!n || n.zone !== cut.zone) continue;
-      for (const type of [T.A, T.AAAA]) {
+      const key = nameKey(rdataName(r.rdata));
+      const n = key.endsWith(zoneKey) ? this.m.nodes.get(key) : undefined;
+      if (n && n.zone === cut.zone && !servers.includes(n)) servers.push(n);
+    }
+    for (const type of [T.A, T.AAAA]) {
+      for (const n of servers) {
         const set = n.rrsets.get(type);
         if (!set) continue;
         tw.ar += this.writeSet(tw, set, false);
-        if (key.endsWith(cut.key)) glue = true;
+        tw.endAdditionalSet();
       }
     }
-    t = this.emit(tw, RCODE_NOERROR, false, glue ? D.TPLF_GLUE_REQUIRED : 0);
-    this.referralOf.set(cut, t);
-    return t;
+    return this.emit(tw, RCODE_NOERROR, false);
   }
 
-  /** The node a name resolves to inside `zone` for chain following: exact, or its wildcard. */
-  private chainTarget(name: Uint8Array, zone: number): { node: DnsNode | null; wildcardFor: Uint8Array | null; encloser: DnsNode | null } {
+  /**
+   * Where a CNAME target leads, in any served zone (NSD follows chains across the zones it
+   * serves): its node, or the wildcard that synthesizes it, or the closest encloser when
+   * it does not exist. Nothing when it is under no served zone, or below a zone cut.
+   */
+  private chainTarget(name: Uint8Array): { node: DnsNode | null; wildcardFor: Uint8Array | null; encloser: DnsNode | null } {
+    const none = { node: null, wildcardFor: null, encloser: null };
     const key = nameKey(name);
     const n = this.m.nodes.get(key);
-    if (n) return { node: n.zone === zone ? n : null, wildcardFor: null, encloser: null };
+    if (n) return { node: n, wildcardFor: null, encloser: null };
     for (let off = name[0]! + 1; off < name.length; off += name[off]! + 1) {
       const e = this.m.nodes.get(key.slice(off));
       if (!e) continue;
-      if (e.zone !== zone || e.isCut || e.cutAbove) break;
+      if (e.isCut || e.cutAbove || e.rrsets.has(T.DNAME)) return none;
       if (e.wildcard) return { node: e.wildcard, wildcardFor: name, encloser: e };
       return { node: null, wildcardFor: null, encloser: e };
     }
-    return { node: null, wildcardFor: null, encloser: null };
+    return none;
   }
 
   /**
    * Templates for a name that holds a CNAME: the chain followed inside the zone, then for
    * each type at its end, that RRset; and a default for every other qtype.
    */
-  private cnameTemplates(start: DnsNode, q0: Uint8Array, synthesized: boolean): { types: Array<[number, number]>; def: number } {
+  private cnameTemplates(start: DnsNode, q0: Uint8Array): { types: Array<[number, number]>; def: number } {
     // Walk the chain once: the CNAME RRsets with the owners to write, and where it ends.
     const chain: Array<{ set: RRset; owner: Uint8Array | null }> = [{ set: start.rrsets.get(T.CNAME)!, owner: null }];
     const visited = new Set<DnsNode>([start]);
     let end: { node: DnsNode; owner: Uint8Array } | null = null;
     let endStatus: 'data' | 'nxdomain' | 'stop' = 'stop';
+    // The zone whose SOA goes with a negative end of the chain (RFC 6604: the last name's).
+    let endZone = this.m.zones[start.zone]!;
     for (let hops = 0; hops < MAX_CHAIN; hops++) {
       const last = chain[chain.length - 1]!.set;
       const target = rdataName(last.records[0]!.rdata);
-      const zone = this.m.zones[start.zone]!;
-      if (!nameKey(target).endsWith(zone.originKey)) break; // leaves the zone: the resolver follows it
-      const found = this.chainTarget(target, start.zone);
+      const found = this.chainTarget(target);
       if (found.node === null) {
-        if (found.encloser !== null) endStatus = 'nxdomain';
+        if (found.encloser !== null) {
+          endStatus = 'nxdomain';
+          endZone = this.m.zones[found.encloser.zone]!;
+        }
         break;
       }
       const n = found.node;
@@ -196,11 +210,11 @@ class Compiler {
       }
       end = { node: n, owner };
       endStatus = 'data';
+      endZone = this.m.zones[n.zone]!;
       break;
     }
-    const zone = this.m.zones[start.zone]!;
     const head = (): TemplateWriter => {
-      const tw = new TemplateWriter(q0, synthesized);
+      const tw = new TemplateWriter(q0);
       for (const c of chain) tw.an += this.writeSet(tw, c.set, c.owner === null, c.owner ?? undefined);
       return tw;
     };
@@ -214,11 +228,11 @@ class Compiler {
     }
     const tw = head();
     let rcode = RCODE_NOERROR;
-    if (endStatus === 'data') this.writeNegativeSoa(tw, zone);
-    else if (endStatus === 'nxdomain') { this.writeNegativeSoa(tw, zone); rcode = RCODE_NXDOMAIN; }
+    if (endStatus === 'data') this.writeNegativeSoa(tw, endZone);
+    else if (endStatus === 'nxdomain') { this.writeNegativeSoa(tw, endZone); rcode = RCODE_NXDOMAIN; }
     const def = this.emit(tw, rcode, true);
     // The CNAME itself answers qtype CNAME and ANY (RFC 8482: one RRset).
-    const only = new TemplateWriter(q0, synthesized);
+    const only = new TemplateWriter(q0);
     only.an += this.writeSet(only, chain[0]!.set, true);
     const cnameOnly = this.emit(only, RCODE_NOERROR, true);
     const out = types.filter(([t]) => t !== T.CNAME && t !== QTYPE_ANY);
@@ -226,31 +240,39 @@ class Compiler {
     return { types: out, def };
   }
 
-  /** Templates for a name with data and no CNAME: one per type, ANY (the lowest type), default NODATA. */
-  private dataTemplates(n: DnsNode, q0: Uint8Array, synthesized: boolean): { types: Array<[number, number]>; def: number } {
+  /**
+   * Templates for a name with data and no CNAME: one per type, default NODATA, and ANY
+   * answered with one RRset (RFC 8482). Which one is NSD's choice, so that both servers
+   * agree: the first in zone-file order of SOA, A, AAAA, MX and PTR, else the RRset that
+   * appears last in the file (measured against NSD 4.6; see test/differential/nsd.test.ts).
+   */
+  private dataTemplates(n: DnsNode, q0: Uint8Array): { types: Array<[number, number]>; def: number } {
     const types: Array<[number, number]> = [];
-    let lowest: [number, number] | null = null;
+    let preferred = -1;
+    let last = -1;
     for (const [type, set] of n.rrsets) {
-      const tw = new TemplateWriter(q0, synthesized);
+      const tw = new TemplateWriter(q0);
       tw.an += this.writeSet(tw, set, true);
-      const entry: [number, number] = [type, this.emit(tw, RCODE_NOERROR, true)];
-      types.push(entry);
-      if (lowest === null || type < lowest[0]) lowest = entry;
+      const t = this.emit(tw, RCODE_NOERROR, true);
+      types.push([type, t]);
+      if (preferred < 0 && ANY_PREFERRED.has(type)) preferred = t;
+      last = t;
     }
-    if (lowest !== null) types.push([QTYPE_ANY, lowest[1]]);
+    const any = preferred >= 0 ? preferred : last;
+    if (any >= 0) types.push([QTYPE_ANY, any]);
     return { types, def: this.zoneNodata[n.zone]! };
   }
 
-  private templatesFor(n: DnsNode, q0: Uint8Array, synthesized: boolean): { types: Array<[number, number]>; def: number } {
+  private templatesFor(n: DnsNode, q0: Uint8Array): { types: Array<[number, number]>; def: number } {
     if (n.rrsets.size === 0) return { types: [], def: this.zoneNodata[n.zone]! };
-    if (n.rrsets.has(T.CNAME)) return this.cnameTemplates(n, q0, synthesized);
-    return this.dataTemplates(n, q0, synthesized);
+    if (n.rrsets.has(T.CNAME)) return this.cnameTemplates(n, q0);
+    return this.dataTemplates(n, q0);
   }
 
   private wildcardTemplates(wild: DnsNode): Array<[number, number]> {
     let t = this.wildOf.get(wild);
     if (t) return t;
-    const { types, def } = this.templatesFor(wild, wild.name, true);
+    const { types, def } = this.templatesFor(wild, wild.name);
     t = [...types, [-1, def]];
     this.wildOf.set(wild, t);
     return t;
@@ -259,7 +281,7 @@ class Compiler {
   private dname(n: DnsNode): number {
     const set = n.rrsets.get(T.DNAME)!;
     const r = set.records[0]!;
-    const tw = new TemplateWriter(starOf(n.name), true);
+    const tw = new TemplateWriter(starOf(n.name));
     tw.rr(r.owner, r.type, r.class, r.ttl, r.rdata);
     tw.an++;
     const targetAt = tw.len - r.rdata.length;
@@ -300,12 +322,12 @@ class Compiler {
       let wild: [number, number] = [0, 0];
       const cut = n.cutAbove ?? (n.isCut ? n : null);
       if (cut) {
-        exactDefault = this.referral(cut);
+        exactDefault = this.referral(cut, n.name);
         if (n.isCut && !n.cutAbove) {
           // DS is answered from this (the parent) side of the cut (RFC 4035 §3.1.4.1).
           const ds = n.rrsets.get(T.DS);
           if (ds) {
-            const tw = new TemplateWriter(n.name, false);
+            const tw = new TemplateWriter(n.name);
             tw.an += this.writeSet(tw, ds, true);
             types = [[T.DS, this.emit(tw, RCODE_NOERROR, true)]];
           } else {
@@ -313,14 +335,14 @@ class Compiler {
           }
         }
         descKind = D.DESC_REFERRAL;
-        descTpl = exactDefault;
+        descTpl = this.referral(cut, starOf(n.name));
       } else if (n.parent?.wildcard === n) {
         // A wildcard asked for by its own name: its synthesized templates serve as they are.
         const wt = this.wildcardTemplates(n);
         types = wt.filter(([x]) => x >= 0);
         exactDefault = wt.find(([x]) => x === -1)![1];
       } else {
-        const t = this.templatesFor(n, n.name, false);
+        const t = this.templatesFor(n, n.name);
         types = t.types;
         exactDefault = t.def;
       }
@@ -330,7 +352,7 @@ class Compiler {
           const pz = n.parentZone;
           let dsTpl = this.zoneNodata[pz]!;
           if (n.parentDs) {
-            const tw = new TemplateWriter(n.name, false);
+            const tw = new TemplateWriter(n.name);
             tw.an += this.writeSet(tw, n.parentDs, true);
             dsTpl = this.emit(tw, RCODE_NOERROR, true);
           }

@@ -18,10 +18,12 @@
 //   └────────┴──────────────────────┴──────────────────────────────┴─────┘
 //
 // A pointer to offset 12 names the query name itself, whatever it is (the owner of a
-// wildcard answer, of an exact answer). Every other pointer in a template whose question
-// may differ from Q0 (wildcard, negative and referral templates: Q0 is "*." + the
-// closest encloser) is listed in the template's fixups and moved by qlen − Q0 length;
-// templates for an exact name have no fixups (the question always has Q0's length).
+// wildcard answer, of an exact answer). Every other pointer that points into the question
+// names a suffix of Q0; in a template whose question may differ from Q0 (wildcard,
+// negative and referral templates: Q0 is "*." + the closest encloser) such pointers are
+// moved by qlen − Q0 length. Templates for an exact name never move (the question has
+// Q0's length). Each template lists all its pointers, which is also what lets a DNAME's
+// target answer be appended after the synthesized CNAME (RFC 6672 §3.2).
 
 export const ZONE_WORDS = 6;
 export const ZONE_ORIGIN_OFF = 0; // lower-cased wire name, BLOB bytes
@@ -59,24 +61,26 @@ export const TYPEMAP_WORDS = 2;
 export const TM_QTYPE = 0;
 export const TM_TPL = 1;
 
-export const TEMPLATE_WORDS = 10;
+export const TEMPLATE_WORDS = 12;
 export const TPL_OFF = 0; // BLOB offset of the section bytes
 export const TPL_LEN = 1;
 export const TPL_FLAGS = 2; // rcode (low 4 bits) | TPLF_*
 export const TPL_COUNTS = 3; // ancount << 16 | nscount
 export const TPL_ARCOUNT = 4;
 export const TPL_Q0_LEN = 5; // wire length of the reference question name
-export const TPL_FIX_OFF = 6; // BLOB offset of u16 LE fixup positions (relative to the template)
-export const TPL_FIX_COUNT = 7;
+export const TPL_PTR_OFF = 6; // BLOB offset of u16 LE positions of every pointer (relative to the template)
+export const TPL_PTR_COUNT = 7;
 /** Where the additional section starts (relative); the template can be cut there. */
 export const TPL_AR_AT = 8;
 /** TPLF_DNAME: offset of the DNAME target name inside the template; its TTL in TPL_EXTRA. */
 export const TPL_DNAME_TARGET = 8;
 export const TPL_EXTRA = 9;
+/** The RRsets of the additional section: u16 LE pairs (end offset, records so far), so a
+ * response that does not fit keeps the RRsets that do, as NSD does. */
+export const TPL_ARSETS_OFF = 10;
+export const TPL_ARSETS_COUNT = 11;
 
 export const TPLF_AA = 0x100;
-/** The additional section holds glue a referral needs: if it does not fit, set TC. */
-export const TPLF_GLUE_REQUIRED = 0x200;
 /** A DNAME: the responder appends the CNAME synthesized from the query name (RFC 6672). */
 export const TPLF_DNAME = 0x400;
 

@@ -5,9 +5,7 @@
 // names everywhere and, inside RDATA, only the names of the RFC 1035 types (RFC 3597 §4:
 // later types must not be compressed, receivers may not know where their names are).
 //
-// See layout.ts for how a template becomes a response, and for its fixups: when the
-// question can differ from Q0 (a wildcard, a negative answer, a referral), every pointer
-// that does not point at offset 12 is listed, to be moved by the difference in length.
+// See layout.ts for how a template becomes a response, and why every pointer is listed.
 
 import { T } from './rr-types.js';
 
@@ -50,7 +48,10 @@ export class TemplateWriter {
   ar = 0;
   /** Where the additional section starts (set by startAdditional). */
   arAt = -1;
-  readonly fixups: number[] = [];
+  /** Position of every compression pointer written (relative to the template). */
+  readonly pointers: number[] = [];
+  /** End offset and record count after each RRset of the additional section. */
+  readonly arSets: Array<[number, number]> = [];
   /** Absolute offset where the template starts in a response for Q0. */
   private readonly base: number;
   // Names already in the message: absolute offset, and the bytes (in `src` at `srcOff`).
@@ -59,11 +60,8 @@ export class TemplateWriter {
   private readonly regSrcOff: number[] = [];
   private readonly regLen: number[] = [];
 
-  /**
-   * @param q0 the reference question name (wire, uncompressed)
-   * @param synthesized true when the real question may differ from Q0: record fixups
-   */
-  constructor(readonly q0: Uint8Array, readonly synthesized: boolean) {
+  /** @param q0 the reference question name (wire, uncompressed) */
+  constructor(readonly q0: Uint8Array) {
     this.base = QNAME_AT + q0.length + 4;
     for (let off = 0; q0[off] !== 0; off += q0[off]! + 1) this.register(QNAME_AT + off, q0, off, q0.length - off);
   }
@@ -119,15 +117,20 @@ export class TemplateWriter {
     return -1;
   }
 
-  /** Writes a pointer to an absolute offset, noting it for fixup if needed. */
+  /** Writes a pointer to an absolute offset (of a response for Q0). */
   private pointer(at: number): void {
-    if (this.synthesized && at !== QNAME_AT) this.fixups.push(this.len);
+    this.pointers.push(this.len);
     this.u16(0xc000 | at);
   }
 
   /** Writes the query name itself: always a pointer to offset 12. */
   qname(): void {
-    this.u16(0xc000 | QNAME_AT);
+    this.pointer(QNAME_AT);
+  }
+
+  /** Marks the end of an RRset written into the additional section. */
+  endAdditionalSet(): void {
+    this.arSets.push([this.len, this.ar]);
   }
 
   /** Writes a name, compressed against what is already in the message when `compress`. */

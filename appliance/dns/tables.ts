@@ -1,0 +1,133 @@
+// The DNS tables of a loaded image, as typed views over the shared bytes (no copy).
+//
+// Layouts: specializers/dns/layout.ts. Loading checks every index and span a query can
+// reach, so a damaged image is refused (APPL_ERR_IMAGE_CORRUPT) rather than read out of
+// bounds while serving.
+
+import { ImageError } from '../errors.js';
+import { SectionId, sectionWords, type Image } from '../../specializers/image/format.js';
+import * as D from '../../specializers/dns/layout.js';
+
+export class DnsTables {
+  readonly blob: Uint8Array;
+  readonly zones: Uint32Array;
+  readonly names: Uint32Array;
+  readonly hash: Uint32Array;
+  readonly typemap: Uint32Array;
+  readonly templates: Uint32Array;
+  readonly nameCount: number;
+  private readonly mask: number;
+
+  constructor(readonly image: Image) {
+    const blob = image.sections.get(SectionId.BLOB)!;
+    this.blob = new Uint8Array(image.shared, blob.offset, blob.length);
+    this.zones = sectionWords(image, SectionId.DNS_ZONES);
+    this.names = sectionWords(image, SectionId.DNS_NAMES);
+    this.hash = sectionWords(image, SectionId.DNS_NAME_HASH);
+    this.typemap = sectionWords(image, SectionId.DNS_RRSETS);
+    this.templates = sectionWords(image, SectionId.DNS_ANSWERS);
+    this.nameCount = Math.floor(this.names.length / D.NAME_WORDS);
+    this.mask = this.hash.length - 1;
+    this.validate();
+  }
+
+  get hasZones(): boolean {
+    return this.zones.length > 0;
+  }
+
+  get zoneCount(): number {
+    return this.zones.length / D.ZONE_WORDS;
+  }
+
+  /**
+   * The name record for the wire name at buf[off, off+len) (uncompressed, any case), or -1.
+   * The hash folds case as it reads, so the query is never copied or lower-cased.
+   */
+  find(buf: Uint8Array, off: number, len: number): number {
+    // FNV-1a with ASCII case folding, inlined: this is the per-query hot loop.
+    let h = 0x811c9dc5;
+    for (let i = off, end = off + len; i < end; i++) {
+      let c = buf[i]!;
+      if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+      h = Math.imul(h ^ c, 0x01000193);
+    }
+    h >>>= 0;
+    const names = this.names;
+    const blob = this.blob;
+    const mask = this.mask;
+    for (let slot = h & mask, probes = 0; probes <= mask; slot = (slot + 1) & mask, probes++) {
+      const e = this.hash[slot]!;
+      if (e === 0) return -1;
+      const a = (e - 1) * D.NAME_WORDS;
+      if (names[a + D.NAME_HASH] !== h || names[a + D.NAME_KEY_LEN] !== len) continue;
+      const k = names[a + D.NAME_KEY_OFF]!;
+      let i = 0;
+      for (; i < len; i++) {
+        let c = buf[off + i]!;
+        if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+        if (c !== blob[k + i]) break;
+      }
+      if (i === len) return e - 1;
+    }
+    return -1;
+  }
+
+  /** The template for qtype in a run of (qtype, template) pairs, or -1. */
+  typeTemplate(at: number, count: number, qtype: number): number {
+    const tm = this.typemap;
+    for (let i = at, end = at + count; i < end; i++) {
+      const q = tm[i * D.TYPEMAP_WORDS + D.TM_QTYPE]!;
+      if (q === qtype) return tm[i * D.TYPEMAP_WORDS + D.TM_TPL]!;
+      if (q > qtype) break;
+    }
+    return -1;
+  }
+
+  private corrupt(what: string): never {
+    throw new ImageError('APPL_ERR_IMAGE_CORRUPT', this.image.file, `DNS tables: ${what}`);
+  }
+
+  private validate(): void {
+    if (!this.hasZones) return;
+    const nTpl = this.templates.length / D.TEMPLATE_WORDS;
+    const nTm = this.typemap.length / D.TYPEMAP_WORDS;
+    if (![nTpl, nTm, this.names.length / D.NAME_WORDS, this.zones.length / D.ZONE_WORDS].every(Number.isInteger)) {
+      this.corrupt('a table is not a whole number of records');
+    }
+    if (this.hash.length === 0 || (this.hash.length & this.mask) !== 0) this.corrupt('name hash size is not a power of two');
+    const blobLen = this.blob.length;
+    for (let t = 0; t < nTpl; t++) {
+      const a = t * D.TEMPLATE_WORDS;
+      const off = this.templates[a + D.TPL_OFF]!, len = this.templates[a + D.TPL_LEN]!;
+      if (off + len > blobLen || len > 65535) this.corrupt(`template ${t} outside the BLOB`);
+      const ptr = this.templates[a + D.TPL_PTR_OFF]!, ptrN = this.templates[a + D.TPL_PTR_COUNT]!;
+      if (ptr + ptrN * 2 > blobLen) this.corrupt(`template ${t} pointer list outside the BLOB`);
+      for (let i = 0; i < ptrN; i++) {
+        const p = this.blob[ptr + i * 2]! | (this.blob[ptr + i * 2 + 1]! << 8);
+        if (p + 2 > len || (this.blob[off + p]! & 0xc0) !== 0xc0) this.corrupt(`template ${t}: pointer list names no pointer`);
+      }
+      const sets = this.templates[a + D.TPL_ARSETS_OFF]!, setsN = this.templates[a + D.TPL_ARSETS_COUNT]!;
+      if (sets + setsN * 4 > blobLen) this.corrupt(`template ${t} additional RRsets outside the BLOB`);
+      for (let i = 0; i < setsN; i++) {
+        if ((this.blob[sets + i * 4]! | (this.blob[sets + i * 4 + 1]! << 8)) > len) this.corrupt(`template ${t}: additional RRset past its end`);
+      }
+      if (this.templates[a + D.TPL_AR_AT]! > len) this.corrupt(`template ${t}: additional section past its end`);
+      const q0 = this.templates[a + D.TPL_Q0_LEN]!;
+      if (q0 < 1 || q0 > 255) this.corrupt(`template ${t}: bad reference name length`);
+    }
+    for (let i = 0; i < nTm; i++) {
+      if (this.typemap[i * D.TYPEMAP_WORDS + D.TM_TPL]! >= nTpl) this.corrupt(`type map entry ${i} names a template past the table`);
+    }
+    for (let n = 0; n < this.nameCount; n++) {
+      const a = n * D.NAME_WORDS;
+      const w = this.names;
+      if (w[a + D.NAME_KEY_OFF]! + w[a + D.NAME_KEY_LEN]! > blobLen || w[a + D.NAME_KEY_LEN]! > 255) this.corrupt(`name ${n}: key outside the BLOB`);
+      if (w[a + D.NAME_EXACT_DEFAULT]! >= nTpl || w[a + D.NAME_DESC_TPL]! >= nTpl) this.corrupt(`name ${n}: template past the table`);
+      if (w[a + D.NAME_TYPES_AT]! + w[a + D.NAME_TYPES_COUNT]! > nTm || w[a + D.NAME_WILD_AT]! + w[a + D.NAME_WILD_COUNT]! > nTm) {
+        this.corrupt(`name ${n}: type map past the table`);
+      }
+      if (w[a + D.NAME_DESC_KIND]! > D.DESC_DNAME) this.corrupt(`name ${n}: unknown kind`);
+    }
+    for (let i = 0; i < this.hash.length; i++) if (this.hash[i]! > this.nameCount) this.corrupt(`hash slot ${i} past the name table`);
+  }
+}

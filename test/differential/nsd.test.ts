@@ -1,0 +1,85 @@
+// The differential test of the DNS side: NSD (Debian's package, on loopback, rate limiting
+// off) and the appliance serve the same fixtures/zones; the query corpus (fixtures/queries,
+// plus every name of the zones with its types and the common ones) goes to both over UDP,
+// UDP with EDNS (DO clear and set) and TCP; the answers are compared (test/helpers/dns.ts).
+
+import test from 'ava';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DnsSocketServer } from '../../appliance/backends/socket-dns.js';
+import { DnsTables } from '../../appliance/dns/tables.js';
+import { loadImage } from '../../specializers/image/format.js';
+import { buildModel, loadZones } from '../../specializers/dns/model.js';
+import { nameToText } from '../../specializers/dns/zone.js';
+import { buildTestImage, FIXTURE_ZONES, freePort, tempDir } from '../helpers/fixtures.js';
+import { compareAnswers, encodeQuery, loadCorpus, parseCorpusLine, tcpExchange, udpExchange, type CorpusQuery } from '../helpers/dns.js';
+import { hasCommand, type Started } from '../helpers/processes.js';
+import { startNsd } from '../helpers/nsd.js';
+
+const haveNsd = hasCommand('nsd');
+const tmp = tempDir('nsd');
+let nsd: Started | undefined;
+let app: DnsSocketServer | undefined;
+let nsdPort = 0;
+let appPort = 0;
+const zoneFiles = readdirSync(FIXTURE_ZONES).filter((f) => f.endsWith('.zone')).sort().map((f) => join(FIXTURE_ZONES, f));
+
+test.before(async () => {
+  if (!haveNsd) return;
+  const { parsed } = loadZones(zoneFiles.map((file) => ({ origin: null, file })));
+  nsdPort = await freePort();
+  nsd = await startNsd(tmp.dir, '127.0.0.1', nsdPort, parsed.map((z) => ({ origin: nameToText(z.origin), file: z.file })), FIXTURE_ZONES);
+  const image = await buildTestImage(join(tmp.dir, 'zones.apl'), [], zoneFiles.map((file) => ({ origin: null, file })));
+  app = new DnsSocketServer(new DnsTables(loadImage(image)), { host: '127.0.0.1', port: 0, idleTimeoutMs: 10_000 });
+  appPort = (await app.listen()).port;
+});
+
+test.after.always(async () => {
+  await nsd?.stop();
+  await app?.close();
+  tmp.cleanup();
+});
+
+/** The corpus, plus every name of the zones with its own types, the usual ones, and a child that does not exist. */
+function fullCorpus(): CorpusQuery[] {
+  const out = loadCorpus();
+  const { parsed } = loadZones(zoneFiles.map((file) => ({ origin: null, file })));
+  const model = buildModel(parsed);
+  const common = ['A', 'AAAA', 'MX', 'TXT', 'NS', 'SOA', 'CNAME', 'DS', 'ANY', 'SRV', 'PTR', 'HTTPS'];
+  for (const n of model.nodes.values()) {
+    const name = nameToText(n.name);
+    const types = new Set([...common, ...[...n.rrsets.keys()].map((t) => `TYPE${t}`)]);
+    for (const t of types) out.push(parseCorpusLine(`${name} ${t}`)!);
+    if (n.name.length < 250) out.push(parseCorpusLine(`z.${name} A`)!);
+  }
+  return out;
+}
+
+const VARIANTS = [
+  { name: 'UDP', edns: false, dnssecOk: false, tcp: false },
+  { name: 'UDP+EDNS', edns: true, dnssecOk: false, tcp: false },
+  { name: 'UDP+EDNS+DO', edns: true, dnssecOk: true, tcp: false },
+  { name: 'TCP', edns: true, dnssecOk: false, tcp: true },
+];
+
+for (const v of VARIANTS) {
+  test.serial(`NSD and the appliance give the same answers: ${v.name}`, async (t) => {
+    if (!haveNsd) {
+      t.log('SKIPPED: nsd is not installed (apt-get install nsd); .ci/run installs it');
+      t.pass();
+      return;
+    }
+    const corpus = fullCorpus();
+    const queries = corpus.map((q) => encodeQuery(q, { edns: v.edns, dnssecOk: v.dnssecOk }));
+    const exchange = v.tcp ? tcpExchange : udpExchange;
+    const [ref, ours] = [await exchange(nsdPort, queries), await exchange(appPort, queries)];
+    const mismatches: string[] = [];
+    for (let i = 0; i < corpus.length; i++) {
+      const d = compareAnswers(ref[i]!, ours[i]!, corpus[i]!.qtype);
+      if (d.length) mismatches.push(`${corpus[i]!.line}: ${d.join('; ')}`);
+    }
+    t.log(`${corpus.length} queries compared`);
+    t.deepEqual(mismatches.slice(0, 40), []);
+    t.is(mismatches.length, 0);
+  });
+}

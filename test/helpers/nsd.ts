@@ -1,0 +1,66 @@
+// NSD as the reference for the DNS differential tests: Debian's package, on the test's
+// own address and port, rate limiting off, minimal responses, version and identity hidden,
+// in the foreground, stopped by its pid.
+
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { startProcess, type Started } from './processes.js';
+
+export interface NsdZone { origin: string; file: string }
+
+/** `zonesdir`: NSD reads $INCLUDE paths relative to it (the appliance: relative to the including file). */
+export function nsdConfig(dir: string, address: string, port: number, zones: NsdZone[], zonesdir = dir): string {
+  return [
+    'server:',
+    `    ip-address: ${address}@${port}`,
+    `    port: ${port}`,
+    '    server-count: 1',
+    '    username: ""',
+    '    chroot: ""',
+    `    zonesdir: "${zonesdir}"`,
+    `    pidfile: "${join(dir, 'nsd.pid')}"`,
+    '    database: ""',
+    `    zonelistfile: "${join(dir, 'zone.list')}"`,
+    `    xfrdfile: "${join(dir, 'xfrd.state')}"`,
+    `    xfrdir: "${dir}"`,
+    `    logfile: "${join(dir, 'nsd.log')}"`,
+    '    verbosity: 1',
+    '    hide-version: yes',
+    '    hide-identity: yes',
+    '    minimal-responses: yes',
+    '    rrl-ratelimit: 0',
+    'remote-control:',
+    '    control-enable: no',
+    ...zones.flatMap((z) => ['zone:', `    name: "${z.origin}"`, `    zonefile: "${resolve(z.file)}"`]),
+    '',
+  ].join('\n');
+}
+
+/** Resolves once the server answers a query over UDP (any answer). */
+export async function waitForDns(host: string, port: number, timeoutMs = 15_000, started?: Started): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const q = Buffer.from('abcd01000001000000000000000006000100', 'hex'); // ". SOA"
+  for (;;) {
+    if (started && started.proc.exitCode !== null) throw new Error(`the server exited: ${started.output()}`);
+    const ok = await new Promise<boolean>((res) => {
+      const s = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
+      const t = setTimeout(() => { s.close(); res(false); }, 200);
+      s.on('message', () => { clearTimeout(t); s.close(); res(true); });
+      s.on('error', () => { clearTimeout(t); s.close(); res(false); });
+      s.send(q, port, host);
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`no DNS answer from ${host}:${port} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function startNsd(dir: string, address: string, port: number, zones: NsdZone[], zonesdir = dir): Promise<Started> {
+  const conf = join(dir, 'nsd.conf');
+  writeFileSync(conf, nsdConfig(dir, address, port, zones, zonesdir));
+  const nsd = startProcess('nsd', ['-d', '-c', conf]);
+  await waitForDns(address, port, 15_000, nsd);
+  return nsd;
+}
