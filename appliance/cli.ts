@@ -60,9 +60,22 @@ export function makeProgram(): Command {
     .option('--iface <IFACE>', 'xdp backend: the network interface')
     .option('--addr <IP>', 'xdp backend: an address the appliance owns, IPv4 or IPv6 (repeatable)', collect, [])
     .option('--queues <N>', 'xdp backend: how many NIC queues (and workers)', intIn(1, 64))
-    .option('--cpus <LIST>', 'xdp backend: pin worker i to the i-th CPU of this comma-separated list')
+    .option('--cpus <LIST>', 'xdp backend: pin worker i to the i-th CPU of this comma-separated list (e.g. 0,1)')
+    .option('--dns-port <N>', 'xdp backend: the UDP port DNS is served on', intIn(1, 65535), 53)
+    .option('--no-verify-checksums', 'xdp backend: do not verify received UDP checksums (for veth peers that send them partial)')
+    .option('--netns <NAME>', 'xdp backend: open the interface in this network namespace')
+    .option('--metrics <ADDR:PORT>', 'serve live counters in Prometheus text format at http://ADDR:PORT/metrics')
     .option('--idle-timeout <SECONDS>', 'close idle keep-alive connections after this long', intIn(1, 3600), 60)
     .action(async (image, o) => runServe(image, o));
+
+  program.command('stats')
+    .description('Print the live counters of a running xdp server (started with --metrics).')
+    .argument('<ADDR:PORT>', 'the --metrics address of the server')
+    .option('--json', 'print JSON', false)
+    .action(async (addr, o) => {
+      const { runStats } = await import('./commands/stats.js');
+      await runStats(addr, o);
+    });
 
   const bench = program.command('bench')
     .description('Measure the appliance against nginx, NSD and Knot DNS, side by side in one run, and print the figures.');

@@ -15,6 +15,10 @@ export interface ServeOptions {
   addr: string[];
   queues?: number;
   cpus?: string;
+  dnsPort: number;
+  verifyChecksums: boolean;
+  netns?: string;
+  metrics?: string;
   idleTimeout: number;
 }
 
@@ -43,9 +47,7 @@ function urlHost(host: string): string {
 }
 
 export async function runServe(file: string, o: ServeOptions): Promise<void> {
-  if (o.backend === 'xdp') {
-    throw new UsageError('--backend xdp: the fused AF_XDP datapath is not built yet; use --backend socket');
-  }
+  if (o.backend === 'xdp') return runServeXdp(file, o);
   const img = loadImage(file);
   const http = new HttpTables(img);
   const stops: Array<() => Promise<void>> = [];
@@ -79,5 +81,64 @@ export async function runServe(file: string, o: ServeOptions): Promise<void> {
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}
+
+function parseCpus(list: string | undefined): number[] {
+  if (list === undefined || list === '') return [];
+  return list.split(',').map((c) => {
+    const n = Number(c.trim());
+    if (!Number.isInteger(n) || n < 0) throw new UsageError(`--cpus ${list}: "${c}" is not a CPU number`);
+    return n;
+  });
+}
+
+/** Waits for SIGINT or SIGTERM, then runs `stop` and resolves. */
+function untilSignal(stop: (sig: string) => Promise<void>): Promise<void> {
+  return new Promise((resolve) => {
+    const on = (sig: string): void => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      void stop(sig).then(resolve);
+    };
+    const onInt = (): void => on('SIGINT');
+    const onTerm = (): void => on('SIGTERM');
+    process.once('SIGINT', onInt);
+    process.once('SIGTERM', onTerm);
+  });
+}
+
+async function runServeXdp(file: string, o: ServeOptions): Promise<void> {
+  if (!o.iface) throw new UsageError('--backend xdp needs --iface IFACE');
+  const { startXdpServer } = await import('../worker/supervisor.js');
+  const { serveMetrics } = await import('../worker/metrics.js');
+  const server = await startXdpServer({
+    image: file, iface: o.iface, netns: o.netns, addrs: o.addr, queues: o.queues, cpus: parseCpus(o.cpus),
+    dnsPort: o.dnsPort, verifyUdpChecksums: o.verifyChecksums,
+  });
+  let metrics: { close: () => Promise<void>; port: number } | undefined;
+  try {
+    if (o.metrics) {
+      const { host, port } = parseHostPort(o.metrics, '--metrics');
+      metrics = await serveMetrics(server, host, port);
+    }
+  } catch (e) {
+    await server.stop();
+    throw e;
+  }
+  const where = o.addr.map((a) => (a.includes(':') ? `[${a}]` : a) + `:${o.dnsPort}`).join(', ');
+  const lines = [
+    `appliance: serving ${file} through AF_XDP on ${o.iface}${o.netns ? ` (namespace ${o.netns})` : ''}: ${server.xdpMode} XDP, AF_XDP ${server.mode.split('/').pop()} mode`,
+    `DNS   ${where} over UDP; ARP/NDP and ICMP echo answered for those addresses`,
+    ...server.workers.map((w) => `      queue ${w.queue}: worker on CPU ${w.cpu}${parseCpus(o.cpus).length ? ' (pinned)' : ''}`),
+  ];
+  if (metrics) lines.push(`stats http://${o.metrics!.replace(/:\d+$/, '')}:${metrics.port}/metrics   (or: appliance stats ${o.metrics!.replace(/:\d+$/, '')}:${metrics.port})`);
+  process.stdout.write(lines.join('\n') + '\npress Ctrl-C to stop\n');
+  await untilSignal(async (sig) => {
+    process.stdout.write(`appliance: ${sig}: stopping\n`);
+    await metrics?.close();
+    await server.stop();
+    const t = server.totals();
+    process.stdout.write(`appliance: stopped; ${t.rx_frames} frames in, ${t.tx_frames} out, ${t.dns_answers} DNS answers; the XDP program is detached\n`);
   });
 }

@@ -1,0 +1,58 @@
+// Per-worker counters: what the stack did with each frame, and why it dropped what it
+// dropped. Malformed input is never an exception: it is a drop with a named reason.
+//
+// Each worker owns one slice of a shared Float64Array (COUNTER_STRIDE doubles, a whole
+// number of 64-byte cache lines, so no two workers ever write the same line); readers sum
+// the slices when asked. Indexes below name the slots.
+
+/** Check results of the wire views: 0 passes, anything else is the drop reason (a counter slot). */
+export const OK = 0;
+
+export const RX_FRAMES = 1;
+export const TX_FRAMES = 2;
+export const TX_RING_FULL = 3; // answers dropped because the TX ring was full
+export const ARP_REPLIES = 4;
+export const NDP_ADVERTISEMENTS = 5;
+export const ICMP_ECHO_REPLIES = 6;
+export const ICMP6_ECHO_REPLIES = 7;
+export const DNS_ANSWERS = 8;
+// Drops, by reason.
+export const DROP_ETH_SHORT = 9;
+export const DROP_ETH_TYPE = 10; // neither ARP, IPv4 nor IPv6
+export const DROP_VLAN_STACKED = 11; // more than one 802.1Q tag
+export const DROP_ARP_MALFORMED = 12;
+export const DROP_ARP_NOT_REQUEST = 13;
+export const DROP_ARP_NOT_OURS = 14;
+export const DROP_IP4_MALFORMED = 15;
+export const DROP_IP4_CHECKSUM = 16;
+export const DROP_IP4_OPTIONS = 17;
+export const DROP_IP4_FRAGMENT = 18;
+export const DROP_IP4_NOT_OURS = 19;
+export const DROP_IP6_MALFORMED = 20;
+export const DROP_IP6_EXTENSION = 21;
+export const DROP_IP6_NOT_OURS = 22;
+export const DROP_IP_PROTOCOL = 23; // a transport the appliance does not serve (TCP, for now)
+export const DROP_ICMP_MALFORMED = 24;
+export const DROP_ICMP_CHECKSUM = 25;
+export const DROP_ICMP_TYPE = 26; // not an echo request (or NS for ICMPv6)
+export const DROP_NDP_MALFORMED = 27;
+export const DROP_NDP_NOT_OURS = 28;
+export const DROP_UDP_MALFORMED = 29;
+export const DROP_UDP_CHECKSUM = 30;
+export const DROP_UDP_PORT = 31;
+export const DROP_DNS = 32; // the responder dropped it (a response, or no header)
+export const DROP_TOO_BIG = 33; // the answer would not fit the frame
+// The DNS responder's own counters follow (appliance/dns/responder.ts).
+export const DNS_BASE = 34;
+
+export const STACK_COUNTER_NAMES: readonly string[] = [
+  'unused', 'rx_frames', 'tx_frames', 'tx_ring_full', 'arp_replies', 'ndp_advertisements', 'icmp_echo_replies', 'icmp6_echo_replies',
+  'dns_answers', 'drop_eth_short', 'drop_eth_type', 'drop_vlan_stacked', 'drop_arp_malformed', 'drop_arp_not_request',
+  'drop_arp_not_ours', 'drop_ip4_malformed', 'drop_ip4_checksum', 'drop_ip4_options', 'drop_ip4_fragment',
+  'drop_ip4_not_ours', 'drop_ip6_malformed', 'drop_ip6_extension', 'drop_ip6_not_ours', 'drop_ip_protocol',
+  'drop_icmp_malformed', 'drop_icmp_checksum', 'drop_icmp_type', 'drop_ndp_malformed', 'drop_ndp_not_ours',
+  'drop_udp_malformed', 'drop_udp_checksum', 'drop_udp_port', 'drop_dns', 'drop_too_big',
+];
+
+/** Doubles per worker: 128 = 1 KiB = 16 cache lines, room to grow. */
+export const COUNTER_STRIDE = 128;

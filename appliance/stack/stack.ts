@@ -1,0 +1,241 @@
+// The fused stack: one received Ethernet frame in, its answer out, rewritten in place.
+//
+// Layers: wire views (appliance/wire/*) check and read headers; this file decides, from
+// parsed fields, what the frame is for; the DNS responder answers the UDP payload. Every
+// answer leaves from the frame it came in (zero copy) and goes back to the MAC address it
+// came from (the symmetric-path rule of Knot DNS and dnsdist: no neighbour table is needed
+// to answer). A frame that is not for us, or malformed, is dropped and counted by reason.
+//
+// RFC 826 (ARP), RFC 791 (IPv4), RFC 8200 (IPv6), RFC 792 and RFC 4443 (echo),
+// RFC 4861 §7.2 (neighbour discovery), RFC 768 (UDP), RFC 1035 (DNS over UDP).
+
+import { ArpView, ARP_LEN, ARP_REQUEST } from '../wire/arp.js';
+import { EthernetView, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../wire/ethernet.js';
+import { IcmpView, ICMP_ECHO_REQUEST } from '../wire/icmp.js';
+import { Icmpv6View, ICMP6_ECHO_REQUEST, ICMP6_NEIGHBOR_SOLICITATION, NA_LEN, NDP_TARGET } from '../wire/icmpv6.js';
+import { Ipv4View, IPV4_HEADER_LEN, PROTO_ICMP, PROTO_UDP } from '../wire/ipv4.js';
+import { Ipv6View, IPV6_HEADER_LEN, IP6_DST, IP6_SRC, NH_ICMPV6, NH_UDP } from '../wire/ipv6.js';
+import { UdpView, UDP_HEADER_LEN } from '../wire/udp.js';
+import { TRANSPORT_UDP, type DnsResponder } from '../dns/responder.js';
+import * as C from './counters.js';
+
+export interface StackConfig {
+  /** The interface's MAC address: the source of every answer. */
+  mac: Uint8Array;
+  /** IPv4 addresses the appliance owns, as u32. */
+  ipv4: readonly number[];
+  /** IPv6 addresses the appliance owns, 16 bytes each. */
+  ipv6: readonly Uint8Array[];
+  dnsPort: number;
+  /**
+   * Verify UDP checksums of received frames. Off for peers whose checksums arrive partial
+   * (a veth peer with TX checksum offload leaves only the pseudo-header sum in place).
+   */
+  verifyUdpChecksums: boolean;
+  mtu: number;
+}
+
+const ALL_NODES_MAC = Uint8Array.of(0x33, 0x33, 0, 0, 0, 1);
+const NDP_HOP_LIMIT = 255;
+
+export class Stack {
+  private readonly eth = new EthernetView();
+  private readonly arp = new ArpView();
+  private readonly ip4 = new Ipv4View();
+  private readonly ip6 = new Ipv6View();
+  private readonly icmp = new IcmpView();
+  private readonly icmp6 = new Icmpv6View();
+  private readonly udp = new UdpView();
+  private readonly mac: Uint8Array;
+  private readonly v4: Uint32Array;
+  private readonly v6: Uint8Array;
+  private readonly v6Count: number;
+
+  constructor(readonly cfg: StackConfig, private readonly dns: DnsResponder | null, readonly counters: Float64Array) {
+    this.mac = Uint8Array.from(cfg.mac);
+    this.v4 = Uint32Array.from(cfg.ipv4);
+    this.v6 = new Uint8Array(cfg.ipv6.length * 16);
+    cfg.ipv6.forEach((a, i) => this.v6.set(a, i * 16));
+    this.v6Count = cfg.ipv6.length;
+  }
+
+  /**
+   * Handles the frame at mem[off, off+len); `cap` bytes from `off` may be written. Returns
+   * the length of the answer now in the same frame, or 0: drop it.
+   */
+  handle(mem: Uint8Array, off: number, len: number, cap: number): number {
+    const c = this.counters;
+    c[C.RX_FRAMES]!++;
+    const eth = this.eth.wrap(mem, off, len);
+    let r = eth.check();
+    if (r !== C.OK) return this.drop(r);
+    const type = eth.etherType;
+    if (type === ETHERTYPE_IPV4) return this.ipv4(mem, off, cap);
+    if (type === ETHERTYPE_IPV6) return this.ipv6(mem, off, cap);
+    if (type === ETHERTYPE_ARP) {
+      const arp = this.arp.wrap(mem, eth.payloadOffset, eth.payloadLen);
+      r = arp.check();
+      if (r !== C.OK) return this.drop(r);
+      if (arp.oper !== ARP_REQUEST) return this.drop(C.DROP_ARP_NOT_REQUEST);
+      if (!this.ownsV4(arp.tpa)) return this.drop(C.DROP_ARP_NOT_OURS);
+      arp.answerRequest(this.mac);
+      eth.replyFrom(this.mac);
+      c[C.ARP_REPLIES]!++;
+      return eth.headerLen + ARP_LEN;
+    }
+    return this.drop(C.DROP_ETH_TYPE);
+  }
+
+  private drop(reason: number): number {
+    this.counters[reason]!++;
+    return 0;
+  }
+
+  private ownsV4(a: number): boolean {
+    const v4 = this.v4;
+    for (let i = 0; i < v4.length; i++) if (v4[i] === a) return true;
+    return false;
+  }
+
+  /** Index of the owned IPv6 address equal to buf[at, at+16), or -1. */
+  private ownedV6(buf: Uint8Array, at: number): number {
+    const v6 = this.v6;
+    outer: for (let k = 0; k < this.v6Count; k++) {
+      const base = k * 16;
+      for (let i = 15; i >= 0; i--) if (v6[base + i] !== buf[at + i]) continue outer;
+      return k;
+    }
+    return -1;
+  }
+
+  /** Is buf[at, at+16) the solicited-node multicast address of an owned address (RFC 4291 §2.7.1)? */
+  private solicitedNodeOfOurs(buf: Uint8Array, at: number): boolean {
+    if (buf[at] !== 0xff || buf[at + 1] !== 0x02 || buf[at + 11] !== 1 || buf[at + 12] !== 0xff) return false;
+    for (let i = 2; i < 11; i++) if (buf[at + i] !== 0) return false;
+    const v6 = this.v6;
+    for (let k = 0; k < this.v6Count; k++) {
+      const base = k * 16;
+      if (v6[base + 13] === buf[at + 13] && v6[base + 14] === buf[at + 14] && v6[base + 15] === buf[at + 15]) return true;
+    }
+    return false;
+  }
+
+  private ipv4(mem: Uint8Array, off: number, cap: number): number {
+    const eth = this.eth;
+    const ip = this.ip4.wrap(mem, eth.payloadOffset, eth.payloadLen);
+    let r = ip.check();
+    if (r !== C.OK) return this.drop(r);
+    if (!this.ownsV4(ip.dst)) return this.drop(C.DROP_IP4_NOT_OURS);
+    const proto = ip.protocol;
+    if (proto === PROTO_UDP) {
+      const udp = this.udp.wrap(mem, ip.payloadOffset, ip.payloadLen);
+      r = udp.check(this.cfg.verifyUdpChecksums, ip.pseudoHeaderSum(PROTO_UDP, ip.payloadLen), true);
+      if (r !== C.OK) return this.drop(r);
+      const n = this.dnsAnswer(mem, off, cap, IPV4_HEADER_LEN);
+      if (n <= 0) return 0;
+      udp.reply(n, ip.pseudoHeaderSum(PROTO_UDP, UDP_HEADER_LEN + n));
+      ip.reply(UDP_HEADER_LEN + n);
+      eth.replyFrom(this.mac);
+      return eth.headerLen + IPV4_HEADER_LEN + UDP_HEADER_LEN + n;
+    }
+    if (proto === PROTO_ICMP) {
+      const icmp = this.icmp.wrap(mem, ip.payloadOffset, ip.payloadLen);
+      r = icmp.check();
+      if (r !== C.OK) return this.drop(r);
+      if (icmp.type !== ICMP_ECHO_REQUEST || icmp.code !== 0) return this.drop(C.DROP_ICMP_TYPE);
+      icmp.echoReply();
+      ip.reply(icmp.len);
+      eth.replyFrom(this.mac);
+      this.counters[C.ICMP_ECHO_REPLIES]!++;
+      return eth.headerLen + IPV4_HEADER_LEN + icmp.len;
+    }
+    return this.drop(C.DROP_IP_PROTOCOL);
+  }
+
+  private ipv6(mem: Uint8Array, off: number, cap: number): number {
+    const eth = this.eth;
+    const ip = this.ip6.wrap(mem, eth.payloadOffset, eth.payloadLen);
+    let r = ip.check();
+    if (r !== C.OK) return this.drop(r);
+    const dstAt = ip.off + IP6_DST;
+    const unicast = this.ownedV6(mem, dstAt) >= 0;
+    const nh = ip.nextHeader;
+    if (!unicast && !(nh === NH_ICMPV6 && this.solicitedNodeOfOurs(mem, dstAt))) return this.drop(C.DROP_IP6_NOT_OURS);
+    if (nh === NH_UDP) {
+      const udp = this.udp.wrap(mem, ip.payloadOffset, ip.payloadLen);
+      r = udp.check(this.cfg.verifyUdpChecksums, ip.pseudoHeaderSum(NH_UDP, ip.payloadLen), false);
+      if (r !== C.OK) return this.drop(r);
+      const n = this.dnsAnswer(mem, off, cap, IPV6_HEADER_LEN);
+      if (n <= 0) return 0;
+      ip.reply(UDP_HEADER_LEN + n);
+      udp.reply(n, ip.pseudoHeaderSum(NH_UDP, UDP_HEADER_LEN + n));
+      eth.replyFrom(this.mac);
+      return eth.headerLen + IPV6_HEADER_LEN + UDP_HEADER_LEN + n;
+    }
+    if (nh === NH_ICMPV6) {
+      const icmp = this.icmp6.wrap(mem, ip.payloadOffset, ip.payloadLen);
+      r = icmp.check(ip.pseudoHeaderSum(NH_ICMPV6, ip.payloadLen));
+      if (r !== C.OK) return this.drop(r);
+      const type = icmp.type;
+      if (type === ICMP6_ECHO_REQUEST && unicast) {
+        ip.reply(icmp.len);
+        icmp.echoReply(ip.pseudoHeaderSum(NH_ICMPV6, icmp.len));
+        eth.replyFrom(this.mac);
+        this.counters[C.ICMP6_ECHO_REPLIES]!++;
+        return eth.headerLen + IPV6_HEADER_LEN + icmp.len;
+      }
+      if (type === ICMP6_NEIGHBOR_SOLICITATION) return this.solicitation(mem, off, cap);
+      return this.drop(C.DROP_ICMP_TYPE);
+    }
+    return this.drop(C.DROP_IP_PROTOCOL);
+  }
+
+  /** RFC 4861 §7.2.3-4: a valid solicitation for an address we own gets an advertisement. */
+  private solicitation(mem: Uint8Array, off: number, cap: number): number {
+    const eth = this.eth, ip = this.ip6, icmp = this.icmp6;
+    if (ip.hopLimit !== NDP_HOP_LIMIT) return this.drop(C.DROP_NDP_MALFORMED);
+    const dad = ip.srcIsUnspecified();
+    const r = icmp.checkSolicitation(dad);
+    if (r !== C.OK) return this.drop(r);
+    const target = icmp.off + NDP_TARGET;
+    if (this.ownedV6(mem, target) < 0) return this.drop(C.DROP_NDP_NOT_OURS);
+    if (eth.headerLen + IPV6_HEADER_LEN + NA_LEN > cap) return this.drop(C.DROP_TOO_BIG);
+    // Addresses: from the target, to the solicitor (to all nodes for duplicate address detection).
+    const ipOff = ip.off;
+    if (dad) {
+      mem[ipOff + IP6_DST] = 0xff;
+      mem[ipOff + IP6_DST + 1] = 0x02;
+      for (let i = 2; i < 15; i++) mem[ipOff + IP6_DST + i] = 0;
+      mem[ipOff + IP6_DST + 15] = 1;
+    } else {
+      mem.copyWithin(ipOff + IP6_DST, ipOff + IP6_SRC, ipOff + IP6_SRC + 16);
+    }
+    mem.copyWithin(ipOff + IP6_SRC, target, target + 16);
+    mem[ipOff + 4] = 0;
+    mem[ipOff + 5] = NA_LEN;
+    mem[ipOff + 7] = NDP_HOP_LIMIT;
+    icmp.len = NA_LEN;
+    icmp.advertise(this.mac, !dad, ip.pseudoHeaderSum(NH_ICMPV6, NA_LEN));
+    if (dad) {
+      mem.set(ALL_NODES_MAC, off);
+      mem.set(this.mac, off + 6);
+    } else {
+      eth.replyFrom(this.mac);
+    }
+    this.counters[C.NDP_ADVERTISEMENTS]!++;
+    return eth.headerLen + IPV6_HEADER_LEN + NA_LEN;
+  }
+
+  /** The DNS answer for the UDP datagram in this.udp, written in place; its length, or 0. */
+  private dnsAnswer(mem: Uint8Array, off: number, cap: number, ipHeaderLen: number): number {
+    const udp = this.udp;
+    if (udp.dstPort !== this.cfg.dnsPort || this.dns === null) return this.drop(C.DROP_UDP_PORT);
+    const at = udp.payloadOffset;
+    const room = Math.min(off + cap - at, this.cfg.mtu - ipHeaderLen - UDP_HEADER_LEN);
+    if (room < 12) return this.drop(C.DROP_TOO_BIG);
+    const n = this.dns.answer(mem, at, udp.length - UDP_HEADER_LEN, room, TRANSPORT_UDP);
+    if (n < 0) return this.drop(C.DROP_DNS);
+    this.counters[C.DNS_ANSWERS]!++;
+    return n;
+  }
+}

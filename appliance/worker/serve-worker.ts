@@ -1,0 +1,123 @@
+// A serving worker: one thread, one NIC queue, one AF_XDP socket, its own frames and
+// counters. It reads the image the supervisor loaded (shared, read-only) and shares
+// nothing writable with any other worker.
+//
+// The loop (DESIGN.md "The per-core loop"): receive a batch → answer each frame in place
+// → send the batch with at most one kick → recycle → sleep in the kernel only when idle.
+
+import { BATCH, type Device } from '../../netmap-binding/device.js';
+import { currentCpu, openAfXdp, pinThread, parseIPv4, parseIPv6 } from '../../netmap-binding/afxdp.js';
+import { attachImage } from '../../specializers/image/format.js';
+import { DnsTables } from '../dns/tables.js';
+import { DnsResponder } from '../dns/responder.js';
+import { Stack, type StackConfig } from '../stack/stack.js';
+import { COUNTER_STRIDE, DNS_BASE, TX_FRAMES, TX_RING_FULL } from '../stack/counters.js';
+
+export interface ServeJob {
+  kind: 'serve';
+  file: string;
+  image: SharedArrayBuffer;
+  iface: string;
+  netns?: string;
+  queue: number;
+  /** CPU to pin this worker to, or -1. */
+  cpu: number;
+  xskMapFd: number;
+  ipv4: string[];
+  ipv6: string[];
+  dnsPort: number;
+  verifyUdpChecksums: boolean;
+  /** Float64Array over it; this worker writes doubles [queue × COUNTER_STRIDE, + COUNTER_STRIDE). */
+  counters: SharedArrayBuffer;
+  /** Int32Array over it: [0] = stop, set by the supervisor. */
+  control: SharedArrayBuffer;
+}
+
+export interface WorkerMessage {
+  ready?: { queue: number; mode: string; cpu: number };
+  done?: { queue: number };
+  error?: { queue: number; message: string; code?: string };
+}
+
+/** Idle sleep: short enough that a stop is seen at once, long enough to cost nothing. */
+const IDLE_WAIT_MS = 20;
+
+export function ipv4ToU32(a: string): number {
+  const b = parseIPv4(a);
+  return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+}
+
+/** The stack of a job, over a device (used by the worker, and by tests over a pipe). */
+export function makeStack(job: Pick<ServeJob, 'file' | 'image' | 'ipv4' | 'ipv6' | 'dnsPort' | 'verifyUdpChecksums'>, dev: Pick<Device, 'mac' | 'mtu'>, counters: Float64Array): Stack {
+  const img = attachImage(job.file, job.image);
+  const tables = new DnsTables(img);
+  const responder = tables.hasZones ? new DnsResponder(tables, counters.subarray(DNS_BASE)) : null;
+  const cfg: StackConfig = {
+    mac: dev.mac,
+    ipv4: job.ipv4.map(ipv4ToU32),
+    ipv6: job.ipv6.map((a) => parseIPv6(a)),
+    dnsPort: job.dnsPort,
+    verifyUdpChecksums: job.verifyUdpChecksums,
+    mtu: dev.mtu,
+  };
+  return new Stack(cfg, responder, counters);
+}
+
+/**
+ * Runs one batch: receive, answer, transmit, recycle. Returns the frames received (0: the
+ * rings were idle). The arrays are the caller's, allocated once.
+ */
+export function runBatch(dev: Device, stack: Stack, addrs: Uint32Array, lens: Uint32Array, drops: Uint32Array): number {
+  const n = dev.receive(addrs, lens, BATCH);
+  if (n === 0) {
+    dev.flush();
+    return 0;
+  }
+  const mem = dev.mem;
+  const cap = dev.maxFrameLen;
+  let k = 0;
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    const a = addrs[i]!;
+    const len = stack.handle(mem, a, lens[i]!, cap);
+    if (len > 0) {
+      addrs[k] = a;
+      lens[k++] = len;
+    } else {
+      drops[m++] = a;
+    }
+  }
+  const sent = dev.transmit(addrs, lens, k);
+  if (sent < k) {
+    dev.release(addrs, k - sent, sent);
+    stack.counters[TX_RING_FULL]! += k - sent;
+  }
+  if (m > 0) dev.release(drops, m);
+  dev.flush();
+  stack.counters[TX_FRAMES]! += sent;
+  return n;
+}
+
+export async function serveWorkerMain(job: ServeJob, post: (m: WorkerMessage) => void): Promise<void> {
+  let dev: Device | undefined;
+  try {
+    if (job.cpu >= 0) pinThread(job.cpu);
+    dev = openAfXdp({ iface: job.iface, netns: job.netns, queue: job.queue, xskMapFd: job.xskMapFd });
+    const counters = new Float64Array(job.counters, job.queue * COUNTER_STRIDE * 8, COUNTER_STRIDE);
+    const stack = makeStack(job, dev, counters);
+    const stop = new Int32Array(job.control);
+    post({ ready: { queue: job.queue, mode: dev.mode, cpu: currentCpu() } });
+    const addrs = new Uint32Array(BATCH);
+    const lens = new Uint32Array(BATCH);
+    const drops = new Uint32Array(BATCH);
+    while (Atomics.load(stop, 0) === 0) {
+      if (runBatch(dev, stack, addrs, lens, drops) === 0) dev.wait(IDLE_WAIT_MS);
+    }
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    post({ error: { queue: job.queue, message: err.message, code: err.code } });
+  } finally {
+    await dev?.close();
+    post({ done: { queue: job.queue } });
+  }
+}

@@ -1,0 +1,140 @@
+// The supervisor of the xdp backend: loads the image once, attaches the XDP program that
+// steers the appliance's traffic to its sockets, starts one worker thread per NIC queue,
+// sums their counters when asked, and takes everything down again.
+
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { ApplianceError, UsageError } from '../errors.js';
+import { attachXdp, interfaceInfo, parseIPv4, parseIPv6, type XdpProgram } from '../../netmap-binding/afxdp.js';
+import { loadImage } from '../../specializers/image/format.js';
+import { DnsTables } from '../dns/tables.js';
+import { DNS_COUNTER_NAMES } from '../dns/responder.js';
+import { COUNTER_STRIDE, DNS_BASE, STACK_COUNTER_NAMES } from '../stack/counters.js';
+import type { ServeJob, WorkerMessage } from './serve-worker.js';
+
+export interface XdpServeOptions {
+  image: string;
+  iface: string;
+  /** A network namespace to open the interface in (tests); default: the current one. */
+  netns?: string;
+  addrs: string[];
+  queues?: number;
+  /** Worker i is pinned to cpus[i % cpus.length]; empty: not pinned. */
+  cpus: number[];
+  dnsPort: number;
+  verifyUdpChecksums: boolean;
+}
+
+export interface XdpServer {
+  readonly mode: string;
+  readonly queues: number;
+  readonly xdpMode: 'native' | 'generic';
+  readonly workers: Array<{ queue: number; mode: string; cpu: number }>;
+  /** Counters summed over the workers, by name. */
+  totals(): Record<string, number>;
+  /** Counters of one worker, by name. */
+  perQueue(): Array<Record<string, number>>;
+  stop(): Promise<void>;
+}
+
+/** The worker script: dist/worker.js next to the bundled CLI, or the transpiled module. */
+export function workerScript(): string {
+  const candidates = [new URL('./worker.js', import.meta.url), new URL('../worker-entry.js', import.meta.url)];
+  for (const u of candidates) {
+    const p = fileURLToPath(u);
+    if (existsSync(p)) return p;
+  }
+  throw new ApplianceError('APPL_ERR_XDP_OPEN', `the worker script is missing (looked for ${candidates.map((u) => fileURLToPath(u)).join(', ')}); run "npm run build"`);
+}
+
+export const COUNTER_NAMES: readonly string[] = [...STACK_COUNTER_NAMES, ...DNS_COUNTER_NAMES.map((n) => `dns_${n}`)];
+
+function readCounters(view: Float64Array, queue: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  const base = queue * COUNTER_STRIDE;
+  STACK_COUNTER_NAMES.forEach((name, i) => { if (i > 0) out[name] = view[base + i]!; });
+  DNS_COUNTER_NAMES.forEach((name, i) => { out[`dns_${name}`] = view[base + DNS_BASE + i]!; });
+  return out;
+}
+
+export async function startXdpServer(o: XdpServeOptions): Promise<XdpServer> {
+  const ipv4 = o.addrs.filter((a) => !a.includes(':'));
+  const ipv6 = o.addrs.filter((a) => a.includes(':'));
+  for (const a of ipv4) {
+    try { parseIPv4(a); } catch { throw new UsageError(`--addr ${a}: not an IPv4 address`); }
+  }
+  for (const a of ipv6) {
+    try { parseIPv6(a); } catch { throw new UsageError(`--addr ${a}: not an IPv6 address`); }
+  }
+  if (ipv4.length + ipv6.length === 0) throw new UsageError('--backend xdp needs at least one --addr the appliance owns');
+  const img = loadImage(o.image);
+  if (!new DnsTables(img).hasZones) {
+    throw new UsageError(`${o.image}: no DNS zones in the image; the xdp backend serves DNS (HTTP over the fused stack is not built yet: use --backend socket)`);
+  }
+  const info = interfaceInfo(o.iface, o.netns);
+  const queues = o.queues ?? info.rxQueues;
+  if (queues < 1 || queues > info.rxQueues) {
+    throw new UsageError(`--queues ${queues}: ${o.iface} has ${info.rxQueues} receive queue${info.rxQueues === 1 ? '' : 's'}`);
+  }
+  const program: XdpProgram = attachXdp({ iface: o.iface, netns: o.netns, ipv4, ipv6, udpPorts: [o.dnsPort], tcpPorts: [], maxQueues: queues });
+  const counters = new SharedArrayBuffer(queues * COUNTER_STRIDE * 8);
+  const view = new Float64Array(counters);
+  const control = new SharedArrayBuffer(4);
+  const script = workerScript();
+  const threads: Worker[] = [];
+  const exited: Array<Promise<void>> = [];
+  const ready: Array<{ queue: number; mode: string; cpu: number }> = [];
+  try {
+    await Promise.all(Array.from({ length: queues }, (_, queue) => new Promise<void>((resolve, reject) => {
+      const job: ServeJob = {
+        kind: 'serve', file: o.image, image: img.shared, iface: o.iface, netns: o.netns, queue,
+        cpu: o.cpus.length > 0 ? o.cpus[queue % o.cpus.length]! : -1,
+        xskMapFd: program.xskMapFd, ipv4, ipv6, dnsPort: o.dnsPort, verifyUdpChecksums: o.verifyUdpChecksums,
+        counters, control,
+      };
+      const w = new Worker(script, { workerData: job });
+      threads.push(w);
+      exited.push(new Promise((res) => w.once('exit', () => res())));
+      w.on('message', (m: WorkerMessage) => {
+        if (m.ready) {
+          ready.push(m.ready);
+          resolve();
+        } else if (m.error) {
+          reject(new ApplianceError((m.error.code as 'APPL_ERR_XDP_OPEN') ?? 'APPL_ERR_XDP_OPEN', `queue ${queue}: ${m.error.message}`));
+        }
+      });
+      w.once('error', reject);
+      w.once('exit', (code) => reject(new ApplianceError('APPL_ERR_XDP_OPEN', `queue ${queue}: the worker exited (${code}) before it was ready`)));
+    })));
+  } catch (e) {
+    Atomics.store(new Int32Array(control), 0, 1);
+    await Promise.race([Promise.all(exited), new Promise((r) => setTimeout(r, 5000))]);
+    for (const w of threads) void w.terminate();
+    program.detach();
+    throw e;
+  }
+  ready.sort((a, b) => a.queue - b.queue);
+  let stopped = false;
+  return {
+    mode: ready[0]!.mode,
+    queues,
+    xdpMode: program.mode,
+    workers: ready,
+    totals: () => {
+      const sum: Record<string, number> = {};
+      for (let q = 0; q < queues; q++) for (const [k, v] of Object.entries(readCounters(view, q))) sum[k] = (sum[k] ?? 0) + v;
+      return sum;
+    },
+    perQueue: () => Array.from({ length: queues }, (_, q) => readCounters(view, q)),
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      Atomics.store(new Int32Array(control), 0, 1);
+      const timer = setTimeout(() => { for (const w of threads) void w.terminate(); }, 10_000);
+      await Promise.all(exited);
+      clearTimeout(timer);
+      program.detach();
+    },
+  };
+}
