@@ -66,13 +66,14 @@ export class DnsSocketServer {
     // The send is asynchronous: each answer gets its own buffer.
     const out = Buffer.allocUnsafe(Math.max(msg.length, UDP_OUT));
     msg.copy(out);
-    const n = this.responder.answer(out, 0, msg.length, out.length, TRANSPORT_UDP);
+    const n = this.responder.answer(out, 0, msg.length, out.length, TRANSPORT_UDP, rinfo.family === 'IPv6');
     if (n > 0) this.udp.send(out, 0, n, rinfo.port, rinfo.address);
   }
 
   private onTcp(s: net.Socket): void {
     this.conns.add(s);
     let pending: Buffer = Buffer.alloc(0);
+    const v6 = s.remoteFamily === 'IPv6';
     s.setNoDelay(true);
     s.setTimeout(this.o.idleTimeoutMs, () => s.destroy());
     s.on('data', (chunk: Buffer) => {
@@ -84,7 +85,7 @@ export class DnsSocketServer {
         const work = this.tcpBuf;
         pending.copy(work, 2, off + 2, off + 2 + len);
         off += 2 + len;
-        const n = this.responder.answer(work, 2, len, MAX_MESSAGE, TRANSPORT_TCP);
+        const n = this.responder.answer(work, 2, len, MAX_MESSAGE, TRANSPORT_TCP, v6);
         if (n < 0) continue;
         work.writeUInt16BE(n, 0);
         s.write(Buffer.from(work.subarray(0, n + 2)));

@@ -70,9 +70,10 @@ export class DnsResponder {
 
   /**
    * Answers the query at buf[off, off+len) in place. `cap` is how many bytes from `off`
-   * may be written. Returns the response length, or -1 to drop the packet.
+   * may be written; `v6`: the query came over IPv6 (referral glue then lists AAAA first,
+   * as NSD does). Returns the response length, or -1 to drop the packet.
    */
-  answer(buf: Uint8Array, off: number, len: number, cap: number, transport: number): number {
+  answer(buf: Uint8Array, off: number, len: number, cap: number, transport: number, v6 = false): number {
     const c = this.counters;
     c[C_QUERIES]!++;
     if (len < DNS_HEADER_LEN) {
@@ -170,7 +171,8 @@ export class DnsResponder {
 
     // The lookup: the name itself, else its closest existing ancestor.
     const qnameAt = off + DNS_HEADER_LEN;
-    const tpl = this.lookup(buf, qnameAt, qnameLen, nLabels, qtype);
+    let tpl = this.lookup(buf, qnameAt, qnameLen, nLabels, qtype);
+    if (tpl >= 0 && v6) tpl = this.forV6(tpl);
     if (tpl < 0) {
       // Under no zone served here.
       c[C_REFUSED]!++;
@@ -217,11 +219,12 @@ export class DnsResponder {
         an++;
         // The substituted name, uncompressed, to look it up.
         const sn = this.scratch;
-        sn.set(buf.subarray(qnameAt, qnameAt + prefixLen), 0);
-        sn.set(buf.subarray(off + target, off + target + targetLen), prefixLen);
+        for (let i = 0; i < prefixLen; i++) sn[i] = buf[qnameAt + i]!;
+        for (let i = 0; i < targetLen; i++) sn[prefixLen + i] = buf[off + target + i]!;
         let sLabels = 0;
         for (let i = 0; sn[i] !== 0; i += sn[i]! + 1) this.labels[sLabels++] = i;
-        const tpl2 = this.lookupIn(sn, 0, sLen, sLabels, qtype);
+        let tpl2 = this.lookupIn(sn, 0, sLen, sLabels, qtype);
+        if (tpl2 >= 0 && v6) tpl2 = this.forV6(tpl2);
         if (tpl2 >= 0 && this.dnameLabel < 0) {
           this.synth = synth;
           this.synthPrefix = prefixLen;
@@ -241,6 +244,12 @@ export class DnsResponder {
     if (rcode === RCODE_NXDOMAIN) c[C_NXDOMAIN]!++;
     c[C_ANSWERED]!++;
     return w - off;
+  }
+
+  /** The template to use over IPv6: a referral's twin with the AAAA glue first. */
+  private forV6(tpl: number): number {
+    const a = tpl * D.TEMPLATE_WORDS;
+    return this.t.templates[a + D.TPL_FLAGS]! & D.TPLF_V6_TWIN ? this.t.templates[a + D.TPL_EXTRA]! : tpl;
   }
 
   /** Template for the query name (exact, else by its closest encloser), or -1 outside every zone. */
@@ -316,7 +325,8 @@ export class DnsResponder {
         ar = blob[sets + i * 4 + 2]! | (blob[sets + i * 4 + 3]! << 8);
       }
     }
-    buf.set(blob.subarray(tOff, tOff + tLen), w);
+    // A byte loop, not buf.set(blob.subarray(...)): subarray() allocates a view per call.
+    for (let i = 0; i < tLen; i++) buf[w + i] = blob[tOff + i]!;
     const q0Len = tw[ta + D.TPL_Q0_LEN]!;
     const ptrs = tw[ta + D.TPL_PTR_OFF]!;
     const nPtr = tw[ta + D.TPL_PTR_COUNT]!;

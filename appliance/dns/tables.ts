@@ -112,6 +112,7 @@ export class DnsTables {
         if ((this.blob[sets + i * 4]! | (this.blob[sets + i * 4 + 1]! << 8)) > len) this.corrupt(`template ${t}: additional RRset past its end`);
       }
       if (this.templates[a + D.TPL_AR_AT]! > len) this.corrupt(`template ${t}: additional section past its end`);
+      if (this.templates[a + D.TPL_FLAGS]! & D.TPLF_V6_TWIN && this.templates[a + D.TPL_EXTRA]! >= nTpl) this.corrupt(`template ${t}: twin past the table`);
       const q0 = this.templates[a + D.TPL_Q0_LEN]!;
       if (q0 < 1 || q0 > 255) this.corrupt(`template ${t}: bad reference name length`);
     }

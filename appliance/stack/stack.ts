@@ -131,7 +131,7 @@ export class Stack {
       const udp = this.udp.wrap(mem, ip.payloadOffset, ip.payloadLen);
       r = udp.check(this.cfg.verifyUdpChecksums, ip.pseudoHeaderSum(PROTO_UDP, ip.payloadLen), true);
       if (r !== C.OK) return this.drop(r);
-      const n = this.dnsAnswer(mem, off, cap, IPV4_HEADER_LEN);
+      const n = this.dnsAnswer(mem, off, cap, IPV4_HEADER_LEN, false);
       if (n <= 0) return 0;
       udp.reply(n, ip.pseudoHeaderSum(PROTO_UDP, UDP_HEADER_LEN + n));
       ip.reply(UDP_HEADER_LEN + n);
@@ -165,7 +165,7 @@ export class Stack {
       const udp = this.udp.wrap(mem, ip.payloadOffset, ip.payloadLen);
       r = udp.check(this.cfg.verifyUdpChecksums, ip.pseudoHeaderSum(NH_UDP, ip.payloadLen), false);
       if (r !== C.OK) return this.drop(r);
-      const n = this.dnsAnswer(mem, off, cap, IPV6_HEADER_LEN);
+      const n = this.dnsAnswer(mem, off, cap, IPV6_HEADER_LEN, true);
       if (n <= 0) return 0;
       ip.reply(UDP_HEADER_LEN + n);
       udp.reply(n, ip.pseudoHeaderSum(NH_UDP, UDP_HEADER_LEN + n));
@@ -227,13 +227,13 @@ export class Stack {
   }
 
   /** The DNS answer for the UDP datagram in this.udp, written in place; its length, or 0. */
-  private dnsAnswer(mem: Uint8Array, off: number, cap: number, ipHeaderLen: number): number {
+  private dnsAnswer(mem: Uint8Array, off: number, cap: number, ipHeaderLen: number, v6: boolean): number {
     const udp = this.udp;
     if (udp.dstPort !== this.cfg.dnsPort || this.dns === null) return this.drop(C.DROP_UDP_PORT);
     const at = udp.payloadOffset;
     const room = Math.min(off + cap - at, this.cfg.mtu - ipHeaderLen - UDP_HEADER_LEN);
     if (room < 12) return this.drop(C.DROP_TOO_BIG);
-    const n = this.dns.answer(mem, at, udp.length - UDP_HEADER_LEN, room, TRANSPORT_UDP);
+    const n = this.dns.answer(mem, at, udp.length - UDP_HEADER_LEN, room, TRANSPORT_UDP, v6);
     if (n < 0) return this.drop(C.DROP_DNS);
     this.counters[C.DNS_ANSWERS]!++;
     return n;

@@ -132,12 +132,18 @@ class Compiler {
    * name packs the referral as tightly as NSD does and the same glue fits.
    */
   referral(cut: DnsNode, q0: Uint8Array): number {
+    // The twin for IPv6 queries first (AAAA glue first), then the one for IPv4 that names it.
+    const twin = this.emit(this.referralBody(cut, q0, [T.AAAA, T.A]), RCODE_NOERROR, false);
+    return this.emit(this.referralBody(cut, q0, [T.A, T.AAAA]), RCODE_NOERROR, false, D.TPLF_V6_TWIN, [0, twin]);
+  }
+
+  private referralBody(cut: DnsNode, q0: Uint8Array, glueOrder: number[]): TemplateWriter {
     const tw = new TemplateWriter(q0);
     const ns = cut.rrsets.get(T.NS)!;
     tw.ns += this.writeSet(tw, ns, false);
     tw.startAdditional();
-    // Addresses of the name servers that live in this zone: every A first, then every
-    // AAAA, in NS order (NSD's order, so that the same ones are left out when they do not fit).
+    // Addresses of the name servers that live in this zone, by type in `glueOrder`, each in
+    // NS order (NSD's order, so that the same ones are left out when they do not fit).
     const zoneKey = this.m.zones[cut.zone]!.originKey;
     const servers: DnsNode[] = [];
     for (const r of ns.records) {
@@ -145,7 +151,7 @@ class Compiler {
       const n = key.endsWith(zoneKey) ? this.m.nodes.get(key) : undefined;
       if (n && n.zone === cut.zone && !servers.includes(n)) servers.push(n);
     }
-    for (const type of [T.A, T.AAAA]) {
+    for (const type of glueOrder) {
       for (const n of servers) {
         const set = n.rrsets.get(type);
         if (!set) continue;
@@ -153,7 +159,7 @@ class Compiler {
         tw.endAdditionalSet();
       }
     }
-    return this.emit(tw, RCODE_NOERROR, false);
+    return tw;
   }
 
   /**

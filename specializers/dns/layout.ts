@@ -83,6 +83,9 @@ export const TPL_ARSETS_COUNT = 11;
 export const TPLF_AA = 0x100;
 /** A DNAME: the responder appends the CNAME synthesized from the query name (RFC 6672). */
 export const TPLF_DNAME = 0x400;
+/** A referral with a twin in TPL_EXTRA for queries that came over IPv6: the same records
+ * with the AAAA glue before the A glue (NSD orders glue by the query's transport). */
+export const TPLF_V6_TWIN = 0x800;
 
 /** EDNS(0): the UDP payload size the appliance offers and honours at most (DNS flag day 2020). */
 export const EDNS_UDP_SIZE = 1232;

@@ -7,7 +7,8 @@ import net from 'node:net';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
-import { nameToWire, textToType } from '../../specializers/dns/zone.js';
+import { nameToText, nameToWire, textToType } from '../../specializers/dns/zone.js';
+import { buildModel, loadZones } from '../../specializers/dns/model.js';
 import { ROOT } from './fixtures.js';
 
 export interface CorpusQuery {
@@ -47,6 +48,21 @@ export function loadCorpus(): CorpusQuery[] {
       const q = parseCorpusLine(line);
       if (q) out.push(q);
     }
+  }
+  return out;
+}
+
+/** The corpus, plus every name of the zones with its own types, the usual ones, and a child that does not exist. */
+export function fullCorpus(zoneFiles: string[]): CorpusQuery[] {
+  const out = loadCorpus();
+  const { parsed } = loadZones(zoneFiles.map((file) => ({ origin: null, file })));
+  const model = buildModel(parsed);
+  const common = ['A', 'AAAA', 'MX', 'TXT', 'NS', 'SOA', 'CNAME', 'DS', 'ANY', 'SRV', 'PTR', 'HTTPS'];
+  for (const n of model.nodes.values()) {
+    const name = nameToText(n.name);
+    const types = new Set([...common, ...[...n.rrsets.keys()].map((t) => `TYPE${t}`)]);
+    for (const t of types) out.push(parseCorpusLine(`${name} ${t}`)!);
+    if (n.name.length < 250) out.push(parseCorpusLine(`z.${name} A`)!);
   }
   return out;
 }

@@ -10,11 +10,14 @@ import { startProcess, type Started } from './processes.js';
 
 export interface NsdZone { origin: string; file: string }
 
-/** `zonesdir`: NSD reads $INCLUDE paths relative to it (the appliance: relative to the including file). */
+/**
+ * `address`: one, or several separated by commas. `zonesdir`: NSD reads $INCLUDE paths
+ * relative to it (the appliance: relative to the including file).
+ */
 export function nsdConfig(dir: string, address: string, port: number, zones: NsdZone[], zonesdir = dir): string {
   return [
     'server:',
-    `    ip-address: ${address}@${port}`,
+    ...address.split(',').map((a) => `    ip-address: ${a}@${port}`),
     `    port: ${port}`,
     '    server-count: 1',
     '    username: ""',

@@ -1,0 +1,138 @@
+// The fused datapath end to end, in a namespace pair joined by a multi-queue veth (root):
+// the appliance serves fixtures/zones through AF_XDP on 198.18.0.10 and 2001:db8::10; NSD
+// serves the same zones from the server namespace's kernel on 198.18.0.1 and 2001:db8::1;
+// real clients (dig, kdig, ping) and the differential corpus run in the client namespace.
+
+import test from 'ava';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createTopology, isRoot, stopProcess, xdpAttached, type Topology } from '../../../appliance/bench/netns.js';
+import { loadZones } from '../../../specializers/dns/model.js';
+import { nameToText } from '../../../specializers/dns/zone.js';
+import { buildTestImage, CLI, FIXTURE_ZONES, ROOT, tempDir } from '../../helpers/fixtures.js';
+import { compareAnswers, encodeQuery, fullCorpus } from '../../helpers/dns.js';
+import { hasCommand } from '../../helpers/processes.js';
+import { nsdConfig } from '../../helpers/nsd.js';
+
+const APP4 = '198.18.0.10';
+const APP6 = '2001:db8::10';
+const root = isRoot();
+const tools = ['nsd', 'dig', 'kdig', 'ping', 'ethtool'].filter((c) => !hasCommand(c));
+const skip = !root ? 'not root (these tests need network namespaces and AF_XDP; CI runs them as root)' :
+  tools.length ? `missing ${tools.join(', ')} (.ci/run installs them)` : '';
+
+const tmp = tempDir('xdpdns');
+let topo: Topology | undefined;
+let app: ChildProcess | undefined;
+let appOut = '';
+let nsd: ChildProcess | undefined;
+const zoneFiles = readdirSync(FIXTURE_ZONES).filter((f) => f.endsWith('.zone')).sort().map((f) => join(FIXTURE_ZONES, f));
+
+async function untilOk(what: string, fn: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await fn().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`${what}: not ready after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+test.before(async () => {
+  if (skip) return;
+  topo = await createTopology({ queues: 2, tag: 'xdpdns', clientTxOffloadOff: true });
+  const image = await buildTestImage(join(tmp.dir, 'zones.apl'), [], zoneFiles.map((file) => ({ origin: null, file })));
+  const { parsed } = loadZones(zoneFiles.map((file) => ({ origin: null, file })));
+  const conf = join(tmp.dir, 'nsd.conf');
+  writeFileSync(conf, nsdConfig(tmp.dir, `${topo.server.ipv4},${topo.server.ipv6}`, 53, parsed.map((z) => ({ origin: nameToText(z.origin), file: z.file })), FIXTURE_ZONES));
+  nsd = topo.spawn(topo.server.ns, 'nsd', ['-d', '-c', conf]);
+  app = spawn(process.execPath, [CLI, 'serve', image, '--backend', 'xdp', '--iface', topo.server.iface, '--netns', topo.server.ns,
+    '--addr', APP4, '--addr', APP6, '--metrics', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  app.stdout!.on('data', (c) => { appOut += c; });
+  app.stderr!.on('data', (c) => { appOut += c; });
+  await untilOk('the appliance', async () => {
+    if (app!.exitCode !== null) throw new Error(`the appliance exited: ${appOut}`);
+    return appOut.includes('press Ctrl-C');
+  });
+  await untilOk('NSD', async () => (await topo!.run(topo!.client.ns, 'dig', ['+short', '+tries=1', '+time=1', `@${topo!.server.ipv4}`, 'example.com', 'SOA'])).includes('hostmaster'));
+});
+
+test.after.always(async () => {
+  if (app && app.exitCode === null) await stopProcess(app, 5000);
+  if (nsd) await stopProcess(nsd, 5000);
+  await topo?.close();
+  tmp.cleanup();
+});
+
+function guard(t: { log: (s: string) => void; pass: () => void }): boolean {
+  if (!skip) return false;
+  t.log(`SKIPPED: ${skip}`);
+  t.pass();
+  return true;
+}
+
+test.serial('(root) dig and kdig get the right answers over IPv4 and IPv6', async (t) => {
+  if (guard(t)) return;
+  const c = topo!.client.ns;
+  const dig = (args: string[]): Promise<string> => topo!.run(c, 'dig', ['+short', '+tries=2', '+time=2', ...args]);
+  t.is((await dig([`@${APP4}`, 'www.example.com', 'A'])).trim(), '198.18.0.10');
+  t.is((await dig([`@${APP6}`, 'www.example.com', 'AAAA'])).trim(), '2001:db8::10');
+  t.is((await dig([`@${APP4}`, 'alias.example.com', 'A'])).trim().split('\n').pop(), '198.18.0.10');
+  t.is((await dig([`@${APP6}`, 'foo.wild.example.com', 'TXT'])).trim(), '"wildcard"');
+  const nx = await topo!.run(c, 'dig', ['+tries=2', '+time=2', `@${APP4}`, 'nope.example.com', 'A']);
+  t.regex(nx, /status: NXDOMAIN/);
+  t.regex(nx, /flags: qr aa/);
+  const kdig4 = await topo!.run(c, 'kdig', ['+short', '+retry=1', '+time=2', `@${APP4}`, 'mail.example.com', 'AAAA']);
+  t.is(kdig4.trim(), '2001:db8::3');
+  const kdig6 = await topo!.run(c, 'kdig', ['+short', '+retry=1', '+time=2', `@${APP6}`, 'example.com', 'MX']);
+  t.deepEqual(kdig6.trim().split('\n').sort(), ['10 mail.example.com.', '20 mail2.example.net.']);
+});
+
+test.serial('(root) ping and ping -6 are answered; the client resolves the MAC by ARP and NDP', async (t) => {
+  if (guard(t)) return;
+  const c = topo!.client.ns;
+  t.regex(await topo!.run(c, 'ping', ['-c', '3', '-i', '0.2', '-W', '2', APP4]), / 0% packet loss/);
+  t.regex(await topo!.run(c, 'ping', ['-6', '-c', '3', '-i', '0.2', '-W', '2', APP6]), / 0% packet loss/);
+  const neigh = await topo!.run(c, 'ip', ['neigh', 'show', 'dev', topo!.client.iface]);
+  const mac = topo!.server.mac.toLowerCase();
+  t.regex(neigh, new RegExp(`${APP4.replace(/\./g, '\\.')} lladdr ${mac}`));
+  t.regex(neigh, new RegExp(`${APP6} lladdr ${mac}`));
+});
+
+/** Runs the DNS client inside the client namespace; answers as buffers. */
+async function exchangeInClient(host: string, queries: Buffer[]): Promise<Array<Buffer | null>> {
+  const inFile = join(tmp.dir, `q-${host.replace(/[:.]/g, '_')}.json`);
+  const outFile = join(tmp.dir, `a-${host.replace(/[:.]/g, '_')}.json`);
+  writeFileSync(inFile, JSON.stringify({ host, port: 53, queries: queries.map((q) => q.toString('hex')) }));
+  await topo!.run(topo!.client.ns, process.execPath, [join(ROOT, 'build', 'test', 'helpers', 'dns-client.js'), inFile, outFile], 120_000);
+  const out = JSON.parse(readFileSync(outFile, 'utf8')) as { responses: Array<string | null> };
+  return out.responses.map((h) => (h === null ? null : Buffer.from(h, 'hex')));
+}
+
+for (const [family, nsdAddr, appAddr] of [['IPv4', 'server4', APP4], ['IPv6', 'server6', APP6]] as const) {
+  for (const edns of [false, true]) {
+    test.serial(`(root) the corpus through the fused datapath matches NSD: ${family}${edns ? ' with EDNS' : ''}`, async (t) => {
+      if (guard(t)) return;
+      const corpus = fullCorpus(zoneFiles);
+      const queries = corpus.map((q) => encodeQuery(q, { edns }));
+      const ref = await exchangeInClient(nsdAddr === 'server4' ? topo!.server.ipv4 : topo!.server.ipv6, queries);
+      const ours = await exchangeInClient(appAddr, queries);
+      const mismatches: string[] = [];
+      for (let i = 0; i < corpus.length; i++) {
+        const d = compareAnswers(ref[i]!, ours[i]!, corpus[i]!.qtype);
+        if (d.length) mismatches.push(`${corpus[i]!.line}: ${d.join('; ')}`);
+      }
+      t.log(`${corpus.length} queries compared`);
+      t.deepEqual(mismatches.slice(0, 20), []);
+    });
+  }
+}
+
+test.serial('(root) SIGTERM stops the server, exit 0, no XDP program left on the interface', async (t) => {
+  if (guard(t)) return;
+  const code = await new Promise<number | null>((resolve) => {
+    app!.once('exit', (c) => resolve(c));
+    app!.kill('SIGTERM');
+  });
+  t.is(code, 0, appOut);
+  t.false(await xdpAttached(topo!.server));
+});
