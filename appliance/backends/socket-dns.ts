@@ -76,7 +76,9 @@ export class DnsSocketServer {
     const v6 = s.remoteFamily === 'IPv6';
     s.setNoDelay(true);
     s.setTimeout(this.o.idleTimeoutMs, () => s.destroy());
+    let closing = false;
     s.on('data', (chunk: Buffer) => {
+      if (closing) return;
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
       let off = 0;
       while (pending.length - off >= 2) {
@@ -86,7 +88,13 @@ export class DnsSocketServer {
         pending.copy(work, 2, off + 2, off + 2 + len);
         off += 2 + len;
         const n = this.responder.answer(work, 2, len, MAX_MESSAGE, TRANSPORT_TCP, v6);
-        if (n < 0) continue;
+        if (n < 0) {
+          // Dropped (a response, or too short for a question): this peer is not speaking
+          // DNS; the connection is closed after what is already answered, as NSD does.
+          closing = true;
+          s.end();
+          return;
+        }
         work.writeUInt16BE(n, 0);
         s.write(Buffer.from(work.subarray(0, n + 2)));
       }

@@ -26,12 +26,19 @@ export const MAX_MESSAGE = 65535;
 export const CLASSIC_UDP_SIZE = 512;
 
 const CLASS_IN = 1;
+const CLASS_CH = 3;
 const OPCODE_NOTIFY = 4;
 const CLASS_ANY = 255;
 const QTYPE_IXFR = 251;
 const QTYPE_AXFR = 252;
 const TYPE_CNAME = 5;
+const TYPE_TSIG = 250;
+const RCODE_NOTAUTH = 9;
+/** TSIG error BADKEY (RFC 8945 §5.2.1). */
+const TSIG_BADKEY = 17;
 const MAX_LABELS = 128;
+/** The shortest query: a header and a question for the root (NSD drops shorter TCP messages). */
+const MIN_QUERY_LEN = DNS_HEADER_LEN + 1 + 4;
 
 /** Counters, by name; indexes into a worker's Float64Array slice (see COUNTER_NAMES). */
 export const C_QUERIES = 0;
@@ -45,16 +52,22 @@ export const C_NXDOMAIN = 7;
 export const C_TRUNCATED = 8;
 export const C_BADVERS = 9;
 export const C_EDNS = 10;
-export const DNS_COUNTERS = 11;
+export const C_NOTAUTH = 11; // TSIG-signed queries (no keys here) and zone transfers of names we do not serve
+export const DNS_COUNTERS = 12;
 export const DNS_COUNTER_NAMES = [
   'queries', 'answered', 'drop_short', 'drop_response', 'formerr', 'notimp', 'refused', 'nxdomain', 'truncated', 'badvers', 'edns',
+  'notauth',
 ];
 
 export class DnsResponder {
   /** Start of each label of the query name (relative to the message, or to a name). */
   private readonly labels = new Int32Array(MAX_LABELS);
-  /** A name a DNAME substituted, uncompressed, for its lookup. */
+  /** A name a DNAME substituted, uncompressed, for its lookup; a TSIG key name. */
   private readonly scratch = new Uint8Array(256);
+  /** A TSIG algorithm name. */
+  private readonly scratch2 = new Uint8Array(256);
+  /** Length of the name readName() last wrote. */
+  private nameOut = 0;
   // Results of lookup() and place(), kept in fields: no objects per query.
   private dnameLabel = -1;
   private an = 0;
@@ -76,7 +89,9 @@ export class DnsResponder {
   answer(buf: Uint8Array, off: number, len: number, cap: number, transport: number, v6 = false): number {
     const c = this.counters;
     c[C_QUERIES]!++;
-    if (len < DNS_HEADER_LEN) {
+    // Nothing to answer to: no header, or (TCP) too short to hold a question (NSD closes
+    // such a connection; the transport does when we drop), or no room for any answer.
+    if (len < DNS_HEADER_LEN || cap < len || (transport === TRANSPORT_TCP && len < MIN_QUERY_LEN)) {
       c[C_DROP_SHORT]!++;
       return -1;
     }
@@ -87,19 +102,17 @@ export class DnsResponder {
     }
     const opcode = (flags >> OPCODE_SHIFT) & OPCODE_MASK;
     const keep = flags & (FLAG_RD | FLAG_CD | (OPCODE_MASK << OPCODE_SHIFT));
-    if (opcode !== OPCODE_QUERY) {
-      // NOTIFY is refused (no zone here is a secondary, as NSD without allow-notify);
-      // every other opcode is not implemented.
-      if (opcode === OPCODE_NOTIFY) {
-        c[C_REFUSED]!++;
-        return this.headerOnly(buf, off, keep, RCODE_REFUSED);
-      }
+    // The checks below run in NSD's order (query.c, query_process), so that both servers
+    // give the same rcode to the same malformed query.
+    if (opcode !== OPCODE_QUERY && opcode !== OPCODE_NOTIFY) {
       c[C_NOTIMP]!++;
       return this.headerOnly(buf, off, keep, RCODE_NOTIMP);
     }
-    if (u16(buf, off + 4) !== 1) return this.formerr(buf, off, keep);
+    // An RCODE in a query is malformed (as NSD).
+    if ((flags & 0xf) !== 0) return this.formerr(buf, off, keep);
 
     // The question name: labels only (a pointer cannot point back from the first name).
+    // It is read whatever QDCOUNT says, as NSD does: a message that cannot hold one is FORMERR.
     const end = off + len;
     const labels = this.labels;
     let nLabels = 0;
@@ -118,32 +131,42 @@ export class DnsResponder {
     const qclass = u16(buf, p + 3);
     const qend = p + 5; // absolute
 
-    // EDNS(0): at most one OPT, in the additional section; the rest must parse too.
-    let edns = false, ednsVersion = 0, ednsDo = 0, udpSize = CLASSIC_UDP_SIZE;
-    const skip = u16(buf, off + 6) + u16(buf, off + 8);
+    if (opcode === OPCODE_NOTIFY) {
+      // Refused: no zone here is a secondary (NSD without allow-notify).
+      c[C_REFUSED]!++;
+      return this.headerOnly(buf, off, keep, RCODE_REFUSED);
+    }
+    const anIn = u16(buf, off + 6);
+    const nsIn = u16(buf, off + 8);
     const arIn = u16(buf, off + 10);
+    if (u16(buf, off + 4) !== 1) return this.noQuestion(buf, off, end, keep, anIn, nsIn, arIn);
+    // A query carries no answer, nor authority but an IXFR's SOA (RFC 1995 §3).
+    if (anIn !== 0 || (nsIn !== 0 && qtype !== QTYPE_IXFR)) return this.formerr(buf, off, keep);
+
+    // The authority records of an IXFR are skipped; the additional section may hold one
+    // OPT (RFC 6891 §6.1.1) and a TSIG, last (RFC 8945 §5.1); anything else is FORMERR.
+    let edns = false, ednsVersion = 0, ednsDo = 0, udpSize = CLASSIC_UDP_SIZE;
+    let tsigAt = -1;
     let q = qend;
-    for (let i = 0; i < skip + arIn; i++) {
-      // owner name: labels, possibly ending in a pointer
-      let ownerRoot = false;
-      for (let first = true; ; first = false) {
-        if (q >= end) return this.formerr(buf, off, keep);
-        const l = buf[q]!;
-        if (l === 0) { q++; ownerRoot = first; break; }
-        if ((l & 0xc0) === 0xc0) { q += 2; break; }
-        if (l > 63) return this.formerr(buf, off, keep);
-        q += l + 1;
-      }
-      if (q + 10 > end) return this.formerr(buf, off, keep);
+    for (let i = 0, n = nsIn + arIn; i < n; i++) {
+      const rrAt = q;
+      q = skipName(buf, q, end);
+      if (q < 0 || q + 10 > end) return this.formerr(buf, off, keep);
       const type = u16(buf, q);
       const rdlen = u16(buf, q + 8);
       if (q + 10 + rdlen > end) return this.formerr(buf, off, keep);
-      if (type === TYPE_OPT) {
-        if (i < skip || edns || !ownerRoot) return this.formerr(buf, off, keep);
-        edns = true;
-        udpSize = u16(buf, q + 2);
-        ednsVersion = buf[q + 5]!;
-        ednsDo = u16(buf, q + 6) & EDNS_DO;
+      if (i >= nsIn) {
+        if (type === TYPE_OPT) {
+          if (edns || tsigAt >= 0 || buf[rrAt] !== 0 || !optionsFit(buf, q + 10, q + 10 + rdlen)) return this.formerr(buf, off, keep);
+          edns = true;
+          udpSize = u16(buf, q + 2);
+          ednsVersion = buf[q + 5]!;
+          ednsDo = u16(buf, q + 6) & EDNS_DO;
+        } else if (type === TYPE_TSIG && i === n - 1) {
+          tsigAt = rrAt;
+        } else {
+          return this.formerr(buf, off, keep);
+        }
       }
       q += 10 + rdlen;
     }
@@ -154,19 +177,42 @@ export class DnsResponder {
     if (limit > cap) limit = cap;
     const optLen = edns ? D.OPT_RR_LEN : 0;
     let w = qend;
+    // Every write below stays inside `cap`: an OPT after the question fits where the
+    // query's own OPT was (cap >= len), and templates are cut at `limit` (<= cap).
+    if (tsigAt >= 0) return this.tsigBadKey(buf, off, end, tsigAt, keep, edns, ednsDo, limit);
     if (edns && ednsVersion !== 0) {
+      // RFC 6891 §6.1.3. The DO bit is echoed here too (RFC 3225 §3; NSD does not).
       c[C_BADVERS]!++;
       this.header(buf, off, keep, RCODE_BADVERS & 0xf, 1, 0, 0, 1);
       return this.opt(buf, w, RCODE_BADVERS >> 4, ednsDo) - off;
     }
     if (qclass !== CLASS_IN && qclass !== CLASS_ANY) {
+      // REFUSED, as NSD: with the question for CHAOS (its answer_chaos with identity and
+      // version hidden), without it for any other class.
       c[C_REFUSED]!++;
-      this.header(buf, off, keep, RCODE_REFUSED, 1, 0, 0, edns ? 1 : 0);
+      const qd = qclass === CLASS_CH ? 1 : 0;
+      if (qd === 0) w = off + DNS_HEADER_LEN;
+      this.header(buf, off, keep, RCODE_REFUSED, qd, 0, 0, edns ? 1 : 0);
       if (edns) w = this.opt(buf, w, 0, ednsDo);
       return w - off;
     }
-    if (qtype === TYPE_OPT || (qtype === QTYPE_AXFR && transport === TRANSPORT_UDP) || (qtype === QTYPE_IXFR && transport === TRANSPORT_UDP)) {
-      return this.formerr(buf, off, keep);
+    if (qtype === QTYPE_AXFR || qtype === QTYPE_IXFR) {
+      // No zone transfers here, answered as NSD without provide-xfr: AXFR over UDP is not
+      // implemented (RFC 5936 §4.2); otherwise REFUSED for a zone we serve, NOTAUTH else.
+      let rcode: number;
+      if (qtype === QTYPE_AXFR && transport === TRANSPORT_UDP) {
+        rcode = RCODE_NOTIMP;
+        c[C_NOTIMP]!++;
+      } else if (this.isApex(buf, off + DNS_HEADER_LEN, qnameLen)) {
+        rcode = RCODE_REFUSED;
+        c[C_REFUSED]!++;
+      } else {
+        rcode = RCODE_NOTAUTH;
+        c[C_NOTAUTH]!++;
+      }
+      this.header(buf, off, keep, rcode, 1, 0, 0, edns ? 1 : 0);
+      if (edns) w = this.opt(buf, w, 0, ednsDo);
+      return w - off;
     }
 
     // The lookup: the name itself, else its closest existing ancestor.
@@ -360,6 +406,112 @@ export class DnsResponder {
     return tLen;
   }
 
+  /** Is the name at buf[at, at+len) the apex of a zone served here? */
+  private isApex(buf: Uint8Array, at: number, len: number): boolean {
+    const n = this.t.find(buf, at, len);
+    return n >= 0 && (this.t.names[n * D.NAME_WORDS + D.NAME_FLAGS]! & D.NAME_FLAG_APEX) !== 0;
+  }
+
+  /**
+   * QDCOUNT is not 1: FORMERR. But a message of nothing but an OPT (QDCOUNT 0: a client
+   * that probes for EDNS, or asks for a server cookie, RFC 7873 §5.4) gets an empty
+   * NOERROR answer with an OPT, as NSD gives.
+   */
+  private noQuestion(buf: Uint8Array, off: number, end: number, keep: number, an: number, ns: number, ar: number): number {
+    const q = off + DNS_HEADER_LEN;
+    if (u16(buf, off + 4) === 0 && an === 0 && ns === 0 && ar === 1 && q + D.OPT_RR_LEN <= end &&
+        buf[q] === 0 && u16(buf, q + 1) === TYPE_OPT && buf[q + 6] === 0) {
+      const rdEnd = q + D.OPT_RR_LEN + u16(buf, q + 9);
+      if (rdEnd <= end && optionsFit(buf, q + D.OPT_RR_LEN, rdEnd)) {
+        this.counters[C_ANSWERED]!++;
+        this.counters[C_EDNS]!++;
+        this.header(buf, off, keep, 0, 0, 0, 0, 1);
+        return this.opt(buf, q, 0, u16(buf, q + 7) & EDNS_DO) - off;
+      }
+    }
+    return this.formerr(buf, off, keep);
+  }
+
+  /**
+   * A TSIG-signed query: no keys are configured here, so NOTAUTH with an unsigned TSIG
+   * whose error is BADKEY (RFC 8945 §5.2.1), the question left out, as NSD answers. A TSIG
+   * record that does not parse is FORMERR.
+   */
+  private tsigBadKey(buf: Uint8Array, off: number, end: number, at: number, keep: number, edns: boolean, ednsDo: number, limit: number): number {
+    const key = this.scratch, alg = this.scratch2;
+    const q = this.readName(buf, off, end, at, key);
+    if (q < 0) return this.formerr(buf, off, keep);
+    const keyLen = this.nameOut;
+    const rdStart = q + 10, rdEnd = rdStart + u16(buf, q + 8); // inside the message: checked by the caller
+    const r = this.readName(buf, off, rdEnd, rdStart, alg);
+    if (r < 0 || r + 10 > rdEnd) return this.formerr(buf, off, keep);
+    const algLen = this.nameOut;
+    const idAt = r + 10 + u16(buf, r + 8); // after time signed (6), fudge (2), MAC size (2), MAC
+    if (idAt + 6 > rdEnd || idAt + 6 + u16(buf, idAt + 4) !== rdEnd) return this.formerr(buf, off, keep);
+    const time0 = u16(buf, r), time1 = u16(buf, r + 2), time2 = u16(buf, r + 4), fudge = u16(buf, r + 6);
+    const originalId = u16(buf, idAt);
+    this.counters[C_NOTAUTH]!++;
+    let w = off + DNS_HEADER_LEN;
+    const rdlen = algLen + 16;
+    if (DNS_HEADER_LEN + (edns ? D.OPT_RR_LEN : 0) + keyLen + 10 + rdlen > limit) {
+      this.header(buf, off, keep, RCODE_NOTAUTH, 0, 0, 0, edns ? 1 : 0);
+      if (edns) w = this.opt(buf, w, 0, ednsDo);
+      return w - off;
+    }
+    this.header(buf, off, keep, RCODE_NOTAUTH, 0, 0, 0, edns ? 2 : 1);
+    if (edns) w = this.opt(buf, w, 0, ednsDo);
+    for (let i = 0; i < keyLen; i++) buf[w + i] = key[i]!;
+    w += keyLen;
+    setU16(buf, w, TYPE_TSIG);
+    setU16(buf, w + 2, CLASS_ANY);
+    setU16(buf, w + 4, 0);
+    setU16(buf, w + 6, 0);
+    setU16(buf, w + 8, rdlen);
+    w += 10;
+    for (let i = 0; i < algLen; i++) buf[w + i] = alg[i]!;
+    w += algLen;
+    setU16(buf, w, time0);
+    setU16(buf, w + 2, time1);
+    setU16(buf, w + 4, time2);
+    setU16(buf, w + 6, fudge);
+    setU16(buf, w + 8, 0); // MAC size: unsigned
+    setU16(buf, w + 10, originalId);
+    setU16(buf, w + 12, TSIG_BADKEY);
+    setU16(buf, w + 14, 0); // other len
+    return w + 16 - off;
+  }
+
+  /**
+   * Reads the possibly compressed name at buf[at] (message at `off`, ending at `end`) into
+   * `out`, uncompressed; its length in nameOut. Returns where the name ends in the message,
+   * or -1 when it is malformed. Pointers must point backwards and the name stay within 255
+   * octets, so a pointer loop ends (RFC 1035 §4.1.4; RFC 9267 §2).
+   */
+  private readName(buf: Uint8Array, off: number, end: number, at: number, out: Uint8Array): number {
+    let len = 0;
+    let after = -1;
+    let p = at;
+    for (;;) {
+      if (p >= end) return -1;
+      const l = buf[p]!;
+      if ((l & 0xc0) === 0xc0) {
+        if (p + 1 >= end) return -1;
+        if (after < 0) after = p + 2;
+        const target = off + (((l & 0x3f) << 8) | buf[p + 1]!);
+        if (target >= p) return -1;
+        p = target;
+        continue;
+      }
+      if (l > 63 || len + l + 1 > 255 || p + l + 1 > end) return -1;
+      for (let i = 0; i <= l; i++) out[len + i] = buf[p + i]!;
+      len += l + 1;
+      if (l === 0) break;
+      p += l + 1;
+    }
+    this.nameOut = len;
+    return after < 0 ? p + 1 : after;
+  }
+
   /** TC=1: the header and question (and OPT), no records; the client retries over TCP. */
   private truncated(buf: Uint8Array, off: number, qend: number, flags: number, rcode: number, edns: boolean, ednsDo: number): number {
     this.counters[C_TRUNCATED]!++;
@@ -398,6 +550,27 @@ export class DnsResponder {
     this.counters[C_FORMERR]!++;
     return this.headerOnly(buf, off, keep, RCODE_FORMERR);
   }
+}
+
+/** Where the name at buf[q] ends (labels, possibly ending in a pointer), or -1. */
+function skipName(buf: Uint8Array, q: number, end: number): number {
+  for (;;) {
+    if (q >= end) return -1;
+    const l = buf[q]!;
+    if (l === 0) return q + 1;
+    if ((l & 0xc0) === 0xc0) return q + 2;
+    if (l > 63) return -1;
+    q += l + 1;
+  }
+}
+
+/** Do the EDNS options in buf[p, end) fill it exactly (RFC 6891 §6.1.2)? */
+function optionsFit(buf: Uint8Array, p: number, end: number): boolean {
+  while (p < end) {
+    if (p + 4 > end) return false;
+    p += 4 + u16(buf, p + 2);
+  }
+  return p === end;
 }
 
 function nameLen(buf: Uint8Array, at: number): number {
