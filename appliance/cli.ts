@@ -65,6 +65,9 @@ export function makeProgram(): Command {
     .option('--no-verify-checksums', 'xdp backend: do not verify received UDP checksums (for veth peers that send them partial)')
     .option('--netns <NAME>', 'xdp backend: open the interface in this network namespace')
     .option('--metrics <ADDR:PORT>', 'serve live counters in Prometheus text format at http://ADDR:PORT/metrics')
+    .option('--capture <PREFIX>', 'xdp backend: record frames in and out to PREFIX.q<QUEUE>.pcap (AF_XDP traffic is invisible to tcpdump)')
+    .option('--capture-every <N>', 'xdp backend: record one batch in N (default: all)', intIn(1, 1 << 30), 1)
+    .option('--capture-limit <N>', 'xdp backend: stop recording after N frames per queue', intIn(1, 1 << 30))
     .option('--idle-timeout <SECONDS>', 'close idle keep-alive connections after this long', intIn(1, 3600), 60)
     .action(async (image, o) => runServe(image, o));
 
@@ -79,6 +82,28 @@ export function makeProgram(): Command {
 
   const bench = program.command('bench')
     .description('Measure the appliance against nginx, NSD and Knot DNS, side by side in one run, and print the figures.');
+  bench.command('dns')
+    .description('DNS over the fused datapath: the appliance against NSD, Knot DNS (XDP) and the bare JS reflector, with kxdpgun, in network namespaces (root).')
+    .option('--seconds <N>', 'length of each kxdpgun run', intIn(1, 60), 5)
+    .option('--rounds <N>', 'rounds, every server once per round, back to back', intIn(1, 20), 3)
+    .option('--qps <N>', 'queries per second kxdpgun is asked for', intIn(1000, 100_000_000), 2_000_000)
+    .option('--servers <LIST>', 'which servers, in order: appliance,knot,nsd,reflector', 'appliance,knot,nsd,reflector')
+    .option('--queues <N>', 'NIC queues of the veth pair and appliance workers', intIn(1, 2), 1)
+    .option('--server-cpu <N>', 'CPU the server is pinned to', intIn(0, 1023), 0)
+    .option('--load-cpu <N>', 'CPU kxdpgun is pinned to', intIn(0, 1023), 1)
+    .option('--profile <DIR>', 'write a CPU profile of the appliance (first round) to DIR and print where the time goes')
+    .action(async (o) => {
+      const { runDnsBench } = await import('./bench/dns-xdp.js');
+      const { workerScript } = await import('./worker/supervisor.js');
+      const servers = String(o.servers).split(',').map((x: string) => x.trim()) as Array<'appliance' | 'knot' | 'nsd' | 'reflector'>;
+      for (const s of servers) if (!['appliance', 'knot', 'nsd', 'reflector'].includes(s)) throw new InvalidArgumentError(`--servers: unknown server ${s}`);
+      const r = await runDnsBench({
+        rounds: o.rounds, seconds: o.seconds, qps: o.qps, serverCpu: o.serverCpu, loadCpu: o.loadCpu, servers, queues: o.queues,
+        cli: process.argv[1]!, workerScript: workerScript(), profileDir: o.profile, log: (l: string) => process.stdout.write(l + '\n'),
+      });
+      if (r.wrong > 0) process.exitCode = 1;
+    });
+
   bench.command('http')
     .description('HTTP over kernel sockets: the socket backend against nginx (1 worker) on loopback, with wrk.')
     .option('--seconds <N>', 'length of each wrk run', intIn(1, 120), 10)

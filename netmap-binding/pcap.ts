@@ -94,6 +94,10 @@ export interface CaptureOptions {
   tx?: boolean;
   /** The clock, in ms since the epoch; read once per batch. Default Date.now. */
   now?: () => number;
+  /** Record one batch in `every` (each receive() and transmit() call is a batch). Default 1: all. */
+  every?: number;
+  /** Stop recording after this many frames. Default: no limit. */
+  limit?: number;
 }
 
 /**
@@ -107,6 +111,9 @@ export class CaptureDevice implements Device {
   private readonly rx: boolean;
   private readonly tx: boolean;
   private readonly now: () => number;
+  private readonly every: number;
+  private left: number;
+  private calls = 0;
 
   constructor(inner: Device, writer: PcapWriter, options: CaptureOptions = {}) {
     this.inner = inner;
@@ -114,6 +121,22 @@ export class CaptureDevice implements Device {
     this.rx = options.rx ?? true;
     this.tx = options.tx ?? true;
     this.now = options.now ?? Date.now;
+    this.every = Math.max(1, options.every ?? 1);
+    this.left = options.limit ?? Infinity;
+  }
+
+  /** Is this batch sampled? (Counts the calls; `every` 1 records them all.) */
+  private sample(n: number): boolean {
+    if (n === 0 || this.left <= 0) return false;
+    return this.every === 1 || ++this.calls % this.every === 0;
+  }
+
+  private record(addrs: Uint32Array, lens: Uint32Array, n: number): void {
+    const t = this.now();
+    const mem = this.inner.mem;
+    const k = Math.min(n, this.left);
+    for (let i = 0; i < k; i++) this.writer.write(mem, addrs[i]!, lens[i]!, t);
+    this.left -= k;
   }
 
   get kind() { return this.inner.kind; }
@@ -130,11 +153,7 @@ export class CaptureDevice implements Device {
 
   receive(addrs: Uint32Array, lens: Uint32Array, max: number): number {
     const n = this.inner.receive(addrs, lens, max);
-    if (this.rx && n > 0) {
-      const t = this.now();
-      const mem = this.inner.mem;
-      for (let i = 0; i < n; i++) this.writer.write(mem, addrs[i]!, lens[i]!, t);
-    }
+    if (this.rx && this.sample(n)) this.record(addrs, lens, n);
     return n;
   }
 
@@ -143,13 +162,10 @@ export class CaptureDevice implements Device {
   }
 
   transmit(addrs: Uint32Array, lens: Uint32Array, count: number): number {
-    // Recorded before handing over: afterwards the frame is no longer ours to read.
+    // Recorded once queued, before flush(): until the completion is reaped the frame's
+    // bytes stay as they are.
     const n = this.inner.transmit(addrs, lens, count);
-    if (this.tx && n > 0) {
-      const t = this.now();
-      const mem = this.inner.mem;
-      for (let i = 0; i < n; i++) this.writer.write(mem, addrs[i]!, lens[i]!, t);
-    }
+    if (this.tx && this.sample(n)) this.record(addrs, lens, n);
     return n;
   }
 

@@ -19,6 +19,9 @@ export interface ServeOptions {
   verifyChecksums: boolean;
   netns?: string;
   metrics?: string;
+  capture?: string;
+  captureEvery: number;
+  captureLimit?: number;
   idleTimeout: number;
 }
 
@@ -115,6 +118,7 @@ async function runServeXdp(file: string, o: ServeOptions): Promise<void> {
   const server = await startXdpServer({
     image: file, iface: o.iface, netns: o.netns, addrs: o.addr, queues: o.queues, cpus: parseCpus(o.cpus),
     dnsPort: o.dnsPort, verifyUdpChecksums: o.verifyChecksums,
+    capture: o.capture ? { prefix: o.capture, every: o.captureEvery, limit: o.captureLimit } : undefined,
   });
   let metrics: { close: () => Promise<void>; port: number } | undefined;
   try {

@@ -7,6 +7,7 @@
 
 import { BATCH, type Device } from '../../netmap-binding/device.js';
 import { currentCpu, openAfXdp, pinThread, parseIPv4, parseIPv6 } from '../../netmap-binding/afxdp.js';
+import { CaptureDevice, PcapWriter } from '../../netmap-binding/pcap.js';
 import { attachImage } from '../../specializers/image/format.js';
 import { DnsTables } from '../dns/tables.js';
 import { DnsResponder } from '../dns/responder.js';
@@ -31,6 +32,8 @@ export interface ServeJob {
   counters: SharedArrayBuffer;
   /** Int32Array over it: [0] = stop, set by the supervisor. */
   control: SharedArrayBuffer;
+  /** Record frames in and out (one batch in `every`, at most `limit`). */
+  capture?: { file: string; every: number; limit?: number };
 }
 
 export interface WorkerMessage {
@@ -103,6 +106,7 @@ export async function serveWorkerMain(job: ServeJob, post: (m: WorkerMessage) =>
   try {
     if (job.cpu >= 0) pinThread(job.cpu);
     dev = openAfXdp({ iface: job.iface, netns: job.netns, queue: job.queue, xskMapFd: job.xskMapFd });
+    if (job.capture) dev = new CaptureDevice(dev, new PcapWriter(job.capture.file), { every: job.capture.every, limit: job.capture.limit });
     const counters = new Float64Array(job.counters, job.queue * COUNTER_STRIDE * 8, COUNTER_STRIDE);
     const stack = makeStack(job, dev, counters);
     const stop = new Int32Array(job.control);

@@ -24,6 +24,8 @@ export interface XdpServeOptions {
   cpus: number[];
   dnsPort: number;
   verifyUdpChecksums: boolean;
+  /** Record frames to PREFIX.q<QUEUE>.pcap, one batch in `every`, at most `limit` frames. */
+  capture?: { prefix: string; every: number; limit?: number };
 }
 
 export interface XdpServer {
@@ -92,6 +94,7 @@ export async function startXdpServer(o: XdpServeOptions): Promise<XdpServer> {
         cpu: o.cpus.length > 0 ? o.cpus[queue % o.cpus.length]! : -1,
         xskMapFd: program.xskMapFd, ipv4, ipv6, dnsPort: o.dnsPort, verifyUdpChecksums: o.verifyUdpChecksums,
         counters, control,
+        capture: o.capture ? { file: `${o.capture.prefix}.q${queue}.pcap`, every: o.capture.every, limit: o.capture.limit } : undefined,
       };
       const w = new Worker(script, { workerData: job });
       threads.push(w);
