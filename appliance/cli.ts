@@ -104,6 +104,22 @@ export function makeProgram(): Command {
       if (r.wrong > 0) process.exitCode = 1;
     });
 
+  bench.command('reflector')
+    .description('The bare JS reflector over netmap-binding (the ceiling of the AF_XDP path) against Knot DNS (XDP) and NSD, with kxdpgun (root).')
+    .option('--seconds <N>', 'length of each kxdpgun run', intIn(1, 30), 3)
+    .option('--rounds <N>', 'rounds, every server once per round', intIn(1, 20), 3)
+    .option('--servers <LIST>', 'which servers, in order: reflector,knot,nsd', 'reflector,knot,nsd')
+    .action(async (o) => {
+      const { runReflectorBench, formatReflectorBench } = await import('./bench/reflector-bench.js');
+      const { workerScript } = await import('./worker/supervisor.js');
+      const { pathToFileURL } = await import('node:url');
+      const r = await runReflectorBench({
+        rounds: o.rounds, duration: o.seconds, servers: String(o.servers).split(',') as Array<'reflector' | 'knot' | 'nsd'>,
+        workerUrl: pathToFileURL(workerScript()), log: (l: string) => process.stdout.write(l + '\n'),
+      });
+      process.stdout.write(formatReflectorBench(r) + '\n');
+    });
+
   bench.command('http')
     .description('HTTP over kernel sockets: the socket backend against nginx (1 worker) on loopback, with wrk.')
     .option('--seconds <N>', 'length of each wrk run', intIn(1, 120), 10)

@@ -14,6 +14,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import dnsPacket from 'dns-packet';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ApplianceError } from '../errors.js';
 import { buildImage } from '../../specializers/build.js';
 import { DEFAULT_HTTP_OPTIONS } from '../../specializers/http/compile.js';
@@ -226,6 +227,7 @@ export async function runDnsBench(o: DnsBenchOptions): Promise<{ rows: DnsBenchR
           let out = '';
           child.stdout!.on('data', (c) => { out += c; });
           await waitUntilAnswers(topo, child, 'the appliance');
+          for (let i = 0; i < 50 && !out.includes('press Ctrl-C'); i++) await new Promise((r) => setTimeout(r, 100));
           note = /: (\w+ XDP, AF_XDP \w+ mode)/.exec(out)?.[1] ?? '';
           handle = { name: 'appliance (AF_XDP)', cpu: Number(cpus.split(',')[0]), pid: child.pid, stop: () => stopProcess(child, 10_000) };
         } else if (s === 'knot') {
@@ -236,7 +238,7 @@ export async function runDnsBench(o: DnsBenchOptions): Promise<{ rows: DnsBenchR
           note = 'kernel UDP, 1 process';
         } else {
           const refl = await startReflector({ iface: topo.server.iface, netns: topo.server.ns, queue: 0, cpu: o.serverCpu, ipv4: topo.server.ipv4, maxSeconds: o.seconds + 30 },
-            new URL(`file://${o.workerScript}`));
+            pathToFileURL(o.workerScript));
           note = `fixed template, ${refl.mode}`;
           handle = { name: 'JS reflector (AF_XDP)', cpu: o.serverCpu, pid: process.pid, stop: async () => { await refl.stop(); } };
         }
