@@ -51,7 +51,22 @@ export interface DnsBenchRow {
   server: string;
   cpu: string;
   rounds: number[];
+  /** Fraction of the server CPUs' time that was busy (user + system + softirq…) in each round. */
+  busy: number[];
   note: string;
+}
+
+/** Jiffies of one CPU from /proc/stat: [busy, total]. */
+function cpuTimes(cpus: number[]): [number, number] {
+  const lines = readFileSync('/proc/stat', 'utf8').split('\n');
+  let busy = 0, total = 0;
+  for (const c of cpus) {
+    const f = lines.find((l) => l.startsWith(`cpu${c} `))?.trim().split(/\s+/).slice(1).map(Number) ?? [];
+    const t = f.reduce((a, b) => a + b, 0);
+    total += t;
+    busy += t - (f[3] ?? 0) - (f[4] ?? 0); // idle, iowait
+  }
+  return [busy, total];
 }
 
 /** One batch in this many is recorded by the appliance for the correctness check. */
@@ -228,7 +243,7 @@ export async function runDnsBench(o: DnsBenchOptions): Promise<{ rows: DnsBenchR
           child.stdout!.on('data', (c) => { out += c; });
           await waitUntilAnswers(topo, child, 'the appliance');
           for (let i = 0; i < 50 && !out.includes('press Ctrl-C'); i++) await new Promise((r) => setTimeout(r, 100));
-          note = /: (\w+ XDP, AF_XDP \w+ mode)/.exec(out)?.[1] ?? '';
+          note = /: (\w+ XDP, AF_XDP [\w+]+ mode)/.exec(out)?.[1] ?? '';
           handle = { name: 'appliance (AF_XDP)', cpu: Number(cpus.split(',')[0]), pid: child.pid, stop: () => stopProcess(child, 10_000) };
         } else if (s === 'knot') {
           handle = await startKnot(topo, dir, o.serverCpu);
@@ -243,16 +258,22 @@ export async function runDnsBench(o: DnsBenchOptions): Promise<{ rows: DnsBenchR
           handle = { name: 'JS reflector (AF_XDP)', cpu: o.serverCpu, pid: process.pid, stop: async () => { await refl.stop(); } };
         }
         let answered: number;
+        let busy: number;
+        const serverCpus = cpus.split(',').map(Number);
         try {
+          const before = cpuTimes(serverCpus);
           const k = await runKxdpgun(topo, { target: topo.server.ipv4, queryFile, duration: o.seconds, qps: o.qps, cpu: o.loadCpu });
+          const after = cpuTimes(serverCpus);
+          busy = (after[0] - before[0]) / Math.max(1, after[1] - before[1]);
           answered = k.answeredPerSec;
-          o.log(`  round ${round}: ${handle.name.padEnd(22)} ${Math.round(answered).toLocaleString('en-US').padStart(9)} answered/s (sent ${Math.round(k.sentPerSec).toLocaleString('en-US')}/s)`);
+          o.log(`  round ${round}: ${handle.name.padEnd(22)} ${Math.round(answered).toLocaleString('en-US').padStart(9)} answered/s (sent ${Math.round(k.sentPerSec).toLocaleString('en-US')}/s), server CPU ${(100 * busy).toFixed(0)}% busy`);
         } finally {
           await handle.stop();
           await topo.detachXdp(topo.server);
         }
-        const row = rows.get(handle.name) ?? { server: handle.name, cpu: s === 'appliance' ? cpus : String(o.serverCpu), rounds: [], note };
+        const row = rows.get(handle.name) ?? { server: handle.name, cpu: s === 'appliance' ? cpus : String(o.serverCpu), rounds: [], busy: [], note };
         row.rounds.push(answered);
+        row.busy.push(busy);
         rows.set(handle.name, row);
         if (s === 'appliance') {
           const { replies, wrong } = checkSamples(captures, ref);
@@ -274,18 +295,28 @@ export async function runDnsBench(o: DnsBenchOptions): Promise<{ rows: DnsBenchR
   const nsd = med('NSD'), knot = med('Knot'), refl = med('JS reflector');
   const k = (n: number): string => `${(n / 1000).toFixed(0)}k`;
   const ratio = (a: number, b?: number): string => (b ? `${(a / b).toFixed(2)}×` : '-');
-  const table = [['server', 'median', 'min', 'max', '÷ NSD', '÷ Knot', '÷ reflector', 'CPU', 'mode']];
+  // Answers per second of busy server CPU: what the server could answer with its core(s)
+  // fully used, when the load generator's core is the limit (it is, on veth).
+  const perBusy = (r: DnsBenchRow): number => median(r.rounds.map((a, i) => a / Math.max(0.01, r.busy[i]!)));
+  const pb = (name: string): number | undefined => {
+    const r = list.find((x) => x.server.startsWith(name));
+    return r ? perBusy(r) : undefined;
+  };
+  const table = [['server', 'median', 'min', 'max', '÷ NSD', '÷ Knot', '÷ reflector', 'busy', 'per busy CPU·s', '÷ NSD', '÷ Knot', 'CPU', 'mode']];
   for (const r of list) {
     const m = median(r.rounds);
-    table.push([r.server, k(m), k(Math.min(...r.rounds)), k(Math.max(...r.rounds)), ratio(m, nsd), ratio(m, knot), ratio(m, refl), r.cpu, r.note]);
+    const p = perBusy(r);
+    table.push([r.server, k(m), k(Math.min(...r.rounds)), k(Math.max(...r.rounds)), ratio(m, nsd), ratio(m, knot), ratio(m, refl),
+      `${(100 * median(r.busy)).toFixed(0)}%`, k(p), ratio(p, pb('NSD')), ratio(p, pb('Knot')), r.cpu, r.note]);
   }
   const w = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
   o.log('');
   o.log('answered queries/s');
   table.forEach((row, i) => {
-    o.log(row.map((cell, c) => (c === 0 || c >= 7 ? cell.padEnd(w[c]!) : cell.padStart(w[c]!))).join('  '));
+    o.log(row.map((cell, c) => (c === 0 || c >= 11 ? cell.padEnd(w[c]!) : cell.padStart(w[c]!))).join('  '));
     if (i === 0) o.log(w.map((n) => '-'.repeat(n)).join('  '));
   });
+  o.log('(busy: share of the server CPU time not idle during the run, kernel time included; per busy CPU·s: answered/s ÷ busy)');
   o.log('');
   o.log(`correctness under load: ${sampledTotal} sampled replies of the appliance decoded and compared with NSD's answers: ${wrongTotal} wrong`);
   if (o.profileDir) {
