@@ -6,6 +6,7 @@
 //   └───────┴───────┴───┴───┴───────┴───────────────┴───────────┴───────────────┴───────────┘
 
 import { DROP_ARP_MALFORMED, OK } from '../stack/counters.js';
+import { WireView } from './view.js';
 
 export const ARP_LEN = 28;
 export const ARP_HTYPE = 0;
@@ -21,18 +22,7 @@ export const ARP_TPA = 24;
 export const ARP_REQUEST = 1;
 export const ARP_REPLY = 2;
 
-export class ArpView {
-  buf: Uint8Array = new Uint8Array(0);
-  off = 0;
-  len = 0;
-
-  wrap(buf: Uint8Array, off: number, len: number): this {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
-    return this;
-  }
-
+export class ArpView extends WireView {
   /** Ethernet/IPv4 ARP only. */
   check(): number {
     if (this.len < ARP_LEN) return DROP_ARP_MALFORMED;

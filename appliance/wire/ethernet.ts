@@ -12,6 +12,7 @@
 // the tag stays where it is). Two tags (QinQ) are not handled: a counted drop.
 
 import { DROP_ETH_SHORT, DROP_VLAN_STACKED, OK } from '../stack/counters.js';
+import { WireView } from './view.js';
 
 export const ETHERNET_HEADER_LEN = 14;
 export const VLAN_TAG_LEN = 4;
@@ -27,19 +28,13 @@ export const ETHERTYPE_IPV6 = 0x86dd;
 export const ETHERTYPE_VLAN = 0x8100;
 export const ETHERTYPE_QINQ = 0x88a8;
 
-export class EthernetView {
-  buf: Uint8Array = new Uint8Array(0);
-  off = 0;
-  len = 0;
+export class EthernetView extends WireView {
   /** Offset of the payload from `off`: 14, or 18 behind a VLAN tag (valid after check()). */
   headerLen = ETHERNET_HEADER_LEN;
 
-  wrap(buf: Uint8Array, off: number, len: number): this {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
+  override wrap(buf: Uint8Array, off: number, len: number): this {
     this.headerLen = ETHERNET_HEADER_LEN;
-    return this;
+    return super.wrap(buf, off, len);
   }
 
   /** OK, or the drop reason. Must pass before any other read. */

@@ -7,6 +7,7 @@
 
 import { finish, partialSum } from './checksum.js';
 import { DROP_ICMP_CHECKSUM, DROP_ICMP_MALFORMED, OK } from '../stack/counters.js';
+import { WireView } from './view.js';
 
 export const ICMP_HEADER_LEN = 8;
 export const ICMP_TYPE = 0;
@@ -16,18 +17,7 @@ export const ICMP_CHECKSUM = 2;
 export const ICMP_ECHO_REPLY = 0;
 export const ICMP_ECHO_REQUEST = 8;
 
-export class IcmpView {
-  buf: Uint8Array = new Uint8Array(0);
-  off = 0;
-  len = 0;
-
-  wrap(buf: Uint8Array, off: number, len: number): this {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
-    return this;
-  }
-
+export class IcmpView extends WireView {
   /** Length and checksum (ICMP's covers the whole message; senders always compute it). */
   check(): number {
     if (this.len < ICMP_HEADER_LEN) return DROP_ICMP_MALFORMED;

@@ -13,6 +13,7 @@
 
 import { addSums, finish, partialSum } from './checksum.js';
 import { DROP_ICMP_CHECKSUM, DROP_ICMP_MALFORMED, DROP_NDP_MALFORMED, OK } from '../stack/counters.js';
+import { WireView } from './view.js';
 
 export const ICMPV6_HEADER_LEN = 4;
 export const ICMP6_TYPE = 0;
@@ -32,18 +33,7 @@ const OPT_TARGET_LLADDR = 2;
 const NA_FLAG_SOLICITED = 0x40;
 const NA_FLAG_OVERRIDE = 0x20;
 
-export class Icmpv6View {
-  buf: Uint8Array = new Uint8Array(0);
-  off = 0;
-  len = 0;
-
-  wrap(buf: Uint8Array, off: number, len: number): this {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
-    return this;
-  }
-
+export class Icmpv6View extends WireView {
   /** Length and checksum; `pseudo` is the pseudo-header's sum for this message. */
   check(pseudo: number): number {
     if (this.len < ICMPV6_HEADER_LEN + 4) return DROP_ICMP_MALFORMED;

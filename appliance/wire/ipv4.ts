@@ -11,6 +11,7 @@
 
 import { finish, partialSum } from './checksum.js';
 import { DROP_IP4_CHECKSUM, DROP_IP4_FRAGMENT, DROP_IP4_MALFORMED, DROP_IP4_OPTIONS, OK } from '../stack/counters.js';
+import { WireView } from './view.js';
 
 export const IPV4_HEADER_LEN = 20;
 export const IP4_VER_IHL = 0;
@@ -31,18 +32,7 @@ const FLAG_MF = 0x2000;
 const FRAG_OFFSET_MASK = 0x1fff;
 export const DEFAULT_TTL = 64;
 
-export class Ipv4View {
-  buf: Uint8Array = new Uint8Array(0);
-  off = 0;
-  len = 0;
-
-  wrap(buf: Uint8Array, off: number, len: number): this {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
-    return this;
-  }
-
+export class Ipv4View extends WireView {
   check(): number {
     if (this.len < IPV4_HEADER_LEN) return DROP_IP4_MALFORMED;
     const b = this.buf, o = this.off;

@@ -10,6 +10,7 @@
 
 import { partialSum } from './checksum.js';
 import { DROP_IP6_EXTENSION, DROP_IP6_MALFORMED, OK } from '../stack/counters.js';
+import { WireView } from './view.js';
 
 export const IPV6_HEADER_LEN = 40;
 export const IP6_PAYLOAD_LEN = 4;
@@ -23,18 +24,7 @@ export const NH_UDP = 17;
 export const NH_ICMPV6 = 58;
 export const DEFAULT_HOP_LIMIT = 64;
 
-export class Ipv6View {
-  buf: Uint8Array = new Uint8Array(0);
-  off = 0;
-  len = 0;
-
-  wrap(buf: Uint8Array, off: number, len: number): this {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
-    return this;
-  }
-
+export class Ipv6View extends WireView {
   check(): number {
     if (this.len < IPV6_HEADER_LEN) return DROP_IP6_MALFORMED;
     const b = this.buf, o = this.off;

@@ -7,6 +7,7 @@
 
 import { addSums, finish, partialSum } from './checksum.js';
 import { DROP_UDP_CHECKSUM, DROP_UDP_MALFORMED, OK } from '../stack/counters.js';
+import { WireView } from './view.js';
 
 export const UDP_HEADER_LEN = 8;
 export const UDP_SRC_PORT = 0;
@@ -14,18 +15,7 @@ export const UDP_DST_PORT = 2;
 export const UDP_LENGTH = 4;
 export const UDP_CHECKSUM = 6;
 
-export class UdpView {
-  buf: Uint8Array = new Uint8Array(0);
-  off = 0;
-  len = 0;
-
-  wrap(buf: Uint8Array, off: number, len: number): this {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
-    return this;
-  }
-
+export class UdpView extends WireView {
   /**
    * Length checks, and the checksum when `verify`: `pseudo` is the pseudo-header's sum.
    * A zero checksum means "none" over IPv4 and is refused over IPv6 (`zeroAllowed`).

@@ -48,7 +48,7 @@ http {
 }
 `);
   nginx = startProcess('nginx', ['-e', join(tmp.dir, 'error.log'), '-c', conf, '-g', 'daemon off;']);
-  await waitForTcp('127.0.0.1', nginxPort, 10_000, nginx.proc);
+  await waitForTcp('127.0.0.1', nginxPort, 10_000, nginx);
   const image = await buildTestImage(join(tmp.dir, 'site.apl'), [{ host: null, dir: FIXTURE_SITE }]);
   appliance = new HttpSocketServer(new HttpTables(loadImage(image)), { host: '127.0.0.1', port: 0, idleTimeoutMs: 5000 });
   appPort = (await appliance.listen()).port;

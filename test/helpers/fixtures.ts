@@ -1,7 +1,6 @@
 // Shared test helpers: temporary directories, images built from the fixtures, free ports.
 
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,13 +33,4 @@ export async function buildTestImage(out: string, sites: SiteSpec[], zones: Zone
   return out;
 }
 
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, host, () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
+export { freePort } from '../../appliance/bench/process.js';
