@@ -26,16 +26,16 @@ export interface BuildResult {
   warnings: string[];
 }
 
+/** The package version, from the package.json above this module (sources, build/ or dist/). */
 export function toolVersion(): string {
-  try {
-    // package.json is two levels up from both specializers/ (sources, build/) and dist/.
-    for (const rel of ['../package.json', '../../package.json', '../../../package.json']) {
-      try {
-        const p = JSON.parse(readFileSync(fileURLToPath(new URL(rel, import.meta.url)), 'utf8')) as { name?: string; version?: string };
-        if (p.name === 'appliance' && p.version) return p.version;
-      } catch { /* try the next */ }
+  for (const rel of ['../package.json', '../../package.json', '../../../package.json']) {
+    try {
+      const p = JSON.parse(readFileSync(fileURLToPath(new URL(rel, import.meta.url)), 'utf8')) as { name?: string; version?: string };
+      if (p.name === 'appliance' && p.version) return p.version;
+    } catch {
+      // not at this level
     }
-  } catch { /* fall through */ }
+  }
   return 'unknown';
 }
 
