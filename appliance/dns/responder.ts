@@ -358,6 +358,9 @@ export class DnsResponder {
     let tLen = tw[ta + D.TPL_LEN]!;
     let ar = tw[ta + D.TPL_ARCOUNT]!;
     if (tLen > room) {
+      // A DNAME template keeps its target's offset where others keep TPL_AR_AT (the same
+      // word): it has no additional section and is never cut.
+      if (tw[ta + D.TPL_FLAGS]! & D.TPLF_DNAME) return -1;
       const arAt = tw[ta + D.TPL_AR_AT]!;
       if (arAt > room) return -1;
       // Keep the additional RRsets that fit.
