@@ -19,7 +19,7 @@ export interface CorpusQuery {
   opcode: number;
 }
 
-const CLASSES: Record<string, number> = { IN: 1, CH: 3, HS: 4, ANY: 255 };
+const CLASSES: Record<string, number> = { IN: 1, CH: 3, HS: 4, NONE: 254, ANY: 255 };
 
 export function parseCorpusLine(line: string): CorpusQuery | null {
   const text = line.replace(/(^|\s);.*$/, '').trim();
@@ -31,6 +31,7 @@ export function parseCorpusLine(line: string): CorpusQuery | null {
   for (const p of parts.slice(2)) {
     if (p.startsWith('opcode=')) opcode = Number(p.slice(7));
     else if (CLASSES[p.toUpperCase()] !== undefined) qclass = CLASSES[p.toUpperCase()]!;
+    else if (/^CLASS\d+$/i.test(p)) qclass = Number(p.slice(5));
     else rest.push(p);
   }
   if (rest.length) throw new Error(`corpus line not understood: ${line}`);
