@@ -129,7 +129,8 @@ export class Stack {
     const proto = ip.protocol;
     if (proto === PROTO_UDP) {
       const udp = this.udp.wrap(mem, ip.payloadOffset, ip.payloadLen);
-      r = udp.check(this.cfg.verifyUdpChecksums, ip.pseudoHeaderSum(PROTO_UDP, ip.payloadLen), true);
+      // RFC 768: the pseudo-header carries the UDP Length, which may be less than the IP payload.
+      r = udp.check(this.cfg.verifyUdpChecksums, ip.pseudoHeaderSum(PROTO_UDP, udpLength(udp)), true);
       if (r !== C.OK) return this.drop(r);
       const n = this.dnsAnswer(mem, off, cap, IPV4_HEADER_LEN, false);
       if (n <= 0) return 0;
@@ -163,7 +164,8 @@ export class Stack {
     if (!unicast && !(nh === NH_ICMPV6 && this.solicitedNodeOfOurs(mem, dstAt))) return this.drop(C.DROP_IP6_NOT_OURS);
     if (nh === NH_UDP) {
       const udp = this.udp.wrap(mem, ip.payloadOffset, ip.payloadLen);
-      r = udp.check(this.cfg.verifyUdpChecksums, ip.pseudoHeaderSum(NH_UDP, ip.payloadLen), false);
+      // RFC 8200 §8.1: UDP's own Length is the upper-layer length of the pseudo-header.
+      r = udp.check(this.cfg.verifyUdpChecksums, ip.pseudoHeaderSum(NH_UDP, udpLength(udp)), false);
       if (r !== C.OK) return this.drop(r);
       const n = this.dnsAnswer(mem, off, cap, IPV6_HEADER_LEN, true);
       if (n <= 0) return 0;
@@ -195,6 +197,9 @@ export class Stack {
     const eth = this.eth, ip = this.ip6, icmp = this.icmp6;
     if (ip.hopLimit !== NDP_HOP_LIMIT) return this.drop(C.DROP_NDP_MALFORMED);
     const dad = ip.srcIsUnspecified();
+    // §7.1.1: from the unspecified address, only to a solicited-node group (the one multicast
+    // destination ipv6() lets through for a solicitation).
+    if (dad && mem[ip.off + IP6_DST] !== 0xff) return this.drop(C.DROP_NDP_MALFORMED);
     const r = icmp.checkSolicitation(dad);
     if (r !== C.OK) return this.drop(r);
     const target = icmp.off + NDP_TARGET;
@@ -238,4 +243,9 @@ export class Stack {
     this.counters[C.DNS_ANSWERS]!++;
     return n;
   }
+}
+
+/** The UDP Length field, or 0 when the datagram is too short to hold one (check() then refuses it). */
+function udpLength(udp: UdpView): number {
+  return udp.len >= UDP_HEADER_LEN ? udp.length : 0;
 }
