@@ -303,7 +303,11 @@ export function emittedProblems(f: Uint8Array, x: EmitExpectations): string[] {
       if (be16(f, a + 6) !== 2) p.push('ARP operation is not reply');
       if (!equalBytes(f.subarray(a + 8, a + 14), x.ourMac)) p.push('ARP sender hardware address is not ours');
       if (!has(x.ours4, a + 14, 4)) p.push('ARP sender protocol address is not ours');
-      if (!equalBytes(f.subarray(a + 18, a + 24), f.subarray(0, 6))) p.push('ARP target hardware address is not the Ethernet destination');
+      // RFC 826: the target is the requester as its ARP packet names it (which may differ
+      // from the Ethernet source the reply is sent to).
+      if (x.request && !equalBytes(f.subarray(a + 18, a + 28), x.request.subarray(layers(x.request).l3 + 8, layers(x.request).l3 + 18))) {
+        p.push('ARP target is not the requester\'s sender address');
+      }
     }
   } else if (type === ETH_IPV4) {
     if (f.length < l3 + 20) return [...p, 'IPv4 header cut short'];

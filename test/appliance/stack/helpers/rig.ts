@@ -1,0 +1,140 @@
+// A stack on one end of an in-memory pipe, driven through the real per-core loop body
+// (runBatch), with the test acting as the client on the other end. No root, no network.
+//
+//   client (test)                         appliance
+//   ┌────────────┐   sendFrames / inject  ┌────────────┐   runBatch: receive → Stack.handle
+//   │ pipe end B │ ─────────────────────► │ pipe end A │   → transmit → release → flush
+//   │            │ ◄───────────────────── │            │
+//   └────────────┘   receiveFrames        └────────────┘
+//
+// Both ends poison frames they get back, so a write after transmit or a read of stale bytes
+// shows. After every exchange the rig checks that end A has every frame back (each address
+// the device handed out came back exactly once: the pipe throws on a second return, and a
+// frame never returned would be missing from the free list).
+
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { BATCH } from '../../../../netmap-binding/device.js';
+import { createPipe, type PipeDevice, type PipeEndOptions } from '../../../../netmap-binding/pipe.js';
+import { receiveFrames, sendFrames } from '../../../../netmap-binding/device-util.js';
+import { makeStack, runBatch } from '../../../../appliance/worker/serve-worker.js';
+import { COUNTER_STRIDE, DNS_BASE, STACK_COUNTER_NAMES } from '../../../../appliance/stack/counters.js';
+import type { Stack } from '../../../../appliance/stack/stack.js';
+import { DNS_COUNTER_NAMES, DnsResponder, TRANSPORT_UDP } from '../../../../appliance/dns/responder.js';
+import { DnsTables } from '../../../../appliance/dns/tables.js';
+import { attachImage, loadImage } from '../../../../specializers/image/format.js';
+import { buildTestImage, FIXTURE_ZONES, tempDir } from '../../../helpers/fixtures.js';
+import { emittedProblems, US4, US6, US_MAC } from '../../../helpers/packets.js';
+
+export const ZONE_FILES = readdirSync(FIXTURE_ZONES).filter((f) => f.endsWith('.zone')).sort().map((f) => join(FIXTURE_ZONES, f));
+
+export interface ZonesImage {
+  file: string;
+  shared: SharedArrayBuffer;
+  cleanup(): void;
+}
+
+/** The image of every fixtures/zones/*.zone, built into a temporary directory. */
+export async function buildZonesImage(): Promise<ZonesImage> {
+  const tmp = tempDir('stack');
+  const file = await buildTestImage(join(tmp.dir, 'zones.apl'), [], ZONE_FILES.map((f) => ({ origin: null, file: f })));
+  return { file, shared: loadImage(file).shared, cleanup: tmp.cleanup };
+}
+
+export interface RigOptions {
+  /** Options of the appliance's end (A). */
+  end?: PipeEndOptions;
+  verifyUdpChecksums?: boolean;
+}
+
+export class Rig {
+  readonly dev: PipeDevice;
+  readonly client: PipeDevice;
+  readonly stack: Stack;
+  readonly counters = new Float64Array(COUNTER_STRIDE);
+  /** The socket-free path: a responder of its own over the same image. */
+  readonly reference: DnsResponder;
+  private readonly addrs = new Uint32Array(BATCH);
+  private readonly lens = new Uint32Array(BATCH);
+  private readonly drops = new Uint32Array(BATCH);
+
+  constructor(readonly image: ZonesImage, o: RigOptions = {}) {
+    [this.dev, this.client] = createPipe({ poison: true, ...o.end }, { poison: true });
+    const job = { file: image.file, image: image.shared, ipv4: ['198.18.0.10'], ipv6: ['2001:db8::10'], dnsPort: 53, verifyUdpChecksums: o.verifyUdpChecksums ?? true };
+    this.stack = makeStack(job, this.dev, this.counters);
+    this.reference = new DnsResponder(new DnsTables(attachImage(image.file, image.shared)));
+  }
+
+  /** Runs the loop body until the appliance's RX ring is empty; returns the batches run. */
+  run(): number {
+    let batches = 0;
+    while (runBatch(this.dev, this.stack, this.addrs, this.lens, this.drops) > 0) batches++;
+    const lost = this.dev.frameCount - this.dev.freeFrames;
+    if (lost !== 0) throw new Error(`${lost} frames of the appliance's end were never given back`);
+    return batches;
+  }
+
+  /** Sends frames from the client's end, runs the loop, returns what came back (in order). */
+  exchange(frames: readonly Uint8Array[]): Uint8Array[] {
+    const sent = sendFrames(this.client, frames);
+    if (sent !== frames.length) throw new Error(`only ${sent} of ${frames.length} frames went out`);
+    this.run();
+    return receiveFrames(this.client);
+  }
+
+  /** One frame in, the replies out (none, or one). */
+  ask(frame: Uint8Array): Uint8Array | undefined {
+    const r = this.exchange([frame]);
+    if (r.length > 1) throw new Error(`${r.length} replies to one frame`);
+    return r[0];
+  }
+
+  snapshot(): Float64Array {
+    return Float64Array.from(this.counters);
+  }
+
+  /** Counters that moved since `before`, by name (the responder's as dns.NAME). */
+  delta(before: Float64Array): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (let i = 1; i < COUNTER_STRIDE; i++) {
+      const d = this.counters[i]! - before[i]!;
+      if (d === 0) continue;
+      const name = i < DNS_BASE ? STACK_COUNTER_NAMES[i] : DNS_COUNTER_NAMES[i - DNS_BASE] !== undefined ? `dns.${DNS_COUNTER_NAMES[i - DNS_BASE]}` : undefined;
+      out[name ?? `slot${i}`] = d;
+    }
+    return out;
+  }
+
+  /** The stack's counters only (no dns.*), as delta() names them. */
+  stackDelta(before: Float64Array): Record<string, number> {
+    return Object.fromEntries(Object.entries(this.delta(before)).filter(([k]) => !k.startsWith('dns.')));
+  }
+
+  /**
+   * The responder's answer to a DNS payload without the stack: a copy in a buffer of the
+   * room the stack gives it (the MTU less the IP and UDP headers), over UDP.
+   */
+  referenceAnswer(query: Uint8Array, v6: boolean): Uint8Array | null {
+    const room = this.dev.mtu - (v6 ? 40 : 20) - 8;
+    const buf = new Uint8Array(room);
+    buf.set(query);
+    const n = this.reference.answer(buf, 0, query.length, room, TRANSPORT_UDP, v6);
+    return n < 0 ? null : buf.slice(0, n);
+  }
+
+  problems(f: Uint8Array, request?: Uint8Array): string[] {
+    return emittedProblems(f, { ourMac: US_MAC, ours4: [US4], ours6: [US6], request });
+  }
+
+  async close(): Promise<void> {
+    await this.dev.close();
+    await this.client.close();
+  }
+}
+
+/** Sum of the drop counters (every DROP_* slot). */
+export function drops(c: Float64Array): number {
+  let n = 0;
+  for (let i = 1; i < DNS_BASE; i++) if (STACK_COUNTER_NAMES[i]!.startsWith('drop_')) n += c[i]!;
+  return n;
+}

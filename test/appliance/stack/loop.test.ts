@@ -1,0 +1,101 @@
+// The per-core loop body (runBatch in appliance/worker/serve-worker.ts) around the stack,
+// on the pipe: bursts larger than a batch, an idle ring, and a TX ring that takes only part
+// of a batch (a device wrapper that refuses the rest), where the answers not taken must be
+// given back and counted, and every frame must come back to the device exactly once.
+
+import test from 'ava';
+import { BATCH, type Device, type DeviceStats } from '../../../netmap-binding/device.js';
+import { receiveFrames } from '../../../netmap-binding/device-util.js';
+import { runBatch } from '../../../appliance/worker/serve-worker.js';
+import { RX_FRAMES, TX_FRAMES, TX_RING_FULL } from '../../../appliance/stack/counters.js';
+import { encodeQuery, parseCorpusLine } from '../../helpers/dns.js';
+import { arpRequestFrame, udp4Frame, udpPayload } from '../../helpers/packets.js';
+import { buildZonesImage, drops, Rig, type ZonesImage } from './helpers/rig.js';
+
+let image: ZonesImage;
+test.before(async () => {
+  image = await buildZonesImage();
+});
+test.after.always(() => image?.cleanup());
+
+/** A device whose transmit() takes at most `room` frames per call, as a nearly full TX ring would. */
+class TightTx implements Device {
+  constructor(readonly inner: Device, public room: number) {}
+  get kind() { return this.inner.kind; }
+  get name() { return this.inner.name; }
+  get queue() { return this.inner.queue; }
+  get mac() { return this.inner.mac; }
+  get mtu() { return this.inner.mtu; }
+  get mode() { return this.inner.mode; }
+  get mem() { return this.inner.mem; }
+  get view() { return this.inner.view; }
+  get frameSize() { return this.inner.frameSize; }
+  get frameCount() { return this.inner.frameCount; }
+  get maxFrameLen() { return this.inner.maxFrameLen; }
+  receive(addrs: Uint32Array, lens: Uint32Array, max: number): number { return this.inner.receive(addrs, lens, max); }
+  allocate(addrs: Uint32Array, max: number): number { return this.inner.allocate(addrs, max); }
+  transmit(addrs: Uint32Array, lens: Uint32Array, count: number): number { return this.inner.transmit(addrs, lens, Math.min(count, this.room)); }
+  release(addrs: Uint32Array, count: number, start?: number): void { this.inner.release(addrs, count, start); }
+  flush(): void { this.inner.flush(); }
+  wait(timeoutMs: number): boolean { return this.inner.wait(timeoutMs); }
+  stats(out?: DeviceStats): DeviceStats { return this.inner.stats(out); }
+  close(): Promise<void> { return this.inner.close(); }
+}
+
+const arrays = (): [Uint32Array, Uint32Array, Uint32Array] => [new Uint32Array(BATCH), new Uint32Array(BATCH), new Uint32Array(BATCH)];
+
+test('an idle ring: runBatch returns 0 and touches nothing', (t) => {
+  const r = new Rig(image);
+  t.teardown(() => r.close());
+  t.is(runBatch(r.dev, r.stack, ...arrays()), 0);
+  t.is(r.counters[RX_FRAMES], 0);
+  t.is(r.dev.freeFrames, r.dev.frameCount);
+});
+
+test('a burst of 300 queries goes through in batches of BATCH, answers in order', (t) => {
+  const r = new Rig(image);
+  t.teardown(() => r.close());
+  const frames = Array.from({ length: 300 }, (_, i) => udp4Frame(encodeQuery(parseCorpusLine('www.example.com A')!, { id: i }), { sport: 2000 + i }));
+  for (const f of frames) t.true(r.dev.inject(f));
+  t.is(r.run(), Math.ceil(300 / BATCH));
+  const out = receiveFrames(r.client);
+  t.is(out.length, 300);
+  out.forEach((o, i) => {
+    if (udpPayload(o)[1] !== (i & 0xff) || (o[36]! << 8 | o[37]!) !== 2000 + i) t.fail(`answer ${i} out of order`);
+  });
+  t.is(r.counters[TX_FRAMES], 300);
+});
+
+test('answers the TX ring does not take are given back and counted as tx_ring_full', (t) => {
+  const r = new Rig(image);
+  t.teardown(() => r.close());
+  const tight = new TightTx(r.dev, 10);
+  const q = udp4Frame(encodeQuery(parseCorpusLine('www.example.com A')!));
+  const frames = Array.from({ length: 40 }, (_, i) => (i % 4 === 0 ? arpRequestFrame() : i % 4 === 1 ? new Uint8Array(8) : q));
+  for (const f of frames) t.true(r.dev.inject(f));
+  t.is(runBatch(tight, r.stack, ...arrays()), 40);
+  t.is(r.dev.freeFrames, r.dev.frameCount, 'sent, refused and dropped frames all came back');
+  const out = receiveFrames(r.client);
+  t.is(out.length, 10);
+  out.forEach((o, i) => t.deepEqual(r.problems(o), [], `reply ${i}`));
+  const c = r.counters;
+  t.is(c[TX_FRAMES], 10);
+  t.is(c[TX_RING_FULL], 20, '30 answers, 10 taken');
+  t.is(drops(c), 10);
+  t.is(c[RX_FRAMES], c[TX_FRAMES]! + c[TX_RING_FULL]! + drops(c));
+});
+
+test('a TX ring with no room at all: every answer is given back, nothing leaks', (t) => {
+  const r = new Rig(image);
+  t.teardown(() => r.close());
+  const tight = new TightTx(r.dev, 0);
+  for (let i = 0; i < 100; i++) r.dev.inject(arpRequestFrame());
+  while (runBatch(tight, r.stack, ...arrays()) > 0);
+  t.is(r.dev.freeFrames, r.dev.frameCount);
+  t.is(r.counters[TX_RING_FULL], 100);
+  t.deepEqual(receiveFrames(r.client), []);
+  tight.room = Infinity;
+  r.dev.inject(arpRequestFrame());
+  t.is(runBatch(tight, r.stack, ...arrays()), 1);
+  t.is(receiveFrames(r.client).length, 1, 'and the loop goes on once there is room');
+});
