@@ -277,6 +277,8 @@ export interface EmitExpectations {
  * the request's VLAN tag kept; ARP replies well formed; IPv4 header checksum and lengths;
  * UDP, ICMP and ICMPv6 checksums in full (never partial, never zero for UDP) over exactly
  * the lengths the headers state, with no byte of the frame beyond them; sources we own.
+ * With the request known: back to its source address and port, the DNS ID kept, an echo's
+ * identifier, sequence and data kept.
  */
 export function emittedProblems(f: Uint8Array, x: EmitExpectations): string[] {
   const p: string[] = [];
@@ -285,13 +287,23 @@ export function emittedProblems(f: Uint8Array, x: EmitExpectations): string[] {
   if (!equalBytes(f.subarray(6, 12), x.ourMac)) p.push('source MAC is not ours');
   const { l3, type, tci } = layers(f);
   if (type === ETH_VLAN || type === 0x88a8) p.push('stacked VLAN tags');
-  if (x.request) {
-    const req = layers(x.request);
-    if (req.tci !== tci) p.push(`VLAN tag ${tci} where the request had ${req.tci}`);
-  }
+  const rq = x.request;
+  const rql = rq ? layers(rq) : undefined;
+  if (rql && rql.tci !== tci) p.push(`VLAN tag ${tci} where the request had ${rql.tci}`);
+  const rl = rql?.l3 ?? 0;
+  const same = (at: number, n: number, rat: number, what: string): void => {
+    if (rq && !equalBytes(f.subarray(at, at + n), rq.subarray(rat, rat + n))) p.push(what);
+  };
+  /** A UDP answer at f[l4..] to the datagram at rq[rl4..]: ports swapped, DNS ID kept. */
+  const udpBack = (l4: number, rl4: number): void => {
+    same(l4, 2, rl4 + 2, 'UDP source port is not the one asked');
+    same(l4 + 2, 2, rl4, 'UDP destination port is not the requester\'s');
+    same(l4 + 8, 2, rl4 + 8, 'DNS ID changed');
+  };
   const toAllNodes = type === ETH_IPV6 && f.length >= l3 + 40 && equalBytes(f.subarray(l3 + 24, l3 + 40), ALL_NODES6);
   if (toAllNodes) {
     if (!equalBytes(f.subarray(0, 6), ALL_NODES_MAC)) p.push('to ff02::1 but not to 33:33:00:00:00:01');
+    if (rq && !equalBytes(rq.subarray(rl + 8, rl + 24), UNSPECIFIED6)) p.push('to ff02::1 though the request came from an address');
   } else if (x.request && !equalBytes(f.subarray(0, 6), x.request.subarray(6, 12))) {
     p.push('destination MAC is not the requester\'s');
   }
@@ -305,9 +317,7 @@ export function emittedProblems(f: Uint8Array, x: EmitExpectations): string[] {
       if (!has(x.ours4, a + 14, 4)) p.push('ARP sender protocol address is not ours');
       // RFC 826: the target is the requester as its ARP packet names it (which may differ
       // from the Ethernet source the reply is sent to).
-      if (x.request && !equalBytes(f.subarray(a + 18, a + 28), x.request.subarray(layers(x.request).l3 + 8, layers(x.request).l3 + 18))) {
-        p.push('ARP target is not the requester\'s sender address');
-      }
+      same(a + 18, 10, rl + 8, 'ARP target is not the requester\'s sender address');
     }
   } else if (type === ETH_IPV4) {
     if (f.length < l3 + 20) return [...p, 'IPv4 header cut short'];
@@ -319,17 +329,22 @@ export function emittedProblems(f: Uint8Array, x: EmitExpectations): string[] {
     if ((be16(h, 6) & 0x3fff) !== 0) p.push('IPv4 fragment');
     if (h[8] === 0) p.push('IPv4 TTL 0');
     if (!has(x.ours4, l3 + 12, 4)) p.push('IPv4 source is not ours');
+    same(l3 + 16, 4, rl + 12, 'IPv4 destination is not the requester');
     const l4 = l3 + 20;
     const body = f.subarray(l4, l3 + total);
+    if (rq && rq[rl + 9] !== h[9]) p.push('not the request\'s protocol');
     if (h[9] === 17) {
       if (body.length < 8 || be16(body, 4) !== body.length) p.push(`UDP length ${body.length >= 8 ? be16(body, 4) : '?'} for ${body.length} bytes`);
       else if (be16(body, 6) === 0) p.push('UDP checksum left out');
       else if (!sumsToOnes(pseudo4(h.subarray(12, 16), h.subarray(16, 20), 17, body.length), body)) p.push('UDP checksum');
       else if (body.length < 20 || (body[10]! & 0x80) === 0) p.push('not a DNS response');
+      else udpBack(l4, rl + 20);
     } else if (h[9] === 1) {
       if (body.length < 8) p.push('ICMP message cut short');
       else if (!sumsToOnes(body)) p.push('ICMP checksum');
       else if (body[0] !== 0) p.push(`ICMP type ${body[0]} sent`);
+      else if (rq && (body.length !== be16(rq, rl + 2) - 20)) p.push('echo reply of another length');
+      else same(l4 + 4, body.length - 4, rl + 24, 'echo identifier, sequence or data changed');
     } else {
       p.push(`IPv4 protocol ${h[9]} sent`);
     }
@@ -340,6 +355,7 @@ export function emittedProblems(f: Uint8Array, x: EmitExpectations): string[] {
     const plen = be16(h, 4);
     if (plen !== f.length - l3 - 40) p.push(`IPv6 payload length ${plen} for ${f.length - l3 - 40} bytes`);
     if (!has(x.ours6, l3 + 8, 16)) p.push('IPv6 source is not ours');
+    if (!toAllNodes) same(l3 + 24, 16, rl + 8, 'IPv6 destination is not the requester');
     const body = f.subarray(l3 + 40, l3 + 40 + plen);
     const ph = pseudo6(h.subarray(8, 24), h.subarray(24, 40), h[6]!, body.length);
     if (h[6] === 17) {
@@ -347,6 +363,7 @@ export function emittedProblems(f: Uint8Array, x: EmitExpectations): string[] {
       else if (be16(body, 6) === 0) p.push('UDP checksum left out');
       else if (!sumsToOnes(ph, body)) p.push('UDP checksum');
       else if (body.length < 20 || (body[10]! & 0x80) === 0) p.push('not a DNS response');
+      else udpBack(l3 + 40, rl + 40);
     } else if (h[6] === 58) {
       if (body.length < 8) p.push('ICMPv6 message cut short');
       else if (!sumsToOnes(ph, body)) p.push('ICMPv6 checksum');
@@ -355,8 +372,13 @@ export function emittedProblems(f: Uint8Array, x: EmitExpectations): string[] {
         if (body.length !== 32 || body[24] !== 2 || body[25] !== 1 || !equalBytes(body.subarray(26, 32), x.ourMac)) p.push('advertisement without our target link-layer address');
         if (!equalBytes(body.subarray(8, 24), h.subarray(8, 24))) p.push('advertisement target is not its source');
         if (((body[4]! & 0x40) !== 0) === toAllNodes) p.push('Solicited flag wrong for the destination');
+        if (rq && rq[rl + 40] === 135) same(l3 + 48, 16, rl + 48, 'advertisement for another target');
       } else if (body[0] !== 129) {
         p.push(`ICMPv6 type ${body[0]} sent`);
+      } else if (rq && body.length !== be16(rq, rl + 4)) {
+        p.push('echo reply of another length');
+      } else {
+        same(l3 + 44, body.length - 4, rl + 44, 'echo identifier, sequence or data changed');
       }
     } else {
       p.push(`IPv6 next header ${h[6]} sent`);
