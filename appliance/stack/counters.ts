@@ -42,8 +42,10 @@ export const DROP_UDP_CHECKSUM = 30;
 export const DROP_UDP_PORT = 31;
 export const DROP_DNS = 32; // the responder dropped it (a response, or no header)
 export const DROP_TOO_BIG = 33; // the answer would not fit the frame
+/** A source no answer may go to: broadcast, multicast, unspecified (RFC 1122 §3.2.1.3, RFC 4291 §2.7). */
+export const DROP_SRC_ADDRESS = 34;
 // The DNS responder's own counters follow (appliance/dns/responder.ts).
-export const DNS_BASE = 34;
+export const DNS_BASE = 35;
 
 export const STACK_COUNTER_NAMES: readonly string[] = [
   'unused', 'rx_frames', 'tx_frames', 'tx_ring_full', 'arp_replies', 'ndp_advertisements', 'icmp_echo_replies', 'icmp6_echo_replies',
@@ -51,7 +53,7 @@ export const STACK_COUNTER_NAMES: readonly string[] = [
   'drop_arp_not_ours', 'drop_ip4_malformed', 'drop_ip4_checksum', 'drop_ip4_options', 'drop_ip4_fragment',
   'drop_ip4_not_ours', 'drop_ip6_malformed', 'drop_ip6_extension', 'drop_ip6_not_ours', 'drop_ip_protocol',
   'drop_icmp_malformed', 'drop_icmp_checksum', 'drop_icmp_type', 'drop_ndp_malformed', 'drop_ndp_not_ours',
-  'drop_udp_malformed', 'drop_udp_checksum', 'drop_udp_port', 'drop_dns', 'drop_too_big',
+  'drop_udp_malformed', 'drop_udp_checksum', 'drop_udp_port', 'drop_dns', 'drop_too_big', 'drop_src_address',
 ];
 
 /** Doubles per worker: 128 = 1 KiB = 16 cache lines, room to grow. */

@@ -126,6 +126,9 @@ export class Stack {
     let r = ip.check();
     if (r !== C.OK) return this.drop(r);
     if (!this.ownsV4(ip.dst)) return this.drop(C.DROP_IP4_NOT_OURS);
+    // No answer to 0.0.0.0, multicast (224/4) or broadcast and reserved (240/4) sources.
+    const src = ip.src;
+    if (src === 0 || src >>> 28 >= 14) return this.drop(C.DROP_SRC_ADDRESS);
     const proto = ip.protocol;
     if (proto === PROTO_UDP) {
       const udp = this.udp.wrap(mem, ip.payloadOffset, ip.payloadLen);
@@ -162,6 +165,11 @@ export class Stack {
     const unicast = this.ownedV6(mem, dstAt) >= 0;
     const nh = ip.nextHeader;
     if (!unicast && !(nh === NH_ICMPV6 && this.solicitedNodeOfOurs(mem, dstAt))) return this.drop(C.DROP_IP6_NOT_OURS);
+    // No answer to a multicast source; the unspecified source only in a DAD solicitation.
+    if (mem[ip.off + IP6_SRC] === 0xff) return this.drop(C.DROP_SRC_ADDRESS);
+    if (ip.srcIsUnspecified() && !(nh === NH_ICMPV6 && ip.payloadLen > 0 && mem[ip.payloadOffset] === ICMP6_NEIGHBOR_SOLICITATION)) {
+      return this.drop(C.DROP_SRC_ADDRESS);
+    }
     if (nh === NH_UDP) {
       const udp = this.udp.wrap(mem, ip.payloadOffset, ip.payloadLen);
       // RFC 8200 §8.1: UDP's own Length is the upper-layer length of the pseudo-header.
@@ -179,7 +187,7 @@ export class Stack {
       r = icmp.check(ip.pseudoHeaderSum(NH_ICMPV6, ip.payloadLen));
       if (r !== C.OK) return this.drop(r);
       const type = icmp.type;
-      if (type === ICMP6_ECHO_REQUEST && unicast) {
+      if (type === ICMP6_ECHO_REQUEST && unicast && icmp.code === 0) {
         ip.reply(icmp.len);
         icmp.echoReply(ip.pseudoHeaderSum(NH_ICMPV6, icmp.len));
         eth.replyFrom(this.mac);
