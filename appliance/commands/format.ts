@@ -15,6 +15,7 @@ export function formatBytes(n: number): string {
 /** Left-aligned text table with a header row. */
 export function table(rows: string[][]): string {
   if (rows.length === 0) return '';
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  // A loop, not Math.max(...column): a million rows would overflow the call stack.
+  const widths = rows[0]!.map((_, c) => rows.reduce((m, r) => Math.max(m, (r[c] ?? '').length), 0));
   return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ')).join('\n');
 }

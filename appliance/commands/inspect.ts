@@ -3,6 +3,8 @@
 import { loadImage, SECTION_NAMES, type Image } from '../../specializers/image/format.js';
 import * as L from '../../specializers/http/layout.js';
 import { HttpTables } from '../http/tables.js';
+import { DnsTables } from '../dns/tables.js';
+import { describeDns, formatDns, type DnsDescription } from './inspect-dns.js';
 import { formatBytes, table } from './format.js';
 
 export interface InspectOptions {
@@ -59,8 +61,10 @@ export function describeRoutes(t: HttpTables): RouteInfo[] {
   return out;
 }
 
-export function describeImage(img: Image): Record<string, unknown> {
+/** `all`: list every DNS name (else the first LIST_LIMIT, in canonical order). */
+export function describeImage(img: Image, all = false): Record<string, unknown> {
   const http = new HttpTables(img);
+  const dns = new DnsTables(img);
   const sections = [...img.sections.values()].map((s) => ({ name: SECTION_NAMES[s.id] ?? String(s.id), offset: s.offset, bytes: s.length }));
   return {
     file: img.file,
@@ -80,14 +84,16 @@ export function describeImage(img: Image): Record<string, unknown> {
       routeList: describeRoutes(http),
     } : null,
     zones: img.meta.zones,
+    dns: dns.hasZones ? describeDns(dns, img.meta.zones, all, LIST_LIMIT) : null,
   };
 }
 
 export async function runInspect(file: string, o: InspectOptions): Promise<void> {
   const img = loadImage(file);
-  const d = describeImage(img) as ReturnType<typeof describeImage> & {
+  const d = describeImage(img, o.all) as ReturnType<typeof describeImage> & {
     sections: Array<{ name: string; offset: number; bytes: number }>;
     http: { routes: number; variants: number; responses: number; segments: number; routeList: RouteInfo[] } | null;
+    dns: DnsDescription | null;
   };
   if (o.json) {
     process.stdout.write(JSON.stringify(d, null, 2) + '\n');
@@ -113,9 +119,6 @@ export async function runInspect(file: string, o: InspectOptions): Promise<void>
     ])]).replace(/^/gm, '  '));
     if (list.length < h.routeList.length) out.push(`  … ${h.routeList.length - list.length} more (--all lists them)`);
   }
-  if (img.meta.zones.length > 0) {
-    out.push('', 'zones');
-    out.push(table([['origin', 'file', 'records', 'names'], ...img.meta.zones.map((z) => [z.origin, z.file, String(z.records), String(z.names)])]).replace(/^/gm, '  '));
-  }
+  if (d.dns) out.push(...formatDns(d.dns));
   process.stdout.write(out.join('\n') + '\n');
 }
