@@ -19,7 +19,7 @@ import { ImageWriter, SectionId } from '../image/format.js';
 import { hashBytesFolded, tableSizeFor } from '../image/hash.js';
 import { U32Builder } from '../image/u32-builder.js';
 import * as D from './layout.js';
-import { buildModel, loadZones, nameKey, type DnsModel, type DnsNode, type DnsZone, type RRset, type ZoneSpec } from './model.js';
+import { buildModel, loadZones, nameKey, rrsetOf, type DnsModel, type DnsNode, type DnsZone, type RRset, type ZoneSpec } from './model.js';
 import { T } from './rr-types.js';
 import { TemplateWriter, nameLength } from './template-writer.js';
 
@@ -56,30 +56,57 @@ function rdataName(rdata: Uint8Array, off = 0): Uint8Array {
 }
 
 class Compiler {
-  private readonly templates = new U32Builder();
-  private readonly typemap = new U32Builder();
-  private readonly names = new U32Builder();
+  // Sized from the name count (about 1.7 templates and 2.5 types a name in a typical zone).
+  private readonly templates: U32Builder;
+  private readonly typemap: U32Builder;
+  private readonly names: U32Builder;
   private readonly zoneNodata: number[] = [];
   private readonly zoneNxdomain: number[] = [];
   private readonly wildOf = new Map<DnsNode, Array<[number, number]>>();
+  private readonly tw = new TemplateWriter();
+  private scratch = new Uint8Array(1024);
 
-  constructor(private readonly w: ImageWriter, private readonly m: DnsModel) {}
+  constructor(private readonly w: ImageWriter, private readonly m: DnsModel) {
+    const n = m.nodes.size;
+    this.names = new U32Builder(n * D.NAME_WORDS);
+    this.templates = new U32Builder(2 * n * D.TEMPLATE_WORDS);
+    this.typemap = new U32Builder(3 * n * D.TYPEMAP_WORDS);
+  }
 
   get templateCount(): number {
     return this.templates.length / D.TEMPLATE_WORDS;
   }
 
-  /** Appends u16 LE values to the BLOB; returns their offset (0 when there are none). */
-  private u16s(values: number[]): number {
-    if (values.length === 0) return 0;
-    const f = new Uint8Array(values.length * 2);
-    values.forEach((v, i) => { f[i * 2] = v & 0xff; f[i * 2 + 1] = v >>> 8; });
-    return this.w.append(f);
+  /** The one template writer, reset for each template (see TemplateWriter). */
+  private writer(q0: Uint8Array): TemplateWriter {
+    return this.tw.reset(q0);
+  }
+
+  /** Appends a wire name to the BLOB, lower-cased (the name table's key); returns its offset. */
+  private appendLowered(name: Uint8Array): number {
+    const f = this.scratch;
+    for (let i = 0; i < name.length; i++) {
+      const c = name[i]!;
+      f[i] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+    }
+    return this.w.append(f, 0, name.length);
+  }
+
+  /** Appends values[0, count) to the BLOB as u16 LE; returns their offset (0 when there are none). */
+  private u16s(values: Uint16Array, count: number): number {
+    if (count === 0) return 0;
+    if (this.scratch.length < count * 2) this.scratch = new Uint8Array(count * 4);
+    const f = this.scratch;
+    for (let i = 0; i < count; i++) {
+      f[i * 2] = values[i]! & 0xff;
+      f[i * 2 + 1] = values[i]! >>> 8;
+    }
+    return this.w.append(f, 0, count * 2);
   }
 
   /** Writes a template's bytes, pointer list and additional RRset ends to the BLOB; returns its index. */
   private emit(tw: TemplateWriter, rcode: number, aa: boolean, extraFlags = 0, extra: [number, number] = [0, 0]): number {
-    const off = this.w.append(tw.view());
+    const off = this.w.append(tw.buf, 0, tw.len);
     const at = this.templates.record(D.TEMPLATE_WORDS);
     this.templates.set(at + D.TPL_OFF, off);
     this.templates.set(at + D.TPL_LEN, tw.len);
@@ -87,12 +114,12 @@ class Compiler {
     this.templates.set(at + D.TPL_COUNTS, (tw.an << 16) | tw.ns);
     this.templates.set(at + D.TPL_ARCOUNT, tw.ar);
     this.templates.set(at + D.TPL_Q0_LEN, tw.q0.length);
-    this.templates.set(at + D.TPL_PTR_OFF, this.u16s(tw.pointers));
-    this.templates.set(at + D.TPL_PTR_COUNT, tw.pointers.length);
+    this.templates.set(at + D.TPL_PTR_OFF, this.u16s(tw.pointers, tw.pointerCount));
+    this.templates.set(at + D.TPL_PTR_COUNT, tw.pointerCount);
     this.templates.set(at + D.TPL_AR_AT, extra[0] || (tw.arAt >= 0 ? tw.arAt : tw.len));
     this.templates.set(at + D.TPL_EXTRA, extra[1]);
-    this.templates.set(at + D.TPL_ARSETS_OFF, this.u16s(tw.arSets.flat()));
-    this.templates.set(at + D.TPL_ARSETS_COUNT, tw.arSets.length);
+    this.templates.set(at + D.TPL_ARSETS_OFF, this.u16s(tw.arSets, tw.arSetCount * 2));
+    this.templates.set(at + D.TPL_ARSETS_COUNT, tw.arSetCount);
     return at / D.TEMPLATE_WORDS;
   }
 
@@ -113,7 +140,7 @@ class Compiler {
   }
 
   private negative(zone: DnsZone, rcode: number): number {
-    const tw = new TemplateWriter(starOf(zone.origin));
+    const tw = this.writer(starOf(zone.origin));
     this.writeNegativeSoa(tw, zone);
     return this.emit(tw, rcode, true);
   }
@@ -138,8 +165,8 @@ class Compiler {
   }
 
   private referralBody(cut: DnsNode, q0: Uint8Array, glueOrder: number[]): TemplateWriter {
-    const tw = new TemplateWriter(q0);
-    const ns = cut.rrsets.get(T.NS)!;
+    const tw = this.writer(q0);
+    const ns = rrsetOf(cut, T.NS)!;
     tw.ns += this.writeSet(tw, ns, false);
     tw.startAdditional();
     // Addresses of the name servers that live in this zone, by type in `glueOrder`, each in
@@ -153,7 +180,7 @@ class Compiler {
     }
     for (const type of glueOrder) {
       for (const n of servers) {
-        const set = n.rrsets.get(type);
+        const set = rrsetOf(n, type);
         if (!set) continue;
         tw.ar += this.writeSet(tw, set, false);
         tw.endAdditionalSet();
@@ -175,7 +202,7 @@ class Compiler {
     for (let off = name[0]! + 1; off < name.length; off += name[off]! + 1) {
       const e = this.m.nodes.get(key.slice(off));
       if (!e) continue;
-      if (e.isCut || e.cutAbove || e.rrsets.has(T.DNAME)) return none;
+      if (e.isCut || e.cutAbove || rrsetOf(e, T.DNAME) !== undefined) return none;
       if (e.wildcard) return { node: e.wildcard, wildcardFor: name, encloser: e };
       return { node: null, wildcardFor: null, encloser: e };
     }
@@ -188,7 +215,7 @@ class Compiler {
    */
   private cnameTemplates(start: DnsNode, q0: Uint8Array): { types: Array<[number, number]>; def: number } {
     // Walk the chain once: the CNAME RRsets with the owners to write, and where it ends.
-    const chain: Array<{ set: RRset; owner: Uint8Array | null }> = [{ set: start.rrsets.get(T.CNAME)!, owner: null }];
+    const chain: Array<{ set: RRset; owner: Uint8Array | null }> = [{ set: rrsetOf(start, T.CNAME)!, owner: null }];
     const visited = new Set<DnsNode>([start]);
     let end: { node: DnsNode; owner: Uint8Array } | null = null;
     let endStatus: 'data' | 'nxdomain' | 'stop' = 'stop';
@@ -209,7 +236,7 @@ class Compiler {
       if (n.isCut || n.cutAbove || visited.has(n)) break;
       visited.add(n);
       const owner = found.wildcardFor ?? n.name;
-      const cname = n.rrsets.get(T.CNAME);
+      const cname = rrsetOf(n, T.CNAME);
       if (cname) {
         chain.push({ set: cname, owner });
         continue;
@@ -220,13 +247,14 @@ class Compiler {
       break;
     }
     const head = (): TemplateWriter => {
-      const tw = new TemplateWriter(q0);
+      const tw = this.writer(q0);
       for (const c of chain) tw.an += this.writeSet(tw, c.set, c.owner === null, c.owner ?? undefined);
       return tw;
     };
     const types: Array<[number, number]> = [];
     if (end) {
-      for (const [type, set] of end.node.rrsets) {
+      for (const set of end.node.sets) {
+        const type = set.type;
         const tw = head();
         tw.an += this.writeSet(tw, set, false, end.owner);
         types.push([type, this.emit(tw, RCODE_NOERROR, true)]);
@@ -238,7 +266,7 @@ class Compiler {
     else if (endStatus === 'nxdomain') { this.writeNegativeSoa(tw, endZone); rcode = RCODE_NXDOMAIN; }
     const def = this.emit(tw, rcode, true);
     // The CNAME itself answers qtype CNAME and ANY (RFC 8482: one RRset).
-    const only = new TemplateWriter(q0);
+    const only = this.writer(q0);
     only.an += this.writeSet(only, chain[0]!.set, true);
     const cnameOnly = this.emit(only, RCODE_NOERROR, true);
     const out = types.filter(([t]) => t !== T.CNAME && t !== QTYPE_ANY);
@@ -256,8 +284,9 @@ class Compiler {
     const types: Array<[number, number]> = [];
     let preferred = -1;
     let last = -1;
-    for (const [type, set] of n.rrsets) {
-      const tw = new TemplateWriter(q0);
+    for (const set of n.sets) {
+      const type = set.type;
+      const tw = this.writer(q0);
       tw.an += this.writeSet(tw, set, true);
       const t = this.emit(tw, RCODE_NOERROR, true);
       types.push([type, t]);
@@ -270,8 +299,8 @@ class Compiler {
   }
 
   private templatesFor(n: DnsNode, q0: Uint8Array): { types: Array<[number, number]>; def: number } {
-    if (n.rrsets.size === 0) return { types: [], def: this.zoneNodata[n.zone]! };
-    if (n.rrsets.has(T.CNAME)) return this.cnameTemplates(n, q0);
+    if (n.sets.length === 0) return { types: [], def: this.zoneNodata[n.zone]! };
+    if (rrsetOf(n, T.CNAME) !== undefined) return this.cnameTemplates(n, q0);
     return this.dataTemplates(n, q0);
   }
 
@@ -285,9 +314,9 @@ class Compiler {
   }
 
   private dname(n: DnsNode): number {
-    const set = n.rrsets.get(T.DNAME)!;
+    const set = rrsetOf(n, T.DNAME)!;
     const r = set.records[0]!;
-    const tw = new TemplateWriter(starOf(n.name));
+    const tw = this.writer(starOf(n.name));
     tw.rr(r.owner, r.type, r.class, r.ttl, r.rdata);
     tw.an++;
     const targetAt = tw.len - r.rdata.length;
@@ -308,8 +337,6 @@ class Compiler {
   /** Writes the name table, the hash and the zone table; returns the sections. */
   nameTable(): Array<[number, Uint32Array]> {
     const nodes = [...this.m.nodes.values()];
-    const index = new Map<DnsNode, number>();
-    nodes.forEach((n, i) => index.set(n, i));
     const hash = new Uint32Array(tableSizeFor(nodes.length));
     const mask = hash.length - 1;
     for (let i = 0; i < nodes.length; i++) {
@@ -319,7 +346,7 @@ class Compiler {
       if (n.isApex) flags |= D.NAME_FLAG_APEX;
       if (n.isCut) flags |= D.NAME_FLAG_DELEGATION;
       if (n.cutAbove) flags |= D.NAME_FLAG_BELOW_CUT;
-      if (n.rrsets.size > 0) flags |= D.NAME_FLAG_DATA;
+      if (n.sets.length > 0) flags |= D.NAME_FLAG_DATA;
 
       let exactDefault: number;
       let types: Array<[number, number]> = [];
@@ -331,9 +358,9 @@ class Compiler {
         exactDefault = this.referral(cut, n.name);
         if (n.isCut && !n.cutAbove) {
           // DS is answered from this (the parent) side of the cut (RFC 4035 §3.1.4.1).
-          const ds = n.rrsets.get(T.DS);
+          const ds = rrsetOf(n, T.DS);
           if (ds) {
-            const tw = new TemplateWriter(n.name);
+            const tw = this.writer(n.name);
             tw.an += this.writeSet(tw, ds, true);
             types = [[T.DS, this.emit(tw, RCODE_NOERROR, true)]];
           } else {
@@ -358,14 +385,14 @@ class Compiler {
           const pz = n.parentZone;
           let dsTpl = this.zoneNodata[pz]!;
           if (n.parentDs) {
-            const tw = new TemplateWriter(n.name);
+            const tw = this.writer(n.name);
             tw.an += this.writeSet(tw, n.parentDs, true);
             dsTpl = this.emit(tw, RCODE_NOERROR, true);
           }
           types = types.filter(([x]) => x !== T.DS);
           types.push([T.DS, dsTpl]);
         }
-        if (n.rrsets.has(T.DNAME)) {
+        if (rrsetOf(n, T.DNAME) !== undefined) {
           descKind = D.DESC_DNAME;
           descTpl = this.dname(n);
         } else if (n.wildcard) {
@@ -379,12 +406,12 @@ class Compiler {
         }
       }
       const [typesAt, typesCount] = this.pushTypes(types);
-      const lowerKey = Buffer.from(n.key, 'latin1');
-      const keyOff = this.w.append(lowerKey);
-      const h = hashBytesFolded(lowerKey, 0, lowerKey.length);
+      const keyLen = n.name.length;
+      const keyOff = this.appendLowered(n.name);
+      const h = hashBytesFolded(n.name, 0, keyLen);
       const a = this.names.record(D.NAME_WORDS);
       this.names.set(a + D.NAME_KEY_OFF, keyOff);
-      this.names.set(a + D.NAME_KEY_LEN, lowerKey.length);
+      this.names.set(a + D.NAME_KEY_LEN, keyLen);
       this.names.set(a + D.NAME_HASH, h);
       this.names.set(a + D.NAME_FLAGS, flags);
       this.names.set(a + D.NAME_ZONE, zone);
@@ -405,7 +432,7 @@ class Compiler {
       const key = Buffer.from(z.originKey, 'latin1');
       zones.set(a + D.ZONE_ORIGIN_OFF, this.w.append(key));
       zones.set(a + D.ZONE_ORIGIN_LEN, key.length);
-      zones.set(a + D.ZONE_NAME, index.get(z.apex)!);
+      zones.set(a + D.ZONE_NAME, nodes.indexOf(z.apex));
     }
     return [
       [SectionId.DNS_ZONES, zones.view()],

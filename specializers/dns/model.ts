@@ -30,7 +30,8 @@ export interface DnsNode {
   /** Wire name as first written (case kept); ENTs take it from the child that made them. */
   name: Uint8Array;
   zone: number;
-  rrsets: Map<number, RRset>;
+  /** The RRsets, in zone-file order (an array: a Map per name costs more than the name). */
+  sets: RRset[];
   parent: DnsNode | null;
   /** The "*" child, if any. */
   wildcard: DnsNode | null;
@@ -64,15 +65,28 @@ export interface DnsModel {
   warnings: string[];
 }
 
-/** Lower-cased wire name as a map key (latin1: one char per byte, no allocation of a copy). */
+let keyScratch = Buffer.allocUnsafe(256);
+
+/**
+ * Lower-cased wire name as a map key (latin1: one char per byte). Lowered into a scratch
+ * buffer and decoded in one call: a flat string, not a million cons-strings built a
+ * character at a time.
+ */
 export function nameKey(wire: Uint8Array, off = 0, len = wire.length - off): string {
-  let s = '';
-  for (let i = off, end = off + len; i < end; i++) {
-    let c = wire[i]!;
-    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
-    s += String.fromCharCode(c);
+  if (len > keyScratch.length) keyScratch = Buffer.allocUnsafe(len);
+  const k = keyScratch;
+  for (let i = 0; i < len; i++) {
+    const c = wire[off + i]!;
+    k[i] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
   }
-  return s;
+  return k.toString('latin1', 0, len);
+}
+
+/** The RRset of this type at a name, if any. */
+export function rrsetOf(n: DnsNode, type: number): RRset | undefined {
+  const sets = n.sets;
+  for (let i = 0; i < sets.length; i++) if (sets[i]!.type === type) return sets[i];
+  return undefined;
 }
 
 /** The wire name one label up ("\x03www\x07example\x03com\x00" → "\x07example\x03com\x00"). */
@@ -102,7 +116,7 @@ export function buildModel(parsed: ParsedZone[], warnings: string[] = []): DnsMo
   // Parents before children, so that a child's names replace its parent's below its apex.
   const order = parsed.map((z, i) => ({ z, i })).sort((a, b) => a.z.origin.length - b.z.origin.length);
   const originKeys = new Set(parsed.map((z) => nameKey(z.origin)));
-  const nodes = new Map<string, DnsNode>();
+  let nodes = new Map<string, DnsNode>();
   const pendingDs = new Map<string, { ds: RRset | null; zone: number }>();
   const zoneOfKey = (key: string): string | undefined => {
     // the most specific served origin that is a suffix of key (keys are wire names)
@@ -125,33 +139,33 @@ export function buildModel(parsed: ParsedZone[], warnings: string[] = []): DnsMo
     zones.push(zone);
 
     const own = new Map<string, DnsNode>();
-    const node = (name: Uint8Array, key: string): DnsNode => {
-      let n = own.get(key);
-      if (n === undefined) {
-        n = { key, name, zone: index, rrsets: new Map(), parent: null, wildcard: null, isApex: key === originKey, isCut: false, cutAbove: null, parentDs: undefined, parentZone: -1 };
-        own.set(key, n);
-      }
+    const newNode = (name: Uint8Array, key: string): DnsNode => {
+      const n: DnsNode = { key, name, zone: index, sets: [], parent: null, wildcard: null, isApex: key === originKey, isCut: false, cutAbove: null, parentDs: undefined, parentZone: -1 };
+      own.set(key, n);
       return n;
     };
+    const node = (name: Uint8Array, key: string): DnsNode => own.get(key) ?? newNode(name, key);
     node(z.origin, originKey);
+    // The parser hands records of one owner the same array: its node is looked up once.
+    let lastOwner: Uint8Array | null = null;
+    let lastNode: DnsNode | null = null;
     for (const r of z.records) {
-      const key = nameKey(r.owner);
-      const n = node(r.owner, key);
-      let set = n.rrsets.get(r.type);
-      if (set === undefined) {
-        set = { type: r.type, owner: r.owner, records: [] };
-        n.rrsets.set(r.type, set);
-      }
-      set.records.push(r);
+      const n: DnsNode = r.owner === lastOwner ? lastNode! : node(r.owner, nameKey(r.owner));
+      lastOwner = r.owner;
+      lastNode = n;
+      const set = rrsetOf(n, r.type);
+      // [r], not [] then push: a pushed-to empty array reserves room for 17.
+      if (set === undefined) n.sets.push({ type: r.type, owner: r.owner, records: [r] });
+      else set.records.push(r);
       zone.recordCount++;
     }
     // Empty non-terminals: every ancestor up to the apex exists (RFC 4592 §2.2.2).
-    for (const n of [...own.values()]) {
+    // (Names added on the way are visited too: their chain is linked already, they stop at once.)
+    for (const n of own.values()) {
       let child = n;
       while (!child.isApex) {
-        const pName = parentName(child.name);
         const pKey = child.key.slice(child.key.charCodeAt(0) + 1);
-        const p = node(pName, pKey);
+        const p = own.get(pKey) ?? newNode(parentName(child.name), pKey);
         child.parent = p;
         if (isWildcardLabel(child.name)) p.wildcard = child;
         if (p.parent !== null || p.isApex) break; // its own chain is (or will be) linked
@@ -159,7 +173,7 @@ export function buildModel(parsed: ParsedZone[], warnings: string[] = []): DnsMo
       }
     }
     for (const n of own.values()) {
-      if (!n.isApex && n.rrsets.has(T.NS)) n.isCut = true;
+      if (!n.isApex && rrsetOf(n, T.NS) !== undefined) n.isCut = true;
     }
     for (const n of own.values()) {
       for (let p = n.parent; p !== null; p = p.parent) {
@@ -168,11 +182,20 @@ export function buildModel(parsed: ParsedZone[], warnings: string[] = []): DnsMo
     }
     zone.apex = own.get(originKey)!;
 
+    // Only a zone with a served child below it has names another zone answers for.
+    let hasChild = false;
+    for (const k of originKeys) if (k.length > originKey.length && k.endsWith(originKey)) hasChild = true;
+    if (!hasChild && nodes.size === 0) {
+      // The first zone, with no served child: its map is the model's (no second million entries).
+      nodes = own;
+      zone.nameCount = own.size;
+      continue;
+    }
     for (const [key, n] of own) {
-      const owner = zoneOfKey(key);
+      const owner = hasChild ? zoneOfKey(key) : originKey;
       if (owner !== originKey) {
         // At or below a served child's apex: only the parent-side DS at the apex is kept.
-        if (key === owner) pendingDs.set(key, { ds: n.rrsets.get(T.DS) ?? null, zone: index });
+        if (key === owner) pendingDs.set(key, { ds: rrsetOf(n, T.DS) ?? null, zone: index });
         continue;
       }
       nodes.set(key, n);

@@ -40,38 +40,69 @@ export function nameLength(buf: Uint8Array, off: number): number {
   return i - off + 1;
 }
 
+const NO_NAME = Uint8Array.of(0);
+
+/**
+ * One writer serves every template of a build: reset() starts the next one and keeps the
+ * buffers (a million names make well over a million templates; a writer each would be
+ * that many buffers for the collector).
+ */
 export class TemplateWriter {
-  buf = new Uint8Array(512);
+  buf = new Uint8Array(4096);
   len = 0;
   an = 0;
   ns = 0;
   ar = 0;
   /** Where the additional section starts (set by startAdditional). */
   arAt = -1;
-  /** Position of every compression pointer written (relative to the template). */
-  readonly pointers: number[] = [];
-  /** End offset and record count after each RRset of the additional section. */
-  readonly arSets: Array<[number, number]> = [];
+  /** The reference question name. */
+  q0: Uint8Array = NO_NAME;
+  /** Position of every compression pointer written (relative to the template): pointers[0, pointerCount). */
+  pointers = new Uint16Array(256);
+  pointerCount = 0;
+  /** End offset and record count after each RRset of the additional section: pairs in arSets[0, 2 × arSetCount). */
+  arSets = new Uint16Array(64);
+  arSetCount = 0;
   /** Absolute offset where the template starts in a response for Q0. */
-  private readonly base: number;
+  private base = 0;
   // Names already in the message: absolute offset, and the bytes (in `src` at `srcOff`).
-  private readonly regAt: number[] = [];
-  private readonly regSrc: Uint8Array[] = [];
-  private readonly regSrcOff: number[] = [];
-  private readonly regLen: number[] = [];
+  private regAt = new Int32Array(256);
+  private regSrc: Uint8Array[] = [];
+  private regSrcOff = new Int32Array(256);
+  private regLen = new Int32Array(256);
+  private regCount = 0;
 
   /** @param q0 the reference question name (wire, uncompressed) */
-  constructor(readonly q0: Uint8Array) {
+  constructor(q0?: Uint8Array) {
+    if (q0 !== undefined) this.reset(q0);
+  }
+
+  /** Starts a new template for the reference question name q0 (wire, uncompressed). */
+  reset(q0: Uint8Array): this {
+    this.q0 = q0;
+    this.len = 0;
+    this.an = this.ns = this.ar = 0;
+    this.arAt = -1;
+    this.pointerCount = 0;
+    this.arSetCount = 0;
+    this.regCount = 0;
     this.base = QNAME_AT + q0.length + 4;
     for (let off = 0; q0[off] !== 0; off += q0[off]! + 1) this.register(QNAME_AT + off, q0, off, q0.length - off);
+    return this;
   }
 
   private register(at: number, src: Uint8Array, srcOff: number, len: number): void {
     if (at > MAX_POINTER || len <= 1) return;
-    this.regAt.push(at);
-    this.regSrc.push(src);
-    this.regSrcOff.push(srcOff);
-    this.regLen.push(len);
+    const r = this.regCount++;
+    if (r === this.regAt.length) {
+      this.regAt = grow(this.regAt);
+      this.regSrcOff = grow(this.regSrcOff);
+      this.regLen = grow(this.regLen);
+    }
+    this.regAt[r] = at;
+    this.regSrc[r] = src;
+    this.regSrcOff[r] = srcOff;
+    this.regLen[r] = len;
   }
 
   private ensure(n: number): void {
@@ -101,13 +132,16 @@ export class TemplateWriter {
 
   bytes(b: Uint8Array, off = 0, len = b.length - off): void {
     this.ensure(len);
-    this.buf.set(b.subarray(off, off + len), this.len);
+    const buf = this.buf;
+    // A loop for the short runs records are made of; set(subarray()) allocates a view.
+    if (len < 64) for (let i = 0; i < len; i++) buf[this.len + i] = b[off + i]!;
+    else buf.set(b.subarray(off, off + len), this.len);
     this.len += len;
   }
 
   /** Where a name equal (case-insensitively) to src[off..] already is, or -1. */
   private find(src: Uint8Array, off: number, len: number): number {
-    for (let r = 0; r < this.regAt.length; r++) {
+    for (let r = 0; r < this.regCount; r++) {
       if (this.regLen[r] !== len) continue;
       const s = this.regSrc[r]!, so = this.regSrcOff[r]!;
       let i = 0;
@@ -119,7 +153,8 @@ export class TemplateWriter {
 
   /** Writes a pointer to an absolute offset (of a response for Q0). */
   private pointer(at: number): void {
-    this.pointers.push(this.len);
+    if (this.pointerCount === this.pointers.length) this.pointers = grow(this.pointers);
+    this.pointers[this.pointerCount++] = this.len;
     this.u16(0xc000 | at);
   }
 
@@ -130,7 +165,10 @@ export class TemplateWriter {
 
   /** Marks the end of an RRset written into the additional section. */
   endAdditionalSet(): void {
-    this.arSets.push([this.len, this.ar]);
+    if (this.arSetCount * 2 === this.arSets.length) this.arSets = grow(this.arSets);
+    this.arSets[this.arSetCount * 2] = this.len;
+    this.arSets[this.arSetCount * 2 + 1] = this.ar;
+    this.arSetCount++;
   }
 
   /** Writes a name, compressed against what is already in the message when `compress`. */
@@ -195,4 +233,10 @@ export class TemplateWriter {
   view(): Uint8Array {
     return this.buf.subarray(0, this.len);
   }
+}
+
+function grow<A extends Uint16Array | Int32Array>(a: A): A {
+  const next = new (a.constructor as { new (n: number): A })(a.length * 2);
+  next.set(a);
+  return next;
 }

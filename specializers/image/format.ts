@@ -109,14 +109,21 @@ export class ImageWriter {
     this.blobOpen = true;
   }
 
-  /** Appends bytes to the BLOB; returns their offset inside the BLOB section. */
-  append(bytes: Uint8Array): number {
+  /** Appends bytes[off, off+len) to the BLOB; returns their offset inside the BLOB section. */
+  append(bytes: Uint8Array, off = 0, len = bytes.length - off): number {
     if (!this.blobOpen) throw new Error('append outside the BLOB section');
     const at = this.size - this.blobStart;
-    if (this.size + bytes.length > MAX_IMAGE_BYTES) {
+    if (this.size + len > MAX_IMAGE_BYTES) {
       throw new ImageError('APPL_ERR_IMAGE_WRITE', this.path, 'the image would exceed 4 GiB; split the site into several images');
     }
-    this.write(bytes);
+    if (len < 256 && this.bufLen + len <= WRITE_BUFFER) {
+      // Short appends (DNS templates, names: millions of them) go straight into the buffer.
+      const buf = this.buf;
+      for (let i = 0; i < len; i++) buf[this.bufLen + i] = bytes[off + i]!;
+      this.bufLen += len;
+    } else {
+      this.write(off === 0 && len === bytes.length ? bytes : bytes.subarray(off, off + len));
+    }
     return at;
   }
 

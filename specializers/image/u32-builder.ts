@@ -1,14 +1,21 @@
 // A growable array of u32 words: how table sections are assembled before they are written.
 
 export class U32Builder {
-  private words = new Uint32Array(1024);
+  private words: Uint32Array;
   length = 0;
 
-  /** Appends a zeroed record of `n` words; returns the index of its first word. */
+  /** @param initialWords room to reserve (a good guess saves the copies of doubling) */
+  constructor(initialWords = 1024) {
+    this.words = new Uint32Array(Math.max(16, initialWords));
+  }
+
+  /**
+   * Appends a zeroed record of `n` words; returns the index of its first word. (Words past
+   * `length` were never written, and a new array starts zeroed: no fill needed.)
+   */
   record(n: number): number {
     const at = this.length;
-    this.ensure(at + n);
-    this.words.fill(0, at, at + n);
+    if (at + n > this.words.length) this.ensure(at + n);
     this.length += n;
     return at;
   }
