@@ -16,10 +16,11 @@
 // Positive answers are minimal (answer section only), as NSD's minimal-responses.
 
 import { ImageWriter, SectionId } from '../image/format.js';
-import { hashBytesFolded, tableSizeFor } from '../image/hash.js';
+import { tableSizeFor } from '../image/hash.js';
 import { U32Builder } from '../image/u32-builder.js';
 import * as D from './layout.js';
-import { buildModel, loadZones, nameKey, rrsetOf, type DnsModel, type DnsNode, type DnsZone, type RRset, type ZoneSpec } from './model.js';
+import { buildModel, endsWithName, hasType, loadZones, rrsetOf, runEnd, type DnsModel, type DnsNode, type DnsZone, type RRset, type ZoneSpec } from './model.js';
+import type { ZoneRecord } from './zone.js';
 import { T } from './rr-types.js';
 import { TemplateWriter, nameLength } from './template-writer.js';
 
@@ -62,7 +63,7 @@ class Compiler {
   private readonly names: U32Builder;
   private readonly zoneNodata: number[] = [];
   private readonly zoneNxdomain: number[] = [];
-  private readonly wildOf = new Map<DnsNode, Array<[number, number]>>();
+  private readonly wildOf = new Map<DnsNode, number[]>();
   private readonly tw = new TemplateWriter();
   private scratch = new Uint8Array(1024);
 
@@ -105,27 +106,38 @@ class Compiler {
   }
 
   /** Writes a template's bytes, pointer list and additional RRset ends to the BLOB; returns its index. */
-  private emit(tw: TemplateWriter, rcode: number, aa: boolean, extraFlags = 0, extra: [number, number] = [0, 0]): number {
+  private emit(tw: TemplateWriter, rcode: number, aa: boolean, extraFlags = 0, arAtOrTarget = 0, extra = 0): number {
     const off = this.w.append(tw.buf, 0, tw.len);
+    const ptrOff = this.u16s(tw.pointers, tw.pointerCount);
+    const setsOff = this.u16s(tw.arSets, tw.arSetCount * 2);
     const at = this.templates.record(D.TEMPLATE_WORDS);
-    this.templates.set(at + D.TPL_OFF, off);
-    this.templates.set(at + D.TPL_LEN, tw.len);
-    this.templates.set(at + D.TPL_FLAGS, rcode | (aa ? D.TPLF_AA : 0) | extraFlags);
-    this.templates.set(at + D.TPL_COUNTS, (tw.an << 16) | tw.ns);
-    this.templates.set(at + D.TPL_ARCOUNT, tw.ar);
-    this.templates.set(at + D.TPL_Q0_LEN, tw.q0.length);
-    this.templates.set(at + D.TPL_PTR_OFF, this.u16s(tw.pointers, tw.pointerCount));
-    this.templates.set(at + D.TPL_PTR_COUNT, tw.pointerCount);
-    this.templates.set(at + D.TPL_AR_AT, extra[0] || (tw.arAt >= 0 ? tw.arAt : tw.len));
-    this.templates.set(at + D.TPL_EXTRA, extra[1]);
-    this.templates.set(at + D.TPL_ARSETS_OFF, this.u16s(tw.arSets, tw.arSetCount * 2));
-    this.templates.set(at + D.TPL_ARSETS_COUNT, tw.arSetCount);
+    const t = this.templates.array;
+    t[at + D.TPL_OFF] = off;
+    t[at + D.TPL_LEN] = tw.len;
+    t[at + D.TPL_FLAGS] = rcode | (aa ? D.TPLF_AA : 0) | extraFlags;
+    t[at + D.TPL_COUNTS] = (tw.an << 16) | tw.ns;
+    t[at + D.TPL_ARCOUNT] = tw.ar;
+    t[at + D.TPL_Q0_LEN] = tw.q0.length;
+    t[at + D.TPL_PTR_OFF] = ptrOff;
+    t[at + D.TPL_PTR_COUNT] = tw.pointerCount;
+    t[at + D.TPL_AR_AT] = arAtOrTarget || (tw.arAt >= 0 ? tw.arAt : tw.len);
+    t[at + D.TPL_EXTRA] = extra;
+    t[at + D.TPL_ARSETS_OFF] = setsOff;
+    t[at + D.TPL_ARSETS_COUNT] = tw.arSetCount;
     return at / D.TEMPLATE_WORDS;
   }
 
   private writeSet(tw: TemplateWriter, set: RRset, ownerIsQname: boolean, ownerOverride?: Uint8Array): number {
-    for (const r of set.records) tw.rr(ownerIsQname ? null : (ownerOverride ?? r.owner), r.type, r.class, r.ttl, r.rdata);
-    return set.records.length;
+    return this.writeRun(tw, set.records, 0, set.records.length, ownerIsQname, ownerOverride);
+  }
+
+  /** Writes recs[from, to) (one RRset); returns how many records. */
+  private writeRun(tw: TemplateWriter, recs: ZoneRecord[], from: number, to: number, ownerIsQname: boolean, ownerOverride?: Uint8Array): number {
+    for (let i = from; i < to; i++) {
+      const r = recs[i]!;
+      tw.rr(ownerIsQname ? null : (ownerOverride ?? r.owner), r.type, r.class, r.ttl, r.rdata);
+    }
+    return to - from;
   }
 
   /** The SOA for a negative answer: TTL = min(SOA TTL, MINIMUM) (RFC 2308 §3). */
@@ -161,7 +173,7 @@ class Compiler {
   referral(cut: DnsNode, q0: Uint8Array): number {
     // The twin for IPv6 queries first (AAAA glue first), then the one for IPv4 that names it.
     const twin = this.emit(this.referralBody(cut, q0, [T.AAAA, T.A]), RCODE_NOERROR, false);
-    return this.emit(this.referralBody(cut, q0, [T.A, T.AAAA]), RCODE_NOERROR, false, D.TPLF_V6_TWIN, [0, twin]);
+    return this.emit(this.referralBody(cut, q0, [T.A, T.AAAA]), RCODE_NOERROR, false, D.TPLF_V6_TWIN, 0, twin);
   }
 
   private referralBody(cut: DnsNode, q0: Uint8Array, glueOrder: number[]): TemplateWriter {
@@ -171,11 +183,11 @@ class Compiler {
     tw.startAdditional();
     // Addresses of the name servers that live in this zone, by type in `glueOrder`, each in
     // NS order (NSD's order, so that the same ones are left out when they do not fit).
-    const zoneKey = this.m.zones[cut.zone]!.originKey;
+    const origin = this.m.zones[cut.zone]!.origin;
     const servers: DnsNode[] = [];
     for (const r of ns.records) {
-      const key = nameKey(rdataName(r.rdata));
-      const n = key.endsWith(zoneKey) ? this.m.nodes.get(key) : undefined;
+      const target = rdataName(r.rdata);
+      const n = endsWithName(target, origin) ? this.m.nodes.get(target) : undefined;
       if (n && n.zone === cut.zone && !servers.includes(n)) servers.push(n);
     }
     for (const type of glueOrder) {
@@ -196,13 +208,12 @@ class Compiler {
    */
   private chainTarget(name: Uint8Array): { node: DnsNode | null; wildcardFor: Uint8Array | null; encloser: DnsNode | null } {
     const none = { node: null, wildcardFor: null, encloser: null };
-    const key = nameKey(name);
-    const n = this.m.nodes.get(key);
+    const n = this.m.nodes.get(name);
     if (n) return { node: n, wildcardFor: null, encloser: null };
     for (let off = name[0]! + 1; off < name.length; off += name[off]! + 1) {
-      const e = this.m.nodes.get(key.slice(off));
+      const e = this.m.nodes.get(name, off, name.length - off);
       if (!e) continue;
-      if (e.isCut || e.cutAbove || rrsetOf(e, T.DNAME) !== undefined) return none;
+      if (e.isCut || e.cutAbove || hasType(e, T.DNAME)) return none;
       if (e.wildcard) return { node: e.wildcard, wildcardFor: name, encloser: e };
       return { node: null, wildcardFor: null, encloser: e };
     }
@@ -213,7 +224,7 @@ class Compiler {
    * Templates for a name that holds a CNAME: the chain followed inside the zone, then for
    * each type at its end, that RRset; and a default for every other qtype.
    */
-  private cnameTemplates(start: DnsNode, q0: Uint8Array): { types: Array<[number, number]>; def: number } {
+  private cnameTemplates(start: DnsNode, q0: Uint8Array): number {
     // Walk the chain once: the CNAME RRsets with the owners to write, and where it ends.
     const chain: Array<{ set: RRset; owner: Uint8Array | null }> = [{ set: rrsetOf(start, T.CNAME)!, owner: null }];
     const visited = new Set<DnsNode>([start]);
@@ -251,13 +262,15 @@ class Compiler {
       for (const c of chain) tw.an += this.writeSet(tw, c.set, c.owner === null, c.owner ?? undefined);
       return tw;
     };
-    const types: Array<[number, number]> = [];
+    const base = this.pairTop;
     if (end) {
-      for (const set of end.node.sets) {
-        const type = set.type;
+      const recs = end.node.recs;
+      for (let i = 0; i < recs.length; ) {
+        const j = runEnd(recs, i);
         const tw = head();
-        tw.an += this.writeSet(tw, set, false, end.owner);
-        types.push([type, this.emit(tw, RCODE_NOERROR, true)]);
+        tw.an += this.writeRun(tw, recs, i, j, false, end.owner);
+        this.pushPair(recs[i]!.type, this.emit(tw, RCODE_NOERROR, true));
+        i = j;
       }
     }
     const tw = head();
@@ -269,9 +282,11 @@ class Compiler {
     const only = this.writer(q0);
     only.an += this.writeSet(only, chain[0]!.set, true);
     const cnameOnly = this.emit(only, RCODE_NOERROR, true);
-    const out = types.filter(([t]) => t !== T.CNAME && t !== QTYPE_ANY);
-    out.push([T.CNAME, cnameOnly], [QTYPE_ANY, cnameOnly]);
-    return { types: out, def };
+    this.dropPairs(base, T.CNAME);
+    this.dropPairs(base, QTYPE_ANY);
+    this.pushPair(T.CNAME, cnameOnly);
+    this.pushPair(QTYPE_ANY, cnameOnly);
+    return def;
   }
 
   /**
@@ -280,35 +295,43 @@ class Compiler {
    * agree: the first in zone-file order of SOA, A, AAAA, MX and PTR, else the RRset that
    * appears last in the file (measured against NSD 4.6; see test/differential/nsd.test.ts).
    */
-  private dataTemplates(n: DnsNode, q0: Uint8Array): { types: Array<[number, number]>; def: number } {
-    const types: Array<[number, number]> = [];
+  private dataTemplates(n: DnsNode, q0: Uint8Array): number {
     let preferred = -1;
     let last = -1;
-    for (const set of n.sets) {
-      const type = set.type;
+    const recs = n.recs;
+    for (let i = 0; i < recs.length; ) {
+      const j = runEnd(recs, i);
+      const type = recs[i]!.type;
       const tw = this.writer(q0);
-      tw.an += this.writeSet(tw, set, true);
+      tw.an += this.writeRun(tw, recs, i, j, true);
+      i = j;
       const t = this.emit(tw, RCODE_NOERROR, true);
-      types.push([type, t]);
+      this.pushPair(type, t);
       if (preferred < 0 && ANY_PREFERRED.has(type)) preferred = t;
       last = t;
     }
     const any = preferred >= 0 ? preferred : last;
-    if (any >= 0) types.push([QTYPE_ANY, any]);
-    return { types, def: this.zoneNodata[n.zone]! };
+    if (any >= 0) this.pushPair(QTYPE_ANY, any);
+    return this.zoneNodata[n.zone]!;
   }
 
-  private templatesFor(n: DnsNode, q0: Uint8Array): { types: Array<[number, number]>; def: number } {
-    if (n.sets.length === 0) return { types: [], def: this.zoneNodata[n.zone]! };
-    if (rrsetOf(n, T.CNAME) !== undefined) return this.cnameTemplates(n, q0);
+  /** Templates for a name: its (qtype, template) pairs pushed on the pair stack; returns the default. */
+  private templatesFor(n: DnsNode, q0: Uint8Array): number {
+    if (n.recs.length === 0) return this.zoneNodata[n.zone]!;
+    if (hasType(n, T.CNAME)) return this.cnameTemplates(n, q0);
     return this.dataTemplates(n, q0);
   }
 
-  private wildcardTemplates(wild: DnsNode): Array<[number, number]> {
+  /** A wildcard's pairs, flat (qtype, template, ...), ending with (-1, its default); made once. */
+  private wildcardTemplates(wild: DnsNode): number[] {
     let t = this.wildOf.get(wild);
     if (t) return t;
-    const { types, def } = this.templatesFor(wild, wild.name);
-    t = [...types, [-1, def]];
+    const base = this.pairTop;
+    const def = this.templatesFor(wild, wild.name);
+    t = [];
+    for (let i = base; i < this.pairTop; i++) t.push(this.pairType[i]!, this.pairTpl[i]!);
+    t.push(-1, def);
+    this.pairTop = base;
     this.wildOf.set(wild, t);
     return t;
   }
@@ -320,23 +343,73 @@ class Compiler {
     tw.rr(r.owner, r.type, r.class, r.ttl, r.rdata);
     tw.an++;
     const targetAt = tw.len - r.rdata.length;
-    return this.emit(tw, RCODE_NOERROR, true, D.TPLF_DNAME, [targetAt, r.ttl]);
+    return this.emit(tw, RCODE_NOERROR, true, D.TPLF_DNAME, targetAt, r.ttl);
   }
 
-  private pushTypes(types: Array<[number, number]>): [number, number] {
-    const at = this.typemap.length / D.TYPEMAP_WORDS;
-    const sorted = types.filter(([t]) => t >= 0).sort((a, b) => a[0] - b[0]);
-    for (const [type, tpl] of sorted) {
-      const w = this.typemap.record(D.TYPEMAP_WORDS);
-      this.typemap.set(w + D.TM_QTYPE, type);
-      this.typemap.set(w + D.TM_TPL, tpl);
+  // The (qtype, template) pairs of the name being compiled: a stack in typed arrays (not an
+  // array of pairs per name), so that a wildcard's, made while a name's are pending, go on top.
+  private pairType = new Int32Array(64);
+  private pairTpl = new Int32Array(64);
+  private pairTop = 0;
+
+  private pushPair(type: number, tpl: number): void {
+    if (this.pairTop === this.pairType.length) {
+      const t = new Int32Array(this.pairTop * 2), p = new Int32Array(this.pairTop * 2);
+      t.set(this.pairType);
+      p.set(this.pairTpl);
+      this.pairType = t;
+      this.pairTpl = p;
     }
-    return [at, sorted.length];
+    this.pairType[this.pairTop] = type;
+    this.pairTpl[this.pairTop++] = tpl;
+  }
+
+  /** Removes the pairs of one qtype from the stack above `base`, keeping the order of the rest. */
+  private dropPairs(base: number, type: number): void {
+    let to = base;
+    for (let i = base; i < this.pairTop; i++) {
+      if (this.pairType[i] === type) continue;
+      this.pairType[to] = this.pairType[i]!;
+      this.pairTpl[to++] = this.pairTpl[i]!;
+    }
+    this.pairTop = to;
+  }
+
+  /** The last pushTypes: where its entries start in the type map. */
+  private typesAt = 0;
+
+  /**
+   * Writes the pairs [base, pairTop) to the type map sorted by qtype (insertion sort: a
+   * name has a handful), pops them; returns how many (their start in typesAt).
+   */
+  private pushTypes(base: number): number {
+    const type = this.pairType, tpl = this.pairTpl;
+    for (let i = base + 1; i < this.pairTop; i++) {
+      const t = type[i]!, x = tpl[i]!;
+      let j = i - 1;
+      while (j >= base && type[j]! > t) {
+        type[j + 1] = type[j]!;
+        tpl[j + 1] = tpl[j]!;
+        j--;
+      }
+      type[j + 1] = t;
+      tpl[j + 1] = x;
+    }
+    this.typesAt = this.typemap.length / D.TYPEMAP_WORDS;
+    const count = this.pairTop - base;
+    const at = this.typemap.record(count * D.TYPEMAP_WORDS);
+    const words = this.typemap.array;
+    for (let i = 0; i < count; i++) {
+      words[at + i * D.TYPEMAP_WORDS + D.TM_QTYPE] = type[base + i]!;
+      words[at + i * D.TYPEMAP_WORDS + D.TM_TPL] = tpl[base + i]!;
+    }
+    this.pairTop = base;
+    return count;
   }
 
   /** Writes the name table, the hash and the zone table; returns the sections. */
   nameTable(): Array<[number, Uint32Array]> {
-    const nodes = [...this.m.nodes.values()];
+    const nodes = this.m.nodes.list;
     const hash = new Uint32Array(tableSizeFor(nodes.length));
     const mask = hash.length - 1;
     for (let i = 0; i < nodes.length; i++) {
@@ -346,13 +419,13 @@ class Compiler {
       if (n.isApex) flags |= D.NAME_FLAG_APEX;
       if (n.isCut) flags |= D.NAME_FLAG_DELEGATION;
       if (n.cutAbove) flags |= D.NAME_FLAG_BELOW_CUT;
-      if (n.sets.length > 0) flags |= D.NAME_FLAG_DATA;
+      if (n.recs.length > 0) flags |= D.NAME_FLAG_DATA;
 
+      const base = this.pairTop; // 0: nothing is pending between names
       let exactDefault: number;
-      let types: Array<[number, number]> = [];
       let descKind: number = D.DESC_REFERRAL;
       let descTpl = 0;
-      let wild: [number, number] = [0, 0];
+      let wildAt = 0, wildCount = 0;
       const cut = n.cutAbove ?? (n.isCut ? n : null);
       if (cut) {
         exactDefault = this.referral(cut, n.name);
@@ -362,9 +435,9 @@ class Compiler {
           if (ds) {
             const tw = this.writer(n.name);
             tw.an += this.writeSet(tw, ds, true);
-            types = [[T.DS, this.emit(tw, RCODE_NOERROR, true)]];
+            this.pushPair(T.DS, this.emit(tw, RCODE_NOERROR, true));
           } else {
-            types = [[T.DS, this.zoneNodata[zone]!]];
+            this.pushPair(T.DS, this.zoneNodata[zone]!);
           }
         }
         descKind = D.DESC_REFERRAL;
@@ -372,12 +445,10 @@ class Compiler {
       } else if (n.parent?.wildcard === n) {
         // A wildcard asked for by its own name: its synthesized templates serve as they are.
         const wt = this.wildcardTemplates(n);
-        types = wt.filter(([x]) => x >= 0);
-        exactDefault = wt.find(([x]) => x === -1)![1];
+        for (let k = 0; k < wt.length - 2; k += 2) this.pushPair(wt[k]!, wt[k + 1]!);
+        exactDefault = wt[wt.length - 1]!;
       } else {
-        const t = this.templatesFor(n, n.name);
-        types = t.types;
-        exactDefault = t.def;
+        exactDefault = this.templatesFor(n, n.name);
       }
       if (!cut) {
         if (n.parentDs !== undefined) {
@@ -389,39 +460,45 @@ class Compiler {
             tw.an += this.writeSet(tw, n.parentDs, true);
             dsTpl = this.emit(tw, RCODE_NOERROR, true);
           }
-          types = types.filter(([x]) => x !== T.DS);
-          types.push([T.DS, dsTpl]);
+          this.dropPairs(base, T.DS);
+          this.pushPair(T.DS, dsTpl);
         }
-        if (rrsetOf(n, T.DNAME) !== undefined) {
+        if (hasType(n, T.DNAME)) {
           descKind = D.DESC_DNAME;
           descTpl = this.dname(n);
         } else if (n.wildcard) {
           descKind = D.DESC_WILDCARD;
           const wt = this.wildcardTemplates(n.wildcard);
-          descTpl = wt.find(([x]) => x === -1)![1];
-          wild = this.pushTypes(wt);
+          descTpl = wt[wt.length - 1]!;
+          // The wildcard's pairs go into the type map before this name's own (on the stack above them).
+          const top = this.pairTop;
+          for (let k = 0; k < wt.length - 2; k += 2) this.pushPair(wt[k]!, wt[k + 1]!);
+          wildCount = this.pushTypes(top);
+          wildAt = this.typesAt;
         } else {
           descKind = D.DESC_NXDOMAIN;
           descTpl = this.zoneNxdomain[zone]!;
         }
       }
-      const [typesAt, typesCount] = this.pushTypes(types);
+      const typesCount = this.pushTypes(base);
+      const typesAt = this.typesAt;
       const keyLen = n.name.length;
       const keyOff = this.appendLowered(n.name);
-      const h = hashBytesFolded(n.name, 0, keyLen);
+      const h = n.hash; // hashBytesFolded(n.name), computed by the model
       const a = this.names.record(D.NAME_WORDS);
-      this.names.set(a + D.NAME_KEY_OFF, keyOff);
-      this.names.set(a + D.NAME_KEY_LEN, keyLen);
-      this.names.set(a + D.NAME_HASH, h);
-      this.names.set(a + D.NAME_FLAGS, flags);
-      this.names.set(a + D.NAME_ZONE, zone);
-      this.names.set(a + D.NAME_EXACT_DEFAULT, exactDefault);
-      this.names.set(a + D.NAME_TYPES_AT, typesAt);
-      this.names.set(a + D.NAME_TYPES_COUNT, typesCount);
-      this.names.set(a + D.NAME_DESC_KIND, descKind);
-      this.names.set(a + D.NAME_DESC_TPL, descTpl);
-      this.names.set(a + D.NAME_WILD_AT, wild[0]);
-      this.names.set(a + D.NAME_WILD_COUNT, wild[1]);
+      const w = this.names.array;
+      w[a + D.NAME_KEY_OFF] = keyOff;
+      w[a + D.NAME_KEY_LEN] = keyLen;
+      w[a + D.NAME_HASH] = h;
+      w[a + D.NAME_FLAGS] = flags;
+      w[a + D.NAME_ZONE] = zone;
+      w[a + D.NAME_EXACT_DEFAULT] = exactDefault;
+      w[a + D.NAME_TYPES_AT] = typesAt;
+      w[a + D.NAME_TYPES_COUNT] = typesCount;
+      w[a + D.NAME_DESC_KIND] = descKind;
+      w[a + D.NAME_DESC_TPL] = descTpl;
+      w[a + D.NAME_WILD_AT] = wildAt;
+      w[a + D.NAME_WILD_COUNT] = wildCount;
       let slot = h & mask;
       while (hash[slot] !== 0) slot = (slot + 1) & mask;
       hash[slot] = i + 1;

@@ -9,6 +9,7 @@
 // apex are not used for answers; its DS RRset at the child apex is (DS is parent-side).
 
 import { UsageError } from '../../appliance/errors.js';
+import { hashBytesFolded } from '../image/hash.js';
 import { T } from './rr-types.js';
 import { checkZone, refuseSigned, parseZoneFile, nameToText, type ParsedZone, type ZoneRecord } from './zone.js';
 
@@ -25,13 +26,18 @@ export interface RRset {
 }
 
 export interface DnsNode {
-  /** Lower-cased wire name: the key of the name table. */
-  key: string;
   /** Wire name as first written (case kept); ENTs take it from the child that made them. */
   name: Uint8Array;
+  /** hashBytesFolded(name): where the name index keeps it. */
+  hash: number;
   zone: number;
-  /** The RRsets, in zone-file order (an array: a Map per name costs more than the name). */
-  sets: RRset[];
+  /**
+   * The records, those of one type together, types in zone-file order of their first
+   * record. One array per name (not an RRset object and array per type: at a million names
+   * those long-lived objects are what the collector spends its time on); rrsetOf() and
+   * rrsetsOf() make RRsets from it when asked.
+   */
+  recs: ZoneRecord[];
   parent: DnsNode | null;
   /** The "*" child, if any. */
   wildcard: DnsNode | null;
@@ -49,6 +55,7 @@ export interface DnsNode {
 export interface DnsZone {
   index: number;
   origin: Uint8Array;
+  /** Lower-cased wire origin (latin1). */
   originKey: string;
   originText: string;
   file: string;
@@ -60,18 +67,14 @@ export interface DnsZone {
 
 export interface DnsModel {
   zones: DnsZone[];
-  /** Every name of every zone, keyed by its lower-cased wire form. */
-  nodes: Map<string, DnsNode>;
+  /** Every name of every zone, found by its wire form in any case. */
+  nodes: NameIndex;
   warnings: string[];
 }
 
 let keyScratch = Buffer.allocUnsafe(256);
 
-/**
- * Lower-cased wire name as a map key (latin1: one char per byte). Lowered into a scratch
- * buffer and decoded in one call: a flat string, not a million cons-strings built a
- * character at a time.
- */
+/** Lower-cased wire name as a string (latin1: one char per byte), for the few maps keyed by name. */
 export function nameKey(wire: Uint8Array, off = 0, len = wire.length - off): string {
   if (len > keyScratch.length) keyScratch = Buffer.allocUnsafe(len);
   const k = keyScratch;
@@ -82,20 +85,140 @@ export function nameKey(wire: Uint8Array, off = 0, len = wire.length - off): str
   return k.toString('latin1', 0, len);
 }
 
-/** The RRset of this type at a name, if any. */
+/** Length of the uncompressed wire name at wire[off]. */
+function wireLength(wire: Uint8Array, off: number): number {
+  let i = off;
+  while (wire[i] !== 0) i += wire[i]! + 1;
+  return i - off + 1;
+}
+
+function sameName(a: Uint8Array, b: Uint8Array, bOff: number, len: number): boolean {
+  if (a.length !== len) return false;
+  for (let i = 0; i < len; i++) {
+    let x = a[i]!, y = b[bOff + i]!;
+    if (x >= 0x41 && x <= 0x5a) x |= 0x20;
+    if (y >= 0x41 && y <= 0x5a) y |= 0x20;
+    if (x !== y) return false;
+  }
+  return true;
+}
+
+/**
+ * The names of a model, found by their wire form without regard to case: an open-addressing
+ * table of node indexes over the folded FNV-1a hash (the hash the image's name table uses).
+ * A Map keyed by strings would need a string per name, and a string per lookup.
+ */
+export class NameIndex {
+  /** Every name, in the order added. */
+  readonly list: DnsNode[] = [];
+  private slots: Int32Array;
+  private mask: number;
+
+  constructor(expected = 16) {
+    let size = 16;
+    while (size < expected * 2) size *= 2;
+    this.slots = new Int32Array(size);
+    this.mask = size - 1;
+  }
+
+  get size(): number {
+    return this.list.length;
+  }
+
+  values(): IterableIterator<DnsNode> {
+    return this.list.values();
+  }
+
+  /** The node named by the wire name at wire[off] (uncompressed, any case). */
+  get(wire: Uint8Array, off = 0, len = wireLength(wire, off)): DnsNode | undefined {
+    return this.find(wire, off, len, hashBytesFolded(wire, off, len));
+  }
+
+  find(wire: Uint8Array, off: number, len: number, h: number): DnsNode | undefined {
+    const slots = this.slots, list = this.list, mask = this.mask;
+    for (let s = h & mask; ; s = (s + 1) & mask) {
+      const e = slots[s]!;
+      if (e === 0) return undefined;
+      const n = list[e - 1]!;
+      if (n.hash === h && sameName(n.name, wire, off, len)) return n;
+    }
+  }
+
+  /** Adds a node whose name is not in the index yet. */
+  add(n: DnsNode): void {
+    if ((this.list.length + 1) * 2 > this.slots.length) this.grow();
+    this.list.push(n);
+    this.place(n.hash, this.list.length);
+  }
+
+  private place(h: number, entry: number): void {
+    const slots = this.slots, mask = this.mask;
+    let s = h & mask;
+    while (slots[s] !== 0) s = (s + 1) & mask;
+    slots[s] = entry;
+  }
+
+  private grow(): void {
+    this.slots = new Int32Array(this.slots.length * 2);
+    this.mask = this.slots.length - 1;
+    for (let i = 0; i < this.list.length; i++) this.place(this.list[i]!.hash, i + 1);
+  }
+}
+
+/** The records of a name without any (shared, never written: a name's own array comes with its first record). */
+const NO_RECS: ZoneRecord[] = [];
+
+/** Does the name hold records of this type? */
+export function hasType(n: DnsNode, type: number): boolean {
+  const recs = n.recs;
+  for (let i = 0; i < recs.length; i++) if (recs[i]!.type === type) return true;
+  return false;
+}
+
+/** Where the run of records of the type that starts at recs[i] ends. */
+export function runEnd(recs: ZoneRecord[], i: number): number {
+  const type = recs[i]!.type;
+  let j = i + 1;
+  while (j < recs.length && recs[j]!.type === type) j++;
+  return j;
+}
+
+/** The RRset of this type at a name, if any (a new object each time). */
 export function rrsetOf(n: DnsNode, type: number): RRset | undefined {
-  const sets = n.sets;
-  for (let i = 0; i < sets.length; i++) if (sets[i]!.type === type) return sets[i];
+  const recs = n.recs;
+  for (let i = 0; i < recs.length; i++) {
+    if (recs[i]!.type === type) return { type, owner: recs[i]!.owner, records: recs.slice(i, runEnd(recs, i)) };
+  }
   return undefined;
 }
 
-/** The wire name one label up ("\x03www\x07example\x03com\x00" → "\x07example\x03com\x00"). */
-function parentName(name: Uint8Array): Uint8Array {
-  return name.subarray(name[0]! + 1);
+/** The RRsets of a name, in zone-file order (new objects each time). */
+export function rrsetsOf(n: DnsNode): RRset[] {
+  const out: RRset[] = [];
+  for (let i = 0; i < n.recs.length; ) {
+    const j = runEnd(n.recs, i);
+    out.push({ type: n.recs[i]!.type, owner: n.recs[i]!.owner, records: n.recs.slice(i, j) });
+    i = j;
+  }
+  return out;
+}
+
+/** The types a name holds, in zone-file order. */
+export function typesOf(n: DnsNode): number[] {
+  return rrsetsOf(n).map((s) => s.type);
 }
 
 function isWildcardLabel(name: Uint8Array): boolean {
   return name[0] === 1 && name[1] === 0x2a;
+}
+
+/** Does the wire name `name` end in `suffix` (whole labels, any case)? */
+export function endsWithName(name: Uint8Array, suffix: Uint8Array): boolean {
+  for (let off = 0; off < name.length; off += name[off]! + 1) {
+    if (name.length - off === suffix.length) return sameName(suffix, name, off, suffix.length);
+    if (name.length - off < suffix.length || name[off] === 0) return false;
+  }
+  return false;
 }
 
 export function loadZones(specs: ZoneSpec[]): { parsed: ParsedZone[]; warnings: string[] } {
@@ -115,17 +238,14 @@ export function buildModel(parsed: ParsedZone[], warnings: string[] = []): DnsMo
   const zones: DnsZone[] = [];
   // Parents before children, so that a child's names replace its parent's below its apex.
   const order = parsed.map((z, i) => ({ z, i })).sort((a, b) => a.z.origin.length - b.z.origin.length);
-  const originKeys = new Set(parsed.map((z) => nameKey(z.origin)));
-  let nodes = new Map<string, DnsNode>();
-  const pendingDs = new Map<string, { ds: RRset | null; zone: number }>();
-  const zoneOfKey = (key: string): string | undefined => {
-    // the most specific served origin that is a suffix of key (keys are wire names)
-    for (let off = 0; off < key.length; off += key.charCodeAt(off) + 1) {
-      const suffix = key.slice(off);
-      if (originKeys.has(suffix)) return suffix;
-      if (key.charCodeAt(off) === 0) break;
-    }
-    return undefined;
+  const origins = parsed.map((z) => z.origin);
+  let nodes: NameIndex | null = null;
+  const pendingDs: Array<{ apex: Uint8Array; ds: RRset | null; zone: number }> = [];
+  /** The most specific served origin the name is in (or at). */
+  const zoneOf = (name: Uint8Array): Uint8Array | undefined => {
+    let best: Uint8Array | undefined;
+    for (const o of origins) if ((best === undefined || o.length > best.length) && endsWithName(name, o)) best = o;
+    return best;
   };
 
   for (const { z } of order) {
@@ -138,72 +258,95 @@ export function buildModel(parsed: ParsedZone[], warnings: string[] = []): DnsMo
     const zone: DnsZone = { index, origin: z.origin, originKey, originText: text, file: z.file, apex: null as unknown as DnsNode, soa, recordCount: 0, nameCount: 0 };
     zones.push(zone);
 
-    const own = new Map<string, DnsNode>();
-    const newNode = (name: Uint8Array, key: string): DnsNode => {
-      const n: DnsNode = { key, name, zone: index, sets: [], parent: null, wildcard: null, isApex: key === originKey, isCut: false, cutAbove: null, parentDs: undefined, parentZone: -1 };
-      own.set(key, n);
+    const own = new NameIndex(z.records.length);
+    const newNode = (name: Uint8Array, hash: number, isApex: boolean): DnsNode => {
+      const n: DnsNode = { name, hash, zone: index, recs: NO_RECS, parent: null, wildcard: null, isApex, isCut: false, cutAbove: null, parentDs: undefined, parentZone: -1 };
+      own.add(n);
       return n;
     };
-    const node = (name: Uint8Array, key: string): DnsNode => own.get(key) ?? newNode(name, key);
-    node(z.origin, originKey);
+    const apex = newNode(z.origin, hashBytesFolded(z.origin, 0, z.origin.length), true);
     // The parser hands records of one owner the same array: its node is looked up once.
     let lastOwner: Uint8Array | null = null;
-    let lastNode: DnsNode | null = null;
+    let lastNode: DnsNode = apex;
     for (const r of z.records) {
-      const n: DnsNode = r.owner === lastOwner ? lastNode! : node(r.owner, nameKey(r.owner));
-      lastOwner = r.owner;
-      lastNode = n;
-      const set = rrsetOf(n, r.type);
-      // [r], not [] then push: a pushed-to empty array reserves room for 17.
-      if (set === undefined) n.sets.push({ type: r.type, owner: r.owner, records: [r] });
-      else set.records.push(r);
+      let n = lastNode;
+      if (r.owner !== lastOwner) {
+        const o: Uint8Array = r.owner;
+        const h = hashBytesFolded(o, 0, o.length);
+        n = own.find(o, 0, o.length, h) ?? newNode(o, h, false);
+        lastOwner = o;
+        lastNode = n;
+      }
+      const recs = n.recs;
+      // [r], not [] then push: an empty array pushed to reserves room for 17.
+      if (recs === NO_RECS) {
+        n.recs = [r];
+      } else {
+        // After the last record of its type, if there is one: a type's records stay together.
+        let last = recs.length - 1;
+        while (last >= 0 && recs[last]!.type !== r.type) last--;
+        if (last < 0 || last === recs.length - 1) recs.push(r);
+        else recs.splice(last + 1, 0, r);
+      }
       zone.recordCount++;
     }
-    // Empty non-terminals: every ancestor up to the apex exists (RFC 4592 §2.2.2).
-    // (Names added on the way are visited too: their chain is linked already, they stop at once.)
-    for (const n of own.values()) {
-      let child = n;
+    // Empty non-terminals: every ancestor up to the apex exists (RFC 4592 §2.2.2). (Names
+    // added on the way are visited too: their chain is linked already, they stop at once.)
+    const list = own.list;
+    for (let i = 0; i < list.length; i++) {
+      let child = list[i]!;
       while (!child.isApex) {
-        const pKey = child.key.slice(child.key.charCodeAt(0) + 1);
-        const p = own.get(pKey) ?? newNode(parentName(child.name), pKey);
+        const name = child.name;
+        const off = name[0]! + 1;
+        const len = name.length - off;
+        const h = hashBytesFolded(name, off, len);
+        const p = own.find(name, off, len, h) ?? newNode(name.subarray(off), h, false);
         child.parent = p;
-        if (isWildcardLabel(child.name)) p.wildcard = child;
+        if (isWildcardLabel(name)) p.wildcard = child;
         if (p.parent !== null || p.isApex) break; // its own chain is (or will be) linked
         child = p;
       }
     }
-    for (const n of own.values()) {
-      if (!n.isApex && rrsetOf(n, T.NS) !== undefined) n.isCut = true;
+    let anyCut = false;
+    for (let i = 0; i < list.length; i++) {
+      const n = list[i]!;
+      if (!n.isApex && hasType(n, T.NS)) n.isCut = anyCut = true;
     }
-    for (const n of own.values()) {
-      for (let p = n.parent; p !== null; p = p.parent) {
-        if (p.isCut) n.cutAbove = p; // keep going: the topmost cut occludes
+    if (anyCut) {
+      for (let i = 0; i < list.length; i++) {
+        const n = list[i]!;
+        for (let p = n.parent; p !== null; p = p.parent) {
+          if (p.isCut) n.cutAbove = p; // keep going: the topmost cut occludes
+        }
       }
     }
-    zone.apex = own.get(originKey)!;
+    zone.apex = apex;
 
     // Only a zone with a served child below it has names another zone answers for.
     let hasChild = false;
-    for (const k of originKeys) if (k.length > originKey.length && k.endsWith(originKey)) hasChild = true;
-    if (!hasChild && nodes.size === 0) {
-      // The first zone, with no served child: its map is the model's (no second million entries).
+    for (const o of origins) if (o.length > z.origin.length && endsWithName(o, z.origin)) hasChild = true;
+    if (!hasChild && nodes === null) {
+      // The first zone, with no served child: its index is the model's.
       nodes = own;
       zone.nameCount = own.size;
       continue;
     }
-    for (const [key, n] of own) {
-      const owner = hasChild ? zoneOfKey(key) : originKey;
-      if (owner !== originKey) {
+    nodes ??= new NameIndex(own.size);
+    for (let i = 0; i < list.length; i++) {
+      const n = list[i]!;
+      const owner = hasChild ? zoneOf(n.name) : z.origin;
+      if (owner !== z.origin) {
         // At or below a served child's apex: only the parent-side DS at the apex is kept.
-        if (key === owner) pendingDs.set(key, { ds: rrsetOf(n, T.DS) ?? null, zone: index });
+        if (owner !== undefined && owner.length === n.name.length) pendingDs.push({ apex: n.name, ds: rrsetOf(n, T.DS) ?? null, zone: index });
         continue;
       }
-      nodes.set(key, n);
+      nodes.add(n);
       zone.nameCount++;
     }
   }
-  for (const [key, { ds, zone }] of pendingDs) {
-    const apex = nodes.get(key)!;
+  nodes ??= new NameIndex();
+  for (const { apex: name, ds, zone } of pendingDs) {
+    const apex = nodes.get(name)!;
     apex.parentDs = ds;
     apex.parentZone = zone;
   }

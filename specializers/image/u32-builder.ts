@@ -30,6 +30,11 @@ export class U32Builder {
     this.words[i] = v >>> 0;
   }
 
+  /** The backing words, for writing a record just made (valid until the next record() or push()). */
+  get array(): Uint32Array {
+    return this.words;
+  }
+
   get(i: number): number {
     return this.words[i]!;
   }

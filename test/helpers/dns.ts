@@ -8,7 +8,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
 import { nameToText, nameToWire, textToType } from '../../specializers/dns/zone.js';
-import { buildModel, loadZones } from '../../specializers/dns/model.js';
+import { buildModel, loadZones, typesOf } from '../../specializers/dns/model.js';
 import { ROOT } from './fixtures.js';
 
 export interface CorpusQuery {
@@ -61,7 +61,7 @@ export function fullCorpus(zoneFiles: string[]): CorpusQuery[] {
   const common = ['A', 'AAAA', 'MX', 'TXT', 'NS', 'SOA', 'CNAME', 'DS', 'ANY', 'SRV', 'PTR', 'HTTPS'];
   for (const n of model.nodes.values()) {
     const name = nameToText(n.name);
-    const types = new Set([...common, ...n.sets.map((x) => x.type).map((t) => `TYPE${t}`)]);
+    const types = new Set([...common, ...typesOf(n).map((t) => `TYPE${t}`)]);
     for (const t of types) out.push(parseCorpusLine(`${name} ${t}`)!);
     if (n.name.length < 250) out.push(parseCorpusLine(`z.${name} A`)!);
   }
