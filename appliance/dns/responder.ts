@@ -15,7 +15,7 @@ import {
   DNS_HEADER_LEN, EDNS_DO, FLAG_AA, FLAG_CD, FLAG_QR, FLAG_RD, FLAG_TC, OPCODE_QUERY, OPCODE_SHIFT, OPCODE_MASK,
   RCODE_BADVERS, RCODE_FORMERR, RCODE_NOTIMP, RCODE_NXDOMAIN, RCODE_REFUSED, RCODE_YXDOMAIN, TYPE_OPT, setU16, u16,
 } from '../wire/dns.js';
-import type { DnsTables } from './tables.js';
+import { LOWER, type DnsTables } from './tables.js';
 
 export const TRANSPORT_UDP = 0;
 export const TRANSPORT_TCP = 1;
@@ -60,10 +60,16 @@ export const DNS_COUNTER_NAMES = [
 ];
 
 export class DnsResponder {
-  /** Start of each label of the query name (relative to the message, or to a name). */
+  /** Start of each label of the query name (relative to the name). */
   private readonly labels = new Int32Array(MAX_LABELS);
   /** A name a DNAME substituted, uncompressed, for its lookup; a TSIG key name. */
   private readonly scratch = new Uint8Array(256);
+  /** The query name, lower-cased, for the lookups (and a view to compare it by words). */
+  private readonly lowered = new Uint8Array(256);
+  private readonly loweredView = new DataView(this.lowered.buffer);
+  /** The buffer answers are written in, and a DataView over it (made again only when the caller's buffer changes). */
+  private viewOf: Uint8Array | null = null;
+  private bufView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
   /** A TSIG algorithm name. */
   private readonly scratch2 = new Uint8Array(256);
   /** Length of the name readName() last wrote. */
@@ -122,7 +128,7 @@ export class DnsResponder {
       const l = buf[p]!;
       if (l === 0) break;
       if (l > 63 || nLabels === MAX_LABELS - 1) return this.formerr(buf, off, keep);
-      labels[nLabels++] = p - off;
+      labels[nLabels++] = p - (off + DNS_HEADER_LEN); // relative to the name
       p += l + 1;
     }
     const qnameLen = p + 1 - (off + DNS_HEADER_LEN);
@@ -243,7 +249,7 @@ export class DnsResponder {
       const ta = tpl * D.TEMPLATE_WORDS;
       const target = qend - off + t.templates[ta + D.TPL_DNAME_TARGET]!; // relative to the message
       const targetLen = nameLen(buf, off + target);
-      const prefixLen = this.labels[dnameAt]! - DNS_HEADER_LEN;
+      const prefixLen = this.labels[dnameAt]!;
       const sLen = prefixLen + targetLen;
       if (sLen > 255) {
         rcode = RCODE_YXDOMAIN; // the substituted name would be too long
@@ -300,11 +306,7 @@ export class DnsResponder {
 
   /** Template for the query name (exact, else by its closest encloser), or -1 outside every zone. */
   private lookup(buf: Uint8Array, at: number, len: number, nLabels: number, qtype: number): number {
-    // labels[] hold offsets relative to the message; make them relative to the name.
-    for (let i = 0; i < nLabels; i++) this.labels[i]! -= DNS_HEADER_LEN;
-    const tpl = this.lookupIn(buf, at, len, nLabels, qtype);
-    for (let i = 0; i < nLabels; i++) this.labels[i]! += DNS_HEADER_LEN;
-    return tpl;
+    return this.lookupIn(buf, at, len, nLabels, qtype);
   }
 
   /**
@@ -315,7 +317,18 @@ export class DnsResponder {
     const t = this.t;
     const names = t.names;
     this.dnameLabel = -1;
-    const n = t.find(buf, at, len);
+    // Lower-cased once here, hashed on the way; the name and then its suffixes are looked
+    // up in that copy.
+    const low = this.lowered;
+    const lowView = this.loweredView;
+    const lower = LOWER; // a local: an imported binding is checked on every read
+    let h = 0x811c9dc5;
+    for (let i = 0; i < len; i++) {
+      const c = lower[buf[at + i]!]!;
+      low[i] = c;
+      h = Math.imul(h ^ c, 0x01000193);
+    }
+    const n = t.findHashed(low, lowView, 0, len, h >>> 0);
     if (n >= 0) {
       const a = n * D.NAME_WORDS;
       const tpl = t.typeTemplate(names[a + D.NAME_TYPES_AT]!, names[a + D.NAME_TYPES_COUNT]!, qtype);
@@ -323,7 +336,7 @@ export class DnsResponder {
     }
     for (let i = 1; i <= nLabels; i++) {
       const start = i < nLabels ? this.labels[i]! : len - 1; // len - 1: the root label
-      const e = t.find(buf, at + start, len - start);
+      const e = t.findLowered(low, lowView, start, len - start);
       if (e < 0) continue;
       const a = e * D.NAME_WORDS;
       const kind = names[a + D.NAME_DESC_KIND]!;
@@ -374,8 +387,16 @@ export class DnsResponder {
         ar = blob[sets + i * 4 + 2]! | (blob[sets + i * 4 + 3]! << 8);
       }
     }
-    // A byte loop, not buf.set(blob.subarray(...)): subarray() allocates a view per call.
-    for (let i = 0; i < tLen; i++) buf[w + i] = blob[tOff + i]!;
+    // Four bytes at a time through DataViews; not buf.set(blob.subarray(...)): subarray()
+    // allocates a view per call.
+    if (buf !== this.viewOf) {
+      this.viewOf = buf;
+      this.bufView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    }
+    const dv = this.bufView, bv = t.blobView;
+    let i = 0;
+    for (; i + 4 <= tLen; i += 4) dv.setInt32(w + i, bv.getInt32(tOff + i));
+    for (; i < tLen; i++) buf[w + i] = blob[tOff + i]!;
     const q0Len = tw[ta + D.TPL_Q0_LEN]!;
     const ptrs = tw[ta + D.TPL_PTR_OFF]!;
     const nPtr = tw[ta + D.TPL_PTR_COUNT]!;

@@ -8,8 +8,13 @@ import { ImageError } from '../errors.js';
 import { SectionId, sectionWords, type Image } from '../../specializers/image/format.js';
 import * as D from '../../specializers/dns/layout.js';
 
+/** ASCII upper case to lower case, everything else as it is (RFC 4343): a table, not a branch. */
+export const LOWER = Uint8Array.from({ length: 256 }, (_, c) => (c >= 0x41 && c <= 0x5a ? c | 0x20 : c));
+
 export class DnsTables {
   readonly blob: Uint8Array;
+  /** The BLOB as a DataView: templates are copied out four bytes at a time. */
+  readonly blobView: DataView;
   readonly zones: Uint32Array;
   readonly names: Uint32Array;
   readonly hash: Uint32Array;
@@ -21,6 +26,7 @@ export class DnsTables {
   constructor(readonly image: Image) {
     const blob = image.sections.get(SectionId.BLOB)!;
     this.blob = new Uint8Array(image.shared, blob.offset, blob.length);
+    this.blobView = new DataView(image.shared, blob.offset, blob.length);
     this.zones = sectionWords(image, SectionId.DNS_ZONES);
     this.names = sectionWords(image, SectionId.DNS_NAMES);
     this.hash = sectionWords(image, SectionId.DNS_NAME_HASH);
@@ -44,13 +50,9 @@ export class DnsTables {
    * The hash folds case as it reads, so the query is never copied or lower-cased.
    */
   find(buf: Uint8Array, off: number, len: number): number {
-    // FNV-1a with ASCII case folding, inlined: this is the per-query hot loop.
+    // FNV-1a with ASCII case folding (hashBytesFolded), inlined.
     let h = 0x811c9dc5;
-    for (let i = off, end = off + len; i < end; i++) {
-      let c = buf[i]!;
-      if (c >= 0x41 && c <= 0x5a) c |= 0x20;
-      h = Math.imul(h ^ c, 0x01000193);
-    }
+    for (let i = off, end = off + len; i < end; i++) h = Math.imul(h ^ LOWER[buf[i]!]!, 0x01000193);
     h >>>= 0;
     const names = this.names;
     const blob = this.blob;
@@ -62,11 +64,39 @@ export class DnsTables {
       if (names[a + D.NAME_HASH] !== h || names[a + D.NAME_KEY_LEN] !== len) continue;
       const k = names[a + D.NAME_KEY_OFF]!;
       let i = 0;
-      for (; i < len; i++) {
-        let c = buf[off + i]!;
-        if (c >= 0x41 && c <= 0x5a) c |= 0x20;
-        if (c !== blob[k + i]) break;
-      }
+      while (i < len && LOWER[buf[off + i]!] === blob[k + i]) i++;
+      if (i === len) return e - 1;
+    }
+    return -1;
+  }
+
+  /**
+   * find() for a name already lower-cased, at name[off, off+len) where `view` is a DataView
+   * over `name`: no folding, and the key compared four bytes at a time. The responder
+   * lower-cases a query name once and looks up the name and its suffixes with this.
+   */
+  findLowered(name: Uint8Array, view: DataView, off: number, len: number): number {
+    let h = 0x811c9dc5;
+    for (let i = off, end = off + len; i < end; i++) h = Math.imul(h ^ name[i]!, 0x01000193);
+    return this.findHashed(name, view, off, len, h >>> 0);
+  }
+
+  /** findLowered() with the name's hash (hashBytesFolded) already computed. */
+  findHashed(name: Uint8Array, view: DataView, off: number, len: number, h: number): number {
+    const names = this.names;
+    const blob = this.blob;
+    const bv = this.blobView;
+    const mask = this.mask;
+    for (let slot = h & mask, probes = 0; probes <= mask; slot = (slot + 1) & mask, probes++) {
+      const e = this.hash[slot]!;
+      if (e === 0) return -1;
+      const a = (e - 1) * D.NAME_WORDS;
+      if (names[a + D.NAME_HASH] !== h || names[a + D.NAME_KEY_LEN] !== len) continue;
+      const k = names[a + D.NAME_KEY_OFF]!;
+      let i = 0;
+      while (i + 4 <= len && view.getInt32(off + i) === bv.getInt32(k + i)) i += 4;
+      if (i + 4 <= len) continue;
+      while (i < len && name[off + i] === blob[k + i]) i++;
       if (i === len) return e - 1;
     }
     return -1;
