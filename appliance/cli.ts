@@ -133,6 +133,21 @@ export function makeProgram(): Command {
       await runHttpSocketBench({ ...o, cli: process.argv[1]!, log: (l: string) => process.stdout.write(l + '\n') });
     });
 
+  bench.command('dns-socket')
+    .description('DNS over kernel sockets: the socket backend against NSD (1 server process) on loopback, with dnsperf.')
+    .option('--seconds <N>', 'length of each dnsperf run', intIn(1, 120), 10)
+    .option('--rounds <N>', 'rounds, each server once per round, back to back', intIn(1, 20), 3)
+    .option('--outstanding <N>', 'dnsperf: queries in flight at most (-q)', intIn(1, 100000), 200)
+    .option('--clients <N>', 'dnsperf: client sockets (-c)', intIn(1, 1000), 4)
+    .option('--no-edns', 'queries without EDNS (default: EDNS on every query)')
+    .option('--server-cpu <N>', 'CPU the server is pinned to', intIn(0, 1023), 0)
+    .option('--client-cpu <N>', 'CPU dnsperf is pinned to', intIn(0, 1023), 1)
+    .action(async (o) => {
+      const { runDnsSocketBench } = await import('./bench/dns-socket.js');
+      const r = await runDnsSocketBench({ ...o, cli: process.argv[1]!, log: (l: string) => process.stdout.write(l + '\n') });
+      if (r.mismatches.length > 0) process.exitCode = 1;
+    });
+
   return program;
 }
 

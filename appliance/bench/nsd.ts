@@ -1,5 +1,6 @@
-// NSD as a benchmark subject: kernel UDP sockets, one server process, rate limiting off,
-// pinned to one CPU with taskset, in the foreground.
+// NSD as a benchmark subject and as the tests' reference: one config writer for both.
+// Kernel UDP (and TCP) sockets, one server process, rate limiting off, in the foreground
+// (pinned to one CPU with taskset by the caller).
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,30 +8,55 @@ import { BENCH_ZONE, BENCH_ZONE_FILE } from './dns-fixture.js';
 import { waitUntilAnswers, type ServerHandle } from './knot.js';
 import { stopProcess, type Topology } from './netns.js';
 
-export function nsdConfig(dir: string, ipv4: string): string {
+export interface NsdZone { origin: string; file: string }
+
+export interface NsdOptions {
+  /** Where NSD keeps its pid file, zone list and log. */
+  dir: string;
+  /** Addresses to listen on (each on `port`). */
+  addresses: string[];
+  port: number;
+  /** Zone files: absolute, or relative to `zonesdir`. */
+  zones: NsdZone[];
+  /** NSD reads $INCLUDE paths relative to it (the appliance: relative to the including file). Default: dir. */
+  zonesdir?: string;
+  /** minimal-responses: no NS and glue added to positive answers, as the appliance answers. */
+  minimalResponses?: boolean;
+  /** hide-version and hide-identity: CHAOS queries REFUSED. */
+  hideIdentity?: boolean;
+  verbosity?: number;
+}
+
+/** nsd.conf for NSD in the foreground with no privileges dropped, no database, no control socket. */
+export function nsdConf(o: NsdOptions): string {
   return [
     'server:',
-    `    ip-address: ${ipv4}`,
-    '    port: 53',
+    ...o.addresses.map((a) => `    ip-address: ${a}@${o.port}`),
+    `    port: ${o.port}`,
     '    server-count: 1',
     '    username: ""',
     '    chroot: ""',
-    `    zonesdir: "${dir}"`,
-    `    pidfile: "${join(dir, 'nsd.pid')}"`,
+    `    zonesdir: "${o.zonesdir ?? o.dir}"`,
+    `    pidfile: "${join(o.dir, 'nsd.pid')}"`,
     '    database: ""',
-    `    zonelistfile: "${join(dir, 'zone.list')}"`,
-    `    xfrdfile: "${join(dir, 'xfrd.state')}"`,
-    `    xfrdir: "${dir}"`,
-    `    logfile: "${join(dir, 'nsd.log')}"`,
-    '    verbosity: 0',
+    `    zonelistfile: "${join(o.dir, 'zone.list')}"`,
+    `    xfrdfile: "${join(o.dir, 'xfrd.state')}"`,
+    `    xfrdir: "${o.dir}"`,
+    `    logfile: "${join(o.dir, 'nsd.log')}"`,
+    `    verbosity: ${o.verbosity ?? 0}`,
+    ...(o.hideIdentity ? ['    hide-version: yes', '    hide-identity: yes'] : []),
+    ...(o.minimalResponses ? ['    minimal-responses: yes'] : []),
     '    rrl-ratelimit: 0',
     'remote-control:',
     '    control-enable: no',
-    'zone:',
-    `    name: ${BENCH_ZONE}`,
-    `    zonefile: ${BENCH_ZONE_FILE}`,
+    ...o.zones.flatMap((z) => ['zone:', `    name: "${z.origin}"`, `    zonefile: "${z.file}"`]),
     '',
   ].join('\n');
+}
+
+/** The namespace benchmarks' NSD: the bench zone on port 53 of the server's address. */
+export function nsdConfig(dir: string, ipv4: string): string {
+  return nsdConf({ dir, addresses: [ipv4], port: 53, zones: [{ origin: BENCH_ZONE, file: BENCH_ZONE_FILE }] });
 }
 
 export async function startNsd(topo: Topology, dir: string, cpu: number): Promise<ServerHandle> {

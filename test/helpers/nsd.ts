@@ -7,38 +7,20 @@ import net from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startProcess, type Started } from './processes.js';
+import { nsdConf, type NsdZone } from '../../appliance/bench/nsd.js';
 
-export interface NsdZone { origin: string; file: string }
+export type { NsdZone } from '../../appliance/bench/nsd.js';
 
 /**
  * `address`: one, or several separated by commas. `zonesdir`: NSD reads $INCLUDE paths
- * relative to it (the appliance: relative to the including file).
+ * relative to it (the appliance: relative to the including file). The config is the
+ * benchmarks' (appliance/bench/nsd.ts), with minimal responses and identity hidden.
  */
 export function nsdConfig(dir: string, address: string, port: number, zones: NsdZone[], zonesdir = dir): string {
-  return [
-    'server:',
-    ...address.split(',').map((a) => `    ip-address: ${a}@${port}`),
-    `    port: ${port}`,
-    '    server-count: 1',
-    '    username: ""',
-    '    chroot: ""',
-    `    zonesdir: "${zonesdir}"`,
-    `    pidfile: "${join(dir, 'nsd.pid')}"`,
-    '    database: ""',
-    `    zonelistfile: "${join(dir, 'zone.list')}"`,
-    `    xfrdfile: "${join(dir, 'xfrd.state')}"`,
-    `    xfrdir: "${dir}"`,
-    `    logfile: "${join(dir, 'nsd.log')}"`,
-    '    verbosity: 1',
-    '    hide-version: yes',
-    '    hide-identity: yes',
-    '    minimal-responses: yes',
-    '    rrl-ratelimit: 0',
-    'remote-control:',
-    '    control-enable: no',
-    ...zones.flatMap((z) => ['zone:', `    name: "${z.origin}"`, `    zonefile: "${resolve(z.file)}"`]),
-    '',
-  ].join('\n');
+  return nsdConf({
+    dir, addresses: address.split(','), port, zonesdir, verbosity: 1, hideIdentity: true, minimalResponses: true,
+    zones: zones.map((z) => ({ origin: z.origin, file: resolve(z.file) })),
+  });
 }
 
 /** Resolves once the server answers a query over UDP (any answer). */
