@@ -67,9 +67,6 @@ export class DnsResponder {
   /** The query name, lower-cased, for the lookups (and a view to compare it by words). */
   private readonly lowered = new Uint8Array(256);
   private readonly loweredView = new DataView(this.lowered.buffer);
-  /** The buffer answers are written in, and a DataView over it (made again only when the caller's buffer changes). */
-  private viewOf: Uint8Array | null = null;
-  private bufView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
   /** A TSIG algorithm name. */
   private readonly scratch2 = new Uint8Array(256);
   /** Length of the name readName() last wrote. */
@@ -387,15 +384,16 @@ export class DnsResponder {
         ar = blob[sets + i * 4 + 2]! | (blob[sets + i * 4 + 3]! << 8);
       }
     }
-    // Four bytes at a time through DataViews; not buf.set(blob.subarray(...)): subarray()
-    // allocates a view per call.
-    if (buf !== this.viewOf) {
-      this.viewOf = buf;
-      this.bufView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    }
-    const dv = this.bufView, bv = t.blobView;
+    // A byte loop unrolled by four: not buf.set(blob.subarray(...)) (subarray() allocates a
+    // view per call), nor DataView writes (they would go around the element accesses that
+    // the stack's fuzz test watches, test/appliance/stack/fuzz.test.ts).
     let i = 0;
-    for (; i + 4 <= tLen; i += 4) dv.setInt32(w + i, bv.getInt32(tOff + i));
+    for (; i + 4 <= tLen; i += 4) {
+      buf[w + i] = blob[tOff + i]!;
+      buf[w + i + 1] = blob[tOff + i + 1]!;
+      buf[w + i + 2] = blob[tOff + i + 2]!;
+      buf[w + i + 3] = blob[tOff + i + 3]!;
+    }
     for (; i < tLen; i++) buf[w + i] = blob[tOff + i]!;
     const q0Len = tw[ta + D.TPL_Q0_LEN]!;
     const ptrs = tw[ta + D.TPL_PTR_OFF]!;
