@@ -83,7 +83,7 @@ const existing: Array<{ name: Uint8Array; types: number[] }> = [];
 const cuts: Uint8Array[] = [];
 for (const n of model.nodes.values()) {
   if (n.isCut) cuts.push(n.name);
-  if (n.recs.length === 0 || n.cutAbove || n.isCut || n.name[0] === 1 && n.name[1] === 0x2a) continue;
+  if (n.recCount === 0 || n.cutAbove || n.isCut || n.name[0] === 1 && n.name[1] === 0x2a) continue;
   existing.push({ name: n.name, types: typesOf(n) });
 }
 const label = (s: string): Uint8Array => Uint8Array.of(s.length, ...Buffer.from(s, 'latin1'));

@@ -265,8 +265,8 @@ class Compiler {
     const base = this.pairTop;
     if (end) {
       const recs = end.node.recs;
-      for (let i = 0; i < recs.length; ) {
-        const j = runEnd(recs, i);
+      for (let i = end.node.recStart, stop = i + end.node.recCount; i < stop; ) {
+        const j = runEnd(recs, i, stop);
         const tw = head();
         tw.an += this.writeRun(tw, recs, i, j, false, end.owner);
         this.pushPair(recs[i]!.type, this.emit(tw, RCODE_NOERROR, true));
@@ -299,8 +299,8 @@ class Compiler {
     let preferred = -1;
     let last = -1;
     const recs = n.recs;
-    for (let i = 0; i < recs.length; ) {
-      const j = runEnd(recs, i);
+    for (let i = n.recStart, stop = i + n.recCount; i < stop; ) {
+      const j = runEnd(recs, i, stop);
       const type = recs[i]!.type;
       const tw = this.writer(q0);
       tw.an += this.writeRun(tw, recs, i, j, true);
@@ -317,7 +317,7 @@ class Compiler {
 
   /** Templates for a name: its (qtype, template) pairs pushed on the pair stack; returns the default. */
   private templatesFor(n: DnsNode, q0: Uint8Array): number {
-    if (n.recs.length === 0) return this.zoneNodata[n.zone]!;
+    if (n.recCount === 0) return this.zoneNodata[n.zone]!;
     if (hasType(n, T.CNAME)) return this.cnameTemplates(n, q0);
     return this.dataTemplates(n, q0);
   }
@@ -419,7 +419,7 @@ class Compiler {
       if (n.isApex) flags |= D.NAME_FLAG_APEX;
       if (n.isCut) flags |= D.NAME_FLAG_DELEGATION;
       if (n.cutAbove) flags |= D.NAME_FLAG_BELOW_CUT;
-      if (n.recs.length > 0) flags |= D.NAME_FLAG_DATA;
+      if (n.recCount > 0) flags |= D.NAME_FLAG_DATA;
 
       const base = this.pairTop; // 0: nothing is pending between names
       let exactDefault: number;
@@ -484,7 +484,7 @@ class Compiler {
       const typesAt = this.typesAt;
       const keyLen = n.name.length;
       const keyOff = this.appendLowered(n.name);
-      const h = n.hash; // hashBytesFolded(n.name), computed by the model
+      const h = this.m.nodes.hashAt(i); // hashBytesFolded(n.name), computed by the model
       const a = this.names.record(D.NAME_WORDS);
       const w = this.names.array;
       w[a + D.NAME_KEY_OFF] = keyOff;

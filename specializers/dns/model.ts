@@ -28,16 +28,17 @@ export interface RRset {
 export interface DnsNode {
   /** Wire name as first written (case kept); ENTs take it from the child that made them. */
   name: Uint8Array;
-  /** hashBytesFolded(name): where the name index keeps it. */
-  hash: number;
   zone: number;
   /**
-   * The records, those of one type together, types in zone-file order of their first
-   * record. One array per name (not an RRset object and array per type: at a million names
-   * those long-lived objects are what the collector spends its time on); rrsetOf() and
-   * rrsetsOf() make RRsets from it when asked.
+   * The name's records are recs[recStart, recStart + recCount): those of one type
+   * together, types in zone-file order of their first record. `recs` is the zone's one
+   * array of records sorted by name (not an array, nor RRset objects, per name: at a
+   * million names such long-lived objects are what the collector spends its time on);
+   * rrsetOf() and rrsetsOf() make RRsets from it when asked.
    */
   recs: ZoneRecord[];
+  recStart: number;
+  recCount: number;
   parent: DnsNode | null;
   /** The "*" child, if any. */
   wildcard: DnsNode | null;
@@ -111,6 +112,8 @@ function sameName(a: Uint8Array, b: Uint8Array, bOff: number, len: number): bool
 export class NameIndex {
   /** Every name, in the order added. */
   readonly list: DnsNode[] = [];
+  /** hashBytesFolded() of each name, by position in `list` (in a typed array: a number above 2^30 in an object is a heap object of its own). */
+  private hashes: Int32Array;
   private slots: Int32Array;
   private mask: number;
 
@@ -119,6 +122,12 @@ export class NameIndex {
     while (size < expected * 2) size *= 2;
     this.slots = new Int32Array(size);
     this.mask = size - 1;
+    this.hashes = new Int32Array(Math.max(16, expected));
+  }
+
+  /** The hash of the i-th name (as hashBytesFolded returns it, unsigned). */
+  hashAt(i: number): number {
+    return this.hashes[i]! >>> 0;
   }
 
   get size(): number {
@@ -135,20 +144,33 @@ export class NameIndex {
   }
 
   find(wire: Uint8Array, off: number, len: number, h: number): DnsNode | undefined {
-    const slots = this.slots, list = this.list, mask = this.mask;
+    const i = this.indexOf(wire, off, len, h);
+    return i < 0 ? undefined : this.list[i];
+  }
+
+  /** The position in `list` of the name of hash h at wire[off, off+len), or -1. */
+  indexOf(wire: Uint8Array, off: number, len: number, h: number): number {
+    const slots = this.slots, list = this.list, hashes = this.hashes, mask = this.mask;
+    const h32 = h | 0;
     for (let s = h & mask; ; s = (s + 1) & mask) {
       const e = slots[s]!;
-      if (e === 0) return undefined;
-      const n = list[e - 1]!;
-      if (n.hash === h && sameName(n.name, wire, off, len)) return n;
+      if (e === 0) return -1;
+      if (hashes[e - 1] === h32 && sameName(list[e - 1]!.name, wire, off, len)) return e - 1;
     }
   }
 
-  /** Adds a node whose name is not in the index yet. */
-  add(n: DnsNode): void {
+  /** Adds a node whose name (of hash h) is not in the index yet. */
+  add(n: DnsNode, h: number): void {
     if ((this.list.length + 1) * 2 > this.slots.length) this.grow();
+    const i = this.list.length;
+    if (i === this.hashes.length) {
+      const next = new Int32Array(i * 2);
+      next.set(this.hashes);
+      this.hashes = next;
+    }
+    this.hashes[i] = h;
     this.list.push(n);
-    this.place(n.hash, this.list.length);
+    this.place(h, i + 1);
   }
 
   private place(h: number, entry: number): void {
@@ -161,33 +183,33 @@ export class NameIndex {
   private grow(): void {
     this.slots = new Int32Array(this.slots.length * 2);
     this.mask = this.slots.length - 1;
-    for (let i = 0; i < this.list.length; i++) this.place(this.list[i]!.hash, i + 1);
+    for (let i = 0; i < this.list.length; i++) this.place(this.hashes[i]!, i + 1);
   }
 }
 
-/** The records of a name without any (shared, never written: a name's own array comes with its first record). */
+/** The records array of a name without any. */
 const NO_RECS: ZoneRecord[] = [];
 
 /** Does the name hold records of this type? */
 export function hasType(n: DnsNode, type: number): boolean {
   const recs = n.recs;
-  for (let i = 0; i < recs.length; i++) if (recs[i]!.type === type) return true;
+  for (let i = n.recStart, end = i + n.recCount; i < end; i++) if (recs[i]!.type === type) return true;
   return false;
 }
 
-/** Where the run of records of the type that starts at recs[i] ends. */
-export function runEnd(recs: ZoneRecord[], i: number): number {
+/** Where the run of records of the type that starts at recs[i] ends (at `end` at most). */
+export function runEnd(recs: ZoneRecord[], i: number, end: number): number {
   const type = recs[i]!.type;
   let j = i + 1;
-  while (j < recs.length && recs[j]!.type === type) j++;
+  while (j < end && recs[j]!.type === type) j++;
   return j;
 }
 
 /** The RRset of this type at a name, if any (a new object each time). */
 export function rrsetOf(n: DnsNode, type: number): RRset | undefined {
   const recs = n.recs;
-  for (let i = 0; i < recs.length; i++) {
-    if (recs[i]!.type === type) return { type, owner: recs[i]!.owner, records: recs.slice(i, runEnd(recs, i)) };
+  for (let i = n.recStart, end = i + n.recCount; i < end; i++) {
+    if (recs[i]!.type === type) return { type, owner: recs[i]!.owner, records: recs.slice(i, runEnd(recs, i, end)) };
   }
   return undefined;
 }
@@ -195,9 +217,10 @@ export function rrsetOf(n: DnsNode, type: number): RRset | undefined {
 /** The RRsets of a name, in zone-file order (new objects each time). */
 export function rrsetsOf(n: DnsNode): RRset[] {
   const out: RRset[] = [];
-  for (let i = 0; i < n.recs.length; ) {
-    const j = runEnd(n.recs, i);
-    out.push({ type: n.recs[i]!.type, owner: n.recs[i]!.owner, records: n.recs.slice(i, j) });
+  const recs = n.recs;
+  for (let i = n.recStart, end = i + n.recCount; i < end; ) {
+    const j = runEnd(recs, i, end);
+    out.push({ type: recs[i]!.type, owner: recs[i]!.owner, records: recs.slice(i, j) });
     i = j;
   }
   return out;
@@ -210,6 +233,43 @@ export function typesOf(n: DnsNode): number[] {
 
 function isWildcardLabel(name: Uint8Array): boolean {
   return name[0] === 1 && name[1] === 0x2a;
+}
+
+/**
+ * One array of the zone's records, those of each name together (in file order, then
+ * regrouped so that a name's records of one type are together, types in order of first
+ * appearance): a counting sort by name. Sets recs, recStart and recCount of every name.
+ */
+function sortRecordsByName(records: ZoneRecord[], nodeOf: Int32Array, nodes: DnsNode[]): void {
+  const start = new Int32Array(nodes.length + 1);
+  for (let k = 0; k < nodeOf.length; k++) start[nodeOf[k]! + 1]!++;
+  for (let i = 0; i < nodes.length; i++) start[i + 1]! += start[i]!;
+  const sorted: ZoneRecord[] = new Array<ZoneRecord>(records.length);
+  const fill = start.slice(0, nodes.length);
+  for (let k = 0; k < records.length; k++) sorted[fill[nodeOf[k]!]!++] = records[k]!;
+  for (let i = 0; i < nodes.length; i++) {
+    const n = nodes[i]!;
+    const from = start[i]!, to = start[i + 1]!;
+    if (to === from) continue;
+    n.recs = sorted;
+    n.recStart = from;
+    n.recCount = to - from;
+    if (to - from > 2) groupTypes(sorted, from, to);
+  }
+}
+
+/** Makes the records of each type in recs[from, to) contiguous, types in order of first appearance, stably. */
+function groupTypes(recs: ZoneRecord[], from: number, to: number): void {
+  for (let i = from + 1; i < to; i++) {
+    if (recs[i]!.type === recs[i - 1]!.type) continue;
+    // A new type starts at i: is an earlier run of it further up? Then move this one there.
+    let last = i - 1;
+    while (last >= from && recs[last]!.type !== recs[i]!.type) last--;
+    if (last < from) continue;
+    const r = recs[i]!;
+    for (let j = i; j > last + 1; j--) recs[j] = recs[j - 1]!;
+    recs[last + 1] = r;
+  }
 }
 
 /** Does the wire name `name` end in `suffix` (whole labels, any case)? */
@@ -260,47 +320,50 @@ export function buildModel(parsed: ParsedZone[], warnings: string[] = []): DnsMo
 
     const own = new NameIndex(z.records.length);
     const newNode = (name: Uint8Array, hash: number, isApex: boolean): DnsNode => {
-      const n: DnsNode = { name, hash, zone: index, recs: NO_RECS, parent: null, wildcard: null, isApex, isCut: false, cutAbove: null, parentDs: undefined, parentZone: -1 };
-      own.add(n);
+      const n: DnsNode = { name, zone: index, recs: NO_RECS, recStart: 0, recCount: 0, parent: null, wildcard: null, isApex, isCut: false, cutAbove: null, parentDs: undefined, parentZone: -1 };
+      own.add(n, hash);
       return n;
     };
     const apex = newNode(z.origin, hashBytesFolded(z.origin, 0, z.origin.length), true);
-    // The parser hands records of one owner the same array: its node is looked up once.
+    // Each record's name, by position in the index; the parser hands records of one owner
+    // the same array, so a run of them is looked up once.
+    const records = z.records;
+    const nodeOf = new Int32Array(records.length);
     let lastOwner: Uint8Array | null = null;
-    let lastNode: DnsNode = apex;
-    for (const r of z.records) {
-      let n = lastNode;
-      if (r.owner !== lastOwner) {
-        const o: Uint8Array = r.owner;
+    let lastNode = 0;
+    for (let k = 0; k < records.length; k++) {
+      const o = records[k]!.owner;
+      if (o !== lastOwner) {
         const h = hashBytesFolded(o, 0, o.length);
-        n = own.find(o, 0, o.length, h) ?? newNode(o, h, false);
+        lastNode = own.indexOf(o, 0, o.length, h);
+        if (lastNode < 0) {
+          newNode(o, h, false);
+          lastNode = own.size - 1;
+        }
         lastOwner = o;
-        lastNode = n;
       }
-      const recs = n.recs;
-      // [r], not [] then push: an empty array pushed to reserves room for 17.
-      if (recs === NO_RECS) {
-        n.recs = [r];
-      } else {
-        // After the last record of its type, if there is one: a type's records stay together.
-        let last = recs.length - 1;
-        while (last >= 0 && recs[last]!.type !== r.type) last--;
-        if (last < 0 || last === recs.length - 1) recs.push(r);
-        else recs.splice(last + 1, 0, r);
-      }
-      zone.recordCount++;
+      nodeOf[k] = lastNode;
     }
+    zone.recordCount = records.length;
+    sortRecordsByName(records, nodeOf, own.list);
     // Empty non-terminals: every ancestor up to the apex exists (RFC 4592 §2.2.2). (Names
     // added on the way are visited too: their chain is linked already, they stop at once.)
     const list = own.list;
+    // Names in a zone file come in runs under one parent: the last parent found is tried
+    // first, with a compare instead of a hash and a probe of the index.
+    let lastParent: DnsNode = apex;
     for (let i = 0; i < list.length; i++) {
       let child = list[i]!;
       while (!child.isApex) {
         const name = child.name;
         const off = name[0]! + 1;
         const len = name.length - off;
-        const h = hashBytesFolded(name, off, len);
-        const p = own.find(name, off, len, h) ?? newNode(name.subarray(off), h, false);
+        let p = lastParent;
+        if (!sameName(p.name, name, off, len)) {
+          const h = hashBytesFolded(name, off, len);
+          p = own.find(name, off, len, h) ?? newNode(name.subarray(off), h, false);
+          lastParent = p;
+        }
         child.parent = p;
         if (isWildcardLabel(name)) p.wildcard = child;
         if (p.parent !== null || p.isApex) break; // its own chain is (or will be) linked
@@ -340,7 +403,7 @@ export function buildModel(parsed: ParsedZone[], warnings: string[] = []): DnsMo
         if (owner !== undefined && owner.length === n.name.length) pendingDs.push({ apex: n.name, ds: rrsetOf(n, T.DS) ?? null, zone: index });
         continue;
       }
-      nodes.add(n);
+      nodes.add(n, own.hashAt(i));
       zone.nameCount++;
     }
   }
