@@ -407,11 +407,33 @@ class Compiler {
     return count;
   }
 
+  /**
+   * The name hash (open addressing, linear probing; layout.ts). Names go in by region of
+   * the table, not in name order: a million names in name order are a million cache
+   * misses across the table. Any order makes the same lookups; where two names collide,
+   * which one takes the first slot depends on it.
+   */
+  private fillHash(hash: Uint32Array, count: number): void {
+    const mask = hash.length - 1;
+    const bits = Math.log2(hash.length);
+    const shift = Math.max(0, bits - 10); // 1024 regions
+    const regions = new Int32Array((hash.length >>> shift) + 1);
+    for (let i = 0; i < count; i++) regions[((this.m.nodes.hashAt(i) & mask) >>> shift) + 1]!++;
+    for (let r = 1; r < regions.length; r++) regions[r]! += regions[r - 1]!;
+    const order = new Int32Array(count);
+    for (let i = 0; i < count; i++) order[regions[(this.m.nodes.hashAt(i) & mask) >>> shift]!++] = i;
+    for (let k = 0; k < count; k++) {
+      const i = order[k]!;
+      let slot = this.m.nodes.hashAt(i) & mask;
+      while (hash[slot] !== 0) slot = (slot + 1) & mask;
+      hash[slot] = i + 1;
+    }
+  }
+
   /** Writes the name table, the hash and the zone table; returns the sections. */
   nameTable(): Array<[number, Uint32Array]> {
     const nodes = this.m.nodes.list;
     const hash = new Uint32Array(tableSizeFor(nodes.length));
-    const mask = hash.length - 1;
     for (let i = 0; i < nodes.length; i++) {
       const n = nodes[i]!;
       const zone = n.zone;
@@ -499,10 +521,8 @@ class Compiler {
       w[a + D.NAME_DESC_TPL] = descTpl;
       w[a + D.NAME_WILD_AT] = wildAt;
       w[a + D.NAME_WILD_COUNT] = wildCount;
-      let slot = h & mask;
-      while (hash[slot] !== 0) slot = (slot + 1) & mask;
-      hash[slot] = i + 1;
     }
+    this.fillHash(hash, nodes.length);
     const zones = new U32Builder();
     for (const z of this.m.zones) {
       const a = zones.record(D.ZONE_WORDS);
