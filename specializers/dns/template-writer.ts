@@ -7,6 +7,7 @@
 //
 // See layout.ts for how a template becomes a response, and why every pointer is listed.
 
+import { copyBytes } from '../image/format.js';
 import { T } from './rr-types.js';
 
 /** Offset of the question name in every response. */
@@ -132,10 +133,9 @@ export class TemplateWriter {
 
   bytes(b: Uint8Array, off = 0, len = b.length - off): void {
     this.ensure(len);
-    const buf = this.buf;
     // A loop for the short runs records are made of; set(subarray()) allocates a view.
-    if (len < 64) for (let i = 0; i < len; i++) buf[this.len + i] = b[off + i]!;
-    else buf.set(b.subarray(off, off + len), this.len);
+    if (len < 64) copyBytes(this.buf, this.len, b, off, len);
+    else this.buf.set(b.subarray(off, off + len), this.len);
     this.len += len;
   }
 
