@@ -5,20 +5,33 @@
 // byte-swapped before it is added (RFC 1071 §2(B)); templates store sums of spans that
 // start at even offsets, so the stack only adds.
 
-/** One's-complement sum of bytes[off, off+len), folded to 16 bits (not inverted). */
+/**
+ * One's-complement sum of bytes[off, off+len), folded to 16 bits (not inverted).
+ *
+ * The high and low bytes of the 16-bit words are summed apart (`hi` gets bytes at even
+ * offsets from `off`, `lo` the odd ones) and combined once at the end: no shift or OR per
+ * word, eight bytes per turn of the loop. Each accumulator grows by at most 255 × 4 per
+ * turn, so a span of up to ~8 MB cannot lose a carry before the final fold.
+ */
 export function partialSum(bytes: Uint8Array, off: number, len: number, initial = 0): number {
-  let sum = initial;
-  const end = off + len;
+  let hi = 0;
+  let lo = 0;
   let i = off;
-  // Pairs of bytes as big-endian words; 32-bit accumulator folded often enough to never overflow.
-  const evenEnd = end - ((end - i) & 1);
-  while (i < evenEnd) {
-    sum += (bytes[i]! << 8) | bytes[i + 1]!;
-    i += 2;
-    if (sum > 0x7fff0000) sum = (sum & 0xffff) + (sum >>> 16);
+  const end = off + len;
+  const end8 = end - ((end - off) & 7);
+  while (i < end8) {
+    hi += bytes[i]! + bytes[i + 2]! + bytes[i + 4]! + bytes[i + 6]!;
+    lo += bytes[i + 1]! + bytes[i + 3]! + bytes[i + 5]! + bytes[i + 7]!;
+    i += 8;
   }
-  if (i < end) sum += bytes[i]! << 8;
-  return fold(sum);
+  while (i + 1 < end) {
+    hi += bytes[i]!;
+    lo += bytes[i + 1]!;
+    i += 2;
+  }
+  if (i < end) hi += bytes[i]!;
+  // hi * 256 + lo stays below 2^31 for any span a frame or an image segment holds.
+  return fold(fold(hi * 256 + lo) + initial);
 }
 
 /** Folds carries of a 32-bit accumulator into 16 bits. */
