@@ -22,6 +22,9 @@ export class DnsTables {
   readonly templates: Uint32Array;
   readonly nameCount: number;
   private readonly mask: number;
+  /** find()'s lower-cased copy of the name. */
+  private readonly scratch = new Uint8Array(256);
+  private readonly scratchView = new DataView(this.scratch.buffer);
 
   constructor(readonly image: Image) {
     const blob = image.sections.get(SectionId.BLOB)!;
@@ -47,27 +50,14 @@ export class DnsTables {
 
   /**
    * The name record for the wire name at buf[off, off+len) (uncompressed, any case), or -1.
-   * The hash folds case as it reads, so the query is never copied or lower-cased.
+   * The name is lower-cased into a scratch buffer first (the responder does that itself,
+   * once for the name and all its suffixes, and calls findLowered).
    */
   find(buf: Uint8Array, off: number, len: number): number {
-    // FNV-1a with ASCII case folding (hashBytesFolded), inlined.
-    let h = 0x811c9dc5;
-    for (let i = off, end = off + len; i < end; i++) h = Math.imul(h ^ LOWER[buf[i]!]!, 0x01000193);
-    h >>>= 0;
-    const names = this.names;
-    const blob = this.blob;
-    const mask = this.mask;
-    for (let slot = h & mask, probes = 0; probes <= mask; slot = (slot + 1) & mask, probes++) {
-      const e = this.hash[slot]!;
-      if (e === 0) return -1;
-      const a = (e - 1) * D.NAME_WORDS;
-      if (names[a + D.NAME_HASH] !== h || names[a + D.NAME_KEY_LEN] !== len) continue;
-      const k = names[a + D.NAME_KEY_OFF]!;
-      let i = 0;
-      while (i < len && LOWER[buf[off + i]!] === blob[k + i]) i++;
-      if (i === len) return e - 1;
-    }
-    return -1;
+    if (len > 255) return -1;
+    const low = this.scratch;
+    for (let i = 0; i < len; i++) low[i] = LOWER[buf[off + i]!]!;
+    return this.findLowered(low, this.scratchView, 0, len);
   }
 
   /**
