@@ -30,6 +30,12 @@ export class UdpView extends WireView {
     return addSums(pseudo, partialSum(this.buf, this.off, length)) === 0xffff ? OK : DROP_UDP_CHECKSUM;
   }
 
+  /** The Checksum field as received (0 when the header is too short to hold one). */
+  get checksumField(): number {
+    if (this.len < UDP_HEADER_LEN) return 0;
+    return (this.buf[this.off + UDP_CHECKSUM]! << 8) | this.buf[this.off + UDP_CHECKSUM + 1]!;
+  }
+
   get dstPort(): number {
     return (this.buf[this.off + UDP_DST_PORT]! << 8) | this.buf[this.off + UDP_DST_PORT + 1]!;
   }
