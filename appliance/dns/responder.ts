@@ -12,7 +12,7 @@
 
 import * as D from '../../specializers/dns/layout.js';
 import {
-  DNS_HEADER_LEN, EDNS_DO, FLAG_AA, FLAG_CD, FLAG_QR, FLAG_RD, FLAG_TC, OPCODE_QUERY, OPCODE_SHIFT, OPCODE_MASK,
+  DnsHeaderView, DNS_HEADER_LEN, EDNS_DO, FLAG_AA, FLAG_CD, FLAG_QR, FLAG_RD, FLAG_TC, OPCODE_QUERY, OPCODE_SHIFT, OPCODE_MASK,
   RCODE_BADVERS, RCODE_FORMERR, RCODE_NOTIMP, RCODE_NXDOMAIN, RCODE_REFUSED, RCODE_YXDOMAIN, TYPE_OPT, setU16, u16,
 } from '../wire/dns.js';
 import { LOWER, type DnsTables } from './tables.js';
@@ -60,6 +60,8 @@ export const DNS_COUNTER_NAMES = [
 ];
 
 export class DnsResponder {
+  /** The query's header, then the response's (rewritten in place). */
+  private readonly hdr = new DnsHeaderView();
   /** Start of each label of the query name (relative to the name). */
   private readonly labels = new Int32Array(MAX_LABELS);
   /** A name a DNAME substituted, uncompressed, for its lookup; a TSIG key name. */
@@ -94,11 +96,12 @@ export class DnsResponder {
     c[C_QUERIES]!++;
     // Nothing to answer to: no header, or (TCP) too short to hold a question (NSD closes
     // such a connection; the transport does when we drop), or no room for any answer.
-    if (len < DNS_HEADER_LEN || cap < len || (transport === TRANSPORT_TCP && len < MIN_QUERY_LEN)) {
+    const hdr = this.hdr.wrap(buf, off, len);
+    if (!hdr.check() || cap < len || (transport === TRANSPORT_TCP && len < MIN_QUERY_LEN)) {
       c[C_DROP_SHORT]!++;
       return -1;
     }
-    const flags = u16(buf, off + 2);
+    const flags = hdr.flags;
     if (flags & FLAG_QR) {
       c[C_DROP_RESPONSE]!++;
       return -1;
@@ -109,10 +112,10 @@ export class DnsResponder {
     // give the same rcode to the same malformed query.
     if (opcode !== OPCODE_QUERY && opcode !== OPCODE_NOTIFY) {
       c[C_NOTIMP]!++;
-      return this.headerOnly(buf, off, keep, RCODE_NOTIMP);
+      return this.headerOnly(keep, RCODE_NOTIMP);
     }
     // An RCODE in a query is malformed (as NSD).
-    if ((flags & 0xf) !== 0) return this.formerr(buf, off, keep);
+    if ((flags & 0xf) !== 0) return this.formerr(keep);
 
     // The question name: labels only (a pointer cannot point back from the first name).
     // It is read whatever QDCOUNT says, as NSD does: a message that cannot hold one is FORMERR.
@@ -121,15 +124,15 @@ export class DnsResponder {
     let nLabels = 0;
     let p = off + DNS_HEADER_LEN;
     for (;;) {
-      if (p >= end) return this.formerr(buf, off, keep);
+      if (p >= end) return this.formerr(keep);
       const l = buf[p]!;
       if (l === 0) break;
-      if (l > 63 || nLabels === MAX_LABELS - 1) return this.formerr(buf, off, keep);
+      if (l > 63 || nLabels === MAX_LABELS - 1) return this.formerr(keep);
       labels[nLabels++] = p - (off + DNS_HEADER_LEN); // relative to the name
       p += l + 1;
     }
     const qnameLen = p + 1 - (off + DNS_HEADER_LEN);
-    if (qnameLen > 255 || p + 5 > end) return this.formerr(buf, off, keep);
+    if (qnameLen > 255 || p + 5 > end) return this.formerr(keep);
     const qtype = u16(buf, p + 1);
     const qclass = u16(buf, p + 3);
     const qend = p + 5; // absolute
@@ -137,14 +140,14 @@ export class DnsResponder {
     if (opcode === OPCODE_NOTIFY) {
       // Refused: no zone here is a secondary (NSD without allow-notify).
       c[C_REFUSED]!++;
-      return this.headerOnly(buf, off, keep, RCODE_REFUSED);
+      return this.headerOnly(keep, RCODE_REFUSED);
     }
     const anIn = u16(buf, off + 6);
     const nsIn = u16(buf, off + 8);
     const arIn = u16(buf, off + 10);
     if (u16(buf, off + 4) !== 1) return this.noQuestion(buf, off, end, keep, anIn, nsIn, arIn);
     // A query carries no answer, nor authority but an IXFR's SOA (RFC 1995 §3).
-    if (anIn !== 0 || (nsIn !== 0 && qtype !== QTYPE_IXFR)) return this.formerr(buf, off, keep);
+    if (anIn !== 0 || (nsIn !== 0 && qtype !== QTYPE_IXFR)) return this.formerr(keep);
 
     // The authority records of an IXFR are skipped; the additional section may hold one
     // OPT (RFC 6891 §6.1.1) and a TSIG, last (RFC 8945 §5.1); anything else is FORMERR.
@@ -154,13 +157,13 @@ export class DnsResponder {
     for (let i = 0, n = nsIn + arIn; i < n; i++) {
       const rrAt = q;
       q = skipName(buf, q, end);
-      if (q < 0 || q + 10 > end) return this.formerr(buf, off, keep);
+      if (q < 0 || q + 10 > end) return this.formerr(keep);
       const type = u16(buf, q);
       const rdlen = u16(buf, q + 8);
-      if (q + 10 + rdlen > end) return this.formerr(buf, off, keep);
+      if (q + 10 + rdlen > end) return this.formerr(keep);
       if (i >= nsIn) {
         if (type === TYPE_OPT) {
-          if (edns || tsigAt >= 0 || buf[rrAt] !== 0 || !optionsFit(buf, q + 10, q + 10 + rdlen)) return this.formerr(buf, off, keep);
+          if (edns || tsigAt >= 0 || buf[rrAt] !== 0 || !optionsFit(buf, q + 10, q + 10 + rdlen)) return this.formerr(keep);
           edns = true;
           udpSize = u16(buf, q + 2);
           ednsVersion = buf[q + 5]!;
@@ -168,7 +171,7 @@ export class DnsResponder {
         } else if (type === TYPE_TSIG && i === n - 1) {
           tsigAt = rrAt;
         } else {
-          return this.formerr(buf, off, keep);
+          return this.formerr(keep);
         }
       }
       q += 10 + rdlen;
@@ -186,7 +189,7 @@ export class DnsResponder {
     if (edns && ednsVersion !== 0) {
       // RFC 6891 §6.1.3. The DO bit is echoed here too (RFC 3225 §3; NSD does not).
       c[C_BADVERS]!++;
-      this.header(buf, off, keep, RCODE_BADVERS & 0xf, 1, 0, 0, 1);
+      this.header(keep, RCODE_BADVERS & 0xf, 1, 0, 0, 1);
       return this.opt(buf, w, RCODE_BADVERS >> 4, ednsDo) - off;
     }
     if (qclass !== CLASS_IN && qclass !== CLASS_ANY) {
@@ -195,7 +198,7 @@ export class DnsResponder {
       c[C_REFUSED]!++;
       const qd = qclass === CLASS_CH ? 1 : 0;
       if (qd === 0) w = off + DNS_HEADER_LEN;
-      this.header(buf, off, keep, RCODE_REFUSED, qd, 0, 0, edns ? 1 : 0);
+      this.header(keep, RCODE_REFUSED, qd, 0, 0, edns ? 1 : 0);
       if (edns) w = this.opt(buf, w, 0, ednsDo);
       return w - off;
     }
@@ -213,7 +216,7 @@ export class DnsResponder {
         rcode = RCODE_NOTAUTH;
         c[C_NOTAUTH]!++;
       }
-      this.header(buf, off, keep, rcode, 1, 0, 0, edns ? 1 : 0);
+      this.header(keep, rcode, 1, 0, 0, edns ? 1 : 0);
       if (edns) w = this.opt(buf, w, 0, ednsDo);
       return w - off;
     }
@@ -225,7 +228,7 @@ export class DnsResponder {
     if (tpl < 0) {
       // Under no zone served here.
       c[C_REFUSED]!++;
-      this.header(buf, off, keep, RCODE_REFUSED, 1, 0, 0, edns ? 1 : 0);
+      this.header(keep, RCODE_REFUSED, 1, 0, 0, edns ? 1 : 0);
       if (edns) w = this.opt(buf, w, 0, ednsDo);
       return w - off;
     }
@@ -289,7 +292,7 @@ export class DnsResponder {
       }
     }
     if (edns) w = this.opt(buf, w, 0, ednsDo);
-    this.header(buf, off, keep | aa, rcode, 1, an, ns, ar + (edns ? 1 : 0));
+    this.header(keep | aa, rcode, 1, an, ns, ar + (edns ? 1 : 0));
     if (rcode === RCODE_NXDOMAIN) c[C_NXDOMAIN]!++;
     c[C_ANSWERED]!++;
     return w - off;
@@ -447,11 +450,11 @@ export class DnsResponder {
       if (rdEnd <= end && optionsFit(buf, q + D.OPT_RR_LEN, rdEnd)) {
         this.counters[C_ANSWERED]!++;
         this.counters[C_EDNS]!++;
-        this.header(buf, off, keep, 0, 0, 0, 0, 1);
+        this.header(keep, 0, 0, 0, 0, 1);
         return this.opt(buf, q, 0, u16(buf, q + 7) & EDNS_DO) - off;
       }
     }
-    return this.formerr(buf, off, keep);
+    return this.formerr(keep);
   }
 
   /**
@@ -462,25 +465,25 @@ export class DnsResponder {
   private tsigBadKey(buf: Uint8Array, off: number, end: number, at: number, keep: number, edns: boolean, ednsDo: number, limit: number): number {
     const key = this.scratch, alg = this.scratch2;
     const q = this.readName(buf, off, end, at, key);
-    if (q < 0) return this.formerr(buf, off, keep);
+    if (q < 0) return this.formerr(keep);
     const keyLen = this.nameOut;
     const rdStart = q + 10, rdEnd = rdStart + u16(buf, q + 8); // inside the message: checked by the caller
     const r = this.readName(buf, off, rdEnd, rdStart, alg);
-    if (r < 0 || r + 10 > rdEnd) return this.formerr(buf, off, keep);
+    if (r < 0 || r + 10 > rdEnd) return this.formerr(keep);
     const algLen = this.nameOut;
     const idAt = r + 10 + u16(buf, r + 8); // after time signed (6), fudge (2), MAC size (2), MAC
-    if (idAt + 6 > rdEnd || idAt + 6 + u16(buf, idAt + 4) !== rdEnd) return this.formerr(buf, off, keep);
+    if (idAt + 6 > rdEnd || idAt + 6 + u16(buf, idAt + 4) !== rdEnd) return this.formerr(keep);
     const time0 = u16(buf, r), time1 = u16(buf, r + 2), time2 = u16(buf, r + 4), fudge = u16(buf, r + 6);
     const originalId = u16(buf, idAt);
     this.counters[C_NOTAUTH]!++;
     let w = off + DNS_HEADER_LEN;
     const rdlen = algLen + 16;
     if (DNS_HEADER_LEN + (edns ? D.OPT_RR_LEN : 0) + keyLen + 10 + rdlen > limit) {
-      this.header(buf, off, keep, RCODE_NOTAUTH, 0, 0, 0, edns ? 1 : 0);
+      this.header(keep, RCODE_NOTAUTH, 0, 0, 0, edns ? 1 : 0);
       if (edns) w = this.opt(buf, w, 0, ednsDo);
       return w - off;
     }
-    this.header(buf, off, keep, RCODE_NOTAUTH, 0, 0, 0, edns ? 2 : 1);
+    this.header(keep, RCODE_NOTAUTH, 0, 0, 0, edns ? 2 : 1);
     if (edns) w = this.opt(buf, w, 0, ednsDo);
     for (let i = 0; i < keyLen; i++) buf[w + i] = key[i]!;
     w += keyLen;
@@ -538,17 +541,14 @@ export class DnsResponder {
   private truncated(buf: Uint8Array, off: number, qend: number, flags: number, rcode: number, edns: boolean, ednsDo: number): number {
     this.counters[C_TRUNCATED]!++;
     let w = qend;
-    this.header(buf, off, flags | FLAG_TC, rcode, 1, 0, 0, edns ? 1 : 0);
+    this.header(flags | FLAG_TC, rcode, 1, 0, 0, edns ? 1 : 0);
     if (edns) w = this.opt(buf, w, 0, ednsDo);
     return w - off;
   }
 
-  private header(buf: Uint8Array, off: number, flags: number, rcode: number, qd: number, an: number, ns: number, ar: number): void {
-    setU16(buf, off + 2, FLAG_QR | flags | rcode);
-    setU16(buf, off + 4, qd);
-    setU16(buf, off + 6, an);
-    setU16(buf, off + 8, ns);
-    setU16(buf, off + 10, ar);
+  /** Writes the response header over the query's (the view answer() wrapped on buf at off). */
+  private header(flags: number, rcode: number, qd: number, an: number, ns: number, ar: number): void {
+    this.hdr.setResponse(flags, rcode, qd, an, ns, ar);
   }
 
   /** An OPT RR (RFC 6891 §6.1.2): our UDP size, the extended RCODE's upper bits, DO echoed. */
@@ -563,14 +563,14 @@ export class DnsResponder {
     return w + D.OPT_RR_LEN;
   }
 
-  private headerOnly(buf: Uint8Array, off: number, keep: number, rcode: number): number {
-    this.header(buf, off, keep, rcode, 0, 0, 0, 0);
+  private headerOnly(keep: number, rcode: number): number {
+    this.header(keep, rcode, 0, 0, 0, 0);
     return DNS_HEADER_LEN;
   }
 
-  private formerr(buf: Uint8Array, off: number, keep: number): number {
+  private formerr(keep: number): number {
     this.counters[C_FORMERR]!++;
-    return this.headerOnly(buf, off, keep, RCODE_FORMERR);
+    return this.headerOnly(keep, RCODE_FORMERR);
   }
 }
 

@@ -13,6 +13,8 @@
 //   │                    ARCOUNT                    │ 10
 //   └───────────────────────────────────────────────┘
 
+import { WireView } from './view.js';
+
 export const DNS_HEADER_LEN = 12;
 
 export const DNS_ID = 0;
@@ -46,6 +48,49 @@ export const RCODE_BADVERS = 16;
 
 export const TYPE_OPT = 41;
 export const EDNS_DO = 0x8000;
+
+/** The header of a DNS message: checked (long enough) before any field is read. */
+export class DnsHeaderView extends WireView {
+  /** True when a whole header is there. */
+  check(): boolean {
+    return this.len >= DNS_HEADER_LEN;
+  }
+
+  get id(): number {
+    return u16(this.buf, this.off + DNS_ID);
+  }
+
+  /** The second 16-bit word: QR, Opcode, AA, TC, RD, RA, Z, AD, CD, RCODE. */
+  get flags(): number {
+    return u16(this.buf, this.off + DNS_FLAGS);
+  }
+
+  get qdcount(): number {
+    return u16(this.buf, this.off + DNS_QDCOUNT);
+  }
+
+  get ancount(): number {
+    return u16(this.buf, this.off + DNS_ANCOUNT);
+  }
+
+  get nscount(): number {
+    return u16(this.buf, this.off + DNS_NSCOUNT);
+  }
+
+  get arcount(): number {
+    return u16(this.buf, this.off + DNS_ARCOUNT);
+  }
+
+  /** Makes the header a response's: QR set, `flags` and `rcode`, the four counts; the ID stays. */
+  setResponse(flags: number, rcode: number, qd: number, an: number, ns: number, ar: number): void {
+    const b = this.buf, o = this.off;
+    setU16(b, o + DNS_FLAGS, FLAG_QR | flags | rcode);
+    setU16(b, o + DNS_QDCOUNT, qd);
+    setU16(b, o + DNS_ANCOUNT, an);
+    setU16(b, o + DNS_NSCOUNT, ns);
+    setU16(b, o + DNS_ARCOUNT, ar);
+  }
+}
 
 export function u16(b: Uint8Array, off: number): number {
   return (b[off]! << 8) | b[off + 1]!;

@@ -54,3 +54,21 @@ test('u16 and setU16 are big-endian and keep to their two bytes', (t) => {
   setU16(b, 1, 0x1ffff & 0xffff);
   t.is(u16(b, 1), 0xffff);
 });
+
+test('DnsHeaderView: check before reading, the fields, and the response header written in place', async (t) => {
+  const { DnsHeaderView } = await import('../../../appliance/wire/dns.js');
+  const q = dnsPacket.encode({ type: 'query', id: 0x1234, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name: 'www.example.com' }] });
+  const buf = new Uint8Array(q.length + 5);
+  buf.set(q, 5);
+  const h = new DnsHeaderView();
+  t.false(h.wrap(buf, 5, 11).check());
+  t.true(h.wrap(buf, 5, q.length).check());
+  t.is(h.id, 0x1234);
+  t.is(h.flags & FLAG_RD, FLAG_RD);
+  t.deepEqual([h.qdcount, h.ancount, h.nscount, h.arcount], [1, 0, 0, 0]);
+  h.setResponse(FLAG_RD | FLAG_AA, RCODE_REFUSED, 1, 2, 3, 4);
+  t.is(h.id, 0x1234);
+  t.is(h.flags, FLAG_QR | FLAG_RD | FLAG_AA | RCODE_REFUSED);
+  t.deepEqual([h.qdcount, h.ancount, h.nscount, h.arcount], [1, 2, 3, 4]);
+  t.is(buf[4], 0, 'nothing written before the header');
+});
