@@ -9,15 +9,14 @@
 // stack tests (test/appliance/stack/) send every frame through Stack.handle, so both paths
 // are held to the same expected bytes, and the fuzz tests to the same invariants.
 //
-// Measured with one core on the bench zone's query: about 290 ns a frame here against
-// about 465 ns through the views (the calls and re-reads of the layered path).
+// The header rewrites are the views' own functions (replyUdp, replyIpv4, replyEthernet);
+// what it saves is the layered parse. Measured on one core with the bench zone's query,
+// Stack.handle takes about 340-400 ns a frame with it and about 465 ns without.
 
-import { addSums, finish, partialSum } from '../wire/checksum.js';
-import { ETHERNET_HEADER_LEN, ETHERTYPE_IPV4, ETH_DST, ETH_SRC, ETH_TYPE } from '../wire/ethernet.js';
-import {
-  DEFAULT_TTL, IPV4_HEADER_LEN, IP4_CHECKSUM, IP4_DST, IP4_FLAGS_FRAG, IP4_PROTOCOL, IP4_SRC, IP4_TOTAL_LEN, IP4_TTL, PROTO_UDP,
-} from '../wire/ipv4.js';
-import { UDP_CHECKSUM, UDP_DST_PORT, UDP_HEADER_LEN, UDP_LENGTH } from '../wire/udp.js';
+import { addSums, partialSum } from '../wire/checksum.js';
+import { ETHERNET_HEADER_LEN, ETHERTYPE_IPV4, ETH_TYPE, replyEthernet } from '../wire/ethernet.js';
+import { IPV4_HEADER_LEN, IP4_DST, IP4_FLAGS_FRAG, IP4_PROTOCOL, IP4_SRC, IP4_TOTAL_LEN, PROTO_UDP, replyIpv4 } from '../wire/ipv4.js';
+import { UDP_CHECKSUM, UDP_DST_PORT, UDP_HEADER_LEN, UDP_LENGTH, replyUdp } from '../wire/udp.js';
 
 const IP = ETHERNET_HEADER_LEN;
 const UDP = IP + IPV4_HEADER_LEN;
@@ -65,44 +64,10 @@ export function fastUdp4(h: FastPathHost, b: Uint8Array, off: number, len: numbe
   const n = h.answerUdp4(b, u + UDP_HEADER_LEN, ulen - UDP_HEADER_LEN, room);
   if (n < 0) return -2;
 
-  // UDP: ports swapped, the new length, the checksum in full.
-  const p0 = b[u]!, p1 = b[u + 1]!;
-  b[u] = b[u + 2]!;
-  b[u + 1] = b[u + 3]!;
-  b[u + 2] = p0;
-  b[u + 3] = p1;
+  // The replies' headers, with the views' own functions (the same bytes as the general path).
   const newUlen = UDP_HEADER_LEN + n;
-  b[u + UDP_LENGTH] = newUlen >> 8;
-  b[u + UDP_LENGTH + 1] = newUlen & 0xff;
-  b[u + UDP_CHECKSUM] = 0;
-  b[u + UDP_CHECKSUM + 1] = 0;
-  let c = finish(addSums(partialSum(b, ip + IP4_SRC, 8, PROTO_UDP + newUlen), partialSum(b, u, newUlen)));
-  if (c === 0) c = 0xffff;
-  b[u + UDP_CHECKSUM] = c >> 8;
-  b[u + UDP_CHECKSUM + 1] = c & 0xff;
-  // IPv4: addresses swapped, as Ipv4View.reply does.
-  for (let i = 0; i < 4; i++) {
-    const t = b[ip + IP4_SRC + i]!;
-    b[ip + IP4_SRC + i] = b[ip + IP4_DST + i]!;
-    b[ip + IP4_DST + i] = t;
-  }
-  const newTotal = IPV4_HEADER_LEN + newUlen;
-  b[ip + 1] = 0;
-  b[ip + IP4_TOTAL_LEN] = newTotal >> 8;
-  b[ip + IP4_TOTAL_LEN + 1] = newTotal & 0xff;
-  b[ip + IP4_FLAGS_FRAG] = 0x40;
-  b[ip + IP4_FLAGS_FRAG + 1] = 0;
-  b[ip + IP4_TTL] = DEFAULT_TTL;
-  b[ip + IP4_CHECKSUM] = 0;
-  b[ip + IP4_CHECKSUM + 1] = 0;
-  const ic = finish(partialSum(b, ip, IPV4_HEADER_LEN));
-  b[ip + IP4_CHECKSUM] = ic >> 8;
-  b[ip + IP4_CHECKSUM + 1] = ic & 0xff;
-  // Ethernet: back to the sender, from us.
-  const mac = h.mac;
-  for (let i = 0; i < 6; i++) {
-    b[off + ETH_DST + i] = b[off + ETH_SRC + i]!;
-    b[off + ETH_SRC + i] = mac[i]!;
-  }
-  return IP + newTotal;
+  replyUdp(b, u, n, partialSum(b, ip + IP4_SRC, 8, PROTO_UDP + newUlen));
+  replyIpv4(b, ip, newUlen);
+  replyEthernet(b, off, h.mac);
+  return IP + IPV4_HEADER_LEN + newUlen;
 }

@@ -77,14 +77,18 @@ export class EthernetView extends WireView {
 
   /** Addresses a reply: destination = the frame's source (the symmetric-path rule), source = `mac`. */
   replyFrom(mac: Uint8Array): void {
-    const b = this.buf, o = this.off;
-    for (let i = 0; i < MAC_LEN; i++) {
-      b[o + ETH_DST + i] = b[o + ETH_SRC + i]!;
-      b[o + ETH_SRC + i] = mac[i]!;
-    }
+    replyEthernet(this.buf, this.off, mac);
   }
 
   isMulticastDst(): boolean {
     return (this.buf[this.off]! & 1) === 1;
+  }
+}
+
+/** EthernetView.replyFrom's work on the frame at b[o]; a plain function the fast path shares. */
+export function replyEthernet(b: Uint8Array, o: number, mac: Uint8Array): void {
+  for (let i = 0; i < MAC_LEN; i++) {
+    b[o + ETH_DST + i] = b[o + ETH_SRC + i]!;
+    b[o + ETH_SRC + i] = mac[i]!;
   }
 }

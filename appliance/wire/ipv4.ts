@@ -87,23 +87,27 @@ export class Ipv4View extends WireView {
    * length, no fragmentation (DF), and the header checksum written in full.
    */
   reply(payloadLen: number): void {
-    const b = this.buf, o = this.off;
-    for (let i = 0; i < 4; i++) {
-      const t = b[o + IP4_SRC + i]!;
-      b[o + IP4_SRC + i] = b[o + IP4_DST + i]!;
-      b[o + IP4_DST + i] = t;
-    }
-    const total = IPV4_HEADER_LEN + payloadLen;
-    b[o + 1] = 0; // DSCP/ECN
-    b[o + IP4_TOTAL_LEN] = total >> 8;
-    b[o + IP4_TOTAL_LEN + 1] = total & 0xff;
-    b[o + IP4_FLAGS_FRAG] = 0x40; // DF
-    b[o + IP4_FLAGS_FRAG + 1] = 0;
-    b[o + IP4_TTL] = DEFAULT_TTL;
-    b[o + IP4_CHECKSUM] = 0;
-    b[o + IP4_CHECKSUM + 1] = 0;
-    const c = finish(partialSum(b, o, IPV4_HEADER_LEN));
-    b[o + IP4_CHECKSUM] = c >> 8;
-    b[o + IP4_CHECKSUM + 1] = c & 0xff;
+    replyIpv4(this.buf, this.off, payloadLen);
   }
+}
+
+/** Ipv4View.reply's work on the header at b[o]; a plain function the fast path shares. */
+export function replyIpv4(b: Uint8Array, o: number, payloadLen: number): void {
+  for (let i = 0; i < 4; i++) {
+    const t = b[o + IP4_SRC + i]!;
+    b[o + IP4_SRC + i] = b[o + IP4_DST + i]!;
+    b[o + IP4_DST + i] = t;
+  }
+  const total = IPV4_HEADER_LEN + payloadLen;
+  b[o + 1] = 0; // DSCP/ECN
+  b[o + IP4_TOTAL_LEN] = total >> 8;
+  b[o + IP4_TOTAL_LEN + 1] = total & 0xff;
+  b[o + IP4_FLAGS_FRAG] = 0x40; // DF
+  b[o + IP4_FLAGS_FRAG + 1] = 0;
+  b[o + IP4_TTL] = DEFAULT_TTL;
+  b[o + IP4_CHECKSUM] = 0;
+  b[o + IP4_CHECKSUM + 1] = 0;
+  const c = finish(partialSum(b, o, IPV4_HEADER_LEN));
+  b[o + IP4_CHECKSUM] = c >> 8;
+  b[o + IP4_CHECKSUM + 1] = c & 0xff;
 }

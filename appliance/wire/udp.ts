@@ -59,20 +59,28 @@ export class UdpView extends WireView {
    * without changing it; the length is the new one).
    */
   reply(payloadLen: number, pseudo: number): void {
-    const b = this.buf, o = this.off;
-    const sp0 = b[o]!, sp1 = b[o + 1]!;
-    b[o] = b[o + 2]!;
-    b[o + 1] = b[o + 3]!;
-    b[o + 2] = sp0;
-    b[o + 3] = sp1;
-    const length = UDP_HEADER_LEN + payloadLen;
-    b[o + UDP_LENGTH] = length >> 8;
-    b[o + UDP_LENGTH + 1] = length & 0xff;
-    b[o + UDP_CHECKSUM] = 0;
-    b[o + UDP_CHECKSUM + 1] = 0;
-    let c = finish(addSums(pseudo, partialSum(b, o, length)));
-    if (c === 0) c = 0xffff; // RFC 768: a computed zero is sent as all ones
-    b[o + UDP_CHECKSUM] = c >> 8;
-    b[o + UDP_CHECKSUM + 1] = c & 0xff;
+    replyUdp(this.buf, this.off, payloadLen, pseudo);
   }
+}
+
+/**
+ * UdpView.reply's work on the header at b[o]: ports swapped, the length of `payloadLen`
+ * bytes of data, the checksum in full (`pseudo`: the reply's pseudo-header sum). A plain
+ * function, so that the fast path (appliance/stack/fast-path.ts) writes the same bytes.
+ */
+export function replyUdp(b: Uint8Array, o: number, payloadLen: number, pseudo: number): void {
+  const sp0 = b[o]!, sp1 = b[o + 1]!;
+  b[o] = b[o + 2]!;
+  b[o + 1] = b[o + 3]!;
+  b[o + 2] = sp0;
+  b[o + 3] = sp1;
+  const length = UDP_HEADER_LEN + payloadLen;
+  b[o + UDP_LENGTH] = length >> 8;
+  b[o + UDP_LENGTH + 1] = length & 0xff;
+  b[o + UDP_CHECKSUM] = 0;
+  b[o + UDP_CHECKSUM + 1] = 0;
+  let c = finish(addSums(pseudo, partialSum(b, o, length)));
+  if (c === 0) c = 0xffff; // RFC 768: a computed zero is sent as all ones
+  b[o + UDP_CHECKSUM] = c >> 8;
+  b[o + UDP_CHECKSUM + 1] = c & 0xff;
 }
