@@ -398,7 +398,3 @@ export function sectionWords(img: Image, id: number): Uint32Array {
   if (s.length % 4 !== 0) throw new ImageError('APPL_ERR_IMAGE_CORRUPT', img.file, `section ${SECTION_NAMES[id] ?? id} is not whole words`);
   return new Uint32Array(img.shared, s.offset, s.length / 4);
 }
-
-export function hasSection(img: Image, id: number): boolean {
-  return img.sections.has(id);
-}
