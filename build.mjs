@@ -63,7 +63,7 @@ function removeStale() {
 
 async function buildTests() {
   removeStale();
-  const files = ['appliance', 'specializers', 'netmap-binding', 'test', 'scripts'].flatMap(tsFiles);
+  const files = ['basics', 'appliance', 'specializers', 'netmap-binding', 'test', 'scripts'].flatMap(tsFiles);
   await build({
     entryPoints: files,
     outdir: 'build',

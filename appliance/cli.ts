@@ -4,7 +4,7 @@
 // ApplianceErrors: printed as "appliance: CODE: message", exit status 1 (2 for usage).
 
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { isApplianceError } from './errors.js';
+import { isApplianceError } from '../basics/errors.js';
 import { runBuild } from './commands/build.js';
 import { runInspect } from './commands/inspect.js';
 import { runServe } from './commands/serve.js';

@@ -26,7 +26,7 @@
 
 import { isIPv4, isIPv6 } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UsageError } from '../appliance/errors.js';
+import { usage } from './errors.js';
 import { copyStats, emptyStats, isPowerOfTwo, type Device, type DeviceStats } from './device.js';
 import { callNative, loadNative } from './loader.js';
 import type { NativeAttachment, NativeBinding, NativeRing, NativeSocket } from './native.js';
@@ -151,7 +151,7 @@ export interface AfXdpOptions {
 export function openAfXdp(options: AfXdpOptions): AfXdpDevice {
   const native = loadNative();
   if (!native.supported) {
-    throw new UsageError('AF_XDP is Linux only: this build of the native module has no AF_XDP');
+    throw usage('AF_XDP is Linux only: this build of the native module has no AF_XDP');
   }
   const ring = options.ringSize ?? 2048;
   const sizes = {
@@ -163,9 +163,9 @@ export function openAfXdp(options: AfXdpOptions): AfXdpDevice {
   const frames = options.frames ?? 2 * sizes.fillSize;
   const frameSize = options.frameSize ?? 2048;
   if (!Number.isInteger(frames) || frames < sizes.fillSize + 64) {
-    throw new UsageError(`frames (${frames}) must be at least fillSize (${sizes.fillSize}) + 64, or nothing is left to transmit from`);
+    throw usage(`frames (${frames}) must be at least fillSize (${sizes.fillSize}) + 64, or nothing is left to transmit from`);
   }
-  if (!isPowerOfTwo(frameSize)) throw new UsageError(`frameSize (${frameSize}) must be a power of two`);
+  if (!isPowerOfTwo(frameSize)) throw usage(`frameSize (${frameSize}) must be a power of two`);
   const queue = options.queue ?? 0;
   const info = callNative(() => native.ifInfo(options.iface, options.netns));
   let program: XdpProgram | undefined;
@@ -483,12 +483,12 @@ export function addressBytes(addrs: readonly string[], size: 4 | 16): Uint8Array
 }
 
 export function parseIPv4(a: string): Uint8Array {
-  if (!isIPv4(a)) throw new UsageError(`not an IPv4 address: ${JSON.stringify(a)}`);
+  if (!isIPv4(a)) throw usage(`not an IPv4 address: ${JSON.stringify(a)}`);
   return Uint8Array.from(a.split('.').map(Number));
 }
 
 export function parseIPv6(a: string): Uint8Array {
-  if (!isIPv6(a)) throw new UsageError(`not an IPv6 address: ${JSON.stringify(a)}`);
+  if (!isIPv6(a)) throw usage(`not an IPv6 address: ${JSON.stringify(a)}`);
   // An embedded IPv4 tail (::ffff:198.18.0.1) becomes two hex groups first.
   const s = a.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_m, b0: string, b1: string, b2: string, b3: string) =>
     `${((+b0 << 8) | +b1).toString(16)}:${((+b2 << 8) | +b3).toString(16)}`,

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ApplianceError, type ErrorCode } from '../appliance/errors.js';
+import { BindingError, type BindingErrorCode } from './errors.js';
 import type { NativeBinding } from './native.js';
 
 export const NATIVE_FILE = 'netmap_binding.node';
@@ -15,9 +15,9 @@ export const NATIVE_FILE = 'netmap_binding.node';
 export const NATIVE_PATH_ENV = 'APPLIANCE_NATIVE_PATH';
 
 /** An error from the binding: a failed system call, named with its errno. */
-export class XdpError extends ApplianceError {
+export class XdpError extends BindingError {
   constructor(
-    code: ErrorCode,
+    code: BindingErrorCode,
     message: string,
     readonly syscall?: string,
     readonly errno?: number,
@@ -110,7 +110,7 @@ export function fromNative(e: unknown): unknown {
   const n = e as Error & NativeErrorShape;
   if (typeof n.code !== 'string' || !n.code.startsWith('APPL_ERR_')) return e;
   return new XdpError(
-    n.code as ErrorCode,
+    n.code as BindingErrorCode,
     e.message,
     typeof n.syscall === 'string' ? n.syscall : undefined,
     typeof n.errno === 'number' ? n.errno : undefined,

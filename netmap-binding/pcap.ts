@@ -11,7 +11,7 @@
 //   (written little-endian; the reader takes either byte order, µs or ns timestamps)
 
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { ApplianceError } from '../appliance/errors.js';
+import { BindingError } from './errors.js';
 import type { Device, DeviceStats } from './device.js';
 import type { PipeDevice } from './pipe.js';
 
@@ -41,7 +41,7 @@ export class PcapWriter {
     try {
       this.fd = openSync(path, 'w');
     } catch (e) {
-      throw new ApplianceError('APPL_ERR_USAGE', `cannot write capture ${path}: ${(e as Error).message}`, { cause: e });
+      throw new BindingError('APPL_ERR_CAPTURE', `cannot write capture ${path}: ${(e as Error).message}`, { cause: e });
     }
     const b = this.buf;
     b.writeUInt32LE(MAGIC_US, 0);
@@ -213,7 +213,7 @@ export function readPcap(source: string | Uint8Array): PcapFile {
   // Plain Uint8Array records (a Buffer's slice would be a Buffer).
   const bytes = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
   const bad = (why: string): never => {
-    throw new ApplianceError('APPL_ERR_USAGE', `${name}: not a readable pcap file: ${why}`);
+    throw new BindingError('APPL_ERR_USAGE', `${name}: not a readable pcap file: ${why}`);
   };
   if (bytes.length < GLOBAL_HEADER_LEN) bad('shorter than the 24-byte header');
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -17,7 +17,7 @@
 // `poison`, frames are filled with 0xEE when they come back, so a write after transmit or
 // a read of stale bytes shows up in tests.
 
-import { UsageError } from '../appliance/errors.js';
+import { usage } from './errors.js';
 import { copyStats, emptyStats, isPowerOfTwo, type Device, type DeviceStats } from './device.js';
 
 export interface PipeEndOptions {
@@ -79,10 +79,10 @@ export class PipeDevice implements Device {
     const frameSize = options.frameSize ?? 2048;
     const ringSize = options.ringSize ?? 512;
     this.headroom = options.headroom ?? 256;
-    if (!isPowerOfTwo(frameSize) || frameSize < 256) throw new UsageError(`pipe frameSize ${frameSize} must be a power of two ≥ 256`);
-    if (!isPowerOfTwo(ringSize)) throw new UsageError(`pipe ringSize ${ringSize} must be a power of two`);
-    if (!Number.isInteger(frames) || frames < 1) throw new UsageError(`pipe frames ${frames} must be a positive integer`);
-    if (this.headroom >= frameSize - 64) throw new UsageError(`pipe headroom ${this.headroom} leaves too little of a ${frameSize}-byte frame`);
+    if (!isPowerOfTwo(frameSize) || frameSize < 256) throw usage(`pipe frameSize ${frameSize} must be a power of two ≥ 256`);
+    if (!isPowerOfTwo(ringSize)) throw usage(`pipe ringSize ${ringSize} must be a power of two`);
+    if (!Number.isInteger(frames) || frames < 1) throw usage(`pipe frames ${frames} must be a positive integer`);
+    if (this.headroom >= frameSize - 64) throw usage(`pipe headroom ${this.headroom} leaves too little of a ${frameSize}-byte frame`);
     this.name = options.name ?? defaultName;
     this.mac = options.mac ?? Uint8Array.of(0x02, 0, 0, 0, 0, defaultMacLast);
     this.mtu = options.mtu ?? 1500;
@@ -137,7 +137,7 @@ export class PipeDevice implements Device {
       const addr = addrs[i]!;
       const len = lens[i]!;
       const f = this.checkOwned(addr, 'transmit');
-      if (len > this.maxFrameLen || len === 0) throw new UsageError(`pipe ${this.name}: transmit of ${len} bytes (1..${this.maxFrameLen} allowed)`);
+      if (len > this.maxFrameLen || len === 0) throw usage(`pipe ${this.name}: transmit of ${len} bytes (1..${this.maxFrameLen} allowed)`);
       this.owner[f] = KERNEL;
       this.txAddr[this.txCount] = addr;
       this.txLen[this.txCount] = len;
@@ -228,10 +228,10 @@ export class PipeDevice implements Device {
   private checkOwned(addr: number, what: string): number {
     const f = this.frameOf(addr);
     if (f >= this.frameCount || addr !== f * this.frameSize + this.headroom) {
-      throw new UsageError(`pipe ${this.name}: ${what} of address ${addr}, which this device never handed out`);
+      throw usage(`pipe ${this.name}: ${what} of address ${addr}, which this device never handed out`);
     }
     if (this.owner[f] !== APP) {
-      throw new UsageError(`pipe ${this.name}: ${what} of address ${addr}, which the application does not own (given back twice?)`);
+      throw usage(`pipe ${this.name}: ${what} of address ${addr}, which the application does not own (given back twice?)`);
     }
     return f;
   }

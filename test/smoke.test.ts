@@ -1,5 +1,5 @@
 import test from 'ava';
-import { ApplianceError } from '../appliance/errors.js';
+import { ApplianceError } from '../basics/errors.js';
 
 test('errors carry a stable code', (t) => {
   const e = new ApplianceError('APPL_ERR_USAGE', 'x');

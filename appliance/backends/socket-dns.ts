@@ -6,7 +6,7 @@
 
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { ApplianceError } from '../errors.js';
+import { ApplianceError } from '../../basics/errors.js';
 import { DnsResponder, MAX_MESSAGE, TRANSPORT_TCP, TRANSPORT_UDP } from '../dns/responder.js';
 import type { DnsTables } from '../dns/tables.js';
 import { EDNS_UDP_SIZE } from '../../specializers/dns/layout.js';

@@ -7,7 +7,7 @@
 // a slow reader holds a few views of the image, not copies of it).
 
 import net from 'node:net';
-import { ApplianceError } from '../errors.js';
+import { ApplianceError } from '../../basics/errors.js';
 import * as L from '../../specializers/http/layout.js';
 import { DateCache } from '../http/date.js';
 import { headLength, HEAD_OK, RequestHead, RequestParser } from '../http/request.js';

@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dgram from 'node:dgram';
 import dnsPacket from 'dns-packet';
-import { ApplianceError } from '../errors.js';
+import { ApplianceError } from '../../basics/errors.js';
 import { buildImage } from '../../specializers/build.js';
 import { DEFAULT_HTTP_OPTIONS } from '../../specializers/http/compile.js';
 import { BENCH_ZONE, BENCH_ZONE_FILE, benchZoneText } from './dns-fixture.js';

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApplianceError } from '../errors.js';
+import { ApplianceError } from '../../basics/errors.js';
 import { buildImage } from '../../specializers/build.js';
 import { DEFAULT_HTTP_OPTIONS } from '../../specializers/http/compile.js';
 import { startServer, freePort, median, waitForPort, type Running } from './process.js';

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChildProcess } from 'node:child_process';
-import { ApplianceError } from '../errors.js';
+import { ApplianceError } from '../../basics/errors.js';
 import { BENCH_ZONE, BENCH_ZONE_FILE } from './dns-fixture.js';
 import { stopProcess, type Topology } from './netns.js';
 

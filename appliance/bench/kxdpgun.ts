@@ -2,7 +2,7 @@
 // namespace, pinned to one CPU, its summary parsed. kxdpgun attaches its own XDP program
 // through netlink and leaves it behind; the runner detaches it afterwards.
 
-import { ApplianceError } from '../errors.js';
+import { ApplianceError } from '../../basics/errors.js';
 import type { Topology } from './netns.js';
 
 export interface KxdpgunOptions {

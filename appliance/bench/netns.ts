@@ -14,7 +14,7 @@
 
 import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { promisify } from 'node:util';
-import { ApplianceError } from '../errors.js';
+import { ApplianceError } from '../../basics/errors.js';
 
 const execFileP = promisify(execFile);
 

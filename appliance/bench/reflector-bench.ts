@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApplianceError } from '../errors.js';
+import { ApplianceError } from '../../basics/errors.js';
 import { writeDnsFixture } from './dns-fixture.js';
 import { startKnot, type ServerHandle } from './knot.js';
 import { runKxdpgun } from './kxdpgun.js';

@@ -10,7 +10,7 @@
 
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import { finish, partialSum } from '../wire/checksum.js';
+import { finish, partialSum } from '../../basics/checksum.js';
 import { BATCH } from '../../netmap-binding/device.js';
 import { currentCpu, openAfXdp, pinThread } from '../../netmap-binding/afxdp.js';
 

@@ -1,6 +1,6 @@
 // `appliance build`: parses the site and zone arguments, runs the build, prints a summary.
 
-import { UsageError } from '../errors.js';
+import { UsageError } from '../../basics/errors.js';
 import { buildImage } from '../../specializers/build.js';
 import type { SiteSpec } from '../../specializers/http/compile.js';
 import type { ZoneSpec } from '../../specializers/dns/compile.js';

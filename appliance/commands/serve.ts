@@ -1,6 +1,6 @@
 // `appliance serve IMAGE`: the socket backend here; the xdp backend runs the fused stack.
 
-import { UsageError } from '../errors.js';
+import { UsageError } from '../../basics/errors.js';
 import { loadImage } from '../../specializers/image/format.js';
 import { HttpTables } from '../http/tables.js';
 import { HttpSocketServer } from '../backends/socket-http.js';

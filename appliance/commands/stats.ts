@@ -1,6 +1,6 @@
 // `appliance stats ADDR:PORT`: the counters of a running xdp server, from its --metrics endpoint.
 
-import { ApplianceError } from '../errors.js';
+import { ApplianceError } from '../../basics/errors.js';
 import { parseMetrics } from '../worker/metrics.js';
 import { table } from './format.js';
 

@@ -4,7 +4,7 @@
 // reach, so a damaged image is refused (APPL_ERR_IMAGE_CORRUPT) rather than read out of
 // bounds while serving.
 
-import { ImageError } from '../errors.js';
+import { ImageError } from '../../basics/errors.js';
 import { SectionId, sectionWords, type Image } from '../../specializers/image/format.js';
 import * as D from '../../specializers/dns/layout.js';
 

@@ -10,11 +10,11 @@
 
 import { ENC_IDENTITY } from '../../specializers/http/layout.js';
 import * as L from '../../specializers/http/layout.js';
-import { reasonPhrase } from './status.js';
+import { reasonPhrase } from '../../specializers/http/status.js';
 import { etagListMatches, ifRangeMatches } from './conditional.js';
-import { parseHttpDate } from './date.js';
+import { parseHttpDate } from '../../specializers/http/date.js';
 import { chooseEncoding } from './negotiate.js';
-import { MAX_PATH_BYTES, normalizePath, PATH_BAD, targetAuthority } from './path.js';
+import { MAX_PATH_BYTES, normalizePath, PATH_BAD, targetAuthority } from '../../specializers/http/path.js';
 import { parseRange, RANGE_ONE, RANGE_UNSATISFIABLE, type RangeOut } from './range.js';
 import { METHOD_GET, METHOD_HEAD, type RequestHead } from './request.js';
 import type { HttpTables } from './tables.js';

@@ -4,7 +4,7 @@
 // so that a hand-made or damaged image whose hash was recomputed can never make the
 // responder read outside a table: it is refused with APPL_ERR_IMAGE_CORRUPT instead.
 
-import { ImageError } from '../errors.js';
+import { ImageError } from '../../basics/errors.js';
 import { SectionId, sectionWords, type Image } from '../../specializers/image/format.js';
 import { hashBytes } from '../../specializers/image/hash.js';
 import * as L from '../../specializers/http/layout.js';

@@ -13,7 +13,7 @@
 // what it saves is the layered parse. Measured on one core with the bench zone's query,
 // Stack.handle takes about 340-400 ns a frame with it and about 465 ns without.
 
-import { addSums, partialSum } from '../wire/checksum.js';
+import { addSums, partialSum } from '../../basics/checksum.js';
 import { ETHERNET_HEADER_LEN, ETHERTYPE_IPV4, ETH_TYPE, replyEthernet } from '../wire/ethernet.js';
 import { IPV4_HEADER_LEN, IP4_DST, IP4_FLAGS_FRAG, IP4_PROTOCOL, IP4_SRC, IP4_TOTAL_LEN, PROTO_UDP, replyIpv4 } from '../wire/ipv4.js';
 import { UDP_CHECKSUM, UDP_DST_PORT, UDP_HEADER_LEN, UDP_LENGTH, replyUdp } from '../wire/udp.js';

@@ -5,7 +5,7 @@
 //   │ HTYPE │ PTYPE │HLN│PLN│ OPER  │ SHA (sender)  │ SPA       │ THA (target)  │ TPA       │
 //   └───────┴───────┴───┴───┴───────┴───────────────┴───────────┴───────────────┴───────────┘
 
-import { DROP_ARP_MALFORMED, OK } from '../stack/counters.js';
+import { DROP_ARP_MALFORMED, OK } from './reasons.js';
 import { WireView } from './view.js';
 
 export const ARP_LEN = 28;

@@ -11,7 +11,7 @@
 // A tagged frame is answered with its tag as it came (the reply is rewritten in place, so
 // the tag stays where it is). Two tags (QinQ) are not handled: a counted drop.
 
-import { DROP_ETH_SHORT, DROP_VLAN_STACKED, OK } from '../stack/counters.js';
+import { DROP_ETH_SHORT, DROP_VLAN_STACKED, OK } from './reasons.js';
 import { WireView } from './view.js';
 
 export const ETHERNET_HEADER_LEN = 14;

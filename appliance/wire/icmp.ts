@@ -5,8 +5,8 @@
 //   │ Type  │ Code  │ Checksum      │ Identifier    │ Sequence      │ data
 //   └───────┴───────┴───────────────┴───────────────┴───────────────┴──── ─ ─
 
-import { finish, partialSum } from './checksum.js';
-import { DROP_ICMP_CHECKSUM, DROP_ICMP_MALFORMED, OK } from '../stack/counters.js';
+import { finish, partialSum } from '../../basics/checksum.js';
+import { DROP_ICMP_CHECKSUM, DROP_ICMP_MALFORMED, OK } from './reasons.js';
 import { WireView } from './view.js';
 
 export const ICMP_HEADER_LEN = 8;

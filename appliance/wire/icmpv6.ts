@@ -11,8 +11,8 @@
 //
 // Checksums cover a pseudo-header (RFC 4443 §2.3); senders always compute them.
 
-import { addSums, finish, partialSum } from './checksum.js';
-import { DROP_ICMP_CHECKSUM, DROP_ICMP_MALFORMED, DROP_NDP_MALFORMED, OK } from '../stack/counters.js';
+import { addSums, finish, partialSum } from '../../basics/checksum.js';
+import { DROP_ICMP_CHECKSUM, DROP_ICMP_MALFORMED, DROP_NDP_MALFORMED, OK } from './reasons.js';
 import { WireView } from './view.js';
 
 export const ICMPV6_HEADER_LEN = 4;

@@ -9,8 +9,8 @@
 // header checksum is always checked on receive (no offload leaves it partial) and always
 // written in full on transmit.
 
-import { finish, partialSum } from './checksum.js';
-import { DROP_IP4_CHECKSUM, DROP_IP4_FRAGMENT, DROP_IP4_MALFORMED, DROP_IP4_OPTIONS, OK } from '../stack/counters.js';
+import { finish, partialSum } from '../../basics/checksum.js';
+import { DROP_IP4_CHECKSUM, DROP_IP4_FRAGMENT, DROP_IP4_MALFORMED, DROP_IP4_OPTIONS, OK } from './reasons.js';
 import { WireView } from './view.js';
 
 export const IPV4_HEADER_LEN = 20;

@@ -8,8 +8,8 @@
 // Extension headers are not served: a next header other than UDP, TCP or ICMPv6 is a
 // counted drop (hop-by-hop, routing, fragment and destination options included).
 
-import { partialSum } from './checksum.js';
-import { DROP_IP6_EXTENSION, DROP_IP6_MALFORMED, OK } from '../stack/counters.js';
+import { partialSum } from '../../basics/checksum.js';
+import { DROP_IP6_EXTENSION, DROP_IP6_MALFORMED, OK } from './reasons.js';
 import { WireView } from './view.js';
 
 export const IPV6_HEADER_LEN = 40;

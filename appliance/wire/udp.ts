@@ -5,8 +5,8 @@
 //   │ Source Port   │ Dest. Port    │ Length        │ Checksum      │
 //   └───────────────┴───────────────┴───────────────┴───────────────┘
 
-import { addSums, finish, partialSum } from './checksum.js';
-import { DROP_UDP_CHECKSUM, DROP_UDP_MALFORMED, OK } from '../stack/counters.js';
+import { addSums, finish, partialSum } from '../../basics/checksum.js';
+import { DROP_UDP_CHECKSUM, DROP_UDP_MALFORMED, OK } from './reasons.js';
 import { WireView } from './view.js';
 
 export const UDP_HEADER_LEN = 8;

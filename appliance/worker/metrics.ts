@@ -2,7 +2,7 @@
 // (--metrics ADDR:PORT), and the reader behind `appliance stats`.
 
 import http from 'node:http';
-import { ApplianceError } from '../errors.js';
+import { ApplianceError } from '../../basics/errors.js';
 
 export interface MetricsSource {
   perQueue(): Array<Record<string, number>>;

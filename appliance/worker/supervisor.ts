@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { ApplianceError, UsageError } from '../errors.js';
+import { ApplianceError, UsageError } from '../../basics/errors.js';
 import { attachXdp, interfaceInfo, parseIPv4, parseIPv6, type XdpProgram } from '../../netmap-binding/afxdp.js';
 import { loadImage } from '../../specializers/image/format.js';
 import { DnsTables } from '../dns/tables.js';

@@ -8,7 +8,7 @@
 // and its child are both served, the parent's delegation NS and glue below the child's
 // apex are not used for answers; its DS RRset at the child apex is (DS is parent-side).
 
-import { UsageError } from '../../appliance/errors.js';
+import { UsageError } from '../../basics/errors.js';
 import { hashBytesFolded } from '../image/hash.js';
 import { T } from './rr-types.js';
 import { checkZone, refuseSigned, parseZoneFile, nameToText, type ParsedZone, type ZoneRecord } from './zone.js';

@@ -7,7 +7,7 @@
 //
 // See layout.ts for how a template becomes a response, and why every pointer is listed.
 
-import { copyBytes } from '../image/format.js';
+import { copyBytes } from '../../basics/bytes.js';
 import { T } from './rr-types.js';
 
 /** Offset of the question name in every response. */

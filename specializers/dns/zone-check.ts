@@ -11,7 +11,7 @@
 // ids, then each group is sorted by type and canonical RDATA, which makes duplicates
 // adjacent. Linear in the zone but for the per-group sorts.
 
-import { BuildInputError } from '../../appliance/errors.js';
+import { BuildInputError } from '../../basics/errors.js';
 import { NameTable, isSubdomain, lowerNameInPlace, nameToText, wireNameLength } from './dns-name.js';
 import { rdataToText } from './rdata-text.js';
 import { CLASS_IN, F, T, classToText, layoutOf, typeToText } from './rr-types.js';

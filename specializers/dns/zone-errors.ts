@@ -1,7 +1,7 @@
 // Zone problems, collected so that one build run reports all of them (as nsd-checkzone
 // does), then thrown as one BuildInputError whose message lists them, one per line.
 
-import { BuildInputError, type ErrorCode } from '../../appliance/errors.js';
+import { BuildInputError, type ErrorCode } from '../../basics/errors.js';
 
 export interface ZoneProblem {
   readonly code: ErrorCode;

@@ -23,7 +23,7 @@ import { CLASS_IN, T, classFromBytes, isMetaType, typeFromBytes, typeToText } fr
 import { MAX_TTL, period } from './text-codec.js';
 import { ProblemList, where } from './zone-errors.js';
 import { TOK_QUOTED, ZoneLexer } from './zone-lexer.js';
-import { BuildInputError } from '../../appliance/errors.js';
+import { BuildInputError } from '../../basics/errors.js';
 
 export interface ZoneRecord {
   /** Uncompressed wire-format owner, case as written; records with the same spelling share one array. */

@@ -8,7 +8,7 @@
 
 import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { join, relative, isAbsolute, sep } from 'node:path';
-import { BuildInputError } from '../../appliance/errors.js';
+import { BuildInputError } from '../../basics/errors.js';
 
 export interface SiteFile {
   /** Path inside the site, "/"-separated, no leading slash ("css/main.css"). */

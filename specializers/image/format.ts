@@ -31,7 +31,8 @@
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { ImageError } from '../../appliance/errors.js';
+import { copyBytes } from '../../basics/bytes.js';
+import { ImageError } from '../../basics/errors.js';
 
 export const MAGIC = Uint8Array.of(0x41, 0x50, 0x50, 0x4c, 0x49, 0x4d, 0x47, 0x1a); // "APPLIMG\x1a"
 export const FORMAT_VERSION = 1;
@@ -221,18 +222,6 @@ export class ImageWriter {
     this.pos += this.bufLen;
     this.bufLen = 0;
   }
-}
-
-/** dst[at, at+len) = src[off, off+len) by a loop unrolled by four: for the short runs where set(subarray()) costs more (it allocates a view). */
-export function copyBytes(dst: Uint8Array, at: number, src: Uint8Array, off: number, len: number): void {
-  let i = 0;
-  for (; i + 4 <= len; i += 4) {
-    dst[at + i] = src[off + i]!;
-    dst[at + i + 1] = src[off + i + 1]!;
-    dst[at + i + 2] = src[off + i + 2]!;
-    dst[at + i + 3] = src[off + i + 3]!;
-  }
-  for (; i < len; i++) dst[at + i] = src[off + i]!;
 }
 
 // ───────────────────────────── reader ─────────────────────────────

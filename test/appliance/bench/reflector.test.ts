@@ -1,6 +1,6 @@
 import test from 'ava';
 import dnsPacket from 'dns-packet';
-import { finish, partialSum } from '../../../appliance/wire/checksum.js';
+import { finish, partialSum } from '../../../basics/checksum.js';
 import { reflect } from '../../../appliance/bench/reflector.js';
 import { createPipe } from '../../../netmap-binding/pipe.js';
 import { receiveFrames, sendFrames } from '../../../netmap-binding/device-util.js';

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { etagListMatches, ifRangeMatches } from '../../../appliance/http/conditional.js';
-import { formatHttpDate, parseHttpDate, DateCache } from '../../../appliance/http/date.js';
+import { formatHttpDate, parseHttpDate } from '../../../specializers/http/date.js';
+import { DateCache } from '../../../appliance/http/date.js';
 import { parseRange, RANGE_MANY, RANGE_NONE, RANGE_ONE, RANGE_UNSATISFIABLE, type RangeOut } from '../../../appliance/http/range.js';
 
 const tag = Buffer.from('xx"abc123"yy');

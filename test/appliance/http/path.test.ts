@@ -1,5 +1,5 @@
 import test from 'ava';
-import { encodePath, MAX_PATH_BYTES, normalizePath, PATH_BAD, targetAuthority } from '../../../appliance/http/path.js';
+import { encodePath, MAX_PATH_BYTES, normalizePath, PATH_BAD, targetAuthority } from '../../../specializers/http/path.js';
 
 const out = new Uint8Array(MAX_PATH_BYTES);
 function norm(target: string): string | null {

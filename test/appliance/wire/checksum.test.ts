@@ -3,7 +3,7 @@
 
 import test from 'ava';
 import fc from 'fast-check';
-import { addSums, finish, fold, partialSum, swapSum, updateSum } from '../../../appliance/wire/checksum.js';
+import { addSums, finish, fold, partialSum, swapSum, updateSum } from '../../../basics/checksum.js';
 import { hex, refSum } from '../../helpers/packets.js';
 
 const SEED = 0x1071;

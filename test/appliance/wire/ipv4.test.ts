@@ -4,7 +4,7 @@
 
 import test from 'ava';
 import { Ipv4View, IPV4_HEADER_LEN, PROTO_UDP } from '../../../appliance/wire/ipv4.js';
-import { addSums, partialSum } from '../../../appliance/wire/checksum.js';
+import { addSums, partialSum } from '../../../basics/checksum.js';
 import { DROP_IP4_CHECKSUM, DROP_IP4_FRAGMENT, DROP_IP4_MALFORMED, DROP_IP4_OPTIONS, OK } from '../../../appliance/stack/counters.js';
 import { concat, hex, pseudo4, refSum, sumsToOnes, toHex } from '../../helpers/packets.js';
 

@@ -3,7 +3,7 @@
 
 import test from 'ava';
 import { Ipv6View, IPV6_HEADER_LEN, NH_ICMPV6, NH_TCP, NH_UDP } from '../../../appliance/wire/ipv6.js';
-import { addSums, partialSum } from '../../../appliance/wire/checksum.js';
+import { addSums, partialSum } from '../../../basics/checksum.js';
 import { DROP_IP6_EXTENSION, DROP_IP6_MALFORMED, OK } from '../../../appliance/stack/counters.js';
 import { hex, pseudo6, refSum, toHex } from '../../helpers/packets.js';
 

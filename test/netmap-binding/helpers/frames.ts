@@ -1,7 +1,7 @@
 // Frame builders and a tiny in-place responder for the binding's tests. Not the stack:
 // just enough Ethernet/ARP/IPv4/IPv6/ICMP/UDP to drive the devices and check what arrives.
 
-import { finish, partialSum } from '../../../appliance/wire/checksum.js';
+import { finish, partialSum } from '../../../basics/checksum.js';
 import { parseIPv4, parseIPv6 } from '../../../netmap-binding/afxdp.js';
 
 export const ETH_IPV4 = 0x0800;

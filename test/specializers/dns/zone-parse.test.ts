@@ -5,7 +5,7 @@ import test from 'ava';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BuildInputError } from '../../../appliance/errors.js';
+import { BuildInputError } from '../../../basics/errors.js';
 import {
   DEFAULT_TTL, nameToText, parseZoneFile, parseZoneText, recordToText, ZoneErrors, type ParsedZone,
 } from '../../../specializers/dns/zone.js';

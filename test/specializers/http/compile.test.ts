@@ -1,9 +1,9 @@
 import test from 'ava';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BuildInputError } from '../../../appliance/errors.js';
+import { BuildInputError } from '../../../basics/errors.js';
 import { HttpTables } from '../../../appliance/http/tables.js';
-import { partialSum } from '../../../appliance/wire/checksum.js';
+import { partialSum } from '../../../basics/checksum.js';
 import { loadImage } from '../../../specializers/image/format.js';
 import { DEFAULT_HTTP_OPTIONS, prepare } from '../../../specializers/http/compile.js';
 import * as L from '../../../specializers/http/layout.js';

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { readFileSync, writeFileSync, truncateSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ImageError } from '../../../appliance/errors.js';
+import { ImageError } from '../../../basics/errors.js';
 import { ImageWriter, loadImage, sectionBytes, sectionWords, HEADER_LEN, FORMAT_VERSION } from '../../../specializers/image/format.js';
 import { tempDir } from '../../helpers/fixtures.js';
 

@@ -1,5 +1,7 @@
 // The errors a person sees: build, configuration, image and binding errors.
 //
+// basics/ is the leaf of the dependency rule: it imports nothing from the repository.
+//
 // One small class tree with stable codes. A message says what is wrong, where, and what
 // to do. Malformed packets on the hot path are never errors: they are counted drops.
 
@@ -31,6 +33,7 @@ export type ErrorCode =
   | 'APPL_ERR_XDP_NATIVE'
   | 'APPL_ERR_XDP_NETNS'
   | 'APPL_ERR_XDP_LOAD'
+  | 'APPL_ERR_CAPTURE'
   | 'APPL_ERR_BENCH';
 
 export class ApplianceError extends Error {
@@ -66,6 +69,12 @@ export class UsageError extends ApplianceError {
   }
 }
 
-export function isApplianceError(e: unknown): e is ApplianceError {
-  return e instanceof ApplianceError;
+/**
+ * Is this an error a person should see as "CODE: message"? Ours, or one of another layer
+ * with the same kind of code (netmap-binding has its own class, as it imports nothing).
+ */
+export function isApplianceError(e: unknown): e is Error & { code: ErrorCode } {
+  if (e instanceof ApplianceError) return true;
+  const code = (e as { code?: unknown } | null)?.code;
+  return e instanceof Error && typeof code === 'string' && code.startsWith('APPL_ERR_');
 }
