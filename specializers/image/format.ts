@@ -24,15 +24,34 @@
 //
 // Section table entry (32 bytes): id u32, flags u32, offset u64, length u64, reserved u64.
 //
+// Every header byte is either hashed (the content hash covers everything after the
+// header, the section table included) or checked: the magic, the version, the header
+// length, the file length (= the file's size), the section table's place (8-aligned, at
+// the end), the flags and the reserved bytes (zero: no flag is defined), the hash. The
+// section table is checked too, for images whose hash was recomputed: known ids, each
+// once, flags and reserved words zero, sections 8-aligned and tiling the file between
+// the header and the table in offset order with only zero padding (< 8 bytes) between
+// them, table sections a whole number of u32 words, META a JSON object of the right
+// shape. What the tables hold is checked by their readers (appliance/http/tables.ts,
+// appliance/dns/tables.ts), against every index a request can reach.
+//
+// The writer puts the file in place atomically: a temporary file in the same directory
+// (a dotfile, created exclusively, never followed if it is a link), fsync, rename, fsync
+// of the directory. The path is judged first: a directory, device, FIFO, socket or
+// symbolic link there is refused, and so is a regular file that is not an image (a zone
+// file or page given to -o by mistake); nothing but a regular file is ever written.
+//
 // Records inside table sections are little-endian u32 words, so the runtime reads them
 // through Uint32Array views laid straight over the loaded bytes: no parsing, no copy.
 // The whole file is loaded once into a SharedArrayBuffer that every worker reads.
 
-import { createHash, type Hash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { closeSync, constants, fsyncSync, fstatSync, lstatSync, openSync, readSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { endianness } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { copyBytes } from '../../basics/bytes.js';
 import { ImageError } from '../../basics/errors.js';
+import { fileKind, readRegularFile } from '../regular-file.js';
 
 export const MAGIC = Uint8Array.of(0x41, 0x50, 0x50, 0x4c, 0x49, 0x4d, 0x47, 0x1a); // "APPLIMG\x1a"
 export const FORMAT_VERSION = 1;
@@ -73,15 +92,97 @@ export interface SectionInfo { id: number; offset: number; length: number }
 
 const WRITE_BUFFER = 1 << 20;
 
+/** A file by device and inode: how the build knows its own output when it scans a site. */
+export interface FileId { dev: number; ino: number }
+
+/** Files the build itself writes, which a site scan must never publish. */
+export interface OwnFiles {
+  /** The temporary file, and the image being replaced when there is one. */
+  ids: FileId[];
+  /** The real path the image will have, and the temporary file's. */
+  paths: string[];
+}
+
+function errnoText(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  return err.code ? `${err.code} (${err.message})` : String((e as Error).message ?? e);
+}
+
+/**
+ * Judges the output path before anything is written: a regular file (an image, or empty)
+ * or nothing may be there. Returns what is there (to exclude it from the site), or null.
+ */
+function judgeOutput(path: string): Stats | null {
+  if (path === '' || path.endsWith('/')) {
+    throw new ImageError('APPL_ERR_IMAGE_WRITE', path || '(empty)', '-o needs a file name (for example site.apl)');
+  }
+  let st: Stats;
+  try {
+    st = lstatSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') throw new ImageError('APPL_ERR_IMAGE_WRITE', path, `cannot look at the output path: ${errnoText(e)}`);
+    let dir: Stats;
+    try {
+      dir = statSync(dirname(path));
+    } catch (e2) {
+      throw new ImageError('APPL_ERR_IMAGE_WRITE', path, `the directory ${dirname(path)} cannot be used: ${errnoText(e2)}`);
+    }
+    if (!dir.isDirectory()) throw new ImageError('APPL_ERR_IMAGE_WRITE', path, `${dirname(path)} is not a directory`);
+    return null;
+  }
+  if (st.isSymbolicLink()) {
+    throw new ImageError('APPL_ERR_IMAGE_WRITE', path,
+      'is a symbolic link; -o writes only a regular file and does not follow links: give the path of the file itself, or remove the link');
+  }
+  if (st.isDirectory()) {
+    throw new ImageError('APPL_ERR_IMAGE_WRITE', path, `is a directory; give a file name, for example ${join(path, 'site.apl')}`);
+  }
+  if (!st.isFile()) {
+    throw new ImageError('APPL_ERR_IMAGE_WRITE', path,
+      `is ${fileKind(st)}; -o writes only a regular file and never replaces anything else: choose another path`);
+  }
+  if (st.size > 0) {
+    const magic = readHead(path, MAGIC.length);
+    if (magic === null || magic.length < MAGIC.length || !startsWithMagic(magic)) {
+      throw new ImageError('APPL_ERR_IMAGE_WRITE', path,
+        'exists and is not an appliance image; it was left as it is (remove it first, or choose another path)');
+    }
+  }
+  return st;
+}
+
+/** The first n bytes of a regular file (not following a link, never blocking), or null. */
+function readHead(path: string, n: number): Uint8Array | null {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  } catch {
+    return null;
+  }
+  try {
+    if (!fstatSync(fd).isFile()) return null;
+    const b = new Uint8Array(n);
+    const got = readSync(fd, b, 0, n, 0);
+    return b.subarray(0, got);
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * Writes an image sequentially: the BLOB section is streamed first (append returns the
  * offset of the bytes inside BLOB), then whole sections, then the section table and the
- * header. The file appears under its final name only when complete (written to a
- * temporary name, then renamed), so a failed build never leaves a half image behind.
+ * header. The file appears under its final name only when complete (a temporary dotfile
+ * in the same directory, synced, then renamed over it), so a failed build never leaves a
+ * half image behind, and a crash leaves the old image or the new one, whole.
  */
 export class ImageWriter {
   private readonly fd: number;
   private readonly tmp: string;
+  private readonly own: OwnFiles;
   private pos = HEADER_LEN;
   private readonly hash: Hash = createHash('sha256');
   private readonly buf = Buffer.allocUnsafe(WRITE_BUFFER);
@@ -92,13 +193,28 @@ export class ImageWriter {
   private done = false;
 
   constructor(readonly path: string) {
-    this.tmp = `${path}.tmp-${process.pid}`;
+    const existing = judgeOutput(path);
+    const dir = dirname(path);
+    // A dotfile: a site scan leaves it out even before it checks inodes.
+    this.tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
     try {
-      this.fd = openSync(this.tmp, 'w');
+      this.fd = openSync(this.tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o666);
     } catch (e) {
-      throw new ImageError('APPL_ERR_IMAGE_WRITE', path, `cannot create the image: ${(e as Error).message}`);
+      throw new ImageError('APPL_ERR_IMAGE_WRITE', path, `cannot create the image in ${dir}: ${errnoText(e)}`);
     }
-    writeSync(this.fd, new Uint8Array(HEADER_LEN), 0, HEADER_LEN, 0);
+    const st = fstatSync(this.fd);
+    let realDir = dir;
+    try { realDir = realpathSync(dir); } catch { /* judged above; keep the path as given */ }
+    this.own = {
+      ids: [{ dev: st.dev, ino: st.ino }, ...(existing ? [{ dev: existing.dev, ino: existing.ino }] : [])],
+      paths: [join(realDir, basename(path)), join(realDir, basename(this.tmp))],
+    };
+    this.io('write', () => writeSync(this.fd, new Uint8Array(HEADER_LEN), 0, HEADER_LEN, 0));
+  }
+
+  /** The files this build writes: a site scan leaves them out. */
+  ownFiles(): OwnFiles {
+    return this.own;
   }
 
   /** Bytes written so far (the image size if finished now, minus the section table). */
@@ -114,9 +230,7 @@ export class ImageWriter {
   append(bytes: Uint8Array, off = 0, len = bytes.length - off): number {
     if (!this.blobOpen) throw new Error('append outside the BLOB section');
     const at = this.size - this.blobStart;
-    if (this.size + len > MAX_IMAGE_BYTES) {
-      throw new ImageError('APPL_ERR_IMAGE_WRITE', this.path, 'the image would exceed 4 GiB; split the site into several images');
-    }
+    this.room(len);
     if (len < 256 && this.bufLen + len <= WRITE_BUFFER) {
       // Short appends (DNS templates, names: millions of them) go straight into the buffer.
       copyBytes(this.buf, this.bufLen, bytes, off, len);
@@ -140,6 +254,7 @@ export class ImageWriter {
   addSection(id: number, bytes: Uint8Array): void {
     if (this.blobOpen) throw new Error('addSection while the BLOB is open');
     if (this.sections.some((s) => s.id === id)) throw new Error(`section ${id} written twice`);
+    if (SECTION_NAMES[id] === undefined) throw new Error(`section ${id} is not defined in format.ts`);
     this.pad();
     const offset = this.size;
     this.write(bytes);
@@ -151,7 +266,7 @@ export class ImageWriter {
     this.addSection(id, new Uint8Array(words.buffer, words.byteOffset, words.byteLength));
   }
 
-  /** Writes the section table and header, then moves the file to its final name. */
+  /** Writes the section table and header, syncs, then moves the file to its final name. */
   finish(): { size: number; hash: string } {
     if (this.blobOpen) throw new Error('finish with the BLOB open');
     this.pad();
@@ -179,10 +294,15 @@ export class ImageWriter {
     hv.setUint32(32, this.sections.length, true);
     hv.setUint32(36, 0, true);
     header.set(digest, 40);
-    writeSync(this.fd, header, 0, HEADER_LEN, 0);
-    closeSync(this.fd);
-    renameSync(this.tmp, this.path);
+    this.io('write', () => writeSync(this.fd, header, 0, HEADER_LEN, 0));
+    this.io('fsync', () => fsyncSync(this.fd));
+    this.io('close', () => closeSync(this.fd));
+    // Judged again: what is at the path may have changed while the build ran (rename()
+    // would replace a device node or a FIFO by the image, and fail on a directory).
+    judgeOutput(this.path);
+    this.io('rename', () => renameSync(this.tmp, this.path));
     this.done = true;
+    syncDirectory(dirname(this.path));
     return { size: fileLen, hash: digest.toString('hex') };
   }
 
@@ -194,17 +314,34 @@ export class ImageWriter {
     try { unlinkSync(this.tmp); } catch { /* never created */ }
   }
 
+  /** A system call whose failure (ENOSPC, EIO, EDQUOT) the person running the build sees. */
+  private io<T>(what: string, f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      throw new ImageError('APPL_ERR_IMAGE_WRITE', this.path, `${what} failed: ${errnoText(e)}`);
+    }
+  }
+
+  /** Offsets in table records are u32: refuse, before writing, what would not fit. */
+  private room(len: number): void {
+    if (this.size + len > MAX_IMAGE_BYTES) {
+      throw new ImageError('APPL_ERR_IMAGE_WRITE', this.path, 'the image would exceed 4 GiB; split the site into several images');
+    }
+  }
+
   private pad(): void {
     const rem = this.size % ALIGN;
     if (rem !== 0) this.write(new Uint8Array(ALIGN - rem));
   }
 
   private write(bytes: Uint8Array): void {
+    this.room(bytes.length);
     if (bytes.length >= WRITE_BUFFER) {
       this.flush();
       this.hash.update(bytes);
       let done = 0;
-      while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done, this.pos + done);
+      while (done < bytes.length) done += this.io('write', () => writeSync(this.fd, bytes, done, bytes.length - done, this.pos + done));
       this.pos += bytes.length;
       return;
     }
@@ -218,9 +355,26 @@ export class ImageWriter {
     const chunk = this.buf.subarray(0, this.bufLen);
     this.hash.update(chunk);
     let done = 0;
-    while (done < chunk.length) done += writeSync(this.fd, chunk, done, chunk.length - done, this.pos + done);
+    while (done < chunk.length) done += this.io('write', () => writeSync(this.fd, chunk, done, chunk.length - done, this.pos + done));
     this.pos += this.bufLen;
     this.bufLen = 0;
+  }
+}
+
+/** fsync of the directory, so that the rename itself survives a crash. */
+function syncDirectory(dir: string): void {
+  let fd: number;
+  try {
+    fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  } catch {
+    return; // the image is in place; a directory that cannot be opened cannot be synced
+  }
+  try {
+    fsyncSync(fd);
+  } catch {
+    // some file systems do not sync directories (EINVAL); the rename is done
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -252,44 +406,21 @@ export function loadImage(file: string): Image {
   if (endianness() !== 'LE') {
     throw new ImageError('APPL_ERR_IMAGE_OPEN', file, 'this host is big-endian; images are little-endian only');
   }
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const why = err.code === 'ENOENT' ? 'no such file; build one with "appliance build"' : err.message;
+  // A regular file only (a directory, a FIFO or /dev/zero is refused, never read), at most
+  // as large as any image, read for its size and not a byte more.
+  let shared: SharedArrayBuffer | null = null;
+  const r = readRegularFile(file, {
+    limit: MAX_IMAGE_BYTES,
+    alloc: (size) => new Uint8Array((shared = new SharedArrayBuffer(size))),
+  });
+  if (!r.ok) {
+    if (r.why.startsWith('too large')) {
+      throw new ImageError('APPL_ERR_IMAGE_CORRUPT', file, `${r.why}: larger than any image this version writes`);
+    }
+    const why = r.errno === 'ENOENT' ? 'no such file; build one with "appliance build"' : r.why;
     throw new ImageError('APPL_ERR_IMAGE_OPEN', file, `cannot open the image: ${why}`);
   }
-  try {
-    const size = fstatSync(fd).size;
-    if (size < HEADER_LEN) {
-      if (size > 0 && !startsWithMagic(readAll(fd, Math.min(size, MAGIC.length)))) {
-        throw new ImageError('APPL_ERR_IMAGE_MAGIC', file, 'not an appliance image (wrong magic bytes)');
-      }
-      throw new ImageError('APPL_ERR_IMAGE_TRUNCATED', file, `truncated: ${size} bytes, shorter than the ${HEADER_LEN}-byte header`);
-    }
-    if (size > MAX_IMAGE_BYTES) {
-      throw new ImageError('APPL_ERR_IMAGE_CORRUPT', file, `${size} bytes: larger than any image this version writes`);
-    }
-    const shared = new SharedArrayBuffer(size);
-    const bytes = new Uint8Array(shared);
-    let done = 0;
-    while (done < size) {
-      const n = readSync(fd, bytes, done, size - done, done);
-      if (n === 0) break;
-      done += n;
-    }
-    if (done !== size) throw new ImageError('APPL_ERR_IMAGE_TRUNCATED', file, `short read: ${done} of ${size} bytes`);
-    return verifyImage(file, shared);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function readAll(fd: number, n: number): Uint8Array {
-  const b = new Uint8Array(n);
-  readSync(fd, b, 0, n, 0);
-  return b;
+  return verifyImage(file, shared!);
 }
 
 /** Do the bytes start like an image? (A file shorter than the magic is judged on what it has.) */
@@ -298,12 +429,14 @@ function startsWithMagic(b: Uint8Array): boolean {
   return true;
 }
 
-/** Verifies an image held in shared memory: header, hash, section table. */
+/** Verifies an image held in shared memory: header, hash, section table, META. */
 export function verifyImage(file: string, shared: SharedArrayBuffer): Image {
   const bytes = new Uint8Array(shared);
   const size = bytes.length;
-  if (size < HEADER_LEN) throw new ImageError('APPL_ERR_IMAGE_TRUNCATED', file, `truncated: ${size} bytes`);
   if (!startsWithMagic(bytes)) throw new ImageError('APPL_ERR_IMAGE_MAGIC', file, 'not an appliance image (wrong magic bytes)');
+  if (size < HEADER_LEN) {
+    throw new ImageError('APPL_ERR_IMAGE_TRUNCATED', file, `truncated: ${size} bytes, shorter than the ${HEADER_LEN}-byte header`);
+  }
   const hv = new DataView(shared, 0, HEADER_LEN);
   const version = hv.getUint32(8, true);
   if (version !== FORMAT_VERSION) {
@@ -311,13 +444,14 @@ export function verifyImage(file: string, shared: SharedArrayBuffer): Image {
       `image format version ${version}; this appliance reads version ${FORMAT_VERSION}: rebuild the image with this version's "appliance build"`);
   }
   if (hv.getUint32(12, true) !== HEADER_LEN) throw new ImageError('APPL_ERR_IMAGE_CORRUPT', file, 'header length field is wrong');
-  const fileLen = Number(hv.getBigUint64(16, true));
-  if (fileLen > size) {
+  const fileLen = hv.getBigUint64(16, true);
+  if (fileLen > BigInt(size)) {
     throw new ImageError('APPL_ERR_IMAGE_TRUNCATED', file, `truncated: the header says ${fileLen} bytes, the file has ${size}`);
   }
-  if (fileLen < size) {
-    throw new ImageError('APPL_ERR_IMAGE_CORRUPT', file, `${size - fileLen} unexpected bytes after the end of the image (${fileLen} bytes)`);
+  if (fileLen < BigInt(size)) {
+    throw new ImageError('APPL_ERR_IMAGE_CORRUPT', file, `${BigInt(size) - fileLen} unexpected bytes after the end of the image (${fileLen} bytes)`);
   }
+  checkHeaderZeros(file, bytes);
   const digest = createHash('sha256').update(bytes.subarray(HEADER_LEN)).digest();
   const stored = bytes.subarray(40, 72);
   if (!Buffer.from(stored).equals(digest)) {
@@ -326,6 +460,15 @@ export function verifyImage(file: string, shared: SharedArrayBuffer): Image {
   const sections = readSectionTable(file, hv, bytes);
   const meta = readMeta(file, bytes, sections);
   return { file, shared, bytes, version, hash: digest.toString('hex'), sections, meta };
+}
+
+/** The header's flags (no flag is defined in this version) and reserved bytes must be zero. */
+function checkHeaderZeros(file: string, bytes: Uint8Array): void {
+  const flags = new DataView(bytes.buffer, bytes.byteOffset, HEADER_LEN).getUint32(36, true);
+  if (flags !== 0) throw new ImageError('APPL_ERR_IMAGE_CORRUPT', file, `unknown header flags 0x${flags.toString(16)} (this version defines none)`);
+  for (let i = 72; i < HEADER_LEN; i++) {
+    if (bytes[i] !== 0) throw new ImageError('APPL_ERR_IMAGE_CORRUPT', file, `reserved header byte ${i} is not zero`);
+  }
 }
 
 /** Attaches to an image another thread already verified (no hash pass, no copy). */
@@ -338,39 +481,85 @@ export function attachImage(file: string, shared: SharedArrayBuffer): Image {
   return { file, shared, bytes, version: hv.getUint32(8, true), hash, sections, meta };
 }
 
+/** Sections from this id on are tables of u32 words (META and BLOB are bytes). */
+const FIRST_TABLE_ID = 16;
+
 function readSectionTable(file: string, hv: DataView, bytes: Uint8Array): Map<number, SectionInfo> {
+  const corrupt = (what: string): never => { throw new ImageError('APPL_ERR_IMAGE_CORRUPT', file, what); };
   const size = bytes.length;
-  const tableOff = Number(hv.getBigUint64(24, true));
+  const tableOff = hv.getBigUint64(24, true);
   const count = hv.getUint32(32, true);
-  if (count > 1024 || tableOff < HEADER_LEN || tableOff + count * SECTION_ENTRY_LEN !== size) {
-    throw new ImageError('APPL_ERR_IMAGE_CORRUPT', file, `section table out of bounds (offset ${tableOff}, ${count} entries)`);
+  if (count > 1024 || tableOff < BigInt(HEADER_LEN) || tableOff % BigInt(ALIGN) !== 0n ||
+      tableOff + BigInt(count * SECTION_ENTRY_LEN) !== BigInt(size)) {
+    corrupt(`section table out of bounds (offset ${tableOff}, ${count} entries, ${size} bytes)`);
   }
-  const tv = new DataView(bytes.buffer, tableOff, count * SECTION_ENTRY_LEN);
+  const tOff = Number(tableOff);
+  const tv = new DataView(bytes.buffer, bytes.byteOffset + tOff, count * SECTION_ENTRY_LEN);
   const sections = new Map<number, SectionInfo>();
   for (let i = 0; i < count; i++) {
     const o = i * SECTION_ENTRY_LEN;
     const id = tv.getUint32(o, true);
-    const offset = Number(tv.getBigUint64(o + 8, true));
-    const length = Number(tv.getBigUint64(o + 16, true));
-    if (offset < HEADER_LEN || offset % ALIGN !== 0 || offset + length > tableOff) {
-      throw new ImageError('APPL_ERR_IMAGE_CORRUPT', file, `section ${SECTION_NAMES[id] ?? id} out of bounds`);
-    }
-    if (sections.has(id)) throw new ImageError('APPL_ERR_IMAGE_CORRUPT', file, `section ${SECTION_NAMES[id] ?? id} appears twice`);
-    sections.set(id, { id, offset, length });
+    const name = SECTION_NAMES[id];
+    if (name === undefined) corrupt(`section table entry ${i}: unknown section id ${id}`);
+    if (tv.getUint32(o + 4, true) !== 0) corrupt(`section ${name}: unknown flags (this version defines none)`);
+    if (tv.getBigUint64(o + 24, true) !== 0n) corrupt(`section ${name}: reserved word is not zero`);
+    const offset = tv.getBigUint64(o + 8, true);
+    const length = tv.getBigUint64(o + 16, true);
+    if (offset < BigInt(HEADER_LEN) || offset % BigInt(ALIGN) !== 0n || offset + length > tableOff) corrupt(`section ${name} out of bounds`);
+    if (id >= FIRST_TABLE_ID && length % 4n !== 0n) corrupt(`section ${name} is not whole u32 words`);
+    if (sections.has(id)) corrupt(`section ${name} appears twice`);
+    sections.set(id, { id, offset: Number(offset), length: Number(length) });
   }
   for (const id of [SectionId.META, SectionId.BLOB]) {
-    if (!sections.has(id)) throw new ImageError('APPL_ERR_IMAGE_CORRUPT', file, `missing section ${SECTION_NAMES[id]}`);
+    if (!sections.has(id)) corrupt(`missing section ${SECTION_NAMES[id]}`);
   }
+  // The sections tile the file from the header to the table, in offset order, with only
+  // zero padding up to the next 8-byte boundary between them (what the writer makes).
+  const ordered = [...sections.values()].sort((x, y) => x.offset - y.offset || x.length - y.length);
+  let at = HEADER_LEN;
+  for (const s of ordered) {
+    if (s.offset !== at) corrupt(`section ${SECTION_NAMES[s.id]} at ${s.offset}: ${s.offset < at ? 'overlaps the one before it' : 'a gap before it'} (expected ${at})`);
+    const end = s.offset + s.length;
+    at = end + ((ALIGN - (end % ALIGN)) % ALIGN);
+    for (let i = end; i < at; i++) if (bytes[i] !== 0) corrupt(`section ${SECTION_NAMES[s.id]}: padding after it is not zero`);
+  }
+  if (at !== tOff) corrupt(`${tOff - at} bytes between the last section and the section table`);
   return sections;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Is `v` a META of the shape ImageMeta says (what inspect and serve read from it)? */
+function metaShapeProblem(v: unknown): string | null {
+  if (!isRecord(v)) return 'not a JSON object';
+  for (const k of ['tool', 'toolVersion', 'builtAt'] as const) if (typeof v[k] !== 'string') return `"${k}" is not a string`;
+  if (!isRecord(v.options)) return '"options" is not an object';
+  if (!Array.isArray(v.sites)) return '"sites" is not a list';
+  for (const s of v.sites as unknown[]) {
+    if (!isRecord(s) || !(s.host === null || typeof s.host === 'string') || typeof s.dir !== 'string' || typeof s.isDefault !== 'boolean' ||
+        !['files', 'bytes', 'variants'].every((k) => typeof s[k] === 'number')) return 'a site entry is malformed';
+  }
+  if (!Array.isArray(v.zones)) return '"zones" is not a list';
+  for (const z of v.zones as unknown[]) {
+    if (!isRecord(z) || typeof z.origin !== 'string' || typeof z.file !== 'string' ||
+        !['records', 'names'].every((k) => typeof z[k] === 'number')) return 'a zone entry is malformed';
+  }
+  return null;
 }
 
 function readMeta(file: string, bytes: Uint8Array, sections: Map<number, SectionInfo>): ImageMeta {
   const s = sections.get(SectionId.META)!;
+  let meta: unknown;
   try {
-    return JSON.parse(Buffer.from(bytes.buffer, s.offset, s.length).toString('utf8')) as ImageMeta;
+    meta = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(s.offset, s.offset + s.length)));
   } catch {
     throw new ImageError('APPL_ERR_IMAGE_CORRUPT', file, 'META section is not valid JSON');
   }
+  const problem = metaShapeProblem(meta);
+  if (problem !== null) throw new ImageError('APPL_ERR_IMAGE_CORRUPT', file, `META section: ${problem}`);
+  return meta as ImageMeta;
 }
 
 /** A section's bytes as a view over the shared image. */
