@@ -22,6 +22,15 @@ function intIn(min: number, max: number) {
   };
 }
 
+/** Seconds, decimals allowed (0.5 is half a second). */
+function secondsIn(min: number, max: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`expected a number of seconds from ${min} to ${max}`);
+    return n;
+  };
+}
+
 export function makeProgram(): Command {
   const program = new Command();
   program
@@ -62,13 +71,17 @@ export function makeProgram(): Command {
     .option('--queues <N>', 'xdp backend: how many NIC queues (and workers)', intIn(1, 64))
     .option('--cpus <LIST>', 'xdp backend: pin worker i to the i-th CPU of this comma-separated list (e.g. 0,1)')
     .option('--dns-port <N>', 'xdp backend: the UDP port DNS is served on', intIn(1, 65535), 53)
-    .option('--no-verify-checksums', 'xdp backend: do not verify received UDP checksums (for veth peers that send them partial)')
+    .addOption(new Option('--verify-checksums <MODE>', 'xdp backend: received UDP/TCP checksums. auto: verify, but accept the checksum-offload form a local peer sends (the field holds just the pseudo-header sum, as a veth or container peer does; counted); strict: verify every one; off: verify none').choices(['auto', 'strict', 'off']).default('auto'))
     .option('--netns <NAME>', 'xdp backend: open the interface in this network namespace')
-    .option('--metrics <ADDR:PORT>', 'serve live counters in Prometheus text format at http://ADDR:PORT/metrics')
+    .option('--metrics <ADDR:PORT>', 'serve live counters in Prometheus text format at http://ADDR:PORT/metrics (both backends)')
     .option('--capture <PREFIX>', 'xdp backend: record frames in and out to PREFIX.q<QUEUE>.pcap (AF_XDP traffic is invisible to tcpdump)')
     .option('--capture-every <N>', 'xdp backend: record one batch in N (default: all)', intIn(1, 1 << 30), 1)
     .option('--capture-limit <N>', 'xdp backend: stop recording after N frames per queue', intIn(1, 1 << 30))
-    .option('--idle-timeout <SECONDS>', 'close idle keep-alive connections after this long', intIn(1, 3600), 60)
+    .option('--idle-timeout <SECONDS>', 'close idle keep-alive (HTTP) and DNS-over-TCP connections after this long; also a client that takes none of a response for this long', secondsIn(0.1, 3600), 60)
+    .option('--header-timeout <SECONDS>', 'HTTP: a request head must be complete this long after its first byte (as nginx client_header_timeout)', secondsIn(0.1, 3600), 60)
+    .option('--dns-message-timeout <SECONDS>', 'DNS over TCP: one message must be complete this long after its first byte', secondsIn(0.1, 3600), 10)
+    .option('--max-connections <N>', 'connections at most, for each of HTTP and DNS over TCP; at the cap the one idle longest is closed to make room', intIn(1, 1_000_000), 10_000)
+    .option('--max-connections-per-source <N>', 'connections at most from one IPv4 address or IPv6 /64, for each of HTTP and DNS over TCP (the same eviction)', intIn(1, 1_000_000), 256)
     .action(async (image, o) => runServe(image, o));
 
   program.command('stats')

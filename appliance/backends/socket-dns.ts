@@ -1,44 +1,100 @@
 // DNS over kernel sockets: UDP (node:dgram) and TCP (node:net), RFC 1035 §4.2, RFC 7766.
 //
 // The same responder as the fused stack: the query is copied into a buffer with room for
-// the answer, answered in place, and sent. TCP connections carry several queries, also
-// pipelined, each framed by its two-byte length; answers go back in order.
+// the answer, answered in place, and sent. TCP framing, limits and deadlines are the DNS
+// stream session's (appliance/dns/stream.ts), the code the fused TCP runs too: several
+// queries per connection, pipelined, answered in order.
+//
+// Hostile peers (README "Limits"): a datagram no answer can go to (source port 0) is a
+// counted drop; every socket has an error listener and every handler is contained (an
+// exception costs that datagram or connection, is counted and logged at a bounded rate);
+// TCP connections are capped in total and per source with eviction of the longest idle;
+// a TCP peer that does not read stops being read once TCP_QUEUE_CAP bytes of answers wait
+// for it (backpressure), so it holds a bounded amount of memory and UDP keeps its pace.
 
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { ApplianceError } from '../../basics/errors.js';
-import { DnsResponder, MAX_MESSAGE, TRANSPORT_TCP, TRANSPORT_UDP } from '../dns/responder.js';
+import { DnsResponder, DNS_COUNTER_NAMES, TRANSPORT_UDP } from '../dns/responder.js';
+import { DnsStreams, DNS_STREAM_COUNTER_NAMES, STREAM_CLOSE, STREAM_MESSAGE, type DnsStreamSink } from '../dns/stream.js';
 import type { DnsTables } from '../dns/tables.js';
 import { EDNS_UDP_SIZE } from '../../specializers/dns/layout.js';
+import { BoundedLog, errorFields, logger } from '../log.js';
+import { CONN_TABLE_COUNTER_NAMES, ConnTable, sourceKey } from './conn-table.js';
 
 export interface DnsSocketOptions {
   host: string;
   port: number;
   /** Idle TCP connections are closed after this (RFC 7766 §6.2.3). */
   idleTimeoutMs: number;
+  /** One DNS message over TCP must arrive within this after its first byte (default 10 s). */
+  messageTimeoutMs?: number;
+  /** TCP connections at most (default 10,000). */
+  maxConnections?: number;
+  /** TCP connections at most from one IPv4 address or IPv6 /64 (default 256). */
+  maxConnectionsPerSource?: number;
 }
+
+export const DEFAULT_MESSAGE_TIMEOUT_MS = 10_000;
+/** A TCP peer with this many bytes of answers waiting is not read until they drain. */
+export const TCP_QUEUE_CAP = 64 * 1024;
 
 /** Room for a UDP answer: the largest we send, plus the question it repeats. */
 const UDP_OUT = EDNS_UDP_SIZE + 512;
+
+const N_UDP_DROP_PORT0 = 0;
+const N_UDP_SEND_ERRORS = 1;
+const N_MESSAGE_TIMEOUTS = 2;
+const N_IDLE_TIMEOUTS = 3;
+const N_SEND_TIMEOUTS = 4;
+const N_HANDLER_ERRORS = 5;
+const N_SOCKET_ERRORS = 6;
+const N_TCP_PAUSES = 7;
+const SERVER_COUNTER_NAMES = [
+  'udp_drop_port0', 'udp_send_errors', 'tcp_message_timeouts', 'tcp_idle_timeouts', 'tcp_send_timeouts', 'handler_errors',
+  'socket_errors', 'tcp_read_pauses',
+];
 
 function listenError(proto: string, o: DnsSocketOptions, e: NodeJS.ErrnoException): ApplianceError {
   return new ApplianceError('APPL_ERR_LISTEN', `cannot listen for DNS over ${proto} on ${o.host}:${o.port}: ${e.code ?? e.message}` +
     (e.code === 'EADDRINUSE' ? ' (the port is taken; choose another with --dns ADDR:PORT)' : e.code === 'EACCES' ? ' (ports below 1024 need root)' : ''));
 }
 
-export class DnsSocketServer {
+export class DnsSocketServer implements DnsStreamSink {
   readonly responder: DnsResponder;
+  readonly streams: DnsStreams;
   private readonly udp: dgram.Socket;
   private readonly tcp: net.Server;
-  private readonly conns = new Set<net.Socket>();
-  private readonly tcpBuf = Buffer.allocUnsafe(MAX_MESSAGE + 2);
+  private readonly table: ConnTable;
+  private readonly sockets: Array<net.Socket | undefined>;
+  private readonly pending: Array<Buffer | undefined>;
+  private readonly progress: Float64Array;
+  private readonly counters = new Float64Array(SERVER_COUNTER_NAMES.length);
+  private readonly log = new BoundedLog(logger().child({ part: 'dns' }));
+  private readonly sweeper: NodeJS.Timeout;
+  private readonly onSent = (e: Error | null): void => {
+    if (e) this.counters[N_UDP_SEND_ERRORS]!++;
+  };
   port = 0;
 
   constructor(t: DnsTables, private readonly o: DnsSocketOptions) {
     this.responder = new DnsResponder(t);
+    const max = o.maxConnections ?? 10_000;
+    this.streams = new DnsStreams(this.responder, { capacity: max, messageTimeoutMs: o.messageTimeoutMs ?? DEFAULT_MESSAGE_TIMEOUT_MS, idleTimeoutMs: o.idleTimeoutMs });
+    this.table = new ConnTable(
+      { maxConnections: max, maxPerSource: o.maxConnectionsPerSource ?? 256 },
+      (slot) => (this.sockets[slot]?.writableLength ?? 0) > 0,
+      (slot) => this.drop(slot),
+    );
+    this.sockets = new Array<net.Socket | undefined>(max);
+    this.pending = new Array<Buffer | undefined>(max);
+    this.progress = new Float64Array(max);
     this.udp = dgram.createSocket({ type: net.isIPv6(o.host) ? 'udp6' : 'udp4' });
     this.udp.on('message', (msg, rinfo) => this.onUdp(msg, rinfo));
-    this.tcp = net.createServer((s) => this.onTcp(s));
+    this.tcp = net.createServer((s) => this.accept(s));
+    const every = Math.max(50, Math.min(1000, Math.floor(Math.min(o.messageTimeoutMs ?? DEFAULT_MESSAGE_TIMEOUT_MS, o.idleTimeoutMs) / 4)));
+    this.sweeper = setInterval(() => this.sweep(), every);
+    this.sweeper.unref();
   }
 
   async listen(): Promise<{ address: string; port: number }> {
@@ -46,61 +102,175 @@ export class DnsSocketServer {
       this.udp.once('error', (e) => reject(listenError('UDP', this.o, e)));
       this.udp.bind(this.o.port, this.o.host, () => resolve());
     });
+    // From now on an error on the UDP socket (say, a send the kernel refuses) is counted, never fatal.
+    this.udp.removeAllListeners('error');
+    this.udp.on('error', (e) => this.fault(e, -1, 'udp socket'));
     this.port = this.udp.address().port;
     await new Promise<void>((resolve, reject) => {
       this.tcp.once('error', (e) => reject(listenError('TCP', this.o, e)));
       this.tcp.listen({ host: this.o.host, port: this.port }, () => resolve());
     });
+    this.tcp.removeAllListeners('error');
+    this.tcp.on('error', (e) => this.fault(e, -1, 'tcp server'));
     return { address: this.o.host, port: this.port };
   }
 
   close(): Promise<void> {
-    for (const s of this.conns) s.destroy();
+    clearInterval(this.sweeper);
+    for (const s of this.sockets) s?.destroy();
     return new Promise((resolve) => {
-      this.udp.close();
+      try { this.udp.close(); } catch { /* never bound */ }
       this.tcp.close(() => resolve());
     });
   }
 
-  private onUdp(msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    // The send is asynchronous: each answer gets its own buffer.
-    const out = Buffer.allocUnsafe(Math.max(msg.length, UDP_OUT));
-    msg.copy(out);
-    const n = this.responder.answer(out, 0, msg.length, out.length, TRANSPORT_UDP, rinfo.family === 'IPv6');
-    if (n > 0) this.udp.send(out, 0, n, rinfo.port, rinfo.address);
+  stats(): Record<string, number> {
+    const out: Record<string, number> = { tcp_connections_open: this.table.size };
+    DNS_COUNTER_NAMES.forEach((n, i) => { out[n] = this.responder.counters[i]!; });
+    CONN_TABLE_COUNTER_NAMES.forEach((n, i) => { out[`tcp_connections_${n}`] = this.table.counters[i]!; });
+    DNS_STREAM_COUNTER_NAMES.forEach((n, i) => { out[`tcp_${n}`] = this.streams.counters[i]!; });
+    SERVER_COUNTER_NAMES.forEach((n, i) => { out[n] = this.counters[i]!; });
+    return out;
   }
 
-  private onTcp(s: net.Socket): void {
-    this.conns.add(s);
-    let pending: Buffer = Buffer.alloc(0);
-    const v6 = s.remoteFamily === 'IPv6';
-    s.setNoDelay(true);
-    s.setTimeout(this.o.idleTimeoutMs, () => s.destroy());
-    let closing = false;
-    s.on('data', (chunk: Buffer) => {
-      if (closing) return;
-      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-      let off = 0;
-      while (pending.length - off >= 2) {
-        const len = pending.readUInt16BE(off);
-        if (pending.length - off - 2 < len) break;
-        const work = this.tcpBuf;
-        pending.copy(work, 2, off + 2, off + 2 + len);
-        off += 2 + len;
-        const n = this.responder.answer(work, 2, len, MAX_MESSAGE, TRANSPORT_TCP, v6);
-        if (n < 0) {
-          // Dropped (a response, or too short for a question): this peer is not speaking
-          // DNS; the connection is closed after what is already answered, as NSD does.
-          closing = true;
-          s.end();
-          return;
-        }
-        work.writeUInt16BE(n, 0);
-        s.write(Buffer.from(work.subarray(0, n + 2)));
+  private onUdp(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    try {
+      // No answer can go to port 0 (and dgram refuses to send there): a spoofed source.
+      if (rinfo.port === 0) {
+        this.counters[N_UDP_DROP_PORT0]!++;
+        return;
       }
-      pending = off === pending.length ? Buffer.alloc(0) : pending.subarray(off);
+      // The send is asynchronous: each answer gets its own buffer.
+      const out = Buffer.allocUnsafe(Math.max(msg.length, UDP_OUT));
+      msg.copy(out);
+      const n = this.responder.answer(out, 0, msg.length, out.length, TRANSPORT_UDP, rinfo.family === 'IPv6');
+      if (n > 0) this.udp.send(out, 0, n, rinfo.port, rinfo.address, this.onSent);
+    } catch (e) {
+      this.fault(e, -1, 'udp message');
+    }
+  }
+
+  private accept(s: net.Socket): void {
+    s.on('error', () => {
+      this.counters[N_SOCKET_ERRORS]!++;
+      s.destroy();
     });
-    s.on('error', () => s.destroy());
-    s.on('close', () => this.conns.delete(s));
+    try {
+      const slot = this.table.acquire(sourceKey(s.remoteAddress));
+      if (slot < 0) {
+        s.destroy();
+        return;
+      }
+      this.sockets[slot] = s;
+      this.pending[slot] = undefined;
+      this.streams.open(slot, Date.now(), s.remoteFamily === 'IPv6');
+      s.setNoDelay(true);
+      s.on('data', (chunk: Buffer) => this.onData(slot, s, chunk));
+      s.on('drain', () => this.onDrain(slot, s));
+      s.on('close', () => this.onClose(slot, s));
+    } catch (e) {
+      this.fault(e, -1, 'tcp accept');
+      s.destroy();
+    }
+  }
+
+  private onData(slot: number, s: net.Socket, chunk: Buffer): void {
+    if (this.sockets[slot] !== s) return;
+    try {
+      const held = this.pending[slot];
+      if (held !== undefined) {
+        this.pending[slot] = Buffer.concat([held, chunk]);
+        return;
+      }
+      this.feed(slot, s, chunk);
+    } catch (e) {
+      this.fault(e, slot, 'tcp data');
+    }
+  }
+
+  private feed(slot: number, s: net.Socket, chunk: Buffer): void {
+    const n = this.streams.data(slot, chunk, 0, chunk.length, Date.now(), this);
+    if (n === STREAM_CLOSE) {
+      // Closed after the answers owed (as NSD does for a peer that is not speaking DNS).
+      s.end();
+      return;
+    }
+    if (n < chunk.length) {
+      this.counters[N_TCP_PAUSES]!++;
+      this.pending[slot] = chunk.subarray(n);
+      s.pause();
+    }
+  }
+
+  private onDrain(slot: number, s: net.Socket): void {
+    if (this.sockets[slot] !== s) return;
+    try {
+      this.progress[slot] = Date.now();
+      const held = this.pending[slot];
+      if (held === undefined) return;
+      this.pending[slot] = undefined;
+      s.resume();
+      this.feed(slot, s, held);
+    } catch (e) {
+      this.fault(e, slot, 'tcp drain');
+    }
+  }
+
+  private onClose(slot: number, s: net.Socket): void {
+    if (this.sockets[slot] !== s) return;
+    this.sockets[slot] = undefined;
+    this.pending[slot] = undefined;
+    this.streams.free(slot);
+    this.table.release(slot);
+  }
+
+  private drop(slot: number): void {
+    const s = this.sockets[slot];
+    if (s === undefined) return;
+    this.sockets[slot] = undefined;
+    this.pending[slot] = undefined;
+    this.streams.free(slot);
+    this.table.release(slot);
+    s.destroy();
+  }
+
+  /** DnsStreamSink: one framed answer; false once TCP_QUEUE_CAP bytes wait for the peer. */
+  send(slot: number, buf: Uint8Array, off: number, len: number): boolean {
+    const s = this.sockets[slot]!;
+    if (s.writableLength === 0) this.progress[slot] = Date.now();
+    this.table.touch(slot);
+    s.write(Buffer.from(buf.subarray(off, off + len)));
+    return s.writableLength < TCP_QUEUE_CAP;
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    const socks = this.sockets;
+    for (let slot = 0; slot < socks.length; slot++) {
+      const s = socks[slot];
+      if (s === undefined) continue;
+      try {
+        if (s.writableLength > 0) {
+          if (now - this.progress[slot]! >= this.o.idleTimeoutMs) {
+            this.counters[N_SEND_TIMEOUTS]!++;
+            this.drop(slot);
+          }
+          continue;
+        }
+        if (now < this.streams.deadline(slot)) continue;
+        this.counters[this.streams.phaseOf(slot) === STREAM_MESSAGE ? N_MESSAGE_TIMEOUTS : N_IDLE_TIMEOUTS]!++;
+        this.drop(slot);
+      } catch (e) {
+        this.fault(e, slot, 'tcp sweep');
+      }
+    }
+  }
+
+  private fault(e: unknown, slot: number, where: string): void {
+    this.counters[N_HANDLER_ERRORS]!++;
+    this.log.error({ ...errorFields(e), where, slot }, 'DNS handler failed; that datagram or connection is dropped');
+    if (slot >= 0) {
+      try { this.drop(slot); } catch { /* gone already */ }
+    }
   }
 }

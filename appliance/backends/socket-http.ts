@@ -1,48 +1,100 @@
 // HTTP over kernel sockets (node:net): the image served without AF_XDP or root.
 //
-// Per request the only formatting is the Date (and Connection) field patched into a copy
-// of the prebuilt header block; the body is written as a view of the shared image, never
-// copied. Requests are framed here (whole heads to the parser), answered in order
-// (pipelining), and reading stops while the socket's write buffer is full (backpressure:
-// a slow reader holds a few views of the image, not copies of it).
+// The framing, limits and deadlines are the HTTP session's (appliance/http/session.ts), the
+// same code the fused TCP runs; this file only moves bytes between sockets and the session.
+// Per request the only formatting is the Date (and Connection) field patched into a copy of
+// the prebuilt header block; large bodies are written as views of the shared image, never
+// copied. Reading stops while a socket's write buffer is full (backpressure: a slow reader
+// holds a few views of the image, not copies of it).
+//
+// Hostile clients (README "Limits"): connections are capped in total and per source, and
+// at a cap the longest-waiting idle connection is closed to make room (conn-table.ts); a
+// sweep closes connections past their head, body or idle deadline, and those whose client
+// has not taken any of a response for the idle timeout. Every handler is contained: an
+// exception in one costs that connection only, is counted, and is logged at a bounded rate.
 
 import net from 'node:net';
 import { ApplianceError } from '../../basics/errors.js';
 import * as L from '../../specializers/http/layout.js';
 import { DateCache } from '../http/date.js';
-import { headLength, HEAD_OK, RequestHead, RequestParser } from '../http/request.js';
-import { HttpResponder, PLAN_TEMPLATE, ResponsePlan } from '../http/responder.js';
+import { PLAN_TEMPLATE, type ResponsePlan } from '../http/responder.js';
+import {
+  HttpSessions, HTTP_SESSION_COUNTER_NAMES, PHASE_BODY, PHASE_CHUNKED, PHASE_HEAD, SESSION_CLOSE, type HttpSink,
+} from '../http/session.js';
 import type { HttpTables } from '../http/tables.js';
+import { BoundedLog, errorFields, logger } from '../log.js';
+import { CONN_TABLE_COUNTER_NAMES, ConnTable, sourceKey } from './conn-table.js';
 
 export interface HttpSocketOptions {
   host: string;
   port: number;
-  /** Idle keep-alive connections (and heads that never complete) are closed after this. */
+  /** Idle keep-alive connections are closed after this; a client that takes none of a response for this long too. */
   idleTimeoutMs: number;
+  /** A request head must be complete this long after its first byte (default: 60 s, as nginx's client_header_timeout). */
+  headerTimeoutMs?: number;
+  /** Connections at most (default 10,000). */
+  maxConnections?: number;
+  /** Connections at most from one IPv4 address or IPv6 /64 (default 256). */
+  maxConnectionsPerSource?: number;
 }
 
-export interface HttpSocketStats {
-  connections: number;
-  requests: number;
-  badRequests: number;
-}
+export const DEFAULT_HEADER_TIMEOUT_MS = 60_000;
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
+export const DEFAULT_MAX_PER_SOURCE = 256;
+
+// The server's own counters.
+const N_HEADER_TIMEOUTS = 0;
+const N_BODY_TIMEOUTS = 1;
+const N_IDLE_TIMEOUTS = 2;
+const N_SEND_TIMEOUTS = 3;
+const N_HANDLER_ERRORS = 4;
+const N_SOCKET_ERRORS = 5;
+const SERVER_COUNTER_NAMES = ['header_timeouts', 'body_timeouts', 'idle_timeouts', 'send_timeouts', 'handler_errors', 'socket_errors'];
 
 const CONN_KEEP_ALIVE = Buffer.from(L.CONN_KEEP_ALIVE, 'latin1');
 const CONN_CLOSE = Buffer.from(L.CONN_CLOSE, 'latin1');
 /** Bodies up to this size are copied after the header block and sent in one write. */
 const INLINE_BODY_MAX = 16 * 1024;
+/** Larger bodies are written as views of this size, so that a slow reader's progress is seen. */
+const BODY_SLICE = 1 << 20;
 
-export class HttpSocketServer {
+export class HttpSocketServer implements HttpSink {
   private readonly server: net.Server;
-  private readonly sockets = new Set<net.Socket>();
-  private readonly responder: HttpResponder;
+  private readonly t: HttpTables;
+  readonly sessions: HttpSessions;
+  private readonly table: ConnTable;
   private readonly date = new DateCache();
+  private readonly log = new BoundedLog(logger().child({ part: 'http' }));
+  private readonly sockets: Array<net.Socket | undefined>;
+  /** Input not yet consumed while the socket is paused (the session said its sink is full). */
+  private readonly pending: Array<Buffer | undefined>;
+  /** When the client last took bytes of a response (or the write began). */
+  private readonly progress: Float64Array;
+  private readonly counters = new Float64Array(SERVER_COUNTER_NAMES.length);
+  private readonly sweeper: NodeJS.Timeout;
+  private readonly headerTimeoutMs: number;
   private closing = false;
-  readonly stats: HttpSocketStats = { connections: 0, requests: 0, badRequests: 0 };
+  /** Monotonic-enough time of the current event, for the session. */
+  private now = Date.now();
 
-  constructor(private readonly t: HttpTables, private readonly opts: HttpSocketOptions) {
-    this.responder = new HttpResponder(t);
+  constructor(t: HttpTables, private readonly opts: HttpSocketOptions) {
+    this.t = t;
+    this.headerTimeoutMs = opts.headerTimeoutMs ?? DEFAULT_HEADER_TIMEOUT_MS;
+    const max = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    this.sessions = new HttpSessions(t, { capacity: max, headerTimeoutMs: this.headerTimeoutMs, idleTimeoutMs: opts.idleTimeoutMs });
+    this.table = new ConnTable(
+      { maxConnections: max, maxPerSource: opts.maxConnectionsPerSource ?? DEFAULT_MAX_PER_SOURCE },
+      (slot) => (this.sockets[slot]?.writableLength ?? 0) > 0,
+      (slot) => this.drop(slot),
+    );
+    this.sockets = new Array<net.Socket | undefined>(max);
+    this.pending = new Array<Buffer | undefined>(max);
+    this.progress = new Float64Array(max);
     this.server = net.createServer({ noDelay: true }, (s) => this.accept(s));
+    this.server.on('error', (e) => this.fault(e, -1, 'server'));
+    const every = Math.max(50, Math.min(1000, Math.floor(Math.min(this.headerTimeoutMs, opts.idleTimeoutMs) / 4)));
+    this.sweeper = setInterval(() => this.sweep(), every);
+    this.sweeper.unref();
   }
 
   listen(): Promise<net.AddressInfo> {
@@ -62,115 +114,123 @@ export class HttpSocketServer {
   /** Stops accepting, lets responses in flight finish, closes every connection. */
   close(graceMs = 2000): Promise<void> {
     this.closing = true;
+    clearInterval(this.sweeper);
     return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      for (const s of this.sockets) s.end();
-      setTimeout(() => { for (const s of this.sockets) s.destroy(); }, graceMs).unref();
+      this.server.close(() => {
+        this.sessions.destroy();
+        resolve();
+      });
+      for (const s of this.sockets) s?.end();
+      setTimeout(() => { for (const s of this.sockets) s?.destroy(); }, graceMs).unref();
     });
+  }
+
+  /** Every counter, by name. */
+  stats(): Record<string, number> {
+    const out: Record<string, number> = { connections_open: this.table.size };
+    CONN_TABLE_COUNTER_NAMES.forEach((n, i) => { out[`connections_${n}`] = this.table.counters[i]!; });
+    HTTP_SESSION_COUNTER_NAMES.forEach((n, i) => { out[n] = this.sessions.counters[i]!; });
+    SERVER_COUNTER_NAMES.forEach((n, i) => { out[n] = this.counters[i]!; });
+    out.head_blocks_in_use = this.sessions.headBlocksInUse;
+    return out;
   }
 
   private accept(socket: net.Socket): void {
-    if (this.closing) {
+    socket.on('error', () => {
+      this.counters[N_SOCKET_ERRORS]!++;
       socket.destroy();
+    });
+    try {
+      if (this.closing) {
+        socket.destroy();
+        return;
+      }
+      const slot = this.table.acquire(sourceKey(socket.remoteAddress));
+      if (slot < 0) {
+        socket.destroy();
+        return;
+      }
+      this.now = Date.now();
+      this.sockets[slot] = socket;
+      this.pending[slot] = undefined;
+      this.sessions.open(slot, this.now);
+      socket.on('data', (chunk: Buffer) => this.onData(slot, socket, chunk));
+      socket.on('drain', () => this.onDrain(slot, socket));
+      socket.on('close', () => this.onClose(slot, socket));
+    } catch (e) {
+      this.fault(e, -1, 'accept');
+      socket.destroy();
+    }
+  }
+
+  private onData(slot: number, socket: net.Socket, chunk: Buffer): void {
+    if (this.sockets[slot] !== socket) return;
+    try {
+      const held = this.pending[slot];
+      if (held !== undefined) {
+        // Paused, but a read was already under way: keep it behind what is held.
+        this.pending[slot] = Buffer.concat([held, chunk]);
+        return;
+      }
+      this.feed(slot, socket, chunk);
+    } catch (e) {
+      this.fault(e, slot, 'data');
+    }
+  }
+
+  private feed(slot: number, socket: net.Socket, chunk: Buffer): void {
+    this.now = Date.now();
+    const n = this.sessions.data(slot, chunk, 0, chunk.length, this.now, this);
+    if (n === SESSION_CLOSE) {
+      socket.end();
       return;
     }
-    this.stats.connections++;
-    this.sockets.add(socket);
-    new Connection(socket, this);
-    socket.on('close', () => this.sockets.delete(socket));
-  }
-
-  /** @internal used by Connection */
-  get internals(): { t: HttpTables; responder: HttpResponder; date: DateCache; opts: HttpSocketOptions; stats: HttpSocketStats } {
-    return { t: this.t, responder: this.responder, date: this.date, opts: this.opts, stats: this.stats };
-  }
-}
-
-class Connection {
-  private buf: Buffer = Buffer.alloc(0);
-  private skip = 0;
-  private waitingForDrain = false;
-  private ended = false;
-  private readonly parser = new RequestParser();
-  private readonly req = new RequestHead();
-  private readonly plan = new ResponsePlan();
-  private readonly t: HttpTables;
-  private readonly responder: HttpResponder;
-  private readonly date: DateCache;
-  private readonly stats: HttpSocketStats;
-
-  constructor(private readonly socket: net.Socket, server: HttpSocketServer) {
-    const i = server.internals;
-    this.t = i.t;
-    this.responder = i.responder;
-    this.date = i.date;
-    this.stats = i.stats;
-    socket.setTimeout(i.opts.idleTimeoutMs, () => socket.destroy());
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => {
-      if (!this.waitingForDrain) return;
-      this.waitingForDrain = false;
-      socket.resume();
-      this.process();
-    });
-    socket.on('error', () => socket.destroy());
-    socket.on('close', () => this.parser.destroy());
-  }
-
-  private onData(chunk: Buffer): void {
-    if (this.ended) return;
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
-    if (!this.waitingForDrain) this.process();
-  }
-
-  /** Answers every complete request buffered, in order, until the write buffer fills. */
-  private process(): void {
-    const now = Date.now();
-    if (this.date.update(now)) this.responder.date = this.date.value;
-    if (this.responder.date === '') this.responder.date = this.date.value;
-    let off = 0;
-    while (off < this.buf.length && !this.ended) {
-      if (this.skip > 0) {
-        const n = Math.min(this.skip, this.buf.length - off);
-        this.skip -= n;
-        off += n;
-        continue;
-      }
-      const len = headLength(this.buf, off);
-      if (len === 0) break;
-      this.stats.requests++;
-      if (len < 0) {
-        this.stats.badRequests++;
-        this.responder.planError(-len, this.plan);
-        this.send(); // a head over the limits always closes
-        break;
-      }
-      const status = this.parser.parse(this.buf, off, len, this.req);
-      off += len;
-      if (status !== HEAD_OK) {
-        this.stats.badRequests++;
-        this.responder.planError(status, this.plan);
-      } else {
-        this.responder.respond(this.req, this.plan);
-        if (this.req.bodyLength > 0) this.skip = this.req.bodyLength;
-      }
-      const ok = this.send();
-      if (this.ended) break;
-      if (!ok) {
-        // Backpressure: stop reading and answering until the socket drains.
-        this.waitingForDrain = true;
-        this.socket.pause();
-        break;
-      }
+    if (n < chunk.length) {
+      this.pending[slot] = chunk.subarray(n);
+      socket.pause();
     }
-    this.buf = off >= this.buf.length ? Buffer.alloc(0) : this.buf.subarray(off);
   }
 
-  /** Writes the plan; returns false when the socket's buffer is full. */
-  private send(): boolean {
-    const plan = this.plan;
+  private onDrain(slot: number, socket: net.Socket): void {
+    if (this.sockets[slot] !== socket) return;
+    try {
+      this.progress[slot] = Date.now();
+      const held = this.pending[slot];
+      if (held === undefined) return;
+      this.pending[slot] = undefined;
+      socket.resume();
+      this.feed(slot, socket, held);
+    } catch (e) {
+      this.fault(e, slot, 'drain');
+    }
+  }
+
+  private onClose(slot: number, socket: net.Socket): void {
+    if (this.sockets[slot] !== socket) return;
+    this.sockets[slot] = undefined;
+    this.pending[slot] = undefined;
+    this.sessions.free(slot);
+    this.table.release(slot);
+  }
+
+  /** Closes the connection on `slot` now (evicted, timed out, or its handler failed). */
+  private drop(slot: number): void {
+    const s = this.sockets[slot];
+    if (s === undefined) return;
+    this.sockets[slot] = undefined;
+    this.pending[slot] = undefined;
+    this.sessions.free(slot);
+    this.table.release(slot);
+    s.destroy();
+  }
+
+  /** HttpSink: writes the plan; false when the socket's buffer is full. */
+  send(slot: number, plan: ResponsePlan): boolean {
     const t = this.t;
-    const s = this.socket;
+    const s = this.sockets[slot]!;
+    this.date.update(this.now);
+    if (s.writableLength === 0) this.progress[slot] = this.now;
+    this.table.touch(slot);
     s.cork();
     let ok: boolean;
     if (plan.kind === PLAN_TEMPLATE) {
@@ -185,16 +245,58 @@ class Connection {
       out.set(this.date.bytes, t.responses[a + L.RESP_DATE_AT]!);
       out.set(plan.close ? CONN_CLOSE : CONN_KEEP_ALIVE, t.responses[a + L.RESP_CONN_AT]!);
       ok = s.write(out);
-      if (bodyLen > inline) ok = s.write(Buffer.from(t.blob.buffer, t.blob.byteOffset + headOff + headLen, bodyLen));
+      if (bodyLen > inline) ok = this.writeBody(slot, s, headOff + headLen, bodyLen);
     } else {
       ok = s.write(Buffer.from(plan.head, 'latin1'));
-      if (plan.bodyLen > 0) ok = s.write(Buffer.from(t.blob.buffer, t.blob.byteOffset + plan.bodyOff, plan.bodyLen));
+      if (plan.bodyLen > 0) ok = this.writeBody(slot, s, plan.bodyOff, plan.bodyLen);
     }
     s.uncork();
-    if (plan.close) {
-      this.ended = true;
-      s.end();
+    return ok;
+  }
+
+  /** A span of the BLOB, as views of the shared image, in slices whose completion marks progress. */
+  private writeBody(slot: number, s: net.Socket, off: number, len: number): boolean {
+    const t = this.t;
+    let ok = true;
+    for (let done = 0; done < len; done += BODY_SLICE) {
+      const n = Math.min(BODY_SLICE, len - done);
+      const view = Buffer.from(t.blob.buffer, t.blob.byteOffset + off + done, n);
+      ok = len <= BODY_SLICE ? s.write(view) : s.write(view, () => { if (this.sockets[slot] === s) this.progress[slot] = Date.now(); });
     }
     return ok;
+  }
+
+  /** Closes connections past their deadlines. */
+  private sweep(): void {
+    const now = Date.now();
+    const socks = this.sockets;
+    for (let slot = 0; slot < socks.length; slot++) {
+      const s = socks[slot];
+      if (s === undefined) continue;
+      try {
+        if (s.writableLength > 0) {
+          if (now - this.progress[slot]! >= this.opts.idleTimeoutMs) {
+            this.counters[N_SEND_TIMEOUTS]!++;
+            this.drop(slot);
+          }
+          continue;
+        }
+        if (now < this.sessions.deadline(slot)) continue;
+        const phase = this.sessions.phaseOf(slot);
+        this.counters[phase === PHASE_HEAD ? N_HEADER_TIMEOUTS : phase === PHASE_BODY || phase === PHASE_CHUNKED ? N_BODY_TIMEOUTS : N_IDLE_TIMEOUTS]!++;
+        this.drop(slot);
+      } catch (e) {
+        this.fault(e, slot, 'sweep');
+      }
+    }
+  }
+
+  /** An exception in a handler: counted, logged at a bounded rate, and it costs that connection only. */
+  private fault(e: unknown, slot: number, where: string): void {
+    this.counters[N_HANDLER_ERRORS]!++;
+    this.log.error({ ...errorFields(e), where, slot }, 'HTTP handler failed; the connection is closed');
+    if (slot >= 0) {
+      try { this.drop(slot); } catch { /* the socket is gone already */ }
+    }
   }
 }

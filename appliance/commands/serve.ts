@@ -16,13 +16,17 @@ export interface ServeOptions {
   queues?: number;
   cpus?: string;
   dnsPort: number;
-  verifyChecksums: boolean;
+  verifyChecksums: 'auto' | 'strict' | 'off';
   netns?: string;
   metrics?: string;
   capture?: string;
   captureEvery: number;
   captureLimit?: number;
   idleTimeout: number;
+  headerTimeout: number;
+  dnsMessageTimeout: number;
+  maxConnections: number;
+  maxConnectionsPerSource: number;
 }
 
 /** "127.0.0.1:8080", "[::1]:8080", ":8080" (all addresses) → host and port. */
@@ -53,38 +57,62 @@ export async function runServe(file: string, o: ServeOptions): Promise<void> {
   if (o.backend === 'xdp') return runServeXdp(file, o);
   const img = loadImage(file);
   const http = new HttpTables(img);
+  const dns = new DnsTables(img);
+  if (!http.hasSites && !dns.hasZones) throw new UsageError(`${file}: the image has nothing to serve`);
   const stops: Array<() => Promise<void>> = [];
   const lines: string[] = [];
-  if (http.hasSites) {
-    const { host, port } = parseHostPort(o.http, '--http');
-    const server = new HttpSocketServer(http, { host, port, idleTimeoutMs: o.idleTimeout * 1000 });
-    const addr = await server.listen();
-    stops.push(() => server.close());
-    const url = `http://${urlHost(addr.address)}:${addr.port}/`;
-    lines.push(`HTTP  ${url}  (${img.meta.sites.length} site${img.meta.sites.length === 1 ? '' : 's'})`);
-    lines.push(`      try: curl -i ${url}`);
+  const sources: Array<{ name: string; stats: () => Record<string, number> }> = [];
+  const limits = {
+    idleTimeoutMs: o.idleTimeout * 1000, maxConnections: o.maxConnections, maxConnectionsPerSource: o.maxConnectionsPerSource,
+  };
+  let metrics: { close: () => Promise<void>; port: number } | undefined;
+  // Either everything listens, or nothing stays up: a server that cannot bind one of its
+  // ports exits non-zero instead of serving half of what it was asked to.
+  try {
+    if (http.hasSites) {
+      const { host, port } = parseHostPort(o.http, '--http');
+      const server = new HttpSocketServer(http, { host, port, headerTimeoutMs: o.headerTimeout * 1000, ...limits });
+      stops.push(() => server.close());
+      const addr = await server.listen();
+      sources.push({ name: 'http', stats: () => server.stats() });
+      const url = `http://${urlHost(addr.address)}:${addr.port}/`;
+      lines.push(`HTTP  ${url}  (${img.meta.sites.length} site${img.meta.sites.length === 1 ? '' : 's'})`);
+      lines.push(`      try: curl -i ${url}`);
+    }
+    if (dns.hasZones) {
+      const { host, port } = parseHostPort(o.dns, '--dns');
+      const server = new DnsSocketServer(dns, { host, port, messageTimeoutMs: o.dnsMessageTimeout * 1000, ...limits });
+      stops.push(() => server.close());
+      const addr = await server.listen();
+      sources.push({ name: 'dns', stats: () => server.stats() });
+      const zones = img.meta.zones.map((z) => z.origin);
+      lines.push(`DNS   ${urlHost(addr.address)}:${addr.port} UDP and TCP  (${zones.length} zone${zones.length === 1 ? '' : 's'}: ${zones.slice(0, 4).join(' ')}${zones.length > 4 ? ' …' : ''})`);
+      lines.push(`      try: dig @${addr.address} -p ${addr.port} ${zones[0]} SOA`);
+    }
+    if (o.metrics) {
+      const { serveMetrics } = await import('../worker/metrics.js');
+      const { host, port } = parseHostPort(o.metrics, '--metrics');
+      metrics = await serveMetrics({ perQueue: () => [socketTotals(sources)] }, host, port);
+      lines.push(`stats http://${urlHost(host)}:${metrics.port}/metrics   (or: appliance stats ${urlHost(host)}:${metrics.port})`);
+    }
+  } catch (e) {
+    await Promise.all(stops.map((s) => s()));
+    throw e;
   }
-  const dns = new DnsTables(img);
-  if (dns.hasZones) {
-    const { host, port } = parseHostPort(o.dns, '--dns');
-    const server = new DnsSocketServer(dns, { host, port, idleTimeoutMs: o.idleTimeout * 1000 });
-    const addr = await server.listen();
-    stops.push(() => server.close());
-    const zones = img.meta.zones.map((z) => z.origin);
-    lines.push(`DNS   ${urlHost(addr.address)}:${addr.port} UDP and TCP  (${zones.length} zone${zones.length === 1 ? '' : 's'}: ${zones.slice(0, 4).join(' ')}${zones.length > 4 ? ' …' : ''})`);
-    lines.push(`      try: dig @${addr.address} -p ${addr.port} ${zones[0]} SOA`);
-  }
-  if (stops.length === 0) throw new UsageError(`${file}: the image has nothing to serve`);
   process.stdout.write(`appliance: serving ${file} (sha256 ${img.hash.slice(0, 16)}…) through kernel sockets\n${lines.join('\n')}\n` +
     'press Ctrl-C to stop\n');
-  await new Promise<void>((resolve) => {
-    const stop = (sig: string): void => {
-      process.stdout.write(`appliance: ${sig}: stopping\n`);
-      Promise.all(stops.map((s) => s())).then(() => resolve());
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+  await untilSignal(async (sig) => {
+    process.stdout.write(`appliance: ${sig}: stopping\n`);
+    await metrics?.close();
+    await Promise.all(stops.map((s) => s()));
   });
+}
+
+/** The socket servers' counters under one name space: http_*, dns_*. */
+function socketTotals(sources: Array<{ name: string; stats: () => Record<string, number> }>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const src of sources) for (const [k, v] of Object.entries(src.stats())) out[`${src.name}_${k}`] = v;
+  return out;
 }
 
 function parseCpus(list: string | undefined): number[] {
@@ -117,7 +145,7 @@ async function runServeXdp(file: string, o: ServeOptions): Promise<void> {
   const { serveMetrics } = await import('../worker/metrics.js');
   const server = await startXdpServer({
     image: file, iface: o.iface, netns: o.netns, addrs: o.addr, queues: o.queues, cpus: parseCpus(o.cpus),
-    dnsPort: o.dnsPort, verifyUdpChecksums: o.verifyChecksums,
+    dnsPort: o.dnsPort, verifyUdpChecksums: o.verifyChecksums !== 'off',
     capture: o.capture ? { prefix: o.capture, every: o.captureEvery, limit: o.captureLimit } : undefined,
   });
   let metrics: { close: () => Promise<void>; port: number } | undefined;

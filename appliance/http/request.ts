@@ -17,6 +17,9 @@ export const HEAD_URI_TOO_LONG = 414;
 export const HEAD_TOO_LARGE = 431;
 export const HEAD_VERSION = 505;
 
+/** RequestHead.bodyLength of a chunked body (RFC 9112 §7.1). */
+export const BODY_CHUNKED = -1;
+
 export const METHOD_GET = 1;
 export const METHOD_HEAD = 2;
 
@@ -34,7 +37,7 @@ export class RequestHead {
   range: string | undefined = undefined;
   ifRange: string | undefined = undefined;
   keepAlive = true;
-  /** Bytes of body that follow the head (to be skipped); -1: chunked, cannot be skipped here. */
+  /** Bytes of body that follow the head (read and discarded), or BODY_CHUNKED. */
   bodyLength = 0;
 
   reset(): void {
@@ -48,34 +51,71 @@ export class RequestHead {
   }
 }
 
+const LF = 0x0a;
+const CR = 0x0d;
+
+/** What headLength() found besides the length. */
+export interface HeadInfo {
+  /** Some line of the head ends in a bare LF (normalizeLineEnds() before parsing). */
+  bareLf: boolean;
+}
+
 /**
- * Length of the complete head at the start of buf[off..] including its empty line, 0 when
- * more bytes are needed, or a negative status when a limit is exceeded (-414: the request
- * line alone is over MAX_HEAD_BYTES; -431: the head is; -400: nothing but empty lines).
- * Empty lines before the request line belong to the head (RFC 9112 §2.2: ignored).
+ * Length of the complete head at buf[off, end) including its empty line, 0 when more bytes
+ * are needed, or a negative status when a limit is exceeded (-414: the request line alone
+ * is over MAX_HEAD_BYTES; -431: the head is; -400: nothing but empty lines). Empty lines
+ * before the request line belong to the head (RFC 9112 §2.2: ignored). Lines may end in a
+ * bare LF (RFC 9112 §2.2 allows a recipient to accept it, and nginx does): the head is
+ * found, and `info.bareLf` says so. Never reads at or past `end` (frames sit in a larger
+ * memory than the bytes that arrived).
  */
-export function headLength(buf: Buffer, off: number): number {
-  const skip = skipEmptyLines(buf, off, buf.length);
-  if (skip > MAX_HEAD_BYTES) return -HEAD_BAD;
-  const start = off + skip;
-  const at = buf.indexOf('\r\n\r\n', start);
-  if (at >= 0) {
-    if (at + 4 - start <= MAX_HEAD_BYTES) return at + 4 - off;
-    return tooLong(buf, start);
-  }
-  if (buf.length - start > MAX_HEAD_BYTES) return tooLong(buf, start);
-  return 0;
-}
-
-function skipEmptyLines(buf: Buffer, off: number, end: number): number {
+export function headLength(buf: Uint8Array, off: number, end: number, info: HeadInfo): number {
   let i = off;
-  while (i + 1 < end && buf[i] === 0x0d && buf[i + 1] === 0x0a) i += 2;
-  return i - off;
+  while (i < end) {
+    if (buf[i] === LF) i++;
+    else if (buf[i] === CR && i + 1 < end && buf[i + 1] === LF) i += 2;
+    else break;
+  }
+  if (i - off > MAX_HEAD_BYTES) return -HEAD_BAD;
+  const start = i;
+  const limit = end < start + MAX_HEAD_BYTES ? end : start + MAX_HEAD_BYTES;
+  let bare = false;
+  let lineStart = start;
+  let firstLine = -1;
+  for (let p = start; p < limit; p++) {
+    if (buf[p] !== LF) continue;
+    const cr = p > lineStart && buf[p - 1] === CR;
+    if (!cr) bare = true;
+    if (firstLine < 0) {
+      firstLine = p;
+    } else if (p - lineStart === (cr ? 1 : 0)) {
+      info.bareLf = bare;
+      return p + 1 - off;
+    }
+    lineStart = p + 1;
+  }
+  if (end - start < MAX_HEAD_BYTES) return 0;
+  return firstLine < 0 ? -HEAD_URI_TOO_LONG : -HEAD_TOO_LARGE;
 }
 
-function tooLong(buf: Buffer, start: number): number {
-  const lf = buf.indexOf(0x0a, start);
-  return lf < 0 || lf - start > MAX_HEAD_BYTES ? -HEAD_URI_TOO_LONG : -HEAD_TOO_LARGE;
+/**
+ * The head buf[off, off+len) with every bare LF made CRLF, into `out`; returns its length
+ * (at most 2 × len). llhttp, the parser of record, takes CRLF only.
+ */
+export function normalizeLineEnds(buf: Uint8Array, off: number, len: number, out: Uint8Array): number {
+  let o = 0;
+  for (let i = off; i < off + len; i++) {
+    const c = buf[i]!;
+    if (c === LF && (i === off || buf[i - 1] !== CR)) out[o++] = CR;
+    out[o++] = c;
+  }
+  return o;
+}
+
+function skipEmptyLines(buf: Uint8Array, off: number, end: number): number {
+  let i = off;
+  while (i + 1 < end && buf[i] === CR && buf[i + 1] === LF) i += 2;
+  return i - off;
 }
 
 /** Is the version token of the request line "HTTP/d.d" but not 1.0 or 1.1? (→ 505) */
@@ -159,6 +199,7 @@ export class RequestParser {
     out.target = m.url ?? '';
     out.keepAlive = m.shouldKeepAlive;
     let hosts = 0;
+    let te: string | undefined;
     const h = m.rawHeaders;
     for (let i = 0; i + 1 < h.length; i += 2) {
       const name = h[i]!;
@@ -192,12 +233,19 @@ export class RequestParser {
           break;
         case 17:
           if (lowerEquals(name, 'if-modified-since')) out.ifModifiedSince = value;
-          else if (lowerEquals(name, 'transfer-encoding')) out.bodyLength = -1;
+          else if (lowerEquals(name, 'transfer-encoding')) te = join(te, value);
           break;
         case 19:
           if (lowerEquals(name, 'if-unmodified-since')) out.ifUnmodifiedSince = value;
           break;
       }
+    }
+    // RFC 9112 §6.3: a request body is chunked when chunked is the last transfer coding;
+    // any other Transfer-Encoding cannot be framed: 400 and close. (llhttp already refuses
+    // Transfer-Encoding together with Content-Length, as nginx does.)
+    if (te !== undefined) {
+      if (!chunkedIsLast(te)) return HEAD_BAD;
+      out.bodyLength = BODY_CHUNKED;
     }
     // RFC 9112 §3.2: HTTP/1.1 requires exactly one Host; more than one is always an error.
     if (hosts > 1 || (hosts === 0 && m.versionMinor === 1)) return HEAD_BAD;
@@ -208,6 +256,14 @@ export class RequestParser {
   destroy(): void {
     this.parser.destroy();
   }
+}
+
+/** Is "chunked" the last of the comma-separated transfer codings (case-insensitive)? */
+function chunkedIsLast(te: string): boolean {
+  const comma = te.lastIndexOf(',');
+  const last = te.slice(comma + 1).trim();
+  const semi = last.indexOf(';');
+  return lowerEquals((semi < 0 ? last : last.slice(0, semi)).trim(), 'chunked');
 }
 
 /** RFC 3986 host [ ":" port ]: reg-name, IPv4 or an IP literal; empty is allowed for HTTP/1.0. */

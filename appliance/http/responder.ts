@@ -56,8 +56,7 @@ export class HttpResponder {
     const head = req.method === METHOD_HEAD;
     let close = !req.keepAlive;
     if (req.method !== METHOD_GET && !head) {
-      // A body we cannot frame (chunked) cannot be skipped: close after answering.
-      if (req.bodyLength < 0) close = true;
+      // Any body is read and discarded by the session, chunked or not (as nginx).
       this.template(plan, t.special[L.SPECIAL_405]!, close);
       return;
     }
