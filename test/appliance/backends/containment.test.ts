@@ -176,3 +176,18 @@ test('property: random datagrams from random sources and ports never make the UD
     await server.close();
   }
 });
+
+test('serve: a DNS port that cannot be bound ends the process non-zero, HTTP not left half-alive', async (t) => {
+  const blocker = dgram.createSocket('udp4');
+  await new Promise<void>((r) => blocker.bind(0, '127.0.0.1', () => r()));
+  const taken = blocker.address().port;
+  try {
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'serve', image, '--http', '127.0.0.1:0', '--dns', `127.0.0.1:${taken}`],
+      { encoding: 'utf8', timeout: 15_000 });
+    t.is(r.status, 1, r.stdout + r.stderr);
+    t.regex(r.stderr, /APPL_ERR_LISTEN: cannot listen for DNS over UDP on 127\.0\.0\.1:\d+: EADDRINUSE/);
+    t.notRegex(r.stdout, /press Ctrl-C/);
+  } finally {
+    blocker.close();
+  }
+});
