@@ -6,6 +6,7 @@ import { HttpTables } from '../http/tables.js';
 import { HttpSocketServer } from '../backends/socket-http.js';
 import { DnsSocketServer } from '../backends/socket-dns.js';
 import { DnsTables } from '../dns/tables.js';
+import { CSUM_AUTO, CSUM_OFF, CSUM_STRICT } from '../wire/reasons.js';
 
 export interface ServeOptions {
   backend: 'socket' | 'xdp';
@@ -145,7 +146,7 @@ async function runServeXdp(file: string, o: ServeOptions): Promise<void> {
   const { serveMetrics } = await import('../worker/metrics.js');
   const server = await startXdpServer({
     image: file, iface: o.iface, netns: o.netns, addrs: o.addr, queues: o.queues, cpus: parseCpus(o.cpus),
-    dnsPort: o.dnsPort, verifyUdpChecksums: o.verifyChecksums !== 'off',
+    dnsPort: o.dnsPort, checksums: o.verifyChecksums === 'strict' ? CSUM_STRICT : o.verifyChecksums === 'off' ? CSUM_OFF : CSUM_AUTO,
     capture: o.capture ? { prefix: o.capture, every: o.captureEvery, limit: o.captureLimit } : undefined,
   });
   let metrics: { close: () => Promise<void>; port: number } | undefined;

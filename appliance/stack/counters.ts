@@ -30,8 +30,21 @@ export const DROP_DNS = 32; // the responder dropped it (a response, or no heade
 export const DROP_TOO_BIG = 33; // the answer would not fit the frame
 /** A source no answer may go to: broadcast, multicast, unspecified (RFC 1122 §3.2.1.3, RFC 4291 §2.7). */
 export const DROP_SRC_ADDRESS = 34;
-// The DNS responder's own counters follow (appliance/dns/responder.ts).
-export const DNS_BASE = 35;
+/** A broadcast or multicast source MAC address (IEEE 802: no frame comes from a group). */
+export const DROP_SRC_MAC = 35;
+/** A unicast destination MAC that is not ours (another host's frame, seen on a shared segment). */
+export const DROP_DST_MAC = 36;
+/** A loopback source (127.0.0.0/8, ::1) arriving on a wire (RFC 1122 §3.2.1.3(g), RFC 4291 §2.5.3). */
+export const DROP_SRC_LOOPBACK = 37;
+/** One of our own addresses as the source: a reflection or a spoof. */
+export const DROP_SRC_OURS = 38;
+/** UDP from source port 0: no answer can go there (RFC 768). */
+export const DROP_UDP_SRC_PORT0 = 39;
+/** UDP datagrams accepted with the checksum-offload form (the field holds only the pseudo-header sum). */
+export const UDP_CSUM_OFFLOAD = 40;
+// Counter families of the responders and of TCP live further on in the stride:
+/** The DNS responder's counters (appliance/dns/responder.ts). */
+export const DNS_BASE = 64;
 
 export const STACK_COUNTER_NAMES: readonly string[] = [
   'unused', 'rx_frames', 'tx_frames', 'tx_ring_full', 'arp_replies', 'ndp_advertisements', 'icmp_echo_replies', 'icmp6_echo_replies',
@@ -40,7 +53,8 @@ export const STACK_COUNTER_NAMES: readonly string[] = [
   'drop_ip4_not_ours', 'drop_ip6_malformed', 'drop_ip6_extension', 'drop_ip6_not_ours', 'drop_ip_protocol',
   'drop_icmp_malformed', 'drop_icmp_checksum', 'drop_icmp_type', 'drop_ndp_malformed', 'drop_ndp_not_ours',
   'drop_udp_malformed', 'drop_udp_checksum', 'drop_udp_port', 'drop_dns', 'drop_too_big', 'drop_src_address',
+  'drop_src_mac', 'drop_dst_mac', 'drop_src_loopback', 'drop_src_ours', 'drop_udp_src_port0', 'udp_csum_offload',
 ];
 
-/** Doubles per worker: 128 = 1 KiB = 16 cache lines, room to grow. */
-export const COUNTER_STRIDE = 128;
+/** Doubles per worker: 256 = 2 KiB = 32 cache lines, room to grow. */
+export const COUNTER_STRIDE = 256;

@@ -14,9 +14,10 @@
 // Stack.handle takes about 340-400 ns a frame with it and about 465 ns without.
 
 import { addSums, partialSum } from '../../basics/checksum.js';
-import { ETHERNET_HEADER_LEN, ETHERTYPE_IPV4, ETH_TYPE, replyEthernet } from '../wire/ethernet.js';
+import { ETHERNET_HEADER_LEN, ETHERTYPE_IPV4, ETH_DST, ETH_SRC, ETH_TYPE, replyEthernet } from '../wire/ethernet.js';
+import { CSUM_AUTO, CSUM_OFF, isOffloadForm, UDP_CSUM_OFFLOAD } from '../wire/reasons.js';
 import { IPV4_HEADER_LEN, IP4_DST, IP4_FLAGS_FRAG, IP4_PROTOCOL, IP4_SRC, IP4_TOTAL_LEN, PROTO_UDP, replyIpv4 } from '../wire/ipv4.js';
-import { UDP_CHECKSUM, UDP_DST_PORT, UDP_HEADER_LEN, UDP_LENGTH, replyUdp } from '../wire/udp.js';
+import { UDP_CHECKSUM, UDP_DST_PORT, UDP_HEADER_LEN, UDP_LENGTH, UDP_SRC_PORT, replyUdp } from '../wire/udp.js';
 
 const IP = ETHERNET_HEADER_LEN;
 const UDP = IP + IPV4_HEADER_LEN;
@@ -29,9 +30,12 @@ const FRAG_BITS = 0x3fff; // MF and the fragment offset
 export interface FastPathHost {
   ownsV4(a: number): boolean;
   readonly dnsPort: number;
-  readonly verifyUdpChecksums: boolean;
+  /** CSUM_* (wire/reasons.ts). */
+  readonly checksums: number;
   readonly mtu: number;
   readonly mac: Uint8Array;
+  readonly counters: Float64Array;
+  isOurMac(buf: Uint8Array, at: number): boolean;
   /** The responder's answer() for UDP over IPv4; -1: drop. */
   answerUdp4(mem: Uint8Array, at: number, len: number, room: number): number;
 }
@@ -43,6 +47,7 @@ export interface FastPathHost {
  */
 export function fastUdp4(h: FastPathHost, b: Uint8Array, off: number, len: number, cap: number): number {
   if (len < DNS || b[off + ETH_TYPE] !== ETHERTYPE_IPV4 >> 8 || b[off + ETH_TYPE + 1] !== (ETHERTYPE_IPV4 & 0xff)) return -1;
+  if ((b[off + ETH_SRC]! & 1) === 1 || !h.isOurMac(b, off + ETH_DST)) return -1;
   const ip = off + IP;
   if (b[ip] !== VER_IHL_PLAIN || b[ip + IP4_PROTOCOL] !== PROTO_UDP) return -1;
   const total = (b[ip + IP4_TOTAL_LEN]! << 8) | b[ip + IP4_TOTAL_LEN + 1]!;
@@ -52,13 +57,21 @@ export function fastUdp4(h: FastPathHost, b: Uint8Array, off: number, len: numbe
   const dst = ((b[ip + IP4_DST]! << 24) | (b[ip + IP4_DST + 1]! << 16) | (b[ip + IP4_DST + 2]! << 8) | b[ip + IP4_DST + 3]!) >>> 0;
   if (!h.ownsV4(dst)) return -1;
   const src = ((b[ip + IP4_SRC]! << 24) | (b[ip + IP4_SRC + 1]! << 16) | (b[ip + IP4_SRC + 2]! << 8) | b[ip + IP4_SRC + 3]!) >>> 0;
-  if (src === 0 || src >>> 28 >= 14) return -1;
+  if (src === 0 || src >>> 28 >= 14 || src >>> 24 === 127 || h.ownsV4(src)) return -1;
   const u = off + UDP;
   const ulen = (b[u + UDP_LENGTH]! << 8) | b[u + UDP_LENGTH + 1]!;
   if (ulen < UDP_HEADER_LEN || ulen > total - IPV4_HEADER_LEN) return -1;
   if (((b[u + UDP_DST_PORT]! << 8) | b[u + UDP_DST_PORT + 1]!) !== h.dnsPort) return -1;
-  if (h.verifyUdpChecksums && (b[u + UDP_CHECKSUM]! | b[u + UDP_CHECKSUM + 1]!) !== 0 &&
-      addSums(partialSum(b, ip + IP4_SRC, 8, PROTO_UDP + ulen), partialSum(b, u, ulen)) !== 0xffff) return -1;
+  if ((b[u + UDP_SRC_PORT]! | b[u + UDP_SRC_PORT + 1]!) === 0) return -1;
+  const field = (b[u + UDP_CHECKSUM]! << 8) | b[u + UDP_CHECKSUM + 1]!;
+  if (h.checksums !== CSUM_OFF && field !== 0) {
+    const pseudo = partialSum(b, ip + IP4_SRC, 8, PROTO_UDP + ulen);
+    if (addSums(pseudo, partialSum(b, u, ulen)) !== 0xffff) {
+      // The form a local peer with checksum offload sends (auto only), or a drop the general path counts.
+      if (h.checksums !== CSUM_AUTO || !isOffloadForm(field, pseudo)) return -1;
+      h.counters[UDP_CSUM_OFFLOAD]!++;
+    }
+  }
   const room = Math.min(off + cap - (u + UDP_HEADER_LEN), h.mtu - IPV4_HEADER_LEN - UDP_HEADER_LEN);
   if (room < 12) return -1;
   const n = h.answerUdp4(b, u + UDP_HEADER_LEN, ulen - UDP_HEADER_LEN, room);

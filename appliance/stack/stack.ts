@@ -10,7 +10,8 @@
 // RFC 4861 §7.2 (neighbour discovery), RFC 768 (UDP), RFC 1035 (DNS over UDP).
 
 import { ArpView, ARP_LEN, ARP_REQUEST } from '../wire/arp.js';
-import { EthernetView, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../wire/ethernet.js';
+import { EthernetView, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETH_DST, ETH_SRC } from '../wire/ethernet.js';
+import { CSUM_OFF } from '../wire/reasons.js';
 import { IcmpView, ICMP_ECHO_REQUEST } from '../wire/icmp.js';
 import { Icmpv6View, ICMP6_ECHO_REQUEST, ICMP6_NEIGHBOR_SOLICITATION, NA_LEN, NDP_TARGET } from '../wire/icmpv6.js';
 import { Ipv4View, IPV4_HEADER_LEN, PROTO_ICMP, PROTO_UDP } from '../wire/ipv4.js';
@@ -29,10 +30,11 @@ export interface StackConfig {
   ipv6: readonly Uint8Array[];
   dnsPort: number;
   /**
-   * Verify UDP checksums of received frames. Off for peers whose checksums arrive partial
-   * (a veth peer with TX checksum offload leaves only the pseudo-header sum in place).
+   * How received UDP checksums are checked (CSUM_AUTO, CSUM_STRICT, CSUM_OFF; wire/reasons.ts).
+   * AUTO, the default, verifies but accepts, and counts, the form a veth or container peer
+   * with transmit checksum offload sends (only the pseudo-header sum in the field).
    */
-  verifyUdpChecksums: boolean;
+  checksums: number;
   mtu: number;
 }
 
@@ -49,7 +51,7 @@ export class Stack implements FastPathHost {
   private readonly udp = new UdpView();
   readonly mac: Uint8Array;
   readonly dnsPort: number;
-  readonly verifyUdpChecksums: boolean;
+  readonly checksums: number;
   readonly mtu: number;
   private readonly v4: Uint32Array;
   private readonly v6: Uint8Array;
@@ -58,7 +60,7 @@ export class Stack implements FastPathHost {
   constructor(readonly cfg: StackConfig, private readonly dns: DnsResponder | null, readonly counters: Float64Array) {
     this.mac = Uint8Array.from(cfg.mac);
     this.dnsPort = cfg.dnsPort;
-    this.verifyUdpChecksums = cfg.verifyUdpChecksums;
+    this.checksums = cfg.checksums;
     this.mtu = cfg.mtu;
     this.v4 = Uint32Array.from(cfg.ipv4);
     this.v6 = new Uint8Array(cfg.ipv6.length * 16);
@@ -85,6 +87,10 @@ export class Stack implements FastPathHost {
     const eth = this.eth.wrap(mem, off, len);
     let r = eth.check();
     if (r !== C.OK) return this.drop(r);
+    // IEEE 802: no frame comes from a group address; a unicast frame for another host (a
+    // shared segment, a switch flooding) is not ours to answer.
+    if ((mem[off + ETH_SRC]! & 1) === 1) return this.drop(C.DROP_SRC_MAC);
+    if ((mem[off + ETH_DST]! & 1) === 0 && !this.isOurMac(mem, off + ETH_DST)) return this.drop(C.DROP_DST_MAC);
     const type = eth.etherType;
     if (type === ETHERTYPE_IPV4) return this.ipv4(mem, off, cap);
     if (type === ETHERTYPE_IPV6) return this.ipv6(mem, off, cap);
@@ -105,6 +111,12 @@ export class Stack implements FastPathHost {
   private drop(reason: number): number {
     this.counters[reason]!++;
     return 0;
+  }
+
+  isOurMac(buf: Uint8Array, at: number): boolean {
+    const m = this.mac;
+    for (let i = 0; i < 6; i++) if (buf[at + i] !== m[i]) return false;
+    return true;
   }
 
   ownsV4(a: number): boolean {
@@ -145,14 +157,18 @@ export class Stack implements FastPathHost {
     // No answer to 0.0.0.0, multicast (224/4) or broadcast and reserved (240/4) sources.
     const src = ip.src;
     if (src === 0 || src >>> 28 >= 14) return this.drop(C.DROP_SRC_ADDRESS);
+    if (src >>> 24 === 127) return this.drop(C.DROP_SRC_LOOPBACK);
+    if (this.ownsV4(src)) return this.drop(C.DROP_SRC_OURS);
     const proto = ip.protocol;
     if (proto === PROTO_UDP) {
       const udp = this.udp.wrap(mem, ip.payloadOffset, ip.payloadLen);
       // RFC 768: the pseudo-header carries the UDP Length, which may be less than the IP payload.
       // Over IPv4 a zero checksum means none (RFC 768): then the pseudo-header is not summed.
-      const verify = this.cfg.verifyUdpChecksums && udp.checksumField !== 0;
-      r = udp.check(verify, verify ? ip.pseudoHeaderSum(PROTO_UDP, udpLength(udp)) : 0, true);
-      if (r !== C.OK) return this.drop(r);
+      const mode = udp.checksumField !== 0 ? this.checksums : CSUM_OFF;
+      r = udp.check(mode, mode !== CSUM_OFF ? ip.pseudoHeaderSum(PROTO_UDP, udpLength(udp)) : 0, true);
+      if (r === C.UDP_CSUM_OFFLOAD) this.counters[r]!++;
+      else if (r !== C.OK) return this.drop(r);
+      if (udp.srcPort === 0) return this.drop(C.DROP_UDP_SRC_PORT0);
       const n = this.dnsAnswer(mem, off, cap, IPV4_HEADER_LEN, false);
       if (n <= 0) return 0;
       udp.reply(n, ip.pseudoHeaderSum(PROTO_UDP, UDP_HEADER_LEN + n));
@@ -188,11 +204,15 @@ export class Stack implements FastPathHost {
     if (ip.srcIsUnspecified() && !(nh === NH_ICMPV6 && ip.payloadLen > 0 && mem[ip.payloadOffset] === ICMP6_NEIGHBOR_SOLICITATION)) {
       return this.drop(C.DROP_SRC_ADDRESS);
     }
+    if (isLoopback6(mem, ip.off + IP6_SRC)) return this.drop(C.DROP_SRC_LOOPBACK);
+    if (this.ownedV6(mem, ip.off + IP6_SRC) >= 0) return this.drop(C.DROP_SRC_OURS);
     if (nh === NH_UDP) {
       const udp = this.udp.wrap(mem, ip.payloadOffset, ip.payloadLen);
       // RFC 8200 §8.1: UDP's own Length is the upper-layer length of the pseudo-header.
-      r = udp.check(this.cfg.verifyUdpChecksums, ip.pseudoHeaderSum(NH_UDP, udpLength(udp)), false);
-      if (r !== C.OK) return this.drop(r);
+      r = udp.check(this.checksums, ip.pseudoHeaderSum(NH_UDP, udpLength(udp)), false);
+      if (r === C.UDP_CSUM_OFFLOAD) this.counters[r]!++;
+      else if (r !== C.OK) return this.drop(r);
+      if (udp.srcPort === 0) return this.drop(C.DROP_UDP_SRC_PORT0);
       const n = this.dnsAnswer(mem, off, cap, IPV6_HEADER_LEN, true);
       if (n <= 0) return 0;
       ip.reply(UDP_HEADER_LEN + n);
@@ -273,6 +293,12 @@ export class Stack implements FastPathHost {
     this.counters[C.DNS_ANSWERS]!++;
     return n;
   }
+}
+
+/** Is buf[at, at+16) ::1? */
+function isLoopback6(buf: Uint8Array, at: number): boolean {
+  for (let i = 0; i < 15; i++) if (buf[at + i] !== 0) return false;
+  return buf[at + 15] === 1;
 }
 
 /** The UDP Length field, or 0 when the datagram is too short to hold one (check() then refuses it). */

@@ -21,3 +21,25 @@ export const DROP_ICMP_CHECKSUM = 25;
 export const DROP_NDP_MALFORMED = 27;
 export const DROP_UDP_MALFORMED = 29;
 export const DROP_UDP_CHECKSUM = 30;
+
+/** A UDP (or TCP) checksum accepted in the offload form: not a drop, counted apart. */
+export const UDP_CSUM_OFFLOAD = 40;
+
+/**
+ * How received UDP/TCP checksums are checked. AUTO verifies, but accepts the form a local
+ * peer with transmit checksum offload sends (a veth or container peer: the field holds only
+ * the pseudo-header sum, to be finished by hardware that is not there); STRICT verifies
+ * every one; OFF verifies none.
+ */
+export const CSUM_OFF = 0;
+export const CSUM_STRICT = 1;
+export const CSUM_AUTO = 2;
+
+/**
+ * Is `field` the checksum-offload form for this pseudo-header sum? Linux leaves
+ * ~csum_tcpudp_magic(...) inverted once more in the field (udp_set_csum, tcp_v4_send_check):
+ * the folded pseudo-header sum itself, in either one's-complement form of zero.
+ */
+export function isOffloadForm(field: number, pseudo: number): boolean {
+  return field === pseudo || (field === 0xffff && pseudo === 0) || (field === 0 && pseudo === 0xffff);
+}

@@ -6,7 +6,7 @@
 //   └───────────────┴───────────────┴───────────────┴───────────────┘
 
 import { addSums, finish, partialSum } from '../../basics/checksum.js';
-import { DROP_UDP_CHECKSUM, DROP_UDP_MALFORMED, OK } from './reasons.js';
+import { CSUM_AUTO, CSUM_OFF, DROP_UDP_CHECKSUM, DROP_UDP_MALFORMED, isOffloadForm, OK, UDP_CSUM_OFFLOAD } from './reasons.js';
 import { WireView } from './view.js';
 
 export const UDP_HEADER_LEN = 8;
@@ -17,17 +17,19 @@ export const UDP_CHECKSUM = 6;
 
 export class UdpView extends WireView {
   /**
-   * Length checks, and the checksum when `verify`: `pseudo` is the pseudo-header's sum.
-   * A zero checksum means "none" over IPv4 and is refused over IPv6 (`zeroAllowed`).
+   * Length checks, and the checksum as `mode` says (CSUM_*): `pseudo` is the pseudo-header's
+   * sum. A zero checksum means "none" over IPv4 and is refused over IPv6 (`zeroAllowed`).
+   * Returns OK, UDP_CSUM_OFFLOAD (accepted in the offload form, CSUM_AUTO only) or a drop.
    */
-  check(verify: boolean, pseudo: number, zeroAllowed: boolean): number {
+  check(mode: number, pseudo: number, zeroAllowed: boolean): number {
     if (this.len < UDP_HEADER_LEN) return DROP_UDP_MALFORMED;
     const length = this.length;
     if (length < UDP_HEADER_LEN || length > this.len) return DROP_UDP_MALFORMED;
-    if (!verify) return OK;
+    if (mode === CSUM_OFF) return OK;
     const c = (this.buf[this.off + UDP_CHECKSUM]! << 8) | this.buf[this.off + UDP_CHECKSUM + 1]!;
     if (c === 0) return zeroAllowed ? OK : DROP_UDP_CHECKSUM;
-    return addSums(pseudo, partialSum(this.buf, this.off, length)) === 0xffff ? OK : DROP_UDP_CHECKSUM;
+    if (addSums(pseudo, partialSum(this.buf, this.off, length)) === 0xffff) return OK;
+    return mode === CSUM_AUTO && isOffloadForm(c, pseudo) ? UDP_CSUM_OFFLOAD : DROP_UDP_CHECKSUM;
   }
 
   /** The Checksum field as received (0 when the header is too short to hold one). */

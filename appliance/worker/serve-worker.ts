@@ -27,7 +27,8 @@ export interface ServeJob {
   ipv4: string[];
   ipv6: string[];
   dnsPort: number;
-  verifyUdpChecksums: boolean;
+  /** CSUM_AUTO, CSUM_STRICT or CSUM_OFF (appliance/wire/reasons.ts). */
+  checksums: number;
   /** Float64Array over it; this worker writes doubles [queue × COUNTER_STRIDE, + COUNTER_STRIDE). */
   counters: SharedArrayBuffer;
   /** Int32Array over it: [0] = stop, set by the supervisor. */
@@ -51,7 +52,7 @@ export function ipv4ToU32(a: string): number {
 }
 
 /** The stack of a job, over a device (used by the worker, and by tests over a pipe). */
-export function makeStack(job: Pick<ServeJob, 'file' | 'image' | 'ipv4' | 'ipv6' | 'dnsPort' | 'verifyUdpChecksums'>, dev: Pick<Device, 'mac' | 'mtu'>, counters: Float64Array): Stack {
+export function makeStack(job: Pick<ServeJob, 'file' | 'image' | 'ipv4' | 'ipv6' | 'dnsPort' | 'checksums'>, dev: Pick<Device, 'mac' | 'mtu'>, counters: Float64Array): Stack {
   const img = attachImage(job.file, job.image);
   const tables = new DnsTables(img);
   const responder = tables.hasZones ? new DnsResponder(tables, counters.subarray(DNS_BASE)) : null;
@@ -60,7 +61,7 @@ export function makeStack(job: Pick<ServeJob, 'file' | 'image' | 'ipv4' | 'ipv6'
     ipv4: job.ipv4.map(ipv4ToU32),
     ipv6: job.ipv6.map((a) => parseIPv6(a)),
     dnsPort: job.dnsPort,
-    verifyUdpChecksums: job.verifyUdpChecksums,
+    checksums: job.checksums,
     mtu: dev.mtu,
   };
   return new Stack(cfg, responder, counters);

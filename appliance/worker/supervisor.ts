@@ -23,7 +23,8 @@ export interface XdpServeOptions {
   /** Worker i is pinned to cpus[i % cpus.length]; empty: not pinned. */
   cpus: number[];
   dnsPort: number;
-  verifyUdpChecksums: boolean;
+  /** CSUM_AUTO (the default), CSUM_STRICT or CSUM_OFF (appliance/wire/reasons.ts). */
+  checksums: number;
   /** Record frames to PREFIX.q<QUEUE>.pcap, one batch in `every`, at most `limit` frames. */
   capture?: { prefix: string; every: number; limit?: number };
 }
@@ -92,7 +93,7 @@ export async function startXdpServer(o: XdpServeOptions): Promise<XdpServer> {
       const job: ServeJob = {
         kind: 'serve', file: o.image, image: img.shared, iface: o.iface, netns: o.netns, queue,
         cpu: o.cpus.length > 0 ? o.cpus[queue % o.cpus.length]! : -1,
-        xskMapFd: program.xskMapFd, ipv4, ipv6, dnsPort: o.dnsPort, verifyUdpChecksums: o.verifyUdpChecksums,
+        xskMapFd: program.xskMapFd, ipv4, ipv6, dnsPort: o.dnsPort, checksums: o.checksums,
         counters, control,
         capture: o.capture ? { file: `${o.capture.prefix}.q${queue}.pcap`, every: o.capture.every, limit: o.capture.limit } : undefined,
       };

@@ -3,6 +3,7 @@
 // echo and DNS exchanges, what is dropped and under which counter; every frame the stack
 // sends passes the invariant checker (test/helpers/packets.ts).
 
+import { CSUM_OFF } from '../../../appliance/wire/reasons.js';
 import test, { type ExecutionContext } from 'ava';
 import dnsPacket from 'dns-packet';
 import { encodeQuery, fullCorpus, parseCorpusLine } from '../../helpers/dns.js';
@@ -259,7 +260,7 @@ test('DNS: a zero UDP checksum is accepted over IPv4, refused over IPv6', (t) =>
 });
 
 test('DNS: with checksum verification off, a wrong UDP checksum is answered (offload peers)', (t) => {
-  const r = rig(t, { verifyUdpChecksums: false });
+  const r = rig(t, { checksums: CSUM_OFF });
   const q = query('www.example.com A');
   const f = ethernet(ETH_IPV4, ipv4(17, udp(CLIENT4, US4, 40000, 53, q, 0x1234)));
   const reply = answered(t, r, f);

@@ -8,6 +8,7 @@
 // valid queries byte for byte as the socket-free responder does.
 
 import test from 'ava';
+import { CSUM_AUTO } from '../../../appliance/wire/reasons.js';
 import fc from 'fast-check';
 import { receiveFrames } from '../../../netmap-binding/device-util.js';
 import { makeStack } from '../../../appliance/worker/serve-worker.js';
@@ -340,7 +341,7 @@ test('the watched frame flags reads past what arrived and writes past the room',
 test.serial('Stack.handle reads only bytes that arrived or that it wrote, and writes only inside the frame', (t) => {
   const counters = new Float64Array(COUNTER_STRIDE);
   const stack = makeStack(
-    { file: image.file, image: image.shared, ipv4: ['198.18.0.10'], ipv6: ['2001:db8::10'], dnsPort: 53, verifyUdpChecksums: true },
+    { file: image.file, image: image.shared, ipv4: ['198.18.0.10'], ipv6: ['2001:db8::10'], dnsPort: 53, checksums: CSUM_AUTO },
     { mac: US_MAC, mtu: 1500 }, counters,
   );
   const OFF = 256, CAP = 1792;

@@ -3,7 +3,7 @@
 
 import test from 'ava';
 import { UdpView, UDP_HEADER_LEN } from '../../../appliance/wire/udp.js';
-import { DROP_UDP_CHECKSUM, DROP_UDP_MALFORMED, OK } from '../../../appliance/stack/counters.js';
+import { CSUM_AUTO, CSUM_OFF, CSUM_STRICT, DROP_UDP_CHECKSUM, DROP_UDP_MALFORMED, OK, UDP_CSUM_OFFLOAD } from '../../../appliance/wire/reasons.js';
 import { be16, concat, hex, pseudo4, pseudo6, put16, refSum, sumsToOnes, toHex } from '../../helpers/packets.js';
 
 const C4 = hex('c6120001'), U4 = hex('c612000a');
@@ -32,8 +32,8 @@ test('the fixtures\' checksums verify with the reference loop', (t) => {
 
 test('a datagram: checked over IPv4 and IPv6, ports and length read', (t) => {
   const u = view(V4);
-  t.is(u.check(true, P4, true), OK);
-  t.is(view(V6).check(true, P6, false), OK);
+  t.is(u.check(CSUM_STRICT, P4, true), OK);
+  t.is(view(V6).check(CSUM_STRICT, P6, false), OK);
   t.is(u.srcPort, 54321);
   t.is(u.dstPort, 53);
   t.is(u.length, 41);
@@ -42,30 +42,42 @@ test('a datagram: checked over IPv4 and IPv6, ports and length read', (t) => {
 
 test('a wrong checksum is a drop when verifying, and passes when not', (t) => {
   const bad = withWord(V4, 6, 0x4276);
-  t.is(view(bad).check(true, P4, true), DROP_UDP_CHECKSUM);
-  t.is(view(bad).check(false, 0, true), OK, 'verification off (checksum offload upstream)');
-  t.is(view(V4).check(true, P6, true), DROP_UDP_CHECKSUM, 'another pseudo-header');
+  t.is(view(bad).check(CSUM_STRICT, P4, true), DROP_UDP_CHECKSUM);
+  t.is(view(bad).check(CSUM_OFF, 0, true), OK, 'verification off (checksum offload upstream)');
+  t.is(view(V4).check(CSUM_STRICT, P6, true), DROP_UDP_CHECKSUM, 'another pseudo-header');
   const flipped = Uint8Array.from(V6);
   flipped[40] ^= 0x20; // a byte of the DNS payload
-  t.is(view(flipped).check(true, P6, false), DROP_UDP_CHECKSUM);
+  t.is(view(flipped).check(CSUM_STRICT, P6, false), DROP_UDP_CHECKSUM);
+});
+
+test('auto accepts the checksum-offload form (the field holds just the pseudo-header sum), strict refuses it', (t) => {
+  // What a Linux peer with TX checksum offload (a veth, a container) leaves in the field.
+  const partial4 = withWord(V4, 6, P4);
+  const partial6 = withWord(V6, 6, P6);
+  t.is(view(partial4).check(CSUM_AUTO, P4, true), UDP_CSUM_OFFLOAD);
+  t.is(view(partial6).check(CSUM_AUTO, P6, false), UDP_CSUM_OFFLOAD);
+  t.is(view(partial4).check(CSUM_STRICT, P4, true), DROP_UDP_CHECKSUM);
+  t.is(view(V4).check(CSUM_AUTO, P4, true), OK, 'a full checksum is still verified, and passes');
+  t.is(view(withWord(V4, 6, 0x4276)).check(CSUM_AUTO, P4, true), DROP_UDP_CHECKSUM, 'a wrong one is still a drop');
+  t.is(view(withWord(V4, 6, P4 ^ 1)).check(CSUM_AUTO, P4, true), DROP_UDP_CHECKSUM, 'the offload form of another pseudo-header');
 });
 
 test('zero means "no checksum" over IPv4 only (RFC 768; RFC 8200 §8.1)', (t) => {
-  t.is(view(withWord(V4, 6, 0)).check(true, P4, true), OK);
-  t.is(view(withWord(V6, 6, 0)).check(true, P6, false), DROP_UDP_CHECKSUM);
+  t.is(view(withWord(V4, 6, 0)).check(CSUM_STRICT, P4, true), OK);
+  t.is(view(withWord(V6, 6, 0)).check(CSUM_STRICT, P6, false), DROP_UDP_CHECKSUM);
 });
 
 test('malformed lengths', (t) => {
-  t.is(view(V4, 0, 7).check(false, 0, true), DROP_UDP_MALFORMED, 'shorter than the header');
-  t.is(view(withWord(V4, 4, 7)).check(false, 0, true), DROP_UDP_MALFORMED, 'Length 7');
-  t.is(view(withWord(V4, 4, 42)).check(false, 0, true), DROP_UDP_MALFORMED, 'Length past the IP payload');
-  t.is(view(withWord(V4, 4, 8)).check(false, 0, true), OK, 'Length 8 (no data) is well formed');
+  t.is(view(V4, 0, 7).check(CSUM_OFF, 0, true), DROP_UDP_MALFORMED, 'shorter than the header');
+  t.is(view(withWord(V4, 4, 7)).check(CSUM_OFF, 0, true), DROP_UDP_MALFORMED, 'Length 7');
+  t.is(view(withWord(V4, 4, 42)).check(CSUM_OFF, 0, true), DROP_UDP_MALFORMED, 'Length past the IP payload');
+  t.is(view(withWord(V4, 4, 8)).check(CSUM_OFF, 0, true), OK, 'Length 8 (no data) is well formed');
 });
 
 test('a Length shorter than the IP payload: the checksum covers Length bytes only', (t) => {
   // 41 bytes of datagram followed by 3 bytes the IP payload still holds.
   const padded = concat(V4, hex('aabbcc'));
-  t.is(view(padded).check(true, P4, true), OK);
+  t.is(view(padded).check(CSUM_STRICT, P4, true), OK);
 });
 
 test('reply(): ports swapped, the new Length, checksum in full over the reply pseudo-header', (t) => {
@@ -75,7 +87,7 @@ test('reply(): ports swapped, the new Length, checksum in full over the reply ps
   const u = view(b);
   u.reply(6, refSum(pseudo4(U4, C4, 17, 14)));
   t.is(toHex(b), toHex(HELLO_REPLY));
-  t.is(view(b).check(true, refSum(pseudo4(U4, C4, 17, 14)), true), OK);
+  t.is(view(b).check(CSUM_STRICT, refSum(pseudo4(U4, C4, 17, 14)), true), OK);
 });
 
 test('reply(): a checksum that computes to zero is sent as ffff (RFC 768)', (t) => {

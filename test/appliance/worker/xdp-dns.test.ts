@@ -14,6 +14,7 @@ import { buildTestImage, CLI, FIXTURE_ZONES, ROOT, tempDir } from '../../helpers
 import { compareAnswers, encodeQuery, fullCorpus } from '../../helpers/dns.js';
 import { hasCommand } from '../../helpers/processes.js';
 import { nsdConfig } from '../../helpers/nsd.js';
+import { parseMetrics } from '../../../appliance/worker/metrics.js';
 
 const APP4 = '198.18.0.10';
 const APP6 = '2001:db8::10';
@@ -39,7 +40,8 @@ async function untilOk(what: string, fn: () => Promise<boolean>, timeoutMs = 15_
 
 test.before(async () => {
   if (skip) return;
-  topo = await createTopology({ queues: 2, tag: 'xdpdns', clientTxOffloadOff: true });
+  // Defaults, as a user runs it: the client's kernel sends UDP checksums in the offload form.
+  topo = await createTopology({ queues: 2, tag: 'xdpdns' });
   const image = await buildTestImage(join(tmp.dir, 'zones.apl'), [], zoneFiles.map((file) => ({ origin: null, file })));
   const { parsed } = loadZones(zoneFiles.map((file) => ({ origin: null, file })));
   const conf = join(tmp.dir, 'nsd.conf');
@@ -85,6 +87,12 @@ test.serial('(root) dig and kdig get the right answers over IPv4 and IPv6', asyn
   t.is(kdig4.trim(), '2001:db8::3');
   const kdig6 = await topo!.run(c, 'kdig', ['+short', '+retry=1', '+time=2', `@${APP6}`, 'example.com', 'MX']);
   t.deepEqual(kdig6.trim().split('\n').sort(), ['10 mail.example.com.', '20 mail2.example.net.']);
+  // The veth peer's kernel sent its checksums in the offload form: accepted (auto, the default) and counted.
+  const port = /stats http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(appOut)?.[1];
+  const { totals } = parseMetrics(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+  t.log(`udp_csum_offload ${totals.udp_csum_offload}, drop_udp_checksum ${totals.drop_udp_checksum}`);
+  t.true(totals.udp_csum_offload! > 0);
+  t.is(totals.drop_udp_checksum, 0);
 });
 
 test.serial('(root) ping and ping -6 are answered; the client resolves the MAC by ARP and NDP', async (t) => {

@@ -20,6 +20,7 @@ import { receiveFrames, sendFrames } from '../../../../netmap-binding/device-uti
 import { makeStack, runBatch } from '../../../../appliance/worker/serve-worker.js';
 import { COUNTER_STRIDE, DNS_BASE, STACK_COUNTER_NAMES } from '../../../../appliance/stack/counters.js';
 import type { Stack } from '../../../../appliance/stack/stack.js';
+import { CSUM_AUTO } from '../../../../appliance/wire/reasons.js';
 import { DNS_COUNTER_NAMES, DnsResponder, TRANSPORT_UDP } from '../../../../appliance/dns/responder.js';
 import { DnsTables } from '../../../../appliance/dns/tables.js';
 import { attachImage, loadImage } from '../../../../specializers/image/format.js';
@@ -44,7 +45,8 @@ export async function buildZonesImage(): Promise<ZonesImage> {
 export interface RigOptions {
   /** Options of the appliance's end (A). */
   end?: PipeEndOptions;
-  verifyUdpChecksums?: boolean;
+  /** CSUM_AUTO (the default, as a user runs it), CSUM_STRICT or CSUM_OFF. */
+  checksums?: number;
 }
 
 export class Rig {
@@ -60,7 +62,7 @@ export class Rig {
 
   constructor(readonly image: ZonesImage, o: RigOptions = {}) {
     [this.dev, this.client] = createPipe({ poison: true, ...o.end }, { poison: true });
-    const job = { file: image.file, image: image.shared, ipv4: ['198.18.0.10'], ipv6: ['2001:db8::10'], dnsPort: 53, verifyUdpChecksums: o.verifyUdpChecksums ?? true };
+    const job = { file: image.file, image: image.shared, ipv4: ['198.18.0.10'], ipv6: ['2001:db8::10'], dnsPort: 53, checksums: o.checksums ?? CSUM_AUTO };
     this.stack = makeStack(job, this.dev, this.counters);
     this.reference = new DnsResponder(new DnsTables(attachImage(image.file, image.shared)));
   }
@@ -135,6 +137,6 @@ export class Rig {
 /** Sum of the drop counters (every DROP_* slot). */
 export function drops(c: Float64Array): number {
   let n = 0;
-  for (let i = 1; i < DNS_BASE; i++) if (STACK_COUNTER_NAMES[i]!.startsWith('drop_')) n += c[i]!;
+  for (let i = 1; i < STACK_COUNTER_NAMES.length; i++) if (STACK_COUNTER_NAMES[i]!.startsWith('drop_')) n += c[i]!;
   return n;
 }
