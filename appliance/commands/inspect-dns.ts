@@ -8,12 +8,13 @@
 // chain ends in are not listed as the name's own; a delegation lists NS (its referral) and
 // the DS held on the parent side.
 
+import { ImageError } from '../../basics/errors.js';
 import { SECTION_NAMES, SectionId } from '../../specializers/image/format.js';
 import * as D from '../../specializers/dns/layout.js';
 import { nameToText } from '../../specializers/dns/dns-name.js';
 import { typeToText } from '../../specializers/dns/rr-types.js';
 import type { DnsTables } from '../dns/tables.js';
-import { formatBytes, table } from './format.js';
+import { formatBytes, printable, table } from './format.js';
 
 const QTYPE_ANY = 255;
 const TYPE_NS = 2;
@@ -31,7 +32,11 @@ export interface DnsDescription {
   zones: Array<{ origin: string; file: string; records: number; names: number }>;
   names: number;
   templates: number;
-  templateKinds: { answers: number; nodata: number; nxdomain: number; referrals: number; referralsV6: number; dname: number };
+  templateKinds: {
+    answers: number; nodata: number; nxdomain: number; referrals: number; referralsV6: number; dname: number;
+    /** Of all of them, those no message can hold (layout.ts, MAX_TEMPLATE_LEN): every query for them gets TC=1. */
+    alwaysTruncated: number;
+  };
   typeMapEntries: number;
   hashSlots: number;
   bytes: {
@@ -48,8 +53,19 @@ export interface DnsDescription {
   nameList: DnsNameInfo[];
 }
 
+/**
+ * A name key from the image, checked to be one uncompressed wire name that fills its span
+ * (the loader checks that keys lie inside the BLOB; a lookup only compares their bytes,
+ * but printing one walks its labels, and a hand-made image may hold anything there).
+ */
 function keyOf(t: DnsTables, off: number, len: number): Uint8Array {
-  return t.blob.subarray(off, off + len);
+  const k = t.blob.subarray(off, off + len);
+  let p = 0;
+  while (p < k.length && k[p] !== 0 && k[p]! <= 63) p += k[p]! + 1;
+  if (p !== k.length - 1 || k[p] !== 0) {
+    throw new ImageError('APPL_ERR_IMAGE_CORRUPT', t.image.file, `DNS tables: the name at BLOB offset ${off} is not a wire name`);
+  }
+  return k;
 }
 
 /** Canonical order (RFC 4034 §6.1): labels compared from the right; a sortable string. */
@@ -71,12 +87,13 @@ function ownAnswerType(t: DnsTables, tpl: number): number {
 
 export function describeDns(t: DnsTables, zoneMeta: Array<{ origin: string; file: string; records: number; names: number }>, all: boolean, limit: number): DnsDescription {
   const nTpl = t.templates.length / D.TEMPLATE_WORDS;
-  const kinds = { answers: 0, nodata: 0, nxdomain: 0, referrals: 0, referralsV6: 0, dname: 0 };
+  const kinds = { answers: 0, nodata: 0, nxdomain: 0, referrals: 0, referralsV6: 0, dname: 0, alwaysTruncated: 0 };
   let answers = 0, pointerLists = 0, nameBytes = 0;
   for (let i = 0; i < nTpl; i++) {
     const a = i * D.TEMPLATE_WORDS;
     const flags = t.templates[a + D.TPL_FLAGS]!;
     answers += t.templates[a + D.TPL_LEN]!;
+    if (t.templates[a + D.TPL_LEN]! > D.MAX_TEMPLATE_LEN && !(flags & D.TPLF_DNAME)) kinds.alwaysTruncated++;
     pointerLists += t.templates[a + D.TPL_PTR_COUNT]! * 2 + t.templates[a + D.TPL_ARSETS_COUNT]! * 4;
     if (flags & D.TPLF_DNAME) kinds.dname++;
     else if (!(flags & D.TPLF_AA)) {
@@ -142,13 +159,14 @@ export function describeDns(t: DnsTables, zoneMeta: Array<{ origin: string; file
 export function formatDns(d: DnsDescription): string[] {
   const out: string[] = [];
   out.push('', 'zones');
-  out.push(table([['origin', 'file', 'records', 'names'], ...d.zones.map((z) => [z.origin, z.file, String(z.records), String(z.names)])]).replace(/^/gm, '  '));
+  out.push(table([['origin', 'file', 'records', 'names'], ...d.zones.map((z) => [printable(z.origin), printable(z.file), String(z.records), String(z.names)])]).replace(/^/gm, '  '));
   const k = d.templateKinds;
   const b = d.bytes;
   const sectionBytes = Object.values(b.sections).reduce((s, x) => s + x, 0);
   out.push('', `dns: ${d.names.toLocaleString('en-US')} names, ${d.templates.toLocaleString('en-US')} answer templates ` +
     `(${k.answers.toLocaleString('en-US')} answers, ${k.nodata} NODATA, ${k.nxdomain} NXDOMAIN, ${k.referrals.toLocaleString('en-US')} referrals` +
-    `${k.referralsV6 ? ` of which ${k.referralsV6.toLocaleString('en-US')} with an IPv6 twin` : ''}, ${k.dname} DNAME), ` +
+    `${k.referralsV6 ? ` of which ${k.referralsV6.toLocaleString('en-US')} with an IPv6 twin` : ''}, ${k.dname} DNAME` +
+    `${k.alwaysTruncated ? `; ${k.alwaysTruncated.toLocaleString('en-US')} too large for any message (answered TC=1)` : ''}), ` +
     `${d.typeMapEntries.toLocaleString('en-US')} type-map entries, ${d.hashSlots.toLocaleString('en-US')} hash slots`);
   out.push(`  bytes: answers ${formatBytes(b.answers)}, pointer lists ${formatBytes(b.pointerLists)}, names ${formatBytes(b.names)} (in the BLOB); ` +
     `tables ${formatBytes(sectionBytes)} (${Object.entries(b.sections).map(([n, x]) => `${n} ${formatBytes(x)}`).join(', ')})`);

@@ -21,7 +21,8 @@ import { U32Builder } from '../image/u32-builder.js';
 import * as D from './layout.js';
 import { buildModel, endsWithName, hasType, loadZones, rrsetOf, runEnd, type DnsModel, type DnsNode, type DnsZone, type RRset, type ZoneSpec } from './model.js';
 import type { ZoneRecord } from './zone.js';
-import { T } from './rr-types.js';
+import { T, typeToText } from './rr-types.js';
+import { nameToText } from './dns-name.js';
 import { TemplateWriter, nameLength } from './template-writer.js';
 
 export type { ZoneSpec } from './model.js';
@@ -65,6 +66,8 @@ class Compiler {
   private readonly zoneNxdomain: number[] = [];
   private readonly wildOf = new Map<DnsNode, number[]>();
   private readonly tw = new TemplateWriter();
+  /** Templates longer than any message: always answered TC=1. */
+  neverFits = 0;
   private scratch = new Uint8Array(1024);
 
   constructor(private readonly w: ImageWriter, private readonly m: DnsModel) {
@@ -80,7 +83,22 @@ class Compiler {
 
   /** The one template writer, reset for each template (see TemplateWriter). */
   private writer(q0: Uint8Array): TemplateWriter {
+    this.biggest = null;
     return this.tw.reset(q0);
+  }
+
+  /** The largest RRset written into the current template (named when it never fits). */
+  private biggest: { rec: ZoneRecord; count: number; bytes: number } | null = null;
+  /** RRsets already warned about (one appears in several templates: exact, ANY, chains). */
+  private readonly warned = new Set<ZoneRecord>();
+
+  private warnNeverFits(): void {
+    const b = this.biggest;
+    if (b === null || this.warned.has(b.rec)) return;
+    this.warned.add(b.rec);
+    this.m.warnings.push(`${b.rec.file}:${b.rec.line}: the ${typeToText(b.rec.type)} RRset of ${nameToText(b.rec.owner)} ` +
+      `(${b.count} record${b.count === 1 ? '' : 's'}, ${b.bytes} bytes in an answer) does not fit in a DNS message (65,535 bytes): ` +
+      `every query for it is answered TC=1 with no records, as NSD answers it`);
   }
 
   /** Appends a wire name to the BLOB, lower-cased (the name table's key); returns its offset. */
@@ -93,8 +111,8 @@ class Compiler {
     return this.w.append(f, 0, name.length);
   }
 
-  /** Appends values[0, count) to the BLOB as u16 LE; returns their offset (0 when there are none). */
-  private u16s(values: Uint16Array, count: number): number {
+  /** Appends values[0, count) (each below 65,536) to the BLOB as u16 LE; returns their offset (0 when there are none). */
+  private u16s(values: Int32Array, count: number): number {
     if (count === 0) return 0;
     if (this.scratch.length < count * 2) this.scratch = new Uint8Array(count * 4);
     const f = this.scratch;
@@ -107,6 +125,10 @@ class Compiler {
 
   /** Writes a template's bytes, pointer list and additional RRset ends to the BLOB; returns its index. */
   private emit(tw: TemplateWriter, rcode: number, aa: boolean, extraFlags = 0, arAtOrTarget = 0, extra = 0): number {
+    // What does not fit in any message is left out here, so that every offset in the
+    // template fits the image's u16 lists and the loader's bounds (layout.ts, MAX_TEMPLATE_LEN).
+    if (tw.len > D.MAX_TEMPLATE_LEN && (tw.arAt >= 0 ? tw.arAt : tw.len) > D.MAX_TEMPLATE_LEN) this.warnNeverFits();
+    if (tw.fit(D.MAX_TEMPLATE_LEN) === 'never') this.neverFits++;
     const off = this.w.append(tw.buf, 0, tw.len);
     const ptrOff = this.u16s(tw.pointers, tw.pointerCount);
     const setsOff = this.u16s(tw.arSets, tw.arSetCount * 2);
@@ -133,9 +155,13 @@ class Compiler {
 
   /** Writes recs[from, to) (one RRset); returns how many records. */
   private writeRun(tw: TemplateWriter, recs: ZoneRecord[], from: number, to: number, ownerIsQname: boolean, ownerOverride?: Uint8Array): number {
+    const start = tw.len;
     for (let i = from; i < to; i++) {
       const r = recs[i]!;
       tw.rr(ownerIsQname ? null : (ownerOverride ?? r.owner), r.type, r.class, r.ttl, r.rdata);
+    }
+    if (to > from && (this.biggest === null || tw.len - start > this.biggest.bytes)) {
+      this.biggest = { rec: recs[from]!, count: to - from, bytes: tw.len - start };
     }
     return to - from;
   }

@@ -80,6 +80,18 @@ export const TPL_EXTRA = 9;
 export const TPL_ARSETS_OFF = 10;
 export const TPL_ARSETS_COUNT = 11;
 
+/**
+ * The longest template any response can carry: a message is at most 65,535 bytes (TCP's
+ * two-byte length, RFC 1035 §4.2.2), less the header and the shortest question (the root
+ * name, QTYPE, QCLASS). The build cuts templates to it (TemplateWriter.fit): additional
+ * RRsets past it are left out; a template whose answer and authority sections are longer
+ * is stored as its first MAX_TEMPLATE_LEN + 1 bytes with TPL_AR_AT at its end, which no
+ * room at run time holds, so every query for it is answered TC=1 without records (what
+ * NSD answers for an RRset that does not fit: 5,000 A records at one name, or a TXT
+ * record of 65,535 octets, over UDP and TCP alike).
+ */
+export const MAX_TEMPLATE_LEN = 65535 - 12 - 5;
+
 export const TPLF_AA = 0x100;
 /** A DNAME: the responder appends the CNAME synthesized from the query name (RFC 6672). */
 export const TPLF_DNAME = 0x400;

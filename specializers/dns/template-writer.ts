@@ -58,11 +58,15 @@ export class TemplateWriter {
   arAt = -1;
   /** The reference question name. */
   q0: Uint8Array = NO_NAME;
-  /** Position of every compression pointer written (relative to the template): pointers[0, pointerCount). */
-  pointers = new Uint16Array(256);
+  /**
+   * Position of every compression pointer written (relative to the template):
+   * pointers[0, pointerCount). Kept in 32 bits while the template is written (it may grow
+   * past 64 KiB before fit() cuts it); the image stores them as u16.
+   */
+  pointers = new Int32Array(256);
   pointerCount = 0;
   /** End offset and record count after each RRset of the additional section: pairs in arSets[0, 2 × arSetCount). */
-  arSets = new Uint16Array(64);
+  arSets = new Int32Array(64);
   arSetCount = 0;
   /** Absolute offset where the template starts in a response for Q0. */
   private base = 0;
@@ -229,13 +233,54 @@ export class TemplateWriter {
     this.arAt = this.len;
   }
 
+  /**
+   * Cuts the template to what a message can hold: `max` bytes after the question
+   * (layout.ts, MAX_TEMPLATE_LEN). Additional RRsets that end past it are left out, as
+   * they would be from every response (NSD leaves additional RRsets out when they do not
+   * fit). When the answer and authority sections alone are longer, no response can carry
+   * them: the template is kept as its first max + 1 bytes with the additional section
+   * starting at its end, so that every query is answered TC=1 with no records, as NSD
+   * answers an RRset that does not fit in 65,535 bytes, over UDP and TCP alike.
+   * Returns 'whole', 'cut' (additional RRsets left out) or 'never' (never fits).
+   */
+  fit(max: number): 'whole' | 'cut' | 'never' {
+    if (this.len <= max) return 'whole';
+    const arAt = this.arAt >= 0 ? this.arAt : this.len;
+    let kind: 'cut' | 'never';
+    if (arAt > max) {
+      kind = 'never';
+      this.len = max + 1;
+      this.arAt = this.len;
+      this.ar = 0;
+      this.arSetCount = 0;
+      this.an = Math.min(this.an, 0xffff);
+      this.ns = Math.min(this.ns, 0xffff);
+    } else {
+      kind = 'cut';
+      let len = arAt, ar = 0, sets = 0;
+      for (let i = 0; i < this.arSetCount && this.arSets[i * 2]! <= max; i++) {
+        len = this.arSets[i * 2]!;
+        ar = this.arSets[i * 2 + 1]!;
+        sets = i + 1;
+      }
+      this.len = len;
+      this.ar = ar;
+      this.arSetCount = sets;
+    }
+    // Pointers in the part left out go with it (they are listed in the order written).
+    let n = 0;
+    while (n < this.pointerCount && this.pointers[n]! + 2 <= this.len) n++;
+    this.pointerCount = n;
+    return kind;
+  }
+
   /** The template bytes. */
   view(): Uint8Array {
     return this.buf.subarray(0, this.len);
   }
 }
 
-function grow<A extends Uint16Array | Int32Array>(a: A): A {
+function grow<A extends Int32Array>(a: A): A {
   const next = new (a.constructor as { new (n: number): A })(a.length * 2);
   next.set(a);
   return next;
