@@ -4,7 +4,7 @@ import { UsageError } from '../../basics/errors.js';
 import { buildImage } from '../../specializers/build.js';
 import type { SiteSpec } from '../../specializers/http/compile.js';
 import type { ZoneSpec } from '../../specializers/dns/compile.js';
-import { formatBytes } from './format.js';
+import { formatBytes, printable } from './format.js';
 
 export interface BuildOptions {
   site: string[];
@@ -64,7 +64,7 @@ export async function runBuild(o: BuildOptions): Promise<void> {
     },
   });
   bar?.clear();
-  for (const w of result.warnings) process.stderr.write(`appliance: warning: ${w}\n`);
+  for (const w of result.warnings) process.stderr.write(`appliance: warning: ${printable(w)}\n`);
   if (o.quiet) return;
   const lines: string[] = [`built ${result.output} in ${result.seconds.toFixed(2)} s`];
   if (result.http) {
@@ -80,5 +80,5 @@ export async function runBuild(o: BuildOptions): Promise<void> {
     for (const z of result.dns.zones) lines.push(`  zone ${z.origin}: ${z.file}: ${z.records} records, ${z.names} names`);
   }
   lines.push(`  image: ${formatBytes(result.size)}, sha256 ${result.hash.slice(0, 16)}…`);
-  process.stdout.write(lines.join('\n') + '\n');
+  process.stdout.write(lines.map(printable).join('\n') + '\n');
 }

@@ -19,3 +19,13 @@ export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, c) => rows.reduce((m, r) => Math.max(m, (r[c] ?? '').length), 0));
   return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ')).join('\n');
 }
+
+/**
+ * Text from an image or a site (file names, paths, zone file names) made safe to print on
+ * a terminal: control characters (C0, DEL, C1: a file named with an escape sequence could
+ * rewrite the screen) shown as \xNN. JSON output needs none of this (JSON.stringify
+ * escapes them).
+ */
+export function printable(s: string): string {
+  return s.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}

@@ -5,7 +5,7 @@ import * as L from '../../specializers/http/layout.js';
 import { HttpTables } from '../http/tables.js';
 import { DnsTables } from '../dns/tables.js';
 import { describeDns, formatDns, type DnsDescription } from './inspect-dns.js';
-import { formatBytes, table } from './format.js';
+import { formatBytes, printable, table } from './format.js';
 
 export interface InspectOptions {
   json: boolean;
@@ -100,7 +100,7 @@ export async function runInspect(file: string, o: InspectOptions): Promise<void>
     return;
   }
   const out: string[] = [];
-  out.push(`image ${img.file}`);
+  out.push(`image ${printable(img.file)}`);
   out.push(`  format version ${img.version}, ${formatBytes(img.bytes.length)}, sha256 ${img.hash}`);
   out.push(`  built ${img.meta.builtAt} by ${img.meta.tool} ${img.meta.toolVersion}`);
   out.push(`  options ${JSON.stringify(img.meta.options)}`);
@@ -109,13 +109,13 @@ export async function runInspect(file: string, o: InspectOptions): Promise<void>
   if (img.meta.sites.length > 0 && d.http) {
     out.push('', 'sites');
     out.push(table([['host', 'directory', 'files', 'bytes', 'variants'],
-      ...img.meta.sites.map((s) => [(s.host ?? '*') + (s.isDefault ? ' (default)' : ''), s.dir, String(s.files), formatBytes(s.bytes), String(s.variants)])]).replace(/^/gm, '  '));
+      ...img.meta.sites.map((s) => [printable(s.host ?? '*') + (s.isDefault ? ' (default)' : ''), printable(s.dir), String(s.files), formatBytes(s.bytes), String(s.variants)])]).replace(/^/gm, '  '));
     const h = d.http;
     out.push('', `routes: ${h.routes} (${h.variants} variants, ${h.responses} responses, ${h.segments} TCP segments)`);
     const list = o.all ? h.routeList : h.routeList.slice(0, LIST_LIMIT);
     out.push(table([['site', 'path', 'status', 'representations'], ...list.map((r) => [
-      r.site, r.path, String(r.status),
-      r.kind === 'file' ? r.variants!.map((v) => `${v.encoding} ${formatBytes(v.bytes)}`).join(', ') : r.kind === 'redirect' ? `→ ${r.location}` : 'no index',
+      printable(r.site), printable(r.path), String(r.status),
+      r.kind === 'file' ? r.variants!.map((v) => `${v.encoding} ${formatBytes(v.bytes)}`).join(', ') : r.kind === 'redirect' ? `→ ${printable(r.location!)}` : 'no index',
     ])]).replace(/^/gm, '  '));
     if (list.length < h.routeList.length) out.push(`  … ${h.routeList.length - list.length} more (--all lists them)`);
   }
