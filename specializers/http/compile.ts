@@ -10,7 +10,6 @@
 // Table layouts: specializers/http/layout.ts.
 
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
@@ -21,7 +20,9 @@ import { addSums, partialSum, swapSum } from '../../basics/checksum.js';
 import { formatHttpDate } from './date.js';
 import { encodePath } from './path.js';
 import { reasonPhrase } from './status.js';
-import type { ImageWriter } from '../image/format.js';
+import { ImageError } from '../../basics/errors.js';
+import { MAX_IMAGE_BYTES, type ImageWriter } from '../image/format.js';
+import { readRegularFile } from '../regular-file.js';
 import { hashBytes, tableSizeFor } from '../image/hash.js';
 import { U32Builder } from '../image/u32-builder.js';
 import * as L from './layout.js';
@@ -251,12 +252,11 @@ function worthIt(compressed: number, identity: number): boolean {
 }
 
 export async function prepare(file: SiteFile, opts: HttpBuildOptions): Promise<PreparedFile> {
-  let identity: Uint8Array;
-  try {
-    identity = readFileSync(file.abs);
-  } catch (e) {
-    throw new BuildInputError('APPL_ERR_SITE_READ', file.abs, undefined, `cannot read the file: ${(e as Error).message}`);
-  }
+  // The real path, not following a link, and only the very file the scan saw: a file
+  // swapped for a link, a FIFO or another file since is refused, not published.
+  const r = readRegularFile(file.real, { limit: MAX_IMAGE_BYTES, noFollow: true, expect: { dev: file.dev, ino: file.ino, size: file.size } });
+  if (!r.ok) throw new BuildInputError('APPL_ERR_SITE_READ', file.abs, undefined, `cannot read the file: ${r.why}`);
+  const identity = r.bytes;
   const contentType = contentTypeFor(file.rel);
   const hash = createHash('sha256').update(identity).digest('hex').slice(0, 20);
   let gz: Uint8Array | null = null;
@@ -314,7 +314,12 @@ function planSites(specs: SiteSpec[]): Array<SiteSpec & { isDefault: boolean }> 
  */
 export async function compileHttp(w: ImageWriter, specs: SiteSpec[], opts: HttpBuildOptions, placeholderSeconds: number): Promise<HttpBuildResult> {
   const plan = planSites(specs);
-  const scanned: ScannedSite[] = plan.map((s) => scanSite(s.dir, { includeDotfiles: opts.includeDotfiles }));
+  const exclude = w.ownFiles();
+  const scanned: ScannedSite[] = plan.map((s) => scanSite(s.dir, { includeDotfiles: opts.includeDotfiles, exclude }));
+  const siteBytes = scanned.reduce((n, s) => s.files.reduce((m, f) => m + f.size, n), 0);
+  if (siteBytes > MAX_IMAGE_BYTES) {
+    throw new ImageError('APPL_ERR_IMAGE_WRITE', w.path, `the sites hold ${siteBytes} bytes; an image holds at most 4 GiB: split them into several images`);
+  }
   const b = new HttpTableBuilder(w, placeholderSeconds);
 
   const special = new Uint32Array(L.SPECIAL_COUNT);

@@ -1,20 +1,36 @@
 // Walks a site directory: which files and directories the image will serve.
 //
 // Security defaults: names starting with a dot (".git", ".env", ".htpasswd") are left out
-// unless asked for; a symbolic link that resolves outside the site is refused (it would
-// publish files the operator never put in the site); a link that resolves inside is
-// followed. Files that are neither regular files nor directories (sockets, FIFOs,
-// devices) are skipped and reported.
+// unless asked for, and a symbolic link is judged by where it leads as well as by its own
+// name: a link whose target has a dot-named component inside the site ("env.txt" →
+// ".env", "repo" → ".git") is a dotfile too. A link that resolves outside the site is
+// refused (it would publish files the operator never put in the site); a link that
+// resolves inside is followed. Files that are neither regular files nor directories
+// (sockets, FIFOs, devices) are skipped and reported, and so are names that are not
+// UTF-8 (a route is a UTF-8 path), and the files this build writes (the image and its
+// temporary file, when -o points into the site): by device and inode, and by real path.
+//
+// What the scan saw (real path, device, inode, size) goes with each file: the compiler
+// opens the real path with O_NOFOLLOW and checks with fstat that it is the same regular
+// file, so a file swapped for a link, a FIFO or another file during the build is refused
+// with APPL_ERR_SITE_READ rather than published or read forever
+// (specializers/regular-file.ts).
 
 import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { join, relative, isAbsolute, sep } from 'node:path';
 import { BuildInputError } from '../../basics/errors.js';
+import { MAX_IMAGE_BYTES, type OwnFiles } from '../image/format.js';
 
 export interface SiteFile {
   /** Path inside the site, "/"-separated, no leading slash ("css/main.css"). */
   rel: string;
-  /** Path on disk to read it from. */
+  /** Path on disk as found (through any links), for messages. */
   abs: string;
+  /** The real path (no links in it) to open with O_NOFOLLOW. */
+  real: string;
+  /** What the scan saw: the file read must be this one. */
+  dev: number;
+  ino: number;
   size: number;
   /** Modification time, whole seconds (Last-Modified has no finer resolution). */
   mtime: number;
@@ -36,6 +52,8 @@ export interface ScannedSite {
 
 export interface ScanOptions {
   includeDotfiles: boolean;
+  /** Files never to publish: the image this build writes and its temporary file. */
+  exclude?: OwnFiles;
 }
 
 export const INDEX_FILE = 'index.html';
@@ -53,10 +71,23 @@ export function scanSite(root: string, opts: ScanOptions): ScannedSite {
     throw new BuildInputError('APPL_ERR_SITE_READ', root, undefined, 'not a directory; --site takes a directory');
   }
   const site: ScannedSite = { root, files: [], dirs: [], skipped: [] };
-  walk(site, root, realRoot, '', new Set([realRoot]), opts);
+  const w: Walk = {
+    site, realRoot, opts,
+    ownIds: new Set((opts.exclude?.ids ?? []).map((f) => `${f.dev}:${f.ino}`)),
+    ownPaths: new Set(opts.exclude?.paths ?? []),
+  };
+  walk(w, root, realRoot, '', new Set([realRoot]));
   site.files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
   site.dirs.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
   return site;
+}
+
+interface Walk {
+  site: ScannedSite;
+  realRoot: string;
+  opts: ScanOptions;
+  ownIds: Set<string>;
+  ownPaths: Set<string>;
 }
 
 function inside(realRoot: string, target: string): boolean {
@@ -64,32 +95,67 @@ function inside(realRoot: string, target: string): boolean {
   return r === '' || (!r.startsWith('..' + sep) && r !== '..' && !isAbsolute(r));
 }
 
-function walk(site: ScannedSite, dirPath: string, realRoot: string, rel: string, ancestors: Set<string>, opts: ScanOptions): void {
-  let names: string[];
+/** The first dot-named component of a real path inside the site, or null. */
+function dotComponent(realRoot: string, real: string): string | null {
+  const r = relative(realRoot, real);
+  for (const c of r.split(sep)) if (c.startsWith('.')) return c;
+  return null;
+}
+
+const DOTFILE = 'dotfile (use --include-dotfiles to serve it)';
+const OWN_OUTPUT = 'the image this build writes (-o points into the site)';
+
+/** A directory's names as bytes: a name that is not UTF-8 would not round-trip through a string. */
+function listNames(realDir: string, dirPath: string): { names: string[]; notUtf8: Buffer[] } {
+  let raw: Buffer[];
   try {
-    names = readdirSync(dirPath);
+    raw = readdirSync(realDir, { encoding: 'buffer' });
   } catch (e) {
     throw new BuildInputError('APPL_ERR_SITE_READ', dirPath, undefined, `cannot list the directory: ${(e as Error).message}`);
   }
+  const names: string[] = [];
+  const notUtf8: Buffer[] = [];
+  for (const b of raw) {
+    const name = b.toString('utf8');
+    if (Buffer.from(name, 'utf8').equals(b)) names.push(name);
+    else notUtf8.push(b);
+  }
   names.sort();
+  return { names, notUtf8 };
+}
+
+/** `realDir`: the directory's real path (links resolved), where its entries really are. */
+function walk(w: Walk, dirPath: string, realDir: string, rel: string, ancestors: Set<string>): void {
+  const { site, realRoot, opts } = w;
+  const { names, notUtf8 } = listNames(realDir, dirPath);
+  for (const b of notUtf8) {
+    const shown = [...b].map((c) => (c >= 0x20 && c < 0x7f && c !== 0x5c ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, '0')}`)).join('');
+    site.skipped.push({ path: rel === '' ? shown : `${rel}/${shown}`, why: 'the name is not UTF-8 (rename the file to serve it)' });
+  }
   let hasIndex = false;
   for (const name of names) {
     const abs = join(dirPath, name);
     const childRel = rel === '' ? name : `${rel}/${name}`;
-    if (name.startsWith('.') && !opts.includeDotfiles) {
-      site.skipped.push({ path: childRel, why: 'dotfile (use --include-dotfiles to serve it)' });
-      continue;
-    }
+    // The entry where it really is: no link on the way to it, so what is recorded and
+    // later opened with O_NOFOLLOW is this very entry.
+    let real = join(realDir, name);
     let st: Stats;
     try {
-      st = lstatSync(abs);
+      st = lstatSync(real);
     } catch (e) {
       throw new BuildInputError('APPL_ERR_SITE_READ', abs, undefined, `cannot stat: ${(e as Error).message}`);
     }
-    let real = abs;
+    if (w.ownIds.has(`${st.dev}:${st.ino}`) || w.ownPaths.has(real)) {
+      site.skipped.push({ path: childRel, why: OWN_OUTPUT });
+      continue;
+    }
+    if (name.startsWith('.') && !opts.includeDotfiles) {
+      site.skipped.push({ path: childRel, why: DOTFILE });
+      continue;
+    }
     if (st.isSymbolicLink()) {
       try {
-        real = realpathSync(abs);
+        real = realpathSync(real);
       } catch {
         throw new BuildInputError('APPL_ERR_SITE_SYMLINK', abs, undefined, 'dangling symbolic link; remove it or point it at a file inside the site');
       }
@@ -97,7 +163,20 @@ function walk(site: ScannedSite, dirPath: string, realRoot: string, rel: string,
         throw new BuildInputError('APPL_ERR_SITE_SYMLINK', abs, undefined,
           `symbolic link leaves the site directory (it resolves to ${real}); copy the file into the site instead`);
       }
-      st = statSync(real);
+      const dot = opts.includeDotfiles ? null : dotComponent(realRoot, real);
+      if (dot !== null) {
+        site.skipped.push({ path: childRel, why: `dotfile: a symbolic link to ${relative(realRoot, real)} (${dot}); use --include-dotfiles to serve it` });
+        continue;
+      }
+      try {
+        st = lstatSync(real);
+      } catch (e) {
+        throw new BuildInputError('APPL_ERR_SITE_READ', abs, undefined, `cannot stat its target ${real}: ${(e as Error).message}`);
+      }
+    }
+    if (w.ownIds.has(`${st.dev}:${st.ino}`) || w.ownPaths.has(real)) {
+      site.skipped.push({ path: childRel, why: OWN_OUTPUT });
+      continue;
     }
     if (st.isDirectory()) {
       if (ancestors.has(real)) {
@@ -105,11 +184,14 @@ function walk(site: ScannedSite, dirPath: string, realRoot: string, rel: string,
         continue;
       }
       ancestors.add(real);
-      walk(site, abs, realRoot, childRel, ancestors, opts);
+      walk(w, abs, real, childRel, ancestors);
       ancestors.delete(real);
     } else if (st.isFile()) {
+      if (st.size > MAX_IMAGE_BYTES) {
+        throw new BuildInputError('APPL_ERR_SITE_READ', abs, undefined, `${st.size} bytes: larger than an image can hold (4 GiB)`);
+      }
       if (name === INDEX_FILE) hasIndex = true;
-      site.files.push({ rel: childRel, abs, size: st.size, mtime: Math.floor(st.mtimeMs / 1000) });
+      site.files.push({ rel: childRel, abs, real, dev: st.dev, ino: st.ino, size: st.size, mtime: Math.floor(st.mtimeMs / 1000) });
     } else {
       site.skipped.push({ path: childRel, why: 'not a regular file' });
     }

@@ -139,7 +139,7 @@ test('symbolic links that leave the site are refused at build, naming the link',
 });
 
 test('a file that cannot be read is an error naming the file', async (t) => {
-  const e = await t.throwsAsync(prepare({ rel: 'gone.html', abs: '/nonexistent/gone.html', size: 1, mtime: 0 }, DEFAULT_HTTP_OPTIONS), { instanceOf: BuildInputError });
+  const e = await t.throwsAsync(prepare({ rel: 'gone.html', abs: '/nonexistent/gone.html', real: '/nonexistent/gone.html', dev: 0, ino: 0, size: 1, mtime: 0 }, DEFAULT_HTTP_OPTIONS), { instanceOf: BuildInputError });
   t.is(e?.code, 'APPL_ERR_SITE_READ');
   t.true(e?.message.includes('/nonexistent/gone.html'));
 });
