@@ -34,6 +34,7 @@ export type ErrorCode =
   | 'APPL_ERR_XDP_NETNS'
   | 'APPL_ERR_XDP_LOAD'
   | 'APPL_ERR_CAPTURE'
+  | 'APPL_ERR_WORKER'
   | 'APPL_ERR_BENCH';
 
 export class ApplianceError extends Error {

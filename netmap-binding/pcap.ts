@@ -75,8 +75,13 @@ export class PcapWriter {
   flush(): void {
     if (this.fd < 0 || this.used === 0) return;
     let done = 0;
-    while (done < this.used) done += writeSync(this.fd, this.buf, done, this.used - done);
-    this.used = 0;
+    try {
+      while (done < this.used) done += writeSync(this.fd, this.buf, done, this.used - done);
+    } catch (e) {
+      throw new BindingError('APPL_ERR_CAPTURE', `cannot write capture ${this.path}: ${(e as Error).message}`, { cause: e });
+    } finally {
+      this.used = 0;
+    }
   }
 
   close(): void {

@@ -1,6 +1,7 @@
 // `appliance serve IMAGE`: the socket backend here; the xdp backend runs the fused stack.
 
-import { UsageError } from '../../basics/errors.js';
+import { UsageError, type ApplianceError } from '../../basics/errors.js';
+import { logger } from '../log.js';
 import { loadImage } from '../../specializers/image/format.js';
 import { HttpTables } from '../http/tables.js';
 import { HttpSocketServer } from '../backends/socket-http.js';
@@ -167,11 +168,19 @@ async function runServeXdp(file: string, o: ServeOptions): Promise<void> {
   ];
   if (metrics) lines.push(`stats http://${o.metrics!.replace(/:\d+$/, '')}:${metrics.port}/metrics   (or: appliance stats ${o.metrics!.replace(/:\d+$/, '')}:${metrics.port})`);
   process.stdout.write(lines.join('\n') + '\npress Ctrl-C to stop\n');
-  await untilSignal(async (sig) => {
-    process.stdout.write(`appliance: ${sig}: stopping\n`);
-    await metrics?.close();
-    await server.stop();
-    const t = server.totals();
-    process.stdout.write(`appliance: stopped; ${t.rx_frames} frames in, ${t.tx_frames} out, ${t.dns_answers} DNS answers; the XDP program is detached\n`);
-  });
+  // Until a signal, or until a worker fails: then the error is logged, everything is taken
+  // down, and serve exits non-zero (a supervisor such as systemd restarts it).
+  let failure: ApplianceError | undefined;
+  await Promise.race([
+    untilSignal(async (sig) => {
+      process.stdout.write(`appliance: ${sig}: stopping\n`);
+    }),
+    server.failed.then((e) => { failure = e; }),
+  ]);
+  if (failure) logger().error({ err: failure, code: failure.code }, 'a worker failed; stopping');
+  await metrics?.close();
+  await server.stop();
+  const t = server.totals();
+  process.stdout.write(`appliance: stopped; ${t.rx_frames} frames in, ${t.tx_frames} out, ${t.dns_answers} DNS answers; the XDP program is detached\n`);
+  if (failure) throw failure;
 }

@@ -42,6 +42,8 @@ export const DROP_SRC_OURS = 38;
 export const DROP_UDP_SRC_PORT0 = 39;
 /** UDP datagrams accepted with the checksum-offload form (the field holds only the pseudo-header sum). */
 export const UDP_CSUM_OFFLOAD = 40;
+/** Frames whose handling threw: a bug, contained (the frame is dropped, the worker goes on). */
+export const HANDLER_ERRORS = 41;
 // Counter families of the responders and of TCP live further on in the stride:
 /** The DNS responder's counters (appliance/dns/responder.ts). */
 export const DNS_BASE = 64;
@@ -53,7 +55,7 @@ export const STACK_COUNTER_NAMES: readonly string[] = [
   'drop_ip4_not_ours', 'drop_ip6_malformed', 'drop_ip6_extension', 'drop_ip6_not_ours', 'drop_ip_protocol',
   'drop_icmp_malformed', 'drop_icmp_checksum', 'drop_icmp_type', 'drop_ndp_malformed', 'drop_ndp_not_ours',
   'drop_udp_malformed', 'drop_udp_checksum', 'drop_udp_port', 'drop_dns', 'drop_too_big', 'drop_src_address',
-  'drop_src_mac', 'drop_dst_mac', 'drop_src_loopback', 'drop_src_ours', 'drop_udp_src_port0', 'udp_csum_offload',
+  'drop_src_mac', 'drop_dst_mac', 'drop_src_loopback', 'drop_src_ours', 'drop_udp_src_port0', 'udp_csum_offload', 'handler_errors',
 ];
 
 /** Doubles per worker: 256 = 2 KiB = 32 cache lines, room to grow. */

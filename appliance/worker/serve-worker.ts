@@ -12,7 +12,7 @@ import { attachImage } from '../../specializers/image/format.js';
 import { DnsTables } from '../dns/tables.js';
 import { DnsResponder } from '../dns/responder.js';
 import { Stack, type StackConfig } from '../stack/stack.js';
-import { COUNTER_STRIDE, DNS_BASE, TX_FRAMES, TX_RING_FULL } from '../stack/counters.js';
+import { COUNTER_STRIDE, DNS_BASE, HANDLER_ERRORS, TX_FRAMES, TX_RING_FULL } from '../stack/counters.js';
 
 export interface ServeJob {
   kind: 'serve';
@@ -40,8 +40,14 @@ export interface ServeJob {
 export interface WorkerMessage {
   ready?: { queue: number; mode: string; cpu: number };
   done?: { queue: number };
+  /** The worker failed and is stopping (before or after ready). */
   error?: { queue: number; message: string; code?: string };
+  /** A frame's handler threw; the worker goes on (sent at most a few times a second). */
+  fault?: { queue: number; message: string; stack?: string };
 }
+
+/** Fault reports a worker sends at most, per second. */
+const FAULTS_PER_SECOND = 5;
 
 /** Idle sleep: short enough that a stop is seen at once, long enough to cost nothing. */
 const IDLE_WAIT_MS = 20;
@@ -71,7 +77,7 @@ export function makeStack(job: Pick<ServeJob, 'file' | 'image' | 'ipv4' | 'ipv6'
  * Runs one batch: receive, answer, transmit, recycle. Returns the frames received (0: the
  * rings were idle). The arrays are the caller's, allocated once.
  */
-export function runBatch(dev: Device, stack: Stack, addrs: Uint32Array, lens: Uint32Array, drops: Uint32Array): number {
+export function runBatch(dev: Device, stack: Stack, addrs: Uint32Array, lens: Uint32Array, drops: Uint32Array, onFault?: (e: unknown) => void): number {
   const n = dev.receive(addrs, lens, BATCH);
   if (n === 0) {
     dev.flush();
@@ -83,7 +89,15 @@ export function runBatch(dev: Device, stack: Stack, addrs: Uint32Array, lens: Ui
   let m = 0;
   for (let i = 0; i < n; i++) {
     const a = addrs[i]!;
-    const len = stack.handle(mem, a, lens[i]!, cap);
+    let len: number;
+    try {
+      len = stack.handle(mem, a, lens[i]!, cap);
+    } catch (e) {
+      // A bug met by one frame costs that frame: counted, reported, and the loop goes on.
+      len = 0;
+      stack.counters[HANDLER_ERRORS]!++;
+      onFault?.(e);
+    }
     if (len > 0) {
       addrs[k] = a;
       lens[k++] = len;
@@ -115,8 +129,20 @@ export async function serveWorkerMain(job: ServeJob, post: (m: WorkerMessage) =>
     const addrs = new Uint32Array(BATCH);
     const lens = new Uint32Array(BATCH);
     const drops = new Uint32Array(BATCH);
+    let faultWindow = 0;
+    let faults = 0;
+    const onFault = (e: unknown): void => {
+      const now = Date.now();
+      if (now - faultWindow >= 1000) {
+        faultWindow = now;
+        faults = 0;
+      }
+      if (faults++ >= FAULTS_PER_SECOND) return;
+      const err = e instanceof Error ? e : new Error(String(e));
+      post({ fault: { queue: job.queue, message: err.message, stack: err.stack } });
+    };
     while (Atomics.load(stop, 0) === 0) {
-      if (runBatch(dev, stack, addrs, lens, drops) === 0) dev.wait(IDLE_WAIT_MS);
+      if (runBatch(dev, stack, addrs, lens, drops, onFault) === 0) dev.wait(IDLE_WAIT_MS);
     }
   } catch (e) {
     const err = e as Error & { code?: string };

@@ -5,7 +5,8 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { ApplianceError, UsageError } from '../../basics/errors.js';
+import { ApplianceError, UsageError, type ErrorCode } from '../../basics/errors.js';
+import { BoundedLog, logger } from '../log.js';
 import { attachXdp, interfaceInfo, parseIPv4, parseIPv6, type XdpProgram } from '../../netmap-binding/afxdp.js';
 import { loadImage } from '../../specializers/image/format.js';
 import { DnsTables } from '../dns/tables.js';
@@ -38,6 +39,12 @@ export interface XdpServer {
   totals(): Record<string, number>;
   /** Counters of one worker, by name. */
   perQueue(): Array<Record<string, number>>;
+  /**
+   * Settles with the error of the first worker that fails after start-up (a device error, a
+   * capture file that cannot be written): the caller logs it, stops the server and exits
+   * non-zero rather than run on with a queue nobody serves. Never settles otherwise.
+   */
+  readonly failed: Promise<ApplianceError>;
   stop(): Promise<void>;
 }
 
@@ -49,6 +56,11 @@ export function workerScript(): string {
     if (existsSync(p)) return p;
   }
   throw new ApplianceError('APPL_ERR_XDP_OPEN', `the worker script is missing (looked for ${candidates.map((u) => fileURLToPath(u)).join(', ')}); run "npm run build"`);
+}
+
+/** A worker's error code as one of ours (the binding's and the stack's are APPL_ERR_* too). */
+function workerCode(code: string | undefined): ErrorCode {
+  return code !== undefined && code.startsWith('APPL_ERR_') ? (code as ErrorCode) : 'APPL_ERR_WORKER';
 }
 
 export const COUNTER_NAMES: readonly string[] = [...STACK_COUNTER_NAMES, ...DNS_COUNTER_NAMES.map((n) => `dns_${n}`)];
@@ -88,6 +100,11 @@ export async function startXdpServer(o: XdpServeOptions): Promise<XdpServer> {
   const threads: Worker[] = [];
   const exited: Array<Promise<void>> = [];
   const ready: Array<{ queue: number; mode: string; cpu: number }> = [];
+  const log = new BoundedLog(logger().child({ part: 'xdp' }));
+  let started = false;
+  let stopping = false;
+  let fail: (e: ApplianceError) => void = () => undefined;
+  const failed = new Promise<ApplianceError>((resolve) => { fail = resolve; });
   try {
     await Promise.all(Array.from({ length: queues }, (_, queue) => new Promise<void>((resolve, reject) => {
       const job: ServeJob = {
@@ -105,11 +122,22 @@ export async function startXdpServer(o: XdpServeOptions): Promise<XdpServer> {
           ready.push(m.ready);
           resolve();
         } else if (m.error) {
-          reject(new ApplianceError((m.error.code as 'APPL_ERR_XDP_OPEN') ?? 'APPL_ERR_XDP_OPEN', `queue ${queue}: ${m.error.message}`));
+          const e = new ApplianceError(workerCode(m.error.code), `queue ${queue}: ${m.error.message}`);
+          if (started) fail(e);
+          else reject(e);
+        } else if (m.fault) {
+          log.error({ queue, err: { message: m.fault.message, stack: m.fault.stack } }, 'a frame\'s handler threw; the frame was dropped and the worker goes on');
         }
       });
-      w.once('error', reject);
-      w.once('exit', (code) => reject(new ApplianceError('APPL_ERR_XDP_OPEN', `queue ${queue}: the worker exited (${code}) before it was ready`)));
+      w.once('error', (e) => {
+        const err = new ApplianceError('APPL_ERR_WORKER', `queue ${queue}: the worker thread failed: ${e.message}`, { cause: e });
+        if (started) fail(err);
+        else reject(err);
+      });
+      w.once('exit', (code) => {
+        if (!started) reject(new ApplianceError('APPL_ERR_XDP_OPEN', `queue ${queue}: the worker exited (${code}) before it was ready`));
+        else if (!stopping) fail(new ApplianceError('APPL_ERR_WORKER', `queue ${queue}: the worker exited (${code}) while serving`));
+      });
     })));
   } catch (e) {
     Atomics.store(new Int32Array(control), 0, 1);
@@ -119,6 +147,7 @@ export async function startXdpServer(o: XdpServeOptions): Promise<XdpServer> {
     throw e;
   }
   ready.sort((a, b) => a.queue - b.queue);
+  started = true;
   let stopped = false;
   return {
     mode: ready[0]!.mode,
@@ -131,9 +160,11 @@ export async function startXdpServer(o: XdpServeOptions): Promise<XdpServer> {
       return sum;
     },
     perQueue: () => Array.from({ length: queues }, (_, q) => readCounters(view, q)),
+    failed,
     stop: async () => {
       if (stopped) return;
       stopped = true;
+      stopping = true;
       Atomics.store(new Int32Array(control), 0, 1);
       const timer = setTimeout(() => { for (const w of threads) void w.terminate(); }, 10_000);
       await Promise.all(exited);

@@ -5,9 +5,9 @@
 
 import test from 'ava';
 import { BATCH, type Device, type DeviceStats } from '../../../netmap-binding/device.js';
-import { receiveFrames } from '../../../netmap-binding/device-util.js';
+import { receiveFrames, sendFrames } from '../../../netmap-binding/device-util.js';
 import { runBatch } from '../../../appliance/worker/serve-worker.js';
-import { RX_FRAMES, TX_FRAMES, TX_RING_FULL } from '../../../appliance/stack/counters.js';
+import { HANDLER_ERRORS, RX_FRAMES, TX_FRAMES, TX_RING_FULL } from '../../../appliance/stack/counters.js';
 import { encodeQuery, parseCorpusLine } from '../../helpers/dns.js';
 import { arpRequestFrame, udp4Frame, udpPayload } from '../../helpers/packets.js';
 import { buildZonesImage, drops, Rig, type ZonesImage } from './helpers/rig.js';
@@ -98,4 +98,26 @@ test('a TX ring with no room at all: every answer is given back, nothing leaks',
   r.dev.inject(arpRequestFrame());
   t.is(runBatch(tight, r.stack, ...arrays()), 1);
   t.is(receiveFrames(r.client).length, 1, 'and the loop goes on once there is room');
+});
+
+test('a frame whose handler throws costs that frame only: counted, reported, and the rest of the batch is answered', (t) => {
+  const r = new Rig(image);
+  t.teardown(() => r.close());
+  const real = r.stack.handle.bind(r.stack);
+  let n = 0;
+  r.stack.handle = (mem, off, len, cap) => {
+    if (n++ === 1) throw new Error('injected fault');
+    return real(mem, off, len, cap);
+  };
+  const faults: unknown[] = [];
+  const q = encodeQuery(parseCorpusLine('www.example.com A')!);
+  const frames = [udp4Frame(q, { sport: 40001 }), udp4Frame(q, { sport: 40002 }), udp4Frame(q, { sport: 40003 })];
+  sendFrames(r.client, frames);
+  const addrs = new Uint32Array(BATCH), lens = new Uint32Array(BATCH), dropped = new Uint32Array(BATCH);
+  runBatch(r.dev, r.stack, addrs, lens, dropped, (e) => faults.push(e));
+  const replies = receiveFrames(r.client);
+  t.is(replies.length, 2);
+  t.is(faults.length, 1);
+  t.is(r.counters[HANDLER_ERRORS], 1);
+  t.is(r.dev.frameCount - r.dev.freeFrames, 0, 'every frame came back to the device');
 });
