@@ -46,14 +46,13 @@ export type ReadResult =
 
 function describeErrno(e: unknown): { why: string; errno?: string } {
   const err = e as NodeJS.ErrnoException;
-  switch (err.code) {
-    case 'ENOENT': return { why: 'no such file', errno: err.code };
-    case 'EACCES': case 'EPERM': return { why: 'permission denied', errno: err.code };
-    case 'ELOOP': return { why: 'a symbolic link (not followed here)', errno: err.code };
-    case 'ENOTDIR': return { why: 'a component of the path is not a directory', errno: err.code };
-    case 'EISDIR': return { why: 'not a regular file: a directory', errno: err.code };
-    default: return { why: err.code ? `${err.code}: ${err.message}` : String(err.message ?? e), errno: err.code };
-  }
+  const plain: Record<string, string> = {
+    ENOENT: 'no such file', EACCES: 'permission denied', EPERM: 'operation not permitted',
+    ELOOP: 'a symbolic link (not followed here)', ENOTDIR: 'a component of the path is not a directory',
+    EISDIR: 'not a regular file: a directory',
+  };
+  if (!err.code) return { why: String(err.message ?? e) };
+  return { why: `${err.code}: ${plain[err.code] ?? err.message}`, errno: err.code };
 }
 
 /** Judges a path without opening it: a reason when it is not a regular file, else null. */

@@ -4,19 +4,27 @@
 // in either order), RFC 2308 §4 ($TTL), RFC 3597 §5 (TYPEnnn, CLASSnnn, `\#`), RFC 2181
 // §8 (TTLs are 31 bits), and NSD's zone parser for the choices the RFCs leave open:
 //   - no $TTL and no TTL on a record: 3600 s, as NSD does (a warning says so);
-//   - $INCLUDE: the path is relative to the including file; the optional origin applies
+//   - $INCLUDE: an absolute path is opened as given (as NSD does); a relative one is
+//     relative to the including file (NSD: to its zonesdir); the optional origin applies
 //     to the included file only; after it, $ORIGIN is restored but $TTL, the previous
 //     owner and class carry over from the included file (as in NSD); nesting deeper
 //     than 10 or a file that includes itself is an error;
 //   - a name in column 1 is always an owner, even `IN` (a warning points it out).
+//
+// Reading: a zone file and every file it includes must be a regular file (a FIFO, a
+// device such as /dev/zero, a directory: refused, naming the $INCLUDE line, never read),
+// and what one zone reads, its file and all its $INCLUDEs together, is capped at
+// MAX_ZONE_BYTES (1 GiB: about 25 million records, more than a build's memory holds;
+// NSD has no cap). Each file is read for the size it had when opened, and a file that
+// grows meanwhile is refused rather than followed (specializers/regular-file.ts).
 //
 // Performance: the input is read as bytes, tokens are offsets, owner names are interned
 // (a blank owner reuses the previous name without a lookup), RDATA is written into one
 // scratch buffer and copied into an arena. Nothing per record but the record object and
 // its RDATA view is allocated.
 
-import { readFileSync, realpathSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { ByteArena, NameTable, TextFormatError, nameToText, writeNameBytes, nameToWire } from './dns-name.js';
 import { RdataParser } from './rdata-parse.js';
 import { CLASS_IN, T, classFromBytes, isMetaType, typeFromBytes, typeToText } from './rr-types.js';
@@ -24,6 +32,7 @@ import { MAX_TTL, period } from './text-codec.js';
 import { ProblemList, where } from './zone-errors.js';
 import { TOK_QUOTED, ZoneLexer } from './zone-lexer.js';
 import { BuildInputError } from '../../basics/errors.js';
+import { readRegularFile } from '../regular-file.js';
 
 export interface ZoneRecord {
   /** Uncompressed wire-format owner, case as written; records with the same spelling share one array. */
@@ -53,6 +62,8 @@ export interface ParsedZone {
 export interface ParseOptions {
   /** The zone's origin (apex); relative names before any $ORIGIN resolve against it. */
   origin?: string;
+  /** The most bytes read for the zone, its file and every $INCLUDE together (default MAX_ZONE_BYTES). */
+  maxBytes?: number;
 }
 
 export interface ParseTextOptions extends ParseOptions {
@@ -68,20 +79,22 @@ export const DEFAULT_TTL = 3600;
 export const MAX_INCLUDE_DEPTH = 10;
 const MAX_WARNINGS = 200;
 
+/** The most zone text one zone may be: its file and all its $INCLUDEs together. */
+export const MAX_ZONE_BYTES = 1 << 30;
+const LIMIT_WHAT = 'the most zone text one zone may have, with its $INCLUDEs';
+
 export function parseZoneFile(path: string, opts: ParseOptions = {}): ParsedZone {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(path);
-  } catch (e) {
-    throw new BuildInputError('APPL_ERR_ZONE_READ', path, undefined, `cannot read the zone file: ${(e as Error).message}`);
-  }
-  const p = new ZoneParser(opts.origin);
-  return p.run(buf, path, dirname(path));
+  const max = opts.maxBytes ?? MAX_ZONE_BYTES;
+  const r = readRegularFile(path, { limit: max, limitWhat: LIMIT_WHAT });
+  if (!r.ok) throw new BuildInputError('APPL_ERR_ZONE_READ', path, undefined, `cannot read the zone file: ${r.why}`);
+  const p = new ZoneParser(opts.origin, max - r.bytes.length);
+  return p.run(r.bytes, path, dirname(path));
 }
 
 export function parseZoneText(text: string, opts: ParseTextOptions): ParsedZone {
-  const p = new ZoneParser(opts.origin);
-  return p.run(Buffer.from(text, 'utf8'), opts.file, opts.includeBase ?? dirname(opts.file));
+  const bytes = Buffer.from(text, 'utf8');
+  const p = new ZoneParser(opts.origin, (opts.maxBytes ?? MAX_ZONE_BYTES) - bytes.length);
+  return p.run(bytes, opts.file, opts.includeBase ?? dirname(opts.file));
 }
 
 function absoluteOrigin(text: string): Uint8Array {
@@ -113,7 +126,8 @@ class ZoneParser {
   /** Token whose line an error should name. */
   private tok = 0;
 
-  constructor(origin: string | undefined) {
+  /** @param budget bytes the $INCLUDEs may still read */
+  constructor(origin: string | undefined, private budget: number) {
     let apex: Uint8Array | null = null;
     if (origin !== undefined) {
       try {
@@ -279,7 +293,7 @@ class ZoneParser {
         incOrigin = this.nameBuf.slice(0, end);
       }
       this.tok = 1;
-      this.include(join(dir, target), target, incOrigin, file, lx.lines[0]!);
+      this.include(isAbsolute(target) ? target : join(dir, target), target, incOrigin, file, lx.lines[0]!);
     } else {
       this.tok = 0;
       throw new TextFormatError(`unknown directive '${lx.text(0)}' (known: $ORIGIN, $TTL, $INCLUDE)`);
@@ -295,13 +309,13 @@ class ZoneParser {
     if (loop >= 0) {
       throw new TextFormatError(`$INCLUDE loop: '${written}' is already being read (${[...this.fileStack.slice(loop), path].join(' includes ')})`);
     }
-    let buf: Buffer;
-    try {
-      buf = readFileSync(path);
-    } catch (e) {
-      this.problems.add('APPL_ERR_ZONE_READ', file, line, `cannot read $INCLUDE file '${written}' (${resolve(path)}): ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    const r = readRegularFile(path, { limit: Math.max(0, this.budget), limitWhat: LIMIT_WHAT });
+    if (!r.ok) {
+      this.problems.add('APPL_ERR_ZONE_READ', file, line, `cannot read $INCLUDE file '${written}' (${resolve(path)}): ${r.why}`);
       return;
     }
+    const buf = r.bytes;
+    this.budget -= buf.length;
     const savedOrigin = this.origin;
     this.origin = origin;
     this.includeStack.push(real);

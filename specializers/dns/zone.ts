@@ -38,7 +38,7 @@ import { classToText, typeToText } from './rr-types.js';
 import type { ZoneRecord } from './zone-parser.js';
 
 export {
-  parseZoneFile, parseZoneText, DEFAULT_TTL, MAX_INCLUDE_DEPTH,
+  parseZoneFile, parseZoneText, DEFAULT_TTL, MAX_INCLUDE_DEPTH, MAX_ZONE_BYTES,
   type ZoneRecord, type ParsedZone, type ParseOptions, type ParseTextOptions,
 } from './zone-parser.js';
 export { checkZone, refuseSigned, canonicalRdata } from './zone-check.js';
