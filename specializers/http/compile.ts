@@ -316,6 +316,10 @@ export async function compileHttp(w: ImageWriter, specs: SiteSpec[], opts: HttpB
   const plan = planSites(specs);
   const exclude = w.ownFiles();
   const scanned: ScannedSite[] = plan.map((s) => scanSite(s.dir, { includeDotfiles: opts.includeDotfiles, exclude }));
+  // Last-Modified is never later than the build (RFC 9110 §8.8.2.1: a modification time in
+  // the future is replaced by the time the response was made) nor before 1970: VAR_MTIME
+  // is a u32 the runtime compares with If-Modified-Since.
+  for (const s of scanned) for (const f of s.files) f.mtime = Math.min(Math.max(f.mtime, 0), placeholderSeconds);
   const siteBytes = scanned.reduce((n, s) => s.files.reduce((m, f) => m + f.size, n), 0);
   if (siteBytes > MAX_IMAGE_BYTES) {
     throw new ImageError('APPL_ERR_IMAGE_WRITE', w.path, `the sites hold ${siteBytes} bytes; an image holds at most 4 GiB: split them into several images`);

@@ -4,16 +4,20 @@
 //    --include-dotfiles, from the CLI through inspect;
 //  - a file swapped after the scan (for a FIFO, a link, another file, or grown) is refused
 //    with APPL_ERR_SITE_READ, never read forever nor published;
-//  - a name that is not UTF-8 is skipped and reported, not a build failure.
+//  - a name that is not UTF-8 is skipped and reported, not a build failure;
+//  - a modification time in the future or before 1970 does not make Last-Modified lie.
 
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, renameSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BuildInputError } from '../../../basics/errors.js';
 import { DEFAULT_HTTP_OPTIONS, prepare } from '../../../specializers/http/compile.js';
 import { scanSite, type SiteFile } from '../../../specializers/http/site-scan.js';
-import { CLI, tempDir } from '../../helpers/fixtures.js';
+import * as L from '../../../specializers/http/layout.js';
+import { loadImage } from '../../../specializers/image/format.js';
+import { HttpTables } from '../../../appliance/http/tables.js';
+import { buildTestImage, CLI, tempDir } from '../../helpers/fixtures.js';
 
 const tmp = tempDir('scan');
 test.after.always(tmp.cleanup);
@@ -124,4 +128,27 @@ test('a name that is not UTF-8 is skipped and reported, not a build failure (CLI
   t.true(paths.includes('/index.html'));
   t.is(paths.length, 2, '/ and /index.html');
   t.regex(stderr, /caf\\xe9\.html: skipped, the name is not UTF-8/);
+});
+
+test('a modification time in the future or before 1970 gives a Last-Modified within [1970, the build] (RFC 9110 §8.8.2.1)', async (t) => {
+  const site = join(tmp.dir, 'times');
+  mkdirSync(site);
+  writeFileSync(join(site, 'future.txt'), 'f');
+  writeFileSync(join(site, 'past.txt'), 'p');
+  utimesSync(join(site, 'future.txt'), new Date('2201-01-01T00:00:00Z'), new Date('2201-01-01T00:00:00Z'));
+  utimesSync(join(site, 'past.txt'), new Date('1950-06-01T00:00:00Z'), new Date('1950-06-01T00:00:00Z'));
+  const before = Math.floor(Date.now() / 1000);
+  const img = join(tmp.dir, 'times.apl');
+  await buildTestImage(img, [{ host: null, dir: site }]);
+  const h = new HttpTables(loadImage(img));
+  for (const [path, expect] of [['/future.txt', 'build'], ['/past.txt', 'epoch']] as const) {
+    const key = Buffer.from(path);
+    const r = h.lookup(0, key, key.length);
+    const v = h.routes[r * L.ROUTE_WORDS + L.ROUTE_A]! * L.VARIANT_WORDS;
+    const mtime = h.variants[v + L.VAR_MTIME]!;
+    const fields = Buffer.from(h.blob.subarray(h.variants[v + L.VAR_FIELDS_OFF]!, h.variants[v + L.VAR_FIELDS_OFF]! + h.variants[v + L.VAR_FIELDS_LEN]!)).toString('latin1');
+    if (expect === 'build') t.true(mtime >= before && mtime <= Math.floor(Date.now() / 1000) + 1, `${path}: ${mtime}`);
+    else t.is(mtime, 0);
+    t.regex(fields, expect === 'build' ? /Last-Modified: \w{3}, \d{2} \w{3} 20\d\d / : /Last-Modified: Thu, 01 Jan 1970 00:00:00 GMT/);
+  }
 });
