@@ -9,6 +9,10 @@
 // it is (so it goes back byte for byte, case included: DNS 0x20), and the template is
 // copied after it, its pointers moved when the query name is longer or shorter than the
 // template's reference name, then the OPT record. No allocation per query.
+//
+// For response rate limiting (rrl.ts) each UDP answer is also classified as NSD's
+// rrl_classify() does (rrlClass, rrlName: what the transport hands to decide()), and
+// slip() cuts an answer to what NSD sends for a limited one (TC=1, no records).
 
 import * as D from '../../specializers/dns/layout.js';
 import {
@@ -16,6 +20,10 @@ import {
   RCODE_BADVERS, RCODE_FORMERR, RCODE_NOTIMP, RCODE_NXDOMAIN, RCODE_REFUSED, RCODE_YXDOMAIN, TYPE_OPT, setU16, u16,
 } from '../wire/dns.js';
 import { LOWER, type DnsTables } from './tables.js';
+import {
+  RRL_ANY, RRL_DNSKEY, RRL_ERROR, RRL_NAME_MASK, RRL_NODATA, RRL_NONE, RRL_NXDOMAIN, RRL_POSITIVE, RRL_REFERRAL, RRL_RRSIG,
+  RRL_WILDCARD,
+} from './rrl.js';
 
 export const TRANSPORT_UDP = 0;
 export const TRANSPORT_TCP = 1;
@@ -29,9 +37,15 @@ const CLASS_IN = 1;
 const CLASS_CH = 3;
 const OPCODE_NOTIFY = 4;
 const CLASS_ANY = 255;
+const QTYPE_ANY = 255;
 const QTYPE_IXFR = 251;
 const QTYPE_AXFR = 252;
 const TYPE_CNAME = 5;
+const TYPE_DS = 43;
+const TYPE_RRSIG = 46;
+const TYPE_DNSKEY = 48;
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
 const TYPE_TSIG = 250;
 const RCODE_NOTAUTH = 9;
 /** TSIG error BADKEY (RFC 8945 §5.2.1). */
@@ -84,14 +98,143 @@ export class DnsResponder {
   private synthPrefix = 0;
   private synthTarget = 0;
 
+  /**
+   * For response rate limiting (rrl.ts), after answer() over UDP: the class of the answer
+   * (RRL_*, as NSD's rrl_classify(); RRL_NONE after a drop or over TCP) and the hash of
+   * the name that class is about (0: none): FNV-1a of the lower-cased wire name, as the
+   * name table's, cut to RRL_NAME_MASK (a small integer: never a heap number). Give both to
+   * ResponseRateLimiter.decide().
+   */
+  rrlClass = RRL_NONE;
+  rrlName = 0;
+  // What the classification needs from the lookups, reset per query (NSD's query fields:
+  // q->zone, q->delegation_domain, q->wildcard_domain, q->qname).
+  /** The zone of the query name's lookup, -1 when none (REFUSED, or no lookup). */
+  private rZone = -1;
+  /** The delegation point of the last lookup (NSD overwrites it per lookup, a DNAME's too). */
+  private rDeleg = 0;
+  private rHasDeleg = false;
+  /** The wildcard a lookup went through ("*." + closest encloser). */
+  private rWild = 0;
+  private rHasWild = false;
+  /** The full name's hash and the name record found (exact or closest encloser), of the last lookupIn(). */
+  private lastHash = 0;
+  private lastRec = -1;
+  /** The query name's hash, when its lookup ran. */
+  private rQname = 0;
+  private rHasQname = false;
+  /** The question's qtype and name length, -1 when no question was read. */
+  private rQtype = -1;
+  private rQnameLen = 0;
+  /** Where the OPT record of the answer starts (relative to the message), -1 when none. */
+  private optAt = -1;
+  private msgAt = 0;
+
   constructor(readonly t: DnsTables, readonly counters: Float64Array = new Float64Array(DNS_COUNTERS)) {}
 
   /**
    * Answers the query at buf[off, off+len) in place. `cap` is how many bytes from `off`
    * may be written; `v6`: the query came over IPv6 (referral glue then lists AAAA first,
-   * as NSD does). Returns the response length, or -1 to drop the packet.
+   * as NSD does). Returns the response length, or -1 to drop the packet. Over UDP it
+   * also leaves rrlClass and rrlName set for the answer (see slip()).
    */
   answer(buf: Uint8Array, off: number, len: number, cap: number, transport: number, v6 = false): number {
+    this.rZone = -1;
+    this.rHasDeleg = false;
+    this.rHasWild = false;
+    this.rHasQname = false;
+    this.rQtype = -1;
+    this.optAt = -1;
+    this.msgAt = off;
+    const n = this.respond(buf, off, len, cap, transport, v6);
+    if (n < 0 || transport !== TRANSPORT_UDP) {
+      this.rrlClass = RRL_NONE;
+      this.rrlName = 0;
+    } else {
+      this.classify(buf, off);
+    }
+    return n;
+  }
+
+  /**
+   * The answer just written at buf[off..], cut to what NSD's rrl_slip() sends for a limited
+   * answer: the header with TC=1 (flags and rcode as they were), the question if the answer
+   * had it, no records, and the OPT record again when there was one (NSD adds it back after
+   * rrl_slip(): query_add_optional). In place; returns the new length. Call it right after
+   * answer() over UDP, with the same buffer and offset, and only when that returned > 0.
+   */
+  slip(buf: Uint8Array, off: number): number {
+    const qd = u16(buf, off + 4);
+    let w = qd === 1 ? off + DNS_HEADER_LEN + this.rQnameLen + 4 : off + DNS_HEADER_LEN;
+    buf[off + 2]! |= FLAG_TC >> 8;
+    setU16(buf, off + 6, 0);
+    setU16(buf, off + 8, 0);
+    setU16(buf, off + 10, this.optAt >= 0 ? 1 : 0);
+    if (this.optAt >= 0) {
+      // Our OPT record carries no options: 11 bytes, never before the question's end.
+      const from = off + this.optAt;
+      if (from !== w) for (let i = 0; i < D.OPT_RR_LEN; i++) buf[w + i] = buf[from + i]!;
+      w += D.OPT_RR_LEN;
+    }
+    return w - off;
+  }
+
+  /**
+   * NSD's rrl_classify() (rrl.c), in its order, from the response header and what the
+   * lookups found: NXDOMAIN and other rcodes by the zone, then referrals by the delegation
+   * point, ANY and RRSIG queries by the name, wildcard answers by the wildcard, empty
+   * answers (NODATA) by the zone, DNSKEY and the rest (positive) by the query name.
+   */
+  private classify(buf: Uint8Array, off: number): void {
+    const rcode = buf[off + 3]! & 0xf;
+    let cls: number, name: number;
+    if (rcode === RCODE_NXDOMAIN) {
+      cls = RRL_NXDOMAIN;
+      name = this.zoneHash();
+    } else if (rcode !== 0) {
+      cls = RRL_ERROR;
+      name = this.zoneHash();
+    } else if (this.rHasDeleg) {
+      cls = RRL_REFERRAL;
+      name = this.rDeleg;
+    } else if (this.rQtype === QTYPE_ANY) {
+      cls = RRL_ANY;
+      name = this.qnameHash(buf, off);
+    } else if (this.rQtype === TYPE_RRSIG) {
+      cls = RRL_RRSIG;
+      name = this.qnameHash(buf, off);
+    } else if (this.rHasWild) {
+      cls = RRL_WILDCARD;
+      name = this.rWild;
+    } else if (u16(buf, off + 6) === 0) {
+      cls = RRL_NODATA;
+      name = this.zoneHash();
+    } else {
+      cls = this.rQtype === TYPE_DNSKEY ? RRL_DNSKEY : RRL_POSITIVE;
+      name = this.qnameHash(buf, off);
+    }
+    this.rrlClass = cls;
+    this.rrlName = name;
+  }
+
+  /** The hash of the apex of the query's zone, 0 when there is none. */
+  private zoneHash(): number {
+    if (this.rZone < 0) return 0;
+    const t = this.t;
+    return t.names[t.zones[this.rZone * D.ZONE_WORDS + D.ZONE_NAME]! * D.NAME_WORDS + D.NAME_HASH]! & RRL_NAME_MASK;
+  }
+
+  /** The hash of the query name: the lookup's, or (no lookup ran: BADVERS) hashed here. */
+  private qnameHash(buf: Uint8Array, off: number): number {
+    if (this.rQtype < 0) return 0;
+    if (this.rHasQname) return this.rQname;
+    const lower = LOWER;
+    let h = FNV_OFFSET;
+    for (let i = off + DNS_HEADER_LEN, end = i + this.rQnameLen; i < end; i++) h = Math.imul(h ^ lower[buf[i]!]!, FNV_PRIME);
+    return h & RRL_NAME_MASK;
+  }
+
+  private respond(buf: Uint8Array, off: number, len: number, cap: number, transport: number, v6: boolean): number {
     const c = this.counters;
     c[C_QUERIES]!++;
     // Nothing to answer to: no header, or (TCP) too short to hold a question (NSD closes
@@ -136,6 +279,8 @@ export class DnsResponder {
     const qtype = u16(buf, p + 1);
     const qclass = u16(buf, p + 3);
     const qend = p + 5; // absolute
+    this.rQtype = qtype;
+    this.rQnameLen = qnameLen;
 
     if (opcode === OPCODE_NOTIFY) {
       // Refused: no zone here is a secondary (NSD without allow-notify).
@@ -224,6 +369,9 @@ export class DnsResponder {
     // The lookup: the name itself, else its closest existing ancestor.
     const qnameAt = off + DNS_HEADER_LEN;
     let tpl = this.lookup(buf, qnameAt, qnameLen, nLabels, qtype);
+    this.rQname = this.lastHash;
+    this.rHasQname = true;
+    if (tpl >= 0) this.rZone = this.t.names[this.lastRec * D.NAME_WORDS + D.NAME_ZONE]!;
     if (tpl >= 0 && v6) tpl = this.forV6(tpl);
     if (tpl < 0) {
       // Under no zone served here.
@@ -329,8 +477,23 @@ export class DnsResponder {
       h = Math.imul(h ^ c, 0x01000193);
     }
     const n = t.findHashed(low, lowView, 0, len, h >>> 0);
+    this.lastHash = h & RRL_NAME_MASK;
     if (n >= 0) {
       const a = n * D.NAME_WORDS;
+      this.lastRec = n;
+      // For RRL: NSD's delegation_domain (set by every lookup that finds a zone). A DS
+      // query at a cut is answered from the parent but still counts as a referral (NSD's
+      // answer_lookup_zone() keeps delegation_domain for it), and so is one at the apex of
+      // a child whose parent is served here (answered from the parent, whose cut it is).
+      const f = names[a + D.NAME_FLAGS]!;
+      if (f & (D.NAME_FLAG_DELEGATION | D.NAME_FLAG_BELOW_CUT)) {
+        this.delegation(n, 0, len, nLabels);
+      } else if (f & D.NAME_FLAG_APEX && qtype === TYPE_DS && this.servedParent(len, nLabels)) {
+        this.rDeleg = names[a + D.NAME_HASH]! & RRL_NAME_MASK;
+        this.rHasDeleg = true;
+      } else {
+        this.rHasDeleg = false;
+      }
       const tpl = t.typeTemplate(names[a + D.NAME_TYPES_AT]!, names[a + D.NAME_TYPES_COUNT]!, qtype);
       return tpl >= 0 ? tpl : names[a + D.NAME_EXACT_DEFAULT]!;
     }
@@ -339,8 +502,16 @@ export class DnsResponder {
       const e = t.findLowered(low, lowView, start, len - start);
       if (e < 0) continue;
       const a = e * D.NAME_WORDS;
+      this.lastRec = e;
       const kind = names[a + D.NAME_DESC_KIND]!;
+      if (kind === D.DESC_REFERRAL) this.delegation(e, i, len, nLabels);
+      else this.rHasDeleg = false;
       if (kind === D.DESC_WILDCARD) {
+        // For RRL: NSD's wildcard_domain, the wildcard's own name "*." + closest encloser.
+        let wh = Math.imul(Math.imul(FNV_OFFSET ^ 1, FNV_PRIME) ^ 0x2a, FNV_PRIME);
+        for (let j = start; j < len; j++) wh = Math.imul(wh ^ low[j]!, FNV_PRIME);
+        this.rWild = wh & RRL_NAME_MASK;
+        this.rHasWild = true;
         const wt = t.typeTemplate(names[a + D.NAME_WILD_AT]!, names[a + D.NAME_WILD_COUNT]!, qtype);
         if (wt >= 0) return wt;
       } else if (kind === D.DESC_DNAME) {
@@ -349,6 +520,42 @@ export class DnsResponder {
       return names[a + D.NAME_DESC_TPL]!;
     }
     return -1;
+  }
+
+  /**
+   * For RRL: the delegation point of a name record `rec` at or below a cut, found at label
+   * `from` of the lowered name (this.lowered, label starts in this.labels): the record
+   * itself when it is the cut, else the highest cut above it (NSD's domain_find_ns_rrsets()
+   * returns the highest). Lookups only for names below a cut.
+   */
+  private delegation(rec: number, from: number, len: number, nLabels: number): void {
+    const t = this.t;
+    const names = t.names;
+    let best = rec;
+    if (names[rec * D.NAME_WORDS + D.NAME_FLAGS]! & D.NAME_FLAG_BELOW_CUT) {
+      for (let i = from + 1; i <= nLabels; i++) {
+        const start = i < nLabels ? this.labels[i]! : len - 1;
+        const e = t.findLowered(this.lowered, this.loweredView, start, len - start);
+        if (e < 0) continue;
+        const f = names[e * D.NAME_WORDS + D.NAME_FLAGS]!;
+        if (f & D.NAME_FLAG_DELEGATION && !(f & D.NAME_FLAG_BELOW_CUT)) {
+          best = e;
+          break;
+        }
+        if (f & D.NAME_FLAG_APEX) break;
+      }
+    }
+    this.rDeleg = names[best * D.NAME_WORDS + D.NAME_HASH]! & RRL_NAME_MASK;
+    this.rHasDeleg = true;
+  }
+
+  /** For RRL: is a zone served here above the apex just looked up (this.lowered)? */
+  private servedParent(len: number, nLabels: number): boolean {
+    for (let i = 1; i <= nLabels; i++) {
+      const start = i < nLabels ? this.labels[i]! : len - 1;
+      if (this.t.findLowered(this.lowered, this.loweredView, start, len - start) >= 0) return true;
+    }
+    return false;
   }
 
   /**
@@ -553,6 +760,7 @@ export class DnsResponder {
 
   /** An OPT RR (RFC 6891 §6.1.2): our UDP size, the extended RCODE's upper bits, DO echoed. */
   private opt(buf: Uint8Array, w: number, extRcode: number, dnssecOk: number): number {
+    this.optAt = w - this.msgAt;
     buf[w] = 0;
     setU16(buf, w + 1, TYPE_OPT);
     setU16(buf, w + 3, D.EDNS_UDP_SIZE);
