@@ -1,0 +1,297 @@
+// Micro-benchmark of response rate limiting: DnsResponder.answer() in a loop on one core,
+// over a fixed query mix, without and with ResponseRateLimiter.decide() after each answer
+// (and slip() for the answers it slips), as a UDP transport would call them. A benchmark:
+// it prints numbers and asserts nothing.
+//
+//   node build.mjs --tests && taskset -c 1 node build/scripts/bench-rrl.js \
+//        [--seconds 2] [--rounds 3] [--queries 16384] [--sources 10000] [--flood 0.5] \
+//        [--vqps 1000000] [--table 1048576] [--names 0] [--seed 1]
+//
+// The query mix is scripts/bench-dns-lookup.ts's (50% existing names, 20% NXDOMAIN, 15%
+// wildcard answers, 10% referrals, 5% REFUSED; mixed case, EDNS on half), over the image
+// of fixtures/zones (plus a generated zone of --names names, as bench-dns-lookup does,
+// when asked). Each query comes from a source address: a --flood share of them from one
+// address (a spoofed victim: limited most of the time), the rest from --sources other
+// /24s. Time passes as if the queries came at --vqps per second (the limiter is given that
+// clock; nothing here is limited by the real one). The table has NSD's size (2^20 buckets,
+// 32 MiB) unless --table says otherwise.
+//
+// Timed, each for --rounds rounds of --seconds:
+//   answer         copy the query into the work buffer, answer() it
+//   answer + RRL   the same, then decide() with the responder's rrlClass and rrlName,
+//                  and slip() when it says RRL_SLIP
+//   decide() alone over the (class, name) of each query, recorded from one pass
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { DnsResponder, TRANSPORT_UDP } from '../appliance/dns/responder.js';
+import { DnsTables } from '../appliance/dns/tables.js';
+import {
+  C_RRL_DROPPED, C_RRL_REPLACED, C_RRL_SLIPPED, FAMILY_IPV4, RRL_SLIP, ResponseRateLimiter, rrlClassName,
+} from '../appliance/dns/rrl.js';
+import { buildImage } from '../specializers/build.js';
+import { DEFAULT_HTTP_OPTIONS } from '../specializers/http/compile.js';
+import { loadImage } from '../specializers/image/format.js';
+import { buildModel, loadZones, typesOf } from '../specializers/dns/model.js';
+import { T } from '../specializers/dns/rr-types.js';
+
+const ROOT = process.cwd();
+const GEN_ORIGIN = 'gen.test';
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return def;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isFinite(v) || v < 0) {
+    process.stderr.write(`bench-rrl: --${name} needs a number\n`);
+    process.exit(2);
+  }
+  return v;
+}
+
+const seconds = arg('seconds', 2);
+const rounds = Math.max(1, arg('rounds', 3));
+const nQueries = arg('queries', 16384);
+const nSources = Math.max(1, arg('sources', 10_000));
+const flood = Math.min(1, arg('flood', 0.5));
+const vqps = Math.max(1, arg('vqps', 1_000_000));
+const tableSize = arg('table', 1 << 20);
+const names = arg('names', 0);
+let seed = arg('seed', 1) >>> 0;
+
+function rand(): number {
+  // mulberry32, as scripts/gen-zone.mjs
+  seed = (seed + 0x6d2b79f5) >>> 0;
+  let t = seed;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+const pick = <X>(xs: X[]): X => xs[Math.floor(rand() * xs.length)]!;
+
+const dir = join(ROOT, '.tmp', 'rrl-bench');
+mkdirSync(dir, { recursive: true });
+const zoneFiles = readdirSync(join(ROOT, 'fixtures', 'zones')).filter((f) => f.endsWith('.zone')).sort().map((f) => join(ROOT, 'fixtures', 'zones', f));
+const specs = zoneFiles.map((file) => ({ origin: null as string | null, file }));
+if (names > 0) {
+  const gen = join(ROOT, '.tmp', 'zone-bench', `gen-${names}-seed1-${GEN_ORIGIN}.zone`);
+  if (!existsSync(gen)) {
+    mkdirSync(join(ROOT, '.tmp', 'zone-bench'), { recursive: true });
+    process.stderr.write(`generating ${gen} ...\n`);
+    const g = spawnSync(process.execPath, [join(ROOT, 'scripts/gen-zone.mjs'), '--names', String(names), '--origin', GEN_ORIGIN, '--out', gen], { stdio: 'inherit' });
+    if (g.status !== 0) process.exit(1);
+  }
+  specs.push({ origin: GEN_ORIGIN, file: gen });
+}
+const imageFile = join(dir, `rrl-${names}.apl`);
+process.stderr.write(`building ${imageFile} ...\n`);
+await buildImage({ sites: [], zones: specs, output: imageFile, http: { ...DEFAULT_HTTP_OPTIONS } });
+const tables = new DnsTables(loadImage(imageFile));
+
+// The query mix (as bench-dns-lookup.ts).
+const { parsed } = loadZones(specs);
+const model = buildModel(parsed);
+const existing: Array<{ name: Uint8Array; types: number[] }> = [];
+const cuts: Uint8Array[] = [];
+for (const n of model.nodes.values()) {
+  if (n.isCut) cuts.push(n.name);
+  if (n.recCount === 0 || n.cutAbove || n.isCut || n.name[0] === 1 && n.name[1] === 0x2a) continue;
+  existing.push({ name: n.name, types: typesOf(n) });
+}
+const label = (s: string): Uint8Array => Uint8Array.of(s.length, ...Buffer.from(s, 'latin1'));
+const join2 = (...parts: Uint8Array[]): Uint8Array => Uint8Array.from(Buffer.concat(parts));
+const wire = (text: string): Uint8Array => join2(...text.split('.').filter(Boolean).map(label), Uint8Array.of(0));
+const wildParents = ['wild.example.com', 'apps.sub.example.com'].map(wire);
+const nxOrigin = names > 0 ? wire(GEN_ORIGIN) : wire('example.com');
+
+function mixCase(name: Uint8Array): Uint8Array {
+  const out = Uint8Array.from(name);
+  for (let i = 0; i < out.length; i++) {
+    const c = out[i]!;
+    if (c >= 0x61 && c <= 0x7a && rand() < 0.5) out[i] = c ^ 0x20;
+  }
+  return out;
+}
+
+function query(id: number, name: Uint8Array, qtype: number, edns: boolean, dnssecOk: boolean): Uint8Array {
+  const q = new Uint8Array(12 + name.length + 4 + (edns ? 11 : 0));
+  const v = new DataView(q.buffer);
+  v.setUint16(0, id);
+  v.setUint16(2, 0x0100);
+  v.setUint16(4, 1);
+  v.setUint16(10, edns ? 1 : 0);
+  q.set(name, 12);
+  let p = 12 + name.length;
+  v.setUint16(p, qtype);
+  v.setUint16(p + 2, 1);
+  p += 4;
+  if (edns) {
+    v.setUint16(p + 1, 41);
+    v.setUint16(p + 3, 1232);
+    v.setUint16(p + 7, dnssecOk ? 0x8000 : 0);
+  }
+  return q;
+}
+
+const COMMON = [T.A, T.AAAA, T.MX, T.TXT];
+const queries: Uint8Array[] = [];
+for (let i = 0; i < nQueries; i++) {
+  const r = rand();
+  let name: Uint8Array;
+  let qtype: number = pick(COMMON);
+  if (r < 0.5) {
+    const e = pick(existing);
+    name = e.name;
+    if (rand() < 0.5) qtype = pick(e.types);
+  } else if (r < 0.7) {
+    name = join2(label(`nx${i}`), nxOrigin);
+  } else if (r < 0.85) {
+    name = join2(label(`w${i}`), pick(wildParents));
+  } else if (r < 0.95 && cuts.length > 0) {
+    name = join2(label(`www${i}`), pick(cuts));
+  } else {
+    name = wire(`host${i}.example.invalid`);
+  }
+  if (rand() < 0.5) name = mixCase(name);
+  const edns = rand() < 0.5;
+  queries.push(query(i & 0xffff, name, qtype, edns, edns && rand() < 0.5));
+}
+
+// Every query back to back in one buffer, the work area after them (bench-dns-lookup.ts);
+// the source addresses, four bytes each, in another: one address for the flood, the others
+// in /24s of their own from 198.18.0.0/15 and beyond (the limiter only hashes them).
+const WORK = 4096;
+const total = queries.reduce((s, q) => s + q.length, 0);
+const all = new Uint8Array(total + WORK);
+const workAt = total;
+const starts = new Uint32Array(queries.length + 1);
+for (let i = 0, at = 0; i < queries.length; i++) {
+  all.set(queries[i]!, at);
+  starts[i] = at;
+  at += queries[i]!.length;
+  starts[i + 1] = at;
+}
+const src = new Uint8Array(queries.length * 4);
+for (let i = 0; i < queries.length; i++) {
+  const s = rand() < flood ? 0 : 1 + Math.floor(rand() * nSources);
+  src.set([198, 18 + (s >> 16), (s >> 8) & 0xff, s & 0xff], i * 4);
+  if (s !== 0) src[i * 4 + 3] = 1 + (i & 0x7f); // any host of that /24
+}
+
+const responder = new DnsResponder(tables);
+const rrl = new ResponseRateLimiter({ size: tableSize });
+/** A virtual clock in whole seconds (what decide() takes): it ticks every --vqps queries. */
+class Clock {
+  sec = 0;
+  private inSec = 0;
+  tick(): void {
+    if (++this.inSec >= vqps) {
+      this.inSec = 0;
+      this.sec++;
+    }
+  }
+}
+const clock = new Clock();
+
+function answerOnly(iterations: number): number {
+  const nq = starts.length - 1;
+  let sum = 0;
+  for (let k = 0, i = 0; k < iterations; k++) {
+    const s = starts[i]!, e = starts[i + 1]!;
+    all.copyWithin(workAt, s, e);
+    sum += responder.answer(all, workAt, e - s, WORK, TRANSPORT_UDP);
+    if (++i === nq) i = 0;
+  }
+  return sum;
+}
+
+function answerRrl(iterations: number): number {
+  const nq = starts.length - 1;
+  let sum = 0;
+  for (let k = 0, i = 0; k < iterations; k++) {
+    const s = starts[i]!, e = starts[i + 1]!;
+    all.copyWithin(workAt, s, e);
+    let n = responder.answer(all, workAt, e - s, WORK, TRANSPORT_UDP);
+    if (n > 0) {
+      const d = rrl.decide(src, i * 4, FAMILY_IPV4, responder.rrlClass, responder.rrlName, clock.sec);
+      if (d === RRL_SLIP) n = responder.slip(all, workAt);
+      else if (d !== 0) n = 0;
+    }
+    sum += n;
+    clock.tick();
+    if (++i === nq) i = 0;
+  }
+  return sum;
+}
+
+// The (class, name) of every query, for decide() alone.
+const classes = new Int32Array(queries.length);
+const nameHashes = new Int32Array(queries.length);
+const byClass = new Map<string, number>();
+for (let i = 0; i < queries.length; i++) {
+  const s = starts[i]!, e = starts[i + 1]!;
+  all.copyWithin(workAt, s, e);
+  responder.answer(all, workAt, e - s, WORK, TRANSPORT_UDP);
+  classes[i] = responder.rrlClass;
+  nameHashes[i] = responder.rrlName;
+  const c = rrlClassName(responder.rrlClass);
+  byClass.set(c, (byClass.get(c) ?? 0) + 1);
+}
+const rrlAlone = new ResponseRateLimiter({ size: tableSize });
+const clock2 = new Clock();
+function decideOnly(iterations: number): number {
+  const nq = queries.length;
+  let sum = 0;
+  for (let k = 0, i = 0; k < iterations; k++) {
+    sum += rrlAlone.decide(src, i * 4, FAMILY_IPV4, classes[i]!, nameHashes[i]!, clock2.sec);
+    clock2.tick();
+    if (++i === nq) i = 0;
+  }
+  return sum;
+}
+
+let gcs = 0;
+const obs = new PerformanceObserver((list) => { gcs += list.getEntries().length; });
+obs.observe({ entryTypes: ['gc'] });
+
+/** ns per call, per round: the loops interleaved round by round so that drift hits all alike. */
+function time(loops: Array<(n: number) => number>): number[][] {
+  const out = loops.map(() => [] as number[]);
+  for (const f of loops) f(2_000_000); // warm up: let the JIT settle
+  for (let round = 0; round < rounds; round++) {
+    loops.forEach((f, li) => {
+      const batch = 1_000_000;
+      let done = 0;
+      const t0 = performance.now();
+      while (performance.now() < t0 + seconds * 1000 && done < 1e9) {
+        f(batch);
+        done += batch;
+      }
+      out[li]!.push(((performance.now() - t0) * 1e6) / done);
+    });
+  }
+  return out;
+}
+
+const gcBefore = gcs;
+const [tAnswer, tRrl, tDecide] = time([answerOnly, answerRrl, decideOnly]);
+await new Promise((r) => setTimeout(r, 50)); // let the GC observer deliver
+obs.disconnect();
+
+const med = (v: number[]): number => [...v].sort((a, b) => a - b)[v.length >> 1]!;
+const fmt = (v: number[]): string => `median ${med(v).toFixed(1)} ns (min ${Math.min(...v).toFixed(1)}, max ${Math.max(...v).toFixed(1)})`;
+const c = rrl.counters;
+const checked = c[0]!;
+process.stdout.write([
+  `image: ${tables.zoneCount} zones, ${tables.nameCount.toLocaleString('en-US')} names; query mix: ${queries.length} queries, classes ${[...byClass].map(([k, v]) => `${k} ${v}`).join(', ')}`,
+  `sources: ${(flood * 100).toFixed(0)}% from one address, the rest from ${nSources.toLocaleString('en-US')} /24s; virtual rate ${vqps.toLocaleString('en-US')} q/s; table ${rrl.size.toLocaleString('en-US')} buckets (${(rrl.table.byteLength / 1048576).toFixed(0)} MiB)`,
+  `answer() alone:           ${fmt(tAnswer!)} per answer`,
+  `answer() + decide():      ${fmt(tRrl!)} per answer`,
+  `difference:               ${(med(tRrl!) - med(tAnswer!)).toFixed(1)} ns per answer (${(((med(tRrl!) / med(tAnswer!)) - 1) * 100).toFixed(1)}%)`,
+  `decide() alone:           ${fmt(tDecide!)} per call`,
+  `decisions with RRL: ${checked.toLocaleString('en-US')} checked, ${((c[C_RRL_DROPPED]! / checked) * 100).toFixed(1)}% dropped, ${((c[C_RRL_SLIPPED]! / checked) * 100).toFixed(1)}% slipped, ${c[C_RRL_REPLACED]!.toLocaleString('en-US')} buckets replaced`,
+  `garbage collections during the timed rounds: ${gcs - gcBefore}`,
+  '',
+].join('\n'));
