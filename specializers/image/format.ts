@@ -191,6 +191,7 @@ export class ImageWriter {
   private blobStart = -1;
   private blobOpen = false;
   private done = false;
+  private closed = false;
 
   constructor(readonly path: string) {
     const existing = judgeOutput(path);
@@ -202,14 +203,19 @@ export class ImageWriter {
     } catch (e) {
       throw new ImageError('APPL_ERR_IMAGE_WRITE', path, `cannot create the image in ${dir}: ${errnoText(e)}`);
     }
-    const st = fstatSync(this.fd);
-    let realDir = dir;
-    try { realDir = realpathSync(dir); } catch { /* judged above; keep the path as given */ }
-    this.own = {
-      ids: [{ dev: st.dev, ino: st.ino }, ...(existing ? [{ dev: existing.dev, ino: existing.ino }] : [])],
-      paths: [join(realDir, basename(path)), join(realDir, basename(this.tmp))],
-    };
-    this.io('write', () => writeSync(this.fd, new Uint8Array(HEADER_LEN), 0, HEADER_LEN, 0));
+    try {
+      const st = fstatSync(this.fd);
+      let realDir = dir;
+      try { realDir = realpathSync(dir); } catch { /* judged above; keep the path as given */ }
+      this.own = {
+        ids: [{ dev: st.dev, ino: st.ino }, ...(existing ? [{ dev: existing.dev, ino: existing.ino }] : [])],
+        paths: [join(realDir, basename(path)), join(realDir, basename(this.tmp))],
+      };
+      this.io('write', () => writeSync(this.fd, new Uint8Array(HEADER_LEN), 0, HEADER_LEN, 0));
+    } catch (e) {
+      this.abort();
+      throw e;
+    }
   }
 
   /** The files this build writes: a site scan leaves them out. */
@@ -296,6 +302,7 @@ export class ImageWriter {
     header.set(digest, 40);
     this.io('write', () => writeSync(this.fd, header, 0, HEADER_LEN, 0));
     this.io('fsync', () => fsyncSync(this.fd));
+    this.closed = true;
     this.io('close', () => closeSync(this.fd));
     // Judged again: what is at the path may have changed while the build ran (rename()
     // would replace a device node or a FIFO by the image, and fail on a directory).
@@ -310,8 +317,9 @@ export class ImageWriter {
   abort(): void {
     if (this.done) return;
     this.done = true;
-    try { closeSync(this.fd); } catch { /* already closed */ }
-    try { unlinkSync(this.tmp); } catch { /* never created */ }
+    // Not closed twice: the number may belong to another file by now.
+    if (!this.closed) try { closeSync(this.fd); } catch { /* nothing to close */ }
+    try { unlinkSync(this.tmp); } catch { /* already gone */ }
   }
 
   /** A system call whose failure (ENOSPC, EIO, EDQUOT) the person running the build sees. */

@@ -4,14 +4,14 @@
 // refused with APPL_ERR_IMAGE_WRITE naming the path, left exactly as it was, and no
 // temporary file stays behind; an existing image is replaced whole (rename over it). An
 // image written into its own site directory is never published by the next build, nor
-// is its temporary file.
+// is its temporary file. A full disk is APPL_ERR_IMAGE_WRITE with the errno, nothing left.
 
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
-import { CLI, FIXTURE_ZONES, tempDir } from '../../helpers/fixtures.js';
+import { CLI, FIXTURE_SITE, FIXTURE_ZONES, tempDir } from '../../helpers/fixtures.js';
 
 const tmp = tempDir('output');
 test.after.always(tmp.cleanup);
@@ -137,4 +137,23 @@ test('an image written into its own site is not published by the next build, nor
   const r = cli(['build', '--site', site, '-o', out]);
   t.regex(r.stderr, /site\.apl: skipped, the image this build writes/, 'the skip is reported');
   t.deepEqual(leftovers(site), []);
+});
+
+test('a full disk (root: a 64 KiB tmpfs): APPL_ERR_IMAGE_WRITE with ENOSPC, nothing left behind', (t) => {
+  const mnt = join(tmp.dir, 'full');
+  mkdirSync(mnt);
+  if (!isRoot || spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt]).status !== 0) {
+    t.log('SKIPPED: needs root and mount (a small tmpfs to fill)');
+    t.pass();
+    return;
+  }
+  try {
+    const r = cli(['build', '-q', '--site', FIXTURE_SITE, '-o', join(mnt, 'site.apl')]);
+    t.is(r.status, 1);
+    t.regex(r.stderr, /^appliance: APPL_ERR_IMAGE_WRITE: .*site\.apl: write failed: ENOSPC/);
+    t.notRegex(r.stderr, /\n\s+at /, 'no stack trace');
+    t.deepEqual(readdirSync(mnt), [], 'neither the image nor its temporary file');
+  } finally {
+    spawnSync('umount', [mnt]);
+  }
 });
