@@ -7,6 +7,7 @@
 import test from 'ava';
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildTestImage, FIXTURE_SITE, FIXTURE_ZONES, tempDir } from '../../helpers/fixtures.js';
 import { header, question } from '../../helpers/dns-wire.js';
@@ -17,7 +18,13 @@ const tmp = tempDir('limits');
 let image = '';
 
 test.before(async () => {
-  image = await buildTestImage(join(tmp.dir, 'all.apl'), [{ host: null, dir: FIXTURE_SITE }], [{ origin: null, file: join(FIXTURE_ZONES, 'example.com.zone') }]);
+  // A name with a 4 KB answer: 30,000 of them (120 MB) is more than any socket buffer holds.
+  const big = join(tmp.dir, 'big.test.zone');
+  const lines = ['$ORIGIN big.test.', '$TTL 300', '@ IN SOA ns1 hostmaster 1 2h 30m 2w 5m', '  IN NS ns1', 'ns1 IN A 198.18.0.1'];
+  for (let i = 0; i < 16; i++) lines.push(`txt IN TXT "${String(i).padStart(4, '0')}${'x'.repeat(246)}"`);
+  writeFileSync(big, lines.join('\n') + '\n');
+  image = await buildTestImage(join(tmp.dir, 'all.apl'), [{ host: null, dir: FIXTURE_SITE }],
+    [{ origin: null, file: join(FIXTURE_ZONES, 'example.com.zone') }, { origin: null, file: big }]);
 });
 test.after.always(() => tmp.cleanup());
 
@@ -48,13 +55,13 @@ async function httpStatus(port: number, path = '/robots.txt'): Promise<number | 
   return parseResponses(data).responses[0]?.status;
 }
 
-test('DNS over TCP: 30,000 pipelined queries never read hold bounded memory; UDP stays answered', async (t) => {
+test('DNS over TCP: 30,000 pipelined queries for a 4 KB answer, never read, hold bounded memory; UDP stays answered', async (t) => {
   const srv = await serveSocket(image);
   try {
     const before = srv.rss();
     const s = await connect(srv.dnsPort);
     s.pause(); // never read
-    const q = Buffer.concat([header({ id: 1 }), question('www.example.com', 1)]);
+    const q = Buffer.concat([header({ id: 1 }), question('txt.big.test', 16)]);
     const framed = Buffer.concat([Buffer.from([0, q.length]), q]);
     const flood = Buffer.concat(new Array<Buffer>(30_000).fill(framed));
     s.write(flood);
