@@ -22,8 +22,14 @@ export const DROP_NDP_MALFORMED = 27;
 export const DROP_UDP_MALFORMED = 29;
 export const DROP_UDP_CHECKSUM = 30;
 
-/** A UDP (or TCP) checksum accepted in the offload form: not a drop, counted apart. */
+/** A UDP checksum accepted in the offload form: not a drop, counted apart. */
 export const UDP_CSUM_OFFLOAD = 40;
+
+export const DROP_TCP_MALFORMED = 42; // shorter than a header, or a data offset past the segment
+export const DROP_TCP_CHECKSUM = 43;
+/** A TCP checksum accepted in the offload form: not a drop, counted apart. */
+export const TCP_CSUM_OFFLOAD = 44;
+export const DROP_TCP_OPTIONS = 45; // an option list that runs past the header, or a malformed MSS/window scale
 
 /**
  * How received UDP/TCP checksums are checked. AUTO verifies, but accepts the form a local
