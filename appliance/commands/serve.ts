@@ -148,6 +148,8 @@ async function runServeXdp(file: string, o: ServeOptions): Promise<void> {
   const server = await startXdpServer({
     image: file, iface: o.iface, netns: o.netns, addrs: o.addr, queues: o.queues, cpus: parseCpus(o.cpus),
     dnsPort: o.dnsPort, checksums: o.verifyChecksums === 'strict' ? CSUM_STRICT : o.verifyChecksums === 'off' ? CSUM_OFF : CSUM_AUTO,
+    tcpConnections: Math.max(64, Math.ceil(o.maxConnections / Math.max(1, o.queues ?? 1))),
+    idleTimeoutMs: o.idleTimeout * 1000, messageTimeoutMs: o.dnsMessageTimeout * 1000,
     capture: o.capture ? { prefix: o.capture, every: o.captureEvery, limit: o.captureLimit } : undefined,
   });
   let metrics: { close: () => Promise<void>; port: number } | undefined;
@@ -163,7 +165,7 @@ async function runServeXdp(file: string, o: ServeOptions): Promise<void> {
   const where = o.addr.map((a) => (a.includes(':') ? `[${a}]` : a) + `:${o.dnsPort}`).join(', ');
   const lines = [
     `appliance: serving ${file} through AF_XDP on ${o.iface}${o.netns ? ` (namespace ${o.netns})` : ''}: ${server.xdpMode} XDP, AF_XDP ${server.mode.split('/').pop()} mode`,
-    `DNS   ${where} over UDP; ARP/NDP and ICMP echo answered for those addresses`,
+    `DNS   ${where} over UDP and TCP; ARP/NDP and ICMP echo answered for those addresses`,
     ...server.workers.map((w) => `      queue ${w.queue}: worker on CPU ${w.cpu}${parseCpus(o.cpus).length ? ' (pinned)' : ''}`),
   ];
   if (metrics) lines.push(`stats http://${o.metrics!.replace(/:\d+$/, '')}:${metrics.port}/metrics   (or: appliance stats ${o.metrics!.replace(/:\d+$/, '')}:${metrics.port})`);

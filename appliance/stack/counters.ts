@@ -40,13 +40,20 @@ export const DROP_SRC_LOOPBACK = 37;
 export const DROP_SRC_OURS = 38;
 /** UDP from source port 0: no answer can go there (RFC 768). */
 export const DROP_UDP_SRC_PORT0 = 39;
-/** UDP datagrams accepted with the checksum-offload form (the field holds only the pseudo-header sum). */
-export const UDP_CSUM_OFFLOAD = 40;
+// 40: UDP_CSUM_OFFLOAD, 42-45: TCP_* (wire/reasons.ts).
 /** Frames whose handling threw: a bug, contained (the frame is dropped, the worker goes on). */
 export const HANDLER_ERRORS = 41;
 // Counter families of the responders and of TCP live further on in the stride:
 /** The DNS responder's counters (appliance/dns/responder.ts). */
 export const DNS_BASE = 64;
+/** TCP's counters (appliance/stack/tcp/counters.ts). */
+export const TCP_BASE = 96;
+/** The DNS-over-TCP session's counters (appliance/dns/stream.ts). */
+export const DNS_STREAM_BASE = 144;
+/** The HTTP session's counters (appliance/http/session.ts). */
+export const HTTP_BASE = 152;
+/** Response rate limiting's counters (appliance/dns/rrl.ts). */
+export const RRL_BASE = 168;
 
 export const STACK_COUNTER_NAMES: readonly string[] = [
   'unused', 'rx_frames', 'tx_frames', 'tx_ring_full', 'arp_replies', 'ndp_advertisements', 'icmp_echo_replies', 'icmp6_echo_replies',
@@ -56,6 +63,7 @@ export const STACK_COUNTER_NAMES: readonly string[] = [
   'drop_icmp_malformed', 'drop_icmp_checksum', 'drop_icmp_type', 'drop_ndp_malformed', 'drop_ndp_not_ours',
   'drop_udp_malformed', 'drop_udp_checksum', 'drop_udp_port', 'drop_dns', 'drop_too_big', 'drop_src_address',
   'drop_src_mac', 'drop_dst_mac', 'drop_src_loopback', 'drop_src_ours', 'drop_udp_src_port0', 'udp_csum_offload', 'handler_errors',
+  'drop_tcp_malformed', 'drop_tcp_checksum', 'tcp_csum_offload', 'drop_tcp_options',
 ];
 
 /** Doubles per worker: 256 = 2 KiB = 32 cache lines, room to grow. */

@@ -6,17 +6,24 @@
 // came from (the symmetric-path rule of Knot DNS and dnsdist: no neighbour table is needed
 // to answer). A frame that is not for us, or malformed, is dropped and counted by reason.
 //
+// TCP segments for our addresses go to the worker's TCP (stack/tcp/): what it answers in
+// place (a SYN-ACK, a RST) leaves in the same frame; what it sends later in the batch (data,
+// ACKs, retransmissions) is written into spare or new frames by endBatch().
+//
 // RFC 826 (ARP), RFC 791 (IPv4), RFC 8200 (IPv6), RFC 792 and RFC 4443 (echo),
-// RFC 4861 §7.2 (neighbour discovery), RFC 768 (UDP), RFC 1035 (DNS over UDP).
+// RFC 4861 §7.2 (neighbour discovery), RFC 768 (UDP), RFC 1035 (DNS over UDP), RFC 9293 (TCP).
 
 import { ArpView, ARP_LEN, ARP_REQUEST } from '../wire/arp.js';
 import { EthernetView, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETH_DST, ETH_SRC } from '../wire/ethernet.js';
 import { CSUM_OFF } from '../wire/reasons.js';
 import { IcmpView, ICMP_ECHO_REQUEST } from '../wire/icmp.js';
 import { Icmpv6View, ICMP6_ECHO_REQUEST, ICMP6_NEIGHBOR_SOLICITATION, NA_LEN, NDP_TARGET } from '../wire/icmpv6.js';
-import { Ipv4View, IPV4_HEADER_LEN, PROTO_ICMP, PROTO_UDP } from '../wire/ipv4.js';
-import { Ipv6View, IPV6_HEADER_LEN, IP6_DST, IP6_SRC, NH_ICMPV6, NH_UDP } from '../wire/ipv6.js';
+import { Ipv4View, IPV4_HEADER_LEN, PROTO_ICMP, PROTO_TCP, PROTO_UDP } from '../wire/ipv4.js';
+import { Ipv6View, IPV6_HEADER_LEN, IP6_DST, IP6_SRC, NH_ICMPV6, NH_TCP, NH_UDP } from '../wire/ipv6.js';
+import { TcpView } from '../wire/tcp.js';
 import { UdpView, UDP_HEADER_LEN } from '../wire/udp.js';
+import type { Tcp } from './tcp/tcp.js';
+import type { TxQueue } from './tx.js';
 import { TRANSPORT_UDP, type DnsResponder } from '../dns/responder.js';
 import * as C from './counters.js';
 import { fastUdp4, type FastPathHost } from './fast-path.js';
@@ -49,13 +56,17 @@ export class Stack implements FastPathHost {
   private readonly icmp = new IcmpView();
   private readonly icmp6 = new Icmpv6View();
   private readonly udp = new UdpView();
+  private readonly tcpView = new TcpView();
   readonly mac: Uint8Array;
   readonly dnsPort: number;
   readonly checksums: number;
   readonly mtu: number;
-  private readonly v4: Uint32Array;
-  private readonly v6: Uint8Array;
+  /** Our IPv4 addresses (u32) and IPv6 addresses (16 bytes each): what TCP's segments come from. */
+  readonly v4: Uint32Array;
+  readonly v6: Uint8Array;
   private readonly v6Count: number;
+  /** The worker's TCP (set by attachTcp), or null: TCP is then a counted drop. */
+  tcp: Tcp | null = null;
 
   constructor(readonly cfg: StackConfig, private readonly dns: DnsResponder | null, readonly counters: Float64Array) {
     this.mac = Uint8Array.from(cfg.mac);
@@ -68,11 +79,17 @@ export class Stack implements FastPathHost {
     this.v6Count = cfg.ipv6.length;
   }
 
+  /** The stack's TCP (built over this stack: its segments come from our MAC and addresses). */
+  attachTcp(tcp: Tcp): void {
+    this.tcp = tcp;
+  }
+
   /**
-   * Handles the frame at mem[off, off+len); `cap` bytes from `off` may be written. Returns
-   * the length of the answer now in the same frame, or 0: drop it.
+   * Handles the frame at mem[off, off+len); `cap` bytes from `off` may be written; `now` is
+   * the batch's clock (ms). Returns the length of the answer now in the same frame, or 0:
+   * nothing goes out of this frame (it is a spare for endBatch()).
    */
-  handle(mem: Uint8Array, off: number, len: number, cap: number): number {
+  handle(mem: Uint8Array, off: number, len: number, cap: number, now = 0): number {
     const c = this.counters;
     c[C.RX_FRAMES]!++;
     if (this.dns !== null) {
@@ -84,6 +101,7 @@ export class Stack implements FastPathHost {
       }
       if (n === -2) return this.drop(C.DROP_DNS);
     }
+    this.now = now;
     const eth = this.eth.wrap(mem, off, len);
     let r = eth.check();
     if (r !== C.OK) return this.drop(r);
@@ -108,6 +126,22 @@ export class Stack implements FastPathHost {
     return this.drop(C.DROP_ETH_TYPE);
   }
 
+  /** The batch's clock, for the TCP of the frame being handled. */
+  private now = 0;
+
+  /** After the batch's frames: what TCP sends (data, ACKs, retransmissions) and its timers. */
+  endBatch(now: number, tx: TxQueue): void {
+    const tcp = this.tcp;
+    if (tcp === null) return;
+    tcp.output(now, tx);
+    tcp.tick(now, tx);
+  }
+
+  /** When something is due without any frame coming in (ms), or Infinity. */
+  nextDeadline(): number {
+    return this.tcp === null ? Infinity : this.tcp.nextDeadline();
+  }
+
   private drop(reason: number): number {
     this.counters[reason]!++;
     return 0;
@@ -120,9 +154,14 @@ export class Stack implements FastPathHost {
   }
 
   ownsV4(a: number): boolean {
+    return this.ownedV4(a) >= 0;
+  }
+
+  /** Index of the owned IPv4 address `a`, or -1. */
+  private ownedV4(a: number): number {
     const v4 = this.v4;
-    for (let i = 0; i < v4.length; i++) if (v4[i] === a) return true;
-    return false;
+    for (let i = 0; i < v4.length; i++) if (v4[i] === a) return i;
+    return -1;
   }
 
   /** Index of the owned IPv6 address equal to buf[at, at+16), or -1. */
@@ -176,6 +215,16 @@ export class Stack implements FastPathHost {
       eth.replyFrom(this.mac);
       return eth.headerLen + IPV4_HEADER_LEN + UDP_HEADER_LEN + n;
     }
+    if (proto === PROTO_TCP) {
+      if (this.tcp === null) return this.drop(C.DROP_IP_PROTOCOL);
+      const tv = this.tcpView.wrap(mem, ip.payloadOffset, ip.payloadLen);
+      r = tv.check(this.checksums, ip.pseudoHeaderSum(PROTO_TCP, ip.payloadLen));
+      if (r === C.TCP_CSUM_OFFLOAD) this.counters[r]!++;
+      else if (r !== C.OK) return this.drop(r);
+      r = tv.parseOptions();
+      if (r !== C.OK) return this.drop(r);
+      return this.tcp.segment(mem, off, ip.off, true, this.ownedV4(ip.dst), eth.vlanTci, tv, this.now);
+    }
     if (proto === PROTO_ICMP) {
       const icmp = this.icmp.wrap(mem, ip.payloadOffset, ip.payloadLen);
       r = icmp.check();
@@ -219,6 +268,16 @@ export class Stack implements FastPathHost {
       udp.reply(n, ip.pseudoHeaderSum(NH_UDP, UDP_HEADER_LEN + n));
       eth.replyFrom(this.mac);
       return eth.headerLen + IPV6_HEADER_LEN + UDP_HEADER_LEN + n;
+    }
+    if (nh === NH_TCP) {
+      if (this.tcp === null || !unicast) return this.drop(this.tcp === null ? C.DROP_IP_PROTOCOL : C.DROP_IP6_NOT_OURS);
+      const tv = this.tcpView.wrap(mem, ip.payloadOffset, ip.payloadLen);
+      r = tv.check(this.checksums, ip.pseudoHeaderSum(NH_TCP, ip.payloadLen));
+      if (r === C.TCP_CSUM_OFFLOAD) this.counters[r]!++;
+      else if (r !== C.OK) return this.drop(r);
+      r = tv.parseOptions();
+      if (r !== C.OK) return this.drop(r);
+      return this.tcp.segment(mem, off, ip.off, false, this.ownedV6(mem, dstAt), eth.vlanTci, tv, this.now);
     }
     if (nh === NH_ICMPV6) {
       const icmp = this.icmp6.wrap(mem, ip.payloadOffset, ip.payloadLen);

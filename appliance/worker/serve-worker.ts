@@ -12,7 +12,11 @@ import { attachImage } from '../../specializers/image/format.js';
 import { DnsTables } from '../dns/tables.js';
 import { DnsResponder } from '../dns/responder.js';
 import { Stack, type StackConfig } from '../stack/stack.js';
-import { COUNTER_STRIDE, DNS_BASE, HANDLER_ERRORS, TX_FRAMES, TX_RING_FULL } from '../stack/counters.js';
+import { TxQueue } from '../stack/tx.js';
+import { COUNTER_STRIDE, DNS_BASE, DNS_STREAM_BASE, HANDLER_ERRORS, TCP_BASE, TX_FRAMES, TX_RING_FULL } from '../stack/counters.js';
+import { Tcp } from '../stack/tcp/tcp.js';
+import { DnsTcpApp } from '../stack/tcp/apps.js';
+import { DnsStreams } from '../dns/stream.js';
 
 export interface ServeJob {
   kind: 'serve';
@@ -29,6 +33,14 @@ export interface ServeJob {
   dnsPort: number;
   /** CSUM_AUTO, CSUM_STRICT or CSUM_OFF (appliance/wire/reasons.ts). */
   checksums: number;
+  /** TCP: connections per worker, and the keys of its tables, ISNs and cookies (eight words, drawn by the supervisor). */
+  tcpConnections: number;
+  secret: Uint32Array;
+  /** DNS over TCP: idle connections closed after this; one message must arrive within messageTimeoutMs of its first byte. */
+  idleTimeoutMs: number;
+  messageTimeoutMs: number;
+  /** Test only: added to every ISN (so that tests cross the 2^32 wrap). */
+  isnBias?: number;
   /** Float64Array over it; this worker writes doubles [queue × COUNTER_STRIDE, + COUNTER_STRIDE). */
   counters: SharedArrayBuffer;
   /** Int32Array over it: [0] = stop, set by the supervisor. */
@@ -57,8 +69,10 @@ export function ipv4ToU32(a: string): number {
   return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
 }
 
-/** The stack of a job, over a device (used by the worker, and by tests over a pipe). */
-export function makeStack(job: Pick<ServeJob, 'file' | 'image' | 'ipv4' | 'ipv6' | 'dnsPort' | 'checksums'>, dev: Pick<Device, 'mac' | 'mtu'>, counters: Float64Array): Stack {
+export type StackJob = Pick<ServeJob, 'file' | 'image' | 'ipv4' | 'ipv6' | 'dnsPort' | 'checksums' | 'tcpConnections' | 'secret' | 'idleTimeoutMs' | 'messageTimeoutMs' | 'isnBias'>;
+
+/** The stack of a job, over a device (used by the worker, and by tests over a pipe); `now` starts TCP's clock. */
+export function makeStack(job: StackJob, dev: Pick<Device, 'mac' | 'mtu'>, counters: Float64Array, now = performance.now()): Stack {
   const img = attachImage(job.file, job.image);
   const tables = new DnsTables(img);
   const responder = tables.hasZones ? new DnsResponder(tables, counters.subarray(DNS_BASE)) : null;
@@ -70,50 +84,68 @@ export function makeStack(job: Pick<ServeJob, 'file' | 'image' | 'ipv4' | 'ipv6'
     checksums: job.checksums,
     mtu: dev.mtu,
   };
-  return new Stack(cfg, responder, counters);
+  const stack = new Stack(cfg, responder, counters);
+  if (responder !== null) {
+    // DNS over TCP on the DNS port, through the fused TCP.
+    const tcp = new Tcp({ capacity: job.tcpConnections, secret: job.secret, mtu: dev.mtu, isnBias: job.isnBias }, stack, counters.subarray(TCP_BASE), now);
+    const streams = new DnsStreams(responder, { capacity: job.tcpConnections, messageTimeoutMs: job.messageTimeoutMs, idleTimeoutMs: job.idleTimeoutMs },
+      counters.subarray(DNS_STREAM_BASE));
+    tcp.listen(job.dnsPort, new DnsTcpApp(streams, tcp));
+    stack.attachTcp(tcp);
+  }
+  return stack;
 }
 
 /**
- * Runs one batch: receive, answer, transmit, recycle. Returns the frames received (0: the
- * rings were idle). The arrays are the caller's, allocated once.
+ * The loop body over one device: receive a batch → handle each frame (a reply in place,
+ * or the frame kept as a spare) → what TCP sends and what its timers made due → transmit
+ * → recycle. Its arrays and TX queue are allocated once.
  */
-export function runBatch(dev: Device, stack: Stack, addrs: Uint32Array, lens: Uint32Array, drops: Uint32Array, onFault?: (e: unknown) => void): number {
-  const n = dev.receive(addrs, lens, BATCH);
-  if (n === 0) {
-    dev.flush();
-    return 0;
+export class BatchRunner {
+  private readonly addrs = new Uint32Array(BATCH);
+  private readonly lens = new Uint32Array(BATCH);
+  readonly tx: TxQueue;
+
+  constructor(private readonly dev: Device, private readonly stack: Stack, private readonly onFault?: (e: unknown) => void) {
+    this.tx = new TxQueue(dev);
   }
-  const mem = dev.mem;
-  const cap = dev.maxFrameLen;
-  let k = 0;
-  let m = 0;
-  for (let i = 0; i < n; i++) {
-    const a = addrs[i]!;
-    let len: number;
+
+  /** One batch at time `now` (ms). Returns the frames received (0: idle, and nothing was due). */
+  run(now: number): number {
+    const dev = this.dev, stack = this.stack, tx = this.tx, addrs = this.addrs, lens = this.lens;
+    const n = dev.receive(addrs, lens, BATCH);
+    if (n === 0 && stack.nextDeadline() > now) {
+      dev.flush();
+      return 0;
+    }
+    const mem = dev.mem;
+    const cap = dev.maxFrameLen;
+    for (let i = 0; i < n; i++) {
+      const a = addrs[i]!;
+      let len: number;
+      try {
+        len = stack.handle(mem, a, lens[i]!, cap, now);
+      } catch (e) {
+        // A bug met by one frame costs that frame: counted, reported, and the loop goes on.
+        len = 0;
+        stack.counters[HANDLER_ERRORS]!++;
+        this.onFault?.(e);
+      }
+      if (len > 0) tx.push(a, len);
+      else tx.spare(a);
+    }
     try {
-      len = stack.handle(mem, a, lens[i]!, cap);
+      stack.endBatch(now, tx);
     } catch (e) {
-      // A bug met by one frame costs that frame: counted, reported, and the loop goes on.
-      len = 0;
       stack.counters[HANDLER_ERRORS]!++;
-      onFault?.(e);
+      this.onFault?.(e);
     }
-    if (len > 0) {
-      addrs[k] = a;
-      lens[k++] = len;
-    } else {
-      drops[m++] = a;
-    }
+    const sent = tx.flush();
+    if (tx.unsent > 0) stack.counters[TX_RING_FULL]! += tx.unsent;
+    dev.flush();
+    stack.counters[TX_FRAMES]! += sent;
+    return n;
   }
-  const sent = dev.transmit(addrs, lens, k);
-  if (sent < k) {
-    dev.release(addrs, k - sent, sent);
-    stack.counters[TX_RING_FULL]! += k - sent;
-  }
-  if (m > 0) dev.release(drops, m);
-  dev.flush();
-  stack.counters[TX_FRAMES]! += sent;
-  return n;
 }
 
 export async function serveWorkerMain(job: ServeJob, post: (m: WorkerMessage) => void): Promise<void> {
@@ -126,9 +158,6 @@ export async function serveWorkerMain(job: ServeJob, post: (m: WorkerMessage) =>
     const stack = makeStack(job, dev, counters);
     const stop = new Int32Array(job.control);
     post({ ready: { queue: job.queue, mode: dev.mode, cpu: currentCpu() } });
-    const addrs = new Uint32Array(BATCH);
-    const lens = new Uint32Array(BATCH);
-    const drops = new Uint32Array(BATCH);
     let faultWindow = 0;
     let faults = 0;
     const onFault = (e: unknown): void => {
@@ -141,8 +170,14 @@ export async function serveWorkerMain(job: ServeJob, post: (m: WorkerMessage) =>
       const err = e instanceof Error ? e : new Error(String(e));
       post({ fault: { queue: job.queue, message: err.message, stack: err.stack } });
     };
+    const runner = new BatchRunner(dev, stack, onFault);
     while (Atomics.load(stop, 0) === 0) {
-      if (runBatch(dev, stack, addrs, lens, drops, onFault) === 0) dev.wait(IDLE_WAIT_MS);
+      // The clock is read once per batch; the loop sleeps only until the next deadline.
+      const now = performance.now();
+      if (runner.run(now) === 0) {
+        const due = stack.nextDeadline() - now;
+        dev.wait(due < IDLE_WAIT_MS ? Math.max(0, Math.ceil(due)) : IDLE_WAIT_MS);
+      }
     }
   } catch (e) {
     const err = e as Error & { code?: string };

@@ -11,7 +11,9 @@ import { attachXdp, interfaceInfo, parseIPv4, parseIPv6, type XdpProgram } from 
 import { loadImage } from '../../specializers/image/format.js';
 import { DnsTables } from '../dns/tables.js';
 import { DNS_COUNTER_NAMES } from '../dns/responder.js';
-import { COUNTER_STRIDE, DNS_BASE, STACK_COUNTER_NAMES } from '../stack/counters.js';
+import { COUNTER_STRIDE, DNS_BASE, DNS_STREAM_BASE, STACK_COUNTER_NAMES, TCP_BASE } from '../stack/counters.js';
+import { TCP_COUNTER_NAMES } from '../stack/tcp/counters.js';
+import { DNS_STREAM_COUNTER_NAMES } from '../dns/stream.js';
 import type { ServeJob, WorkerMessage } from './serve-worker.js';
 
 export interface XdpServeOptions {
@@ -26,6 +28,10 @@ export interface XdpServeOptions {
   dnsPort: number;
   /** CSUM_AUTO (the default), CSUM_STRICT or CSUM_OFF (appliance/wire/reasons.ts). */
   checksums: number;
+  /** TCP connections per worker (DNS over TCP). */
+  tcpConnections: number;
+  idleTimeoutMs: number;
+  messageTimeoutMs: number;
   /** Record frames to PREFIX.q<QUEUE>.pcap, one batch in `every`, at most `limit` frames. */
   capture?: { prefix: string; every: number; limit?: number };
 }
@@ -63,13 +69,20 @@ function workerCode(code: string | undefined): ErrorCode {
   return code !== undefined && code.startsWith('APPL_ERR_') ? (code as ErrorCode) : 'APPL_ERR_WORKER';
 }
 
-export const COUNTER_NAMES: readonly string[] = [...STACK_COUNTER_NAMES, ...DNS_COUNTER_NAMES.map((n) => `dns_${n}`)];
+/** The counter families of a worker's stride: where each starts, and the prefix of its names. */
+const FAMILIES: ReadonlyArray<{ base: number; prefix: string; names: readonly string[] }> = [
+  { base: DNS_BASE, prefix: 'dns_', names: DNS_COUNTER_NAMES },
+  { base: TCP_BASE, prefix: 'tcp_', names: TCP_COUNTER_NAMES },
+  { base: DNS_STREAM_BASE, prefix: 'dns_tcp_', names: DNS_STREAM_COUNTER_NAMES },
+];
+
+export const COUNTER_NAMES: readonly string[] = [...STACK_COUNTER_NAMES.slice(1), ...FAMILIES.flatMap((f) => f.names.map((n) => f.prefix + n))];
 
 function readCounters(view: Float64Array, queue: number): Record<string, number> {
   const out: Record<string, number> = {};
   const base = queue * COUNTER_STRIDE;
   STACK_COUNTER_NAMES.forEach((name, i) => { if (i > 0) out[name] = view[base + i]!; });
-  DNS_COUNTER_NAMES.forEach((name, i) => { out[`dns_${name}`] = view[base + DNS_BASE + i]!; });
+  for (const f of FAMILIES) f.names.forEach((name, i) => { out[f.prefix + name] = view[base + f.base + i]!; });
   return out;
 }
 
@@ -92,7 +105,12 @@ export async function startXdpServer(o: XdpServeOptions): Promise<XdpServer> {
   if (queues < 1 || queues > info.rxQueues) {
     throw new UsageError(`--queues ${queues}: ${o.iface} has ${info.rxQueues} receive queue${info.rxQueues === 1 ? '' : 's'}`);
   }
-  const program: XdpProgram = attachXdp({ iface: o.iface, netns: o.netns, ipv4, ipv6, udpPorts: [o.dnsPort], tcpPorts: [], maxQueues: queues });
+  // DNS over UDP and TCP to our addresses goes to the sockets; TCP on a queue with no socket is dropped in XDP.
+  const program: XdpProgram = attachXdp({ iface: o.iface, netns: o.netns, ipv4, ipv6, udpPorts: [o.dnsPort], tcpPorts: [o.dnsPort], maxQueues: queues });
+  // One secret for every worker (table hashes, ISNs, SYN cookies): a flow that moves to
+  // another queue still finds its cookie good.
+  const secret = new Uint32Array(8);
+  crypto.getRandomValues(secret);
   const counters = new SharedArrayBuffer(queues * COUNTER_STRIDE * 8);
   const view = new Float64Array(counters);
   const control = new SharedArrayBuffer(4);
@@ -111,6 +129,7 @@ export async function startXdpServer(o: XdpServeOptions): Promise<XdpServer> {
         kind: 'serve', file: o.image, image: img.shared, iface: o.iface, netns: o.netns, queue,
         cpu: o.cpus.length > 0 ? o.cpus[queue % o.cpus.length]! : -1,
         xskMapFd: program.xskMapFd, ipv4, ipv6, dnsPort: o.dnsPort, checksums: o.checksums,
+        tcpConnections: o.tcpConnections, secret, idleTimeoutMs: o.idleTimeoutMs, messageTimeoutMs: o.messageTimeoutMs,
         counters, control,
         capture: o.capture ? { file: `${o.capture.prefix}.q${queue}.pcap`, every: o.capture.every, limit: o.capture.limit } : undefined,
       };

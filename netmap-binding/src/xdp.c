@@ -7,8 +7,9 @@
  *             ├─ IPv4, destination ours ─┬─ ICMP echo request ─────────────────┤
  *             │  (first fragment only)   └─ UDP/TCP, (proto, dst port) ours ───┤
  *             ├─ IPv6, next header ─┬─ UDP/TCP: destination ours and port ours ┤──► XSKMAP[rx queue]
- *             │  (no ext. headers)  └─ ICMPv6 ─┬─ echo request: dst ours ──────┤    (XDP_PASS if no
- *             │                                └─ NS: target address ours ─────┘     socket on the queue)
+ *             │  (no ext. headers)  └─ ICMPv6 ─┬─ echo request: dst ours ──────┤    (no socket on the
+ *             │                                └─ NS: target address ours ─────┘     queue: XDP_PASS,
+ *             │                                                                       but XDP_DROP for TCP)
  *             └─ anything else ──────────────────────────────────────────────────► XDP_PASS
  *
  * Maps (hash maps, value unused): v4 addrs (key: 4 bytes as on the wire), v6 addrs (16 bytes),
@@ -33,7 +34,7 @@
 
 #include "common.h"
 
-#define MAX_INSNS 128
+#define MAX_INSNS 192
 #define MAX_ADDRS 256
 #define MAX_PORTS 256
 
@@ -44,7 +45,7 @@ static int sys_bpf(int cmd, union bpf_attr *attr) {
 /* ---- a tiny assembler: instructions plus forward/backward jumps to labels ---- */
 
 enum label {
-  L_PASS, L_REDIRECT, L_ARP, L_IPV4, L_IPV6, L_V4_ICMP, L_L4PORTS, L_V6_L4, L_V6_ICMP,
+  L_PASS, L_REDIRECT, L_REDIRECT_TCP, L_ARP, L_IPV4, L_IPV6, L_V4_ICMP, L_L4PORTS, L_V6_L4, L_V6_ICMP,
   L_V6_NS, L_V6_DST, L_COUNT
 };
 
@@ -170,6 +171,7 @@ static int build_program(prog_t *p, int m4, int m6, int mp, int mx) {
   ALU_REG(BPF_OR, BPF_REG_1, BPF_REG_9);
   STX(BPF_W, BPF_REG_10, BPF_REG_1, -4);
   LOOKUP_OR_PASS(mp, 4);
+  JMP_IMM(BPF_JEQ, BPF_REG_9, 6 << 16, L_REDIRECT_TCP);
   GOTO(L_REDIRECT);
 
   /* IPv6 (RFC 8200): next header at 14 + 6, destination at 14 + 24. */
@@ -211,6 +213,15 @@ static int build_program(prog_t *p, int m4, int m6, int mp, int mx) {
   LD_MAP(BPF_REG_1, mx);
   LDX(BPF_W, BPF_REG_2, BPF_REG_6, offsetof(struct xdp_md, rx_queue_index));
   MOV_IMM(BPF_REG_3, XDP_PASS); /* the action when no socket is bound on this queue */
+  CALL(BPF_FUNC_redirect_map);
+  EXIT();
+
+  /* TCP for our addresses and ports on a queue with no socket is dropped, never passed:
+   * the kernel would answer it with a RST and break the connection. */
+  LABEL(L_REDIRECT_TCP);
+  LD_MAP(BPF_REG_1, mx);
+  LDX(BPF_W, BPF_REG_2, BPF_REG_6, offsetof(struct xdp_md, rx_queue_index));
+  MOV_IMM(BPF_REG_3, XDP_DROP);
   CALL(BPF_FUNC_redirect_map);
   EXIT();
 

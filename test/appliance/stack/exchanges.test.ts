@@ -301,15 +301,15 @@ test('VLAN: tagged queries, pings, ARP and NDP are answered behind the same tag'
 
 // ── What is not for us ──────────────────────────────────────────────────────────────────
 
-test('dropped and counted: other ports, TCP, unknown EtherTypes, other addresses', (t) => {
+test('dropped and counted: other ports, TCP with a bad checksum, unknown EtherTypes, other addresses', (t) => {
   const r = rig(t);
   const q = query('www.example.com A');
   const tcpSyn = hex('d431 0035 00000001 00000000 5002 ffff 0000 0000');
   const cases: Array<[string, Uint8Array, string]> = [
     ['UDP to port 5353', udp4Frame(q, { dport: 5353 }), 'drop_udp_port'],
     ['UDP over IPv6 to port 54', udp6Frame(q, { dport: 54 }), 'drop_udp_port'],
-    ['TCP over IPv4', ethernet(ETH_IPV4, ipv4(6, tcpSyn)), 'drop_ip_protocol'],
-    ['TCP over IPv6', ethernet(ETH_IPV6, ipv6(6, tcpSyn)), 'drop_ip_protocol'],
+    ['TCP over IPv4, checksum zero', ethernet(ETH_IPV4, ipv4(6, tcpSyn)), 'drop_tcp_checksum'],
+    ['TCP over IPv6, checksum zero', ethernet(ETH_IPV6, ipv6(6, tcpSyn)), 'drop_tcp_checksum'],
     ['GRE over IPv4', ethernet(ETH_IPV4, ipv4(47, hex('00000800'))), 'drop_ip_protocol'],
     ['LLDP', ethernet(0x88cc, new Uint8Array(46), { dst: hex('0180c200000e') }), 'drop_eth_type'],
     ['an 802.3 length field', ethernet(0x002e, new Uint8Array(46)), 'drop_eth_type'],

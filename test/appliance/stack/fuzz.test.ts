@@ -8,7 +8,6 @@
 // valid queries byte for byte as the socket-free responder does.
 
 import test from 'ava';
-import { CSUM_AUTO } from '../../../appliance/wire/reasons.js';
 import fc from 'fast-check';
 import { receiveFrames } from '../../../netmap-binding/device-util.js';
 import { makeStack } from '../../../appliance/worker/serve-worker.js';
@@ -19,7 +18,7 @@ import {
   ALL_NODES_MAC, arpRequestFrame, be16, CLIENT4, concat, echo4Frame, echo6Frame, equalBytes, ETH_ARP, ETH_IPV4, ETH_IPV6, ethernet,
   ipv4, layers, nsFrame, pingData, put16, refChecksum, pseudo4, pseudo6, toHex, udp, udp4Frame, udp6Frame, udpPayload, UNSPECIFIED6, US4, US6, US_MAC,
 } from '../../helpers/packets.js';
-import { buildZonesImage, drops, Rig, type ZonesImage } from './helpers/rig.js';
+import { buildZonesImage, drops, Rig, stackJob, type ZonesImage } from './helpers/rig.js';
 
 // Seeded and bounded by default; FUZZ_SEED and FUZZ_SCALE (a multiplier of the run counts
 // and time limits) explore further by hand, e.g. FUZZ_SCALE=50 for a long run.
@@ -341,7 +340,7 @@ test('the watched frame flags reads past what arrived and writes past the room',
 test.serial('Stack.handle reads only bytes that arrived or that it wrote, and writes only inside the frame', (t) => {
   const counters = new Float64Array(COUNTER_STRIDE);
   const stack = makeStack(
-    { file: image.file, image: image.shared, ipv4: ['198.18.0.10'], ipv6: ['2001:db8::10'], dnsPort: 53, checksums: CSUM_AUTO },
+    stackJob(image),
     { mac: US_MAC, mtu: 1500 }, counters,
   );
   const OFF = 256, CAP = 1792;

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { BATCH, type Device, type DeviceStats } from '../../../netmap-binding/device.js';
 import { receiveFrames, sendFrames } from '../../../netmap-binding/device-util.js';
-import { runBatch } from '../../../appliance/worker/serve-worker.js';
+import { BatchRunner } from '../../../appliance/worker/serve-worker.js';
 import { HANDLER_ERRORS, RX_FRAMES, TX_FRAMES, TX_RING_FULL } from '../../../appliance/stack/counters.js';
 import { encodeQuery, parseCorpusLine } from '../../helpers/dns.js';
 import { arpRequestFrame, udp4Frame, udpPayload } from '../../helpers/packets.js';
@@ -42,12 +42,11 @@ class TightTx implements Device {
   close(): Promise<void> { return this.inner.close(); }
 }
 
-const arrays = (): [Uint32Array, Uint32Array, Uint32Array] => [new Uint32Array(BATCH), new Uint32Array(BATCH), new Uint32Array(BATCH)];
 
-test('an idle ring: runBatch returns 0 and touches nothing', (t) => {
+test('an idle ring: a batch returns 0 and touches nothing', (t) => {
   const r = new Rig(image);
   t.teardown(() => r.close());
-  t.is(runBatch(r.dev, r.stack, ...arrays()), 0);
+  t.is(new BatchRunner(r.dev, r.stack).run(0), 0);
   t.is(r.counters[RX_FRAMES], 0);
   t.is(r.dev.freeFrames, r.dev.frameCount);
 });
@@ -73,7 +72,7 @@ test('answers the TX ring does not take are given back and counted as tx_ring_fu
   const q = udp4Frame(encodeQuery(parseCorpusLine('www.example.com A')!));
   const frames = Array.from({ length: 40 }, (_, i) => (i % 4 === 0 ? arpRequestFrame() : i % 4 === 1 ? new Uint8Array(8) : q));
   for (const f of frames) t.true(r.dev.inject(f));
-  t.is(runBatch(tight, r.stack, ...arrays()), 40);
+  t.is(new BatchRunner(tight, r.stack).run(0), 40);
   t.is(r.dev.freeFrames, r.dev.frameCount, 'sent, refused and dropped frames all came back');
   const out = receiveFrames(r.client);
   t.is(out.length, 10);
@@ -90,13 +89,14 @@ test('a TX ring with no room at all: every answer is given back, nothing leaks',
   t.teardown(() => r.close());
   const tight = new TightTx(r.dev, 0);
   for (let i = 0; i < 100; i++) r.dev.inject(arpRequestFrame());
-  while (runBatch(tight, r.stack, ...arrays()) > 0);
+  const runner = new BatchRunner(tight, r.stack);
+  while (runner.run(0) > 0);
   t.is(r.dev.freeFrames, r.dev.frameCount);
   t.is(r.counters[TX_RING_FULL], 100);
   t.deepEqual(receiveFrames(r.client), []);
   tight.room = Infinity;
   r.dev.inject(arpRequestFrame());
-  t.is(runBatch(tight, r.stack, ...arrays()), 1);
+  t.is(runner.run(0), 1);
   t.is(receiveFrames(r.client).length, 1, 'and the loop goes on once there is room');
 });
 
@@ -105,16 +105,15 @@ test('a frame whose handler throws costs that frame only: counted, reported, and
   t.teardown(() => r.close());
   const real = r.stack.handle.bind(r.stack);
   let n = 0;
-  r.stack.handle = (mem, off, len, cap) => {
+  r.stack.handle = (mem, off, len, cap, now) => {
     if (n++ === 1) throw new Error('injected fault');
-    return real(mem, off, len, cap);
+    return real(mem, off, len, cap, now);
   };
   const faults: unknown[] = [];
   const q = encodeQuery(parseCorpusLine('www.example.com A')!);
   const frames = [udp4Frame(q, { sport: 40001 }), udp4Frame(q, { sport: 40002 }), udp4Frame(q, { sport: 40003 })];
   sendFrames(r.client, frames);
-  const addrs = new Uint32Array(BATCH), lens = new Uint32Array(BATCH), dropped = new Uint32Array(BATCH);
-  runBatch(r.dev, r.stack, addrs, lens, dropped, (e) => faults.push(e));
+  new BatchRunner(r.dev, r.stack, (e) => faults.push(e)).run(0);
   const replies = receiveFrames(r.client);
   t.is(replies.length, 2);
   t.is(faults.length, 1);

@@ -74,7 +74,7 @@ const TABLE: Array<[string, Uint8Array, string]> = [
   ['a last fragment (offset, no MF)', ethernet(ETH_IPV4, ipv4(17, Q, { fragment: 0x0003 })), 'drop_ip4_fragment'],
   ['a middle fragment (MF and offset)', ethernet(ETH_IPV4, ipv4(17, Q, { fragment: 0x2003 })), 'drop_ip4_fragment'],
   ['IPv4 to another address', udp4Frame(Q, { dst4: OTHER4 }), 'drop_ip4_not_ours'],
-  ['TCP', ethernet(ETH_IPV4, ipv4(6, TCP_SYN)), 'drop_ip_protocol'],
+  ['TCP with a bad checksum', ethernet(ETH_IPV4, ipv4(6, TCP_SYN)), 'drop_tcp_checksum'],
   ['IGMP', ethernet(ETH_IPV4, ipv4(2, hex('1164ee9b00000000'))), 'drop_ip_protocol'],
   // ICMP
   ['ICMP of 4 bytes', ethernet(ETH_IPV4, ipv4(1, hex('0800f7ff'))), 'drop_icmp_malformed'],
@@ -106,7 +106,7 @@ const TABLE: Array<[string, Uint8Array, string]> = [
   ['no next header', patch(UDP6, 20, 59), 'drop_ip6_extension'],
   ['IPv6 to another address', udp6Frame(Q, { dst6: OTHER6 }), 'drop_ip6_not_ours'],
   ['IPv6 to a multicast group not ours', udp6Frame(Q, { dst6: ip6('ff02::fb') }), 'drop_ip6_not_ours'],
-  ['TCP over IPv6', ethernet(ETH_IPV6, ipv6(6, TCP_SYN)), 'drop_ip_protocol'],
+  ['TCP over IPv6 with a bad checksum', ethernet(ETH_IPV6, ipv6(6, TCP_SYN)), 'drop_tcp_checksum'],
   // UDP over IPv6
   ['a zero UDP checksum over IPv6', ethernet(ETH_IPV6, ipv6(17, udp(CLIENT6, US6, 54321, 53, Q, 0))), 'drop_udp_checksum'],
   ['a wrong UDP checksum over IPv6', patch(UDP6, 60, UDP6[60]! ^ 0x80), 'drop_udp_checksum'],

@@ -5,10 +5,9 @@
 
 import test from 'ava';
 import { join } from 'node:path';
-import { BATCH } from '../../../netmap-binding/device.js';
 import { receiveFrames } from '../../../netmap-binding/device-util.js';
 import { CaptureDevice, PcapWriter, readPcap, replay } from '../../../netmap-binding/pcap.js';
-import { runBatch } from '../../../appliance/worker/serve-worker.js';
+import { BatchRunner } from '../../../appliance/worker/serve-worker.js';
 import { encodeQuery, parseCorpusLine } from '../../helpers/dns.js';
 import { arpRequestFrame, echo4Frame, echo6Frame, nsFrame, pingData, toHex, udp4Frame, udp6Frame, US6 } from '../../helpers/packets.js';
 import { tempDir } from '../../helpers/fixtures.js';
@@ -53,8 +52,8 @@ test('a capture replayed through the pipe gets the answers a live exchange gets,
   const outFile = join(tmp.dir, 'served.pcap');
   const cw = new PcapWriter(outFile);
   const cap = new CaptureDevice(r.dev, cw, { now: () => 1_700_000_000_000 });
-  const addrs = new Uint32Array(BATCH), lens = new Uint32Array(BATCH), drops = new Uint32Array(BATCH);
-  while (runBatch(cap, r.stack, addrs, lens, drops) > 0);
+  const runner = new BatchRunner(cap, r.stack);
+  while (runner.run(0) > 0);
   cw.close();
   t.is(r.dev.freeFrames, r.dev.frameCount);
   const got = receiveFrames(r.client);

@@ -14,10 +14,9 @@
 
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { BATCH } from '../../../../netmap-binding/device.js';
 import { createPipe, type PipeDevice, type PipeEndOptions } from '../../../../netmap-binding/pipe.js';
 import { receiveFrames, sendFrames } from '../../../../netmap-binding/device-util.js';
-import { makeStack, runBatch } from '../../../../appliance/worker/serve-worker.js';
+import { BatchRunner, makeStack, type StackJob } from '../../../../appliance/worker/serve-worker.js';
 import { COUNTER_STRIDE, DNS_BASE, STACK_COUNTER_NAMES } from '../../../../appliance/stack/counters.js';
 import type { Stack } from '../../../../appliance/stack/stack.js';
 import { CSUM_AUTO } from '../../../../appliance/wire/reasons.js';
@@ -42,11 +41,24 @@ export async function buildZonesImage(): Promise<ZonesImage> {
   return { file, shared: loadImage(file).shared, cleanup: tmp.cleanup };
 }
 
+/** The job a test stack runs (as the supervisor would give it), for the image's zones. */
+export function stackJob(image: { file: string; shared: SharedArrayBuffer }, o: { checksums?: number; tcpConnections?: number; isnBias?: number; idleTimeoutMs?: number; messageTimeoutMs?: number } = {}): StackJob {
+  return {
+    file: image.file, image: image.shared, ipv4: ['198.18.0.10'], ipv6: ['2001:db8::10'], dnsPort: 53, checksums: o.checksums ?? CSUM_AUTO,
+    tcpConnections: o.tcpConnections ?? 64, secret: Uint32Array.of(1, 2, 3, 4, 5, 6, 7, 8), idleTimeoutMs: o.idleTimeoutMs ?? 10_000,
+    messageTimeoutMs: o.messageTimeoutMs ?? 5_000, isnBias: o.isnBias,
+  };
+}
+
 export interface RigOptions {
   /** Options of the appliance's end (A). */
   end?: PipeEndOptions;
   /** CSUM_AUTO (the default, as a user runs it), CSUM_STRICT or CSUM_OFF. */
   checksums?: number;
+  tcpConnections?: number;
+  isnBias?: number;
+  idleTimeoutMs?: number;
+  messageTimeoutMs?: number;
 }
 
 export class Rig {
@@ -56,21 +68,21 @@ export class Rig {
   readonly counters = new Float64Array(COUNTER_STRIDE);
   /** The socket-free path: a responder of its own over the same image. */
   readonly reference: DnsResponder;
-  private readonly addrs = new Uint32Array(BATCH);
-  private readonly lens = new Uint32Array(BATCH);
-  private readonly drops = new Uint32Array(BATCH);
+  readonly runner: BatchRunner;
+  /** The loop's clock (ms): tests move it (advance()), never sleep. */
+  now = 1_000_000;
 
   constructor(readonly image: ZonesImage, o: RigOptions = {}) {
     [this.dev, this.client] = createPipe({ poison: true, ...o.end }, { poison: true });
-    const job = { file: image.file, image: image.shared, ipv4: ['198.18.0.10'], ipv6: ['2001:db8::10'], dnsPort: 53, checksums: o.checksums ?? CSUM_AUTO };
-    this.stack = makeStack(job, this.dev, this.counters);
+    this.stack = makeStack(stackJob(image, o), this.dev, this.counters, this.now);
+    this.runner = new BatchRunner(this.dev, this.stack);
     this.reference = new DnsResponder(new DnsTables(attachImage(image.file, image.shared)));
   }
 
   /** Runs the loop body until the appliance's RX ring is empty; returns the batches run. */
   run(): number {
     let batches = 0;
-    while (runBatch(this.dev, this.stack, this.addrs, this.lens, this.drops) > 0) batches++;
+    while (this.runner.run(this.now) > 0) batches++;
     const lost = this.dev.frameCount - this.dev.freeFrames;
     if (lost !== 0) throw new Error(`${lost} frames of the appliance's end were never given back`);
     return batches;
@@ -89,6 +101,12 @@ export class Rig {
     const r = this.exchange([frame]);
     if (r.length > 1) throw new Error(`${r.length} replies to one frame`);
     return r[0];
+  }
+
+  /** Moves the clock on by `ms` and runs the loop (timers that came due fire). */
+  advance(ms: number): number {
+    this.now += ms;
+    return this.run();
   }
 
   snapshot(): Float64Array {
