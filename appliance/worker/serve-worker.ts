@@ -39,8 +39,8 @@ export interface ServeJob {
   /** DNS over TCP: idle connections closed after this; one message must arrive within messageTimeoutMs of its first byte. */
   idleTimeoutMs: number;
   messageTimeoutMs: number;
-  /** Test only: added to every ISN (so that tests cross the 2^32 wrap). */
-  isnBias?: number;
+  /** Test only: every ISS is this (just below 2^32, so that tests cross the wrap). */
+  testIss?: number;
   /** Float64Array over it; this worker writes doubles [queue × COUNTER_STRIDE, + COUNTER_STRIDE). */
   counters: SharedArrayBuffer;
   /** Int32Array over it: [0] = stop, set by the supervisor. */
@@ -69,7 +69,7 @@ export function ipv4ToU32(a: string): number {
   return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
 }
 
-export type StackJob = Pick<ServeJob, 'file' | 'image' | 'ipv4' | 'ipv6' | 'dnsPort' | 'checksums' | 'tcpConnections' | 'secret' | 'idleTimeoutMs' | 'messageTimeoutMs' | 'isnBias'>;
+export type StackJob = Pick<ServeJob, 'file' | 'image' | 'ipv4' | 'ipv6' | 'dnsPort' | 'checksums' | 'tcpConnections' | 'secret' | 'idleTimeoutMs' | 'messageTimeoutMs' | 'testIss'>;
 
 /** The stack of a job, over a device (used by the worker, and by tests over a pipe); `now` starts TCP's clock. */
 export function makeStack(job: StackJob, dev: Pick<Device, 'mac' | 'mtu'>, counters: Float64Array, now = performance.now()): Stack {
@@ -87,7 +87,7 @@ export function makeStack(job: StackJob, dev: Pick<Device, 'mac' | 'mtu'>, count
   const stack = new Stack(cfg, responder, counters);
   if (responder !== null) {
     // DNS over TCP on the DNS port, through the fused TCP.
-    const tcp = new Tcp({ capacity: job.tcpConnections, secret: job.secret, mtu: dev.mtu, isnBias: job.isnBias }, stack, counters.subarray(TCP_BASE), now);
+    const tcp = new Tcp({ capacity: job.tcpConnections, secret: job.secret, mtu: dev.mtu, testIss: job.testIss }, stack, counters.subarray(TCP_BASE), now);
     const streams = new DnsStreams(responder, { capacity: job.tcpConnections, messageTimeoutMs: job.messageTimeoutMs, idleTimeoutMs: job.idleTimeoutMs },
       counters.subarray(DNS_STREAM_BASE));
     tcp.listen(job.dnsPort, new DnsTcpApp(streams, tcp));

@@ -168,6 +168,50 @@ export function udp(src: Uint8Array, dst: Uint8Array, sport: number, dport: numb
   return d;
 }
 
+/** TCP header fields for tcp(); seq and ack are absolute. */
+export interface TcpFields {
+  sport: number;
+  dport: number;
+  seq: number;
+  ack: number;
+  flags: number;
+  window?: number;
+  /** Raw option bytes (padded by the caller to a multiple of 4). */
+  options?: Uint8Array;
+  /** Overrides the checksum (e.g. the offload form, or a wrong one). */
+  checksum?: number;
+}
+
+/** A TCP segment with its checksum for these addresses (4 or 16 bytes each). */
+export function tcp(src: Uint8Array, dst: Uint8Array, f: TcpFields, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
+  const opts = f.options ?? new Uint8Array(0);
+  const hl = 20 + opts.length;
+  const h = new Uint8Array(hl);
+  put16(h, 0, f.sport);
+  put16(h, 2, f.dport);
+  put32(h, 4, f.seq);
+  put32(h, 8, f.ack);
+  h[12] = (hl / 4) << 4;
+  h[13] = f.flags;
+  put16(h, 14, f.window ?? 65535);
+  h.set(opts, 20);
+  const seg = concat(h, payload);
+  const ph = src.length === 4 ? pseudo4(src, dst, 6, seg.length) : pseudo6(src, dst, 6, seg.length);
+  put16(seg, 16, f.checksum ?? refChecksum(ph, seg));
+  return seg;
+}
+
+export function put32(b: Uint8Array, o: number, v: number): void {
+  b[o] = v >>> 24;
+  b[o + 1] = (v >>> 16) & 0xff;
+  b[o + 2] = (v >>> 8) & 0xff;
+  b[o + 3] = v & 0xff;
+}
+
+export function be32(b: Uint8Array, o: number): number {
+  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+}
+
 export function icmp4(type: number, code: number, body: Uint8Array): Uint8Array {
   const m = concat(Uint8Array.of(type, code, 0, 0), body);
   put16(m, 2, refChecksum(m));
@@ -339,6 +383,12 @@ export function emittedProblems(f: Uint8Array, x: EmitExpectations): string[] {
       else if (!sumsToOnes(pseudo4(h.subarray(12, 16), h.subarray(16, 20), 17, body.length), body)) p.push('UDP checksum');
       else if (body.length < 20 || (body[10]! & 0x80) === 0) p.push('not a DNS response');
       else udpBack(l4, rl + 20);
+    } else if (h[9] === 6) {
+      p.push(...tcpProblems(body, pseudo4(h.subarray(12, 16), h.subarray(16, 20), 6, body.length)));
+      if (rq) {
+        same(l4, 2, rl + 22, 'TCP source port is not the one asked');
+        same(l4 + 2, 2, rl + 20, 'TCP destination port is not the requester\'s');
+      }
     } else if (h[9] === 1) {
       if (body.length < 8) p.push('ICMP message cut short');
       else if (!sumsToOnes(body)) p.push('ICMP checksum');
@@ -364,6 +414,12 @@ export function emittedProblems(f: Uint8Array, x: EmitExpectations): string[] {
       else if (!sumsToOnes(ph, body)) p.push('UDP checksum');
       else if (body.length < 20 || (body[10]! & 0x80) === 0) p.push('not a DNS response');
       else udpBack(l3 + 40, rl + 40);
+    } else if (h[6] === 6) {
+      p.push(...tcpProblems(body, ph));
+      if (rq) {
+        same(l3 + 40, 2, rl + 42, 'TCP source port is not the one asked');
+        same(l3 + 42, 2, rl + 40, 'TCP destination port is not the requester\'s');
+      }
     } else if (h[6] === 58) {
       if (body.length < 8) p.push('ICMPv6 message cut short');
       else if (!sumsToOnes(ph, body)) p.push('ICMPv6 checksum');
@@ -385,6 +441,36 @@ export function emittedProblems(f: Uint8Array, x: EmitExpectations): string[] {
     }
   } else {
     p.push(`EtherType ${type.toString(16)} sent`);
+  }
+  return p;
+}
+
+/**
+ * What is wrong with a TCP segment we sent, by itself: its checksum in full over the
+ * pseudo-header `ph`, a sane header length, options well formed, no data on a RST, the ACK
+ * bit on everything but a RST to a segment without ACK (RFC 9293 §3.10.7.1).
+ */
+export function tcpProblems(seg: Uint8Array, ph: Uint8Array): string[] {
+  const p: string[] = [];
+  if (seg.length < 20) return ['TCP segment cut short'];
+  const hl = (seg[12]! >> 4) * 4;
+  if (hl < 20 || hl > seg.length) return [`TCP header length ${hl}`];
+  if (!sumsToOnes(ph, seg)) p.push('TCP checksum');
+  if ((seg[12]! & 0x0f) !== 0 || (seg[13]! & 0xc0) !== 0) p.push('TCP reserved bits or ECN flags set');
+  const flags = seg[13]!;
+  const dataLen = seg.length - hl;
+  if (flags & 0x04 && dataLen > 0) p.push('RST with data');
+  if (!(flags & 0x10) && !(flags & 0x04)) p.push('a segment without ACK');
+  if (flags & 0x02 && flags & 0x01) p.push('SYN and FIN together');
+  if (be16(seg, 18) !== 0 || flags & 0x20) p.push('urgent data');
+  for (let o = 20; o < hl;) {
+    const k = seg[o]!;
+    if (k === 0) break;
+    if (k === 1) { o++; continue; }
+    const l = seg[o + 1]!;
+    if (l < 2 || o + l > hl) { p.push('malformed TCP option'); break; }
+    if (!(flags & 0x02)) p.push(`option ${k} on a segment that is not a SYN`);
+    o += l;
   }
   return p;
 }

@@ -52,8 +52,8 @@ export interface TcpConfig {
   /** Arena blocks for answers (see out-queue.ts). */
   smallBlocks?: number;
   largeBlocks?: number;
-  /** Test only: an offset for every ISN, so that tests cross the 2^32 wrap at once. */
-  isnBias?: number;
+  /** Test only: every ISS is this (just below 2^32, so that every test crosses the wrap). */
+  testIss?: number;
 }
 
 /** The window we advertise while the session takes data (shift 0: requests are small). */
@@ -114,7 +114,7 @@ export class TcpCore {
     this.table = new TcpTable(n, k.subarray(0, 2));
     this.tw = new TimeWaitTable(cfg.timeWaitRows ?? 4 * n, k[2]!, k[3]!, cfg.timeWaitMs ?? TIME_WAIT_MS);
     this.isn = new IsnSource(k.subarray(4, 8));
-    this.isn.bias = cfg.isnBias ?? 0;
+    this.isn.fixed = cfg.testIss;
     this.outq = new OutQueue({ capacity: n, smallBlocks: cfg.smallBlocks, largeBlocks: cfg.largeBlocks });
     this.wheel = new TimerWheel(n, now);
     this.halfOpenLimit = cfg.halfOpenLimit ?? Math.max(16, n >> 2);

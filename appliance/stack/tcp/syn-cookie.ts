@@ -23,8 +23,8 @@ const PERIOD_MS = 64_000;
 export class IsnSource {
   private readonly h: HalfSipHash;
   private readonly c: HalfSipHash;
-  /** ISS offset a test may set so that every connection crosses 2^32 early. */
-  bias = 0;
+  /** Test only: when set, every ISS is this (a value just below 2^32 makes every test cross the wrap). */
+  fixed: number | undefined = undefined;
 
   /** `secret`: four 32-bit words (two keys: ISNs, cookies). */
   constructor(secret: Uint32Array) {
@@ -34,8 +34,9 @@ export class IsnSource {
 
   /** RFC 6528: the ISS of a connection whose 4-tuple hashes as `key` (see tupleWords). */
   isn(w0: number, w1: number, w2: number, w3: number, w4: number, now: number): number {
+    if (this.fixed !== undefined) return this.fixed >>> 0;
     const f = this.h.begin().word(w0).word(w1).word(w2).word(w3).word(w4).end();
-    return (Math.floor(now * 250) + f + this.bias) >>> 0;
+    return (Math.floor(now * 250) + f) >>> 0;
   }
 
   /** The cookie ISS for a SYN whose sequence number is `peerIsn`, asking for `mss`. */
