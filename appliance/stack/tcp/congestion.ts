@@ -34,7 +34,7 @@ export function onNewAck(t: TcpTable, s: number, ack: number, acked: number): vo
     return;
   }
   if (t.CWND[s]! < t.SSTHRESH[s]!) t.CWND[s] = t.CWND[s]! + Math.min(acked, mss);
-  else t.CWND[s] = t.CWND[s]! + Math.max(1, (mss * mss) / t.CWND[s]!);
+  else t.CWND[s] = t.CWND[s]! + Math.max(1, Math.floor((mss * mss) / t.CWND[s]!)); // whole bytes: windows are counted in bytes
 }
 
 /** A duplicate ACK (RFC 5681 §3.2): the third starts fast retransmit; later ones inflate the window. */
@@ -48,7 +48,7 @@ export function onDupAck(t: TcpTable, s: number): boolean {
   if (n !== 3) return false;
   // RFC 6582 §3.2 step 2: only if the ACK covers more than RECOVER (no second reaction to one loss).
   if (((t.SND_UNA[s]! - t.RECOVER[s]!) | 0) <= 0) return false;
-  t.SSTHRESH[s] = Math.max(flightSize(t, s) / 2, 2 * mss);
+  t.SSTHRESH[s] = Math.max(Math.floor(flightSize(t, s) / 2), 2 * mss);
   t.RECOVER[s] = t.SND_MAX[s]!;
   t.CWND[s] = t.SSTHRESH[s]! + 3 * mss;
   t.FLAGS[s] = t.FLAGS[s]! | F_RECOVERY | F_RETX_ONE;
@@ -58,7 +58,7 @@ export function onDupAck(t: TcpTable, s: number): boolean {
 /** RFC 5681 §3.1 eq. 4 and after: the retransmission timer expired. */
 export function onTimeout(t: TcpTable, s: number): void {
   const mss = t.MSS[s]!;
-  t.SSTHRESH[s] = Math.max(flightSize(t, s) / 2, 2 * mss);
+  t.SSTHRESH[s] = Math.max(Math.floor(flightSize(t, s) / 2), 2 * mss);
   t.CWND[s] = mss;
   t.DUPACKS[s] = 0;
   t.RECOVER[s] = t.SND_MAX[s]!;

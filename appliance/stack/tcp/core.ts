@@ -45,7 +45,7 @@ export interface TcpConfig {
   sendTimeoutMs?: number;
   /** FIN-WAIT-2 with no FIN from the peer for this long: freed (Linux tcp_fin_timeout, 60 s). */
   finWait2Ms?: number;
-  /** Retransmissions of data or FIN before a reset (default 8: about a minute from a 200 ms RTO). */
+  /** Retransmissions of data or FIN before a reset (default 6: 25 s from a 200 ms RTO; the send deadline bounds it too). */
   maxRetries?: number;
   /** SYN-ACK retransmissions before a half-open slot is freed (default 5, as Linux). */
   synAckRetries?: number;
@@ -120,7 +120,7 @@ export class TcpCore {
     this.halfOpenLimit = cfg.halfOpenLimit ?? Math.max(16, n >> 2);
     this.sendTimeoutMs = cfg.sendTimeoutMs ?? 60_000;
     this.finWait2Ms = cfg.finWait2Ms ?? 60_000;
-    this.maxRetries = cfg.maxRetries ?? 8;
+    this.maxRetries = cfg.maxRetries ?? 6;
     this.synAckRetries = cfg.synAckRetries ?? 5;
     this.mss4 = cfg.mtu - 40;
     this.mss6 = cfg.mtu - 60;

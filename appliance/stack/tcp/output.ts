@@ -92,9 +92,13 @@ export function sendSlot(tcp: Tcp, s: number, now: number, tx: TxQueue): void {
     const inFlight = (nxt - t.SND_UNA[s]!) >>> 0;
     const avail = seqLt(nxt, dataEnd) ? (dataEnd - nxt) >>> 0 : 0;
     if (avail > 0) {
-      const usable = wnd - inFlight;
+      const usable = Math.floor(wnd - inFlight);
       if (usable <= 0) break;
       const n = Math.min(mss, avail, usable);
+      // Sender-side silly window avoidance (RFC 9293 §3.8.6.2.1): when the congestion window,
+      // not the peer's, leaves room for only part of a segment while more data waits and some is
+      // in flight, the ACK is waited for instead of sending a runt.
+      if (n < mss && n < avail && inFlight > 0 && t.CWND[s]! < t.SND_WND[s]!) break;
       const fin = finQueued && seqAdd(nxt, n) === dataEnd;
       if (!emit(tcp, s, tx, nxt, ACK | (n === avail ? PSH : 0) | (fin ? FIN : 0), n, null)) return tcp.markReady(s);
       sent(tcp, s, nxt, n + (fin ? 1 : 0), now);
