@@ -53,6 +53,12 @@ export interface ServeSpec {
   ipv6?: readonly string[];
   udpPorts?: readonly number[];
   tcpPorts?: readonly number[];
+  /**
+   * Of ipv4/ipv6, the addresses the host's kernel does not have: TCP to any port of them
+   * comes to the sockets (so that the stack can answer a port it does not serve with a RST);
+   * for the others only tcpPorts does, and the rest stays the kernel's.
+   */
+  exclusive?: readonly string[];
 }
 
 export interface AttachOptions extends ServeSpec {
@@ -100,6 +106,9 @@ export function attachXdp(options: AttachOptions): XdpProgram {
   const native = loadNative();
   const ipv4 = addressBytes(options.ipv4 ?? [], 4);
   const ipv6 = addressBytes(options.ipv6 ?? [], 16);
+  const excl = options.exclusive ?? [];
+  const ipv4Exclusive = addressBytes((options.ipv4 ?? []).filter((a) => excl.includes(a)), 4);
+  const ipv6Exclusive = addressBytes((options.ipv6 ?? []).filter((a) => excl.includes(a)), 16);
   const mode = options.mode ?? 'auto';
   const a = callNative(() =>
     native.xdpAttach({
@@ -109,6 +118,8 @@ export function attachXdp(options: AttachOptions): XdpProgram {
       maxQueues: options.maxQueues ?? 64,
       ipv4,
       ipv6,
+      ipv4Exclusive,
+      ipv6Exclusive,
       udpPorts: [...(options.udpPorts ?? [])],
       tcpPorts: [...(options.tcpPorts ?? [])],
     }),

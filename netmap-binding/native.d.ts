@@ -54,6 +54,9 @@ export interface NativeAttachOptions {
   maxQueues?: number;
   ipv4?: Uint8Array;
   ipv6?: Uint8Array;
+  /** Of those, the addresses only the appliance has: all TCP to them goes to the sockets. */
+  ipv4Exclusive?: Uint8Array;
+  ipv6Exclusive?: Uint8Array;
   udpPorts?: number[];
   tcpPorts?: number[];
 }

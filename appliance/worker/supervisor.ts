@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ApplianceError, UsageError, type ErrorCode } from '../../basics/errors.js';
 import { BoundedLog, logger } from '../log.js';
+import { exclusiveAddresses } from './addresses.js';
 import { attachXdp, interfaceInfo, parseIPv4, parseIPv6, type XdpProgram } from '../../netmap-binding/afxdp.js';
 import { loadImage } from '../../specializers/image/format.js';
 import { DnsTables } from '../dns/tables.js';
@@ -106,7 +107,11 @@ export async function startXdpServer(o: XdpServeOptions): Promise<XdpServer> {
     throw new UsageError(`--queues ${queues}: ${o.iface} has ${info.rxQueues} receive queue${info.rxQueues === 1 ? '' : 's'}`);
   }
   // DNS over UDP and TCP to our addresses goes to the sockets; TCP on a queue with no socket is dropped in XDP.
-  const program: XdpProgram = attachXdp({ iface: o.iface, netns: o.netns, ipv4, ipv6, udpPorts: [o.dnsPort], tcpPorts: [o.dnsPort], maxQueues: queues });
+  // On addresses only the appliance has, all TCP comes too (unserved ports get a RST from the stack).
+  const program: XdpProgram = attachXdp({
+    iface: o.iface, netns: o.netns, ipv4, ipv6, udpPorts: [o.dnsPort], tcpPorts: [o.dnsPort], maxQueues: queues,
+    exclusive: exclusiveAddresses([...ipv4, ...ipv6], o.netns),
+  });
   // One secret for every worker (table hashes, ISNs, SYN cookies): a flow that moves to
   // another queue still finds its cookie good.
   const secret = new Uint32Array(8);

@@ -12,7 +12,7 @@
  *             │                                                                       but XDP_DROP for TCP)
  *             └─ anything else ──────────────────────────────────────────────────► XDP_PASS
  *
- * Maps (hash maps, value unused): v4 addrs (key: 4 bytes as on the wire), v6 addrs (16 bytes),
+ * Maps (hash maps): v4 addrs (key: 4 bytes as on the wire; value: ADDR_* flags), v6 addrs (16 bytes),
  * ports (key: u32 = protocol << 16 | the 16-bit port as loaded from the packet), and the
  * XSKMAP from queue index to socket. VLAN tags and IPv6 extension headers go to the kernel.
  *
@@ -35,6 +35,10 @@
 #include "common.h"
 
 #define MAX_INSNS 192
+/* Address map values: bit 0 present, ADDR_EXCLUSIVE: only the appliance has the address
+ * (all TCP to it is the appliance's). */
+#define ADDR_PRESENT 1
+#define ADDR_EXCLUSIVE 2
 #define MAX_ADDRS 256
 #define MAX_PORTS 256
 
@@ -45,7 +49,7 @@ static int sys_bpf(int cmd, union bpf_attr *attr) {
 /* ---- a tiny assembler: instructions plus forward/backward jumps to labels ---- */
 
 enum label {
-  L_PASS, L_REDIRECT, L_REDIRECT_TCP, L_ARP, L_IPV4, L_IPV6, L_V4_ICMP, L_L4PORTS, L_V6_L4, L_V6_ICMP,
+  L_PASS, L_REDIRECT, L_REDIRECT_TCP, L_ARP, L_IPV4, L_IPV6, L_V4_ICMP, L_L4PORTS, L_L4_MISS, L_V6_L4, L_V6_ICMP,
   L_V6_NS, L_V6_DST, L_COUNT
 };
 
@@ -142,6 +146,8 @@ static int build_program(prog_t *p, int m4, int m6, int mp, int mx) {
   LDX(BPF_W, BPF_REG_1, BPF_REG_7, 30);
   STX(BPF_W, BPF_REG_10, BPF_REG_1, -4);
   LOOKUP_OR_PASS(m4, 4);
+  LDX(BPF_W, BPF_REG_1, BPF_REG_0, 0); /* the address's flags, for a port that misses */
+  STX(BPF_W, BPF_REG_10, BPF_REG_1, -24);
   LDX(BPF_H, BPF_REG_1, BPF_REG_7, 20);
   ALU_IMM(BPF_AND, BPF_REG_1, IP_FRAG_MASK_LE);
   JMP_IMM(BPF_JNE, BPF_REG_1, 0, L_PASS); /* a later fragment has no L4 header */
@@ -170,9 +176,22 @@ static int build_program(prog_t *p, int m4, int m6, int mp, int mx) {
   ALU_IMM(BPF_LSH, BPF_REG_9, 16);
   ALU_REG(BPF_OR, BPF_REG_1, BPF_REG_9);
   STX(BPF_W, BPF_REG_10, BPF_REG_1, -4);
-  LOOKUP_OR_PASS(mp, 4);
+  LD_MAP(BPF_REG_1, mp);
+  MOV_REG(BPF_REG_2, BPF_REG_10);
+  ALU_IMM(BPF_ADD, BPF_REG_2, -4);
+  CALL(BPF_FUNC_map_lookup_elem);
+  JMP_IMM(BPF_JEQ, BPF_REG_0, 0, L_L4_MISS);
   JMP_IMM(BPF_JEQ, BPF_REG_9, 6 << 16, L_REDIRECT_TCP);
   GOTO(L_REDIRECT);
+
+  /* A port we do not serve: the kernel's, unless it is TCP to an address only we have (then
+   * the stack answers it, with a RST). */
+  LABEL(L_L4_MISS);
+  JMP_IMM(BPF_JNE, BPF_REG_9, 6 << 16, L_PASS);
+  LDX(BPF_W, BPF_REG_1, BPF_REG_10, -24);
+  ALU_IMM(BPF_AND, BPF_REG_1, ADDR_EXCLUSIVE);
+  JMP_IMM(BPF_JEQ, BPF_REG_1, 0, L_PASS);
+  GOTO(L_REDIRECT_TCP);
 
   /* IPv6 (RFC 8200): next header at 14 + 6, destination at 14 + 24. */
   LABEL(L_IPV6);
@@ -188,6 +207,8 @@ static int build_program(prog_t *p, int m4, int m6, int mp, int mx) {
   GOTO(L_PASS);
   LABEL(L_V6_L4);
   LOOKUP_OR_PASS(m6, 16);
+  LDX(BPF_W, BPF_REG_1, BPF_REG_0, 0);
+  STX(BPF_W, BPF_REG_10, BPF_REG_1, -24);
   MOV_REG(BPF_REG_2, BPF_REG_7);
   ALU_IMM(BPF_ADD, BPF_REG_2, 54);
   GOTO(L_L4PORTS);
@@ -294,6 +315,13 @@ static int link_create(int prog_fd, uint32_t ifindex, uint32_t flags) {
   return sys_bpf(BPF_LINK_CREATE, &a);
 }
 
+/* Is the n-byte address a one of the list's? */
+static int contains(const uint8_t *list, size_t len, const uint8_t *a, size_t n) {
+  for (size_t i = 0; list && i + n <= len; i += n)
+    if (memcmp(list + i, a, n) == 0) return 1;
+  return 0;
+}
+
 static void close_all(int *fds, int n) {
   for (int i = 0; i < n; i++)
     if (fds[i] >= 0) close(fds[i]), fds[i] = -1;
@@ -311,12 +339,13 @@ napi_value xdp_attach(napi_env env, napi_callback_info info) {
   int has_if, has_ns;
   uint32_t mode = 0, max_queues = 64, nudp = 0, ntcp = 0;
   uint32_t udp[MAX_PORTS], tcp[MAX_PORTS];
-  const uint8_t *v4, *v6;
-  size_t v4len, v6len;
+  const uint8_t *v4, *v6, *x4, *x6;
+  size_t v4len, v6len, x4len, x6len;
   if (opt_str(env, opts, "ifname", ifname, sizeof ifname, &has_if) ||
       opt_str(env, opts, "netns", ns, sizeof ns, &has_ns) || opt_u32(env, opts, "mode", &mode) ||
       opt_u32(env, opts, "maxQueues", &max_queues) || opt_bytes(env, opts, "ipv4", &v4, &v4len) ||
-      opt_bytes(env, opts, "ipv6", &v6, &v6len) ||
+      opt_bytes(env, opts, "ipv6", &v6, &v6len) || opt_bytes(env, opts, "ipv4Exclusive", &x4, &x4len) ||
+      opt_bytes(env, opts, "ipv6Exclusive", &x6, &x6len) ||
       opt_u32_array(env, opts, "udpPorts", udp, MAX_PORTS, &nudp) ||
       opt_u32_array(env, opts, "tcpPorts", tcp, MAX_PORTS, &ntcp))
     return NULL;
@@ -347,10 +376,14 @@ napi_value xdp_attach(napi_env env, napi_callback_info info) {
     goto out;
   }
   uint32_t one = 1;
-  for (size_t i = 0; i < v4len / 4; i++)
-    if (map_put(fds[0], v4 + 4 * i, &one) < 0) goto map_fail;
-  for (size_t i = 0; i < v6len / 16; i++)
-    if (map_put(fds[1], v6 + 16 * i, &one) < 0) goto map_fail;
+  for (size_t i = 0; i < v4len / 4; i++) {
+    uint32_t flags = ADDR_PRESENT | (contains(x4, x4len, v4 + 4 * i, 4) ? ADDR_EXCLUSIVE : 0);
+    if (map_put(fds[0], v4 + 4 * i, &flags) < 0) goto map_fail;
+  }
+  for (size_t i = 0; i < v6len / 16; i++) {
+    uint32_t flags = ADDR_PRESENT | (contains(x6, x6len, v6 + 16 * i, 16) ? ADDR_EXCLUSIVE : 0);
+    if (map_put(fds[1], v6 + 16 * i, &flags) < 0) goto map_fail;
+  }
   for (uint32_t i = 0; i < nudp + ntcp; i++) {
     uint32_t port = i < nudp ? udp[i] : tcp[i - nudp], proto = i < nudp ? 17 : 6;
     if (port == 0 || port > 65535) {
