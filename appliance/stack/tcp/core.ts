@@ -10,6 +10,8 @@ import { TimeWaitTable, TIME_WAIT_MS } from './time-wait.js';
 import { TimerWheel } from './timers.js';
 import type { SegmentHost } from './segment.js';
 import * as T from './counters.js';
+import { BlockPool } from '../../../basics/block-pool.js';
+import { copyBytes } from '../../../basics/bytes.js';
 
 /** TcpApp.data(): close the connection after what is queued (FIN). */
 export const APP_CLOSE = -1;
@@ -52,6 +54,8 @@ export interface TcpConfig {
   /** Arena blocks for answers (see out-queue.ts). */
   smallBlocks?: number;
   largeBlocks?: number;
+  /** Blocks of RCV_WINDOW bytes for data a backed-up session could not take yet (default 64). */
+  holdBlocks?: number;
   /** Test only: every ISS is this (just below 2^32, so that every test crosses the wrap). */
   testIss?: number;
 }
@@ -87,6 +91,15 @@ export class SegmentIn {
 export class TcpCore {
   readonly table: TcpTable;
   readonly outq: OutQueue;
+  /**
+   * Bytes the peer sent within our window that its session could not take yet (its answers
+   * wait for the peer to read): held here, not dropped, so that the peer has nothing to send
+   * again (a retransmission timeout would also move the flow to another queue on a veth).
+   * A block per backed-up connection, from a bounded pool; without one, the window closes.
+   */
+  readonly holdPool: BlockPool;
+  readonly HOLD_BLOCK: Int32Array;
+  readonly HOLD_LEN: Uint32Array;
   readonly wheel: TimerWheel;
   readonly tw: TimeWaitTable;
   readonly isn: IsnSource;
@@ -116,6 +129,9 @@ export class TcpCore {
     this.isn = new IsnSource(k.subarray(4, 8));
     this.isn.fixed = cfg.testIss;
     this.outq = new OutQueue({ capacity: n, smallBlocks: cfg.smallBlocks, largeBlocks: cfg.largeBlocks });
+    this.holdPool = new BlockPool(RCV_WINDOW, cfg.holdBlocks ?? 64);
+    this.HOLD_BLOCK = new Int32Array(n).fill(-1);
+    this.HOLD_LEN = new Uint32Array(n);
     this.wheel = new TimerWheel(n, now);
     this.halfOpenLimit = cfg.halfOpenLimit ?? Math.max(16, n >> 2);
     this.sendTimeoutMs = cfg.sendTimeoutMs ?? 60_000;
@@ -183,10 +199,55 @@ export class TcpCore {
   release(s: number): void {
     const t = this.table;
     if (t.STATE[s] === CLOSED) return;
+    this.dropHold(s);
     if (t.STATE[s] !== SYN_RECEIVED) this.apps[this.appOf[s]!]!.free(s);
     this.outq.close(s);
     this.wheel.cancel(s);
     t.release(s);
+  }
+
+  /** Holds mem[at, at+len) behind what the slot holds already; false when no block or no room. */
+  hold(s: number, mem: Uint8Array, at: number, len: number): boolean {
+    let b = this.HOLD_BLOCK[s]!;
+    if (b < 0) {
+      b = this.holdPool.take();
+      if (b < 0) return false;
+      this.HOLD_BLOCK[s] = b;
+      this.HOLD_LEN[s] = 0;
+    }
+    const have = this.HOLD_LEN[s]!;
+    if (have + len > RCV_WINDOW) return false;
+    copyBytes(this.holdPool.block(b), have, mem, at, len);
+    this.HOLD_LEN[s] = have + len;
+    this.table.RCV_WND[s] = RCV_WINDOW - this.HOLD_LEN[s]!;
+    return true;
+  }
+
+  /**
+   * Offers the held bytes to the session again (its answers drained); returns the bytes it
+   * took, or APP_CLOSE. What it leaves stays held, at the front of the block.
+   */
+  feedHeld(s: number, now: number): number {
+    const b = this.HOLD_BLOCK[s]!;
+    const have = this.HOLD_LEN[s]!;
+    if (b < 0 || have === 0) return 0;
+    const mem = this.holdPool.block(b);
+    const took = this.apps[this.appOf[s]!]!.data(s, mem, 0, have, now);
+    if (took === APP_CLOSE || took >= have) {
+      this.dropHold(s);
+    } else if (took > 0) {
+      mem.copyWithin(0, took, have);
+      this.HOLD_LEN[s] = have - took;
+    }
+    this.table.RCV_WND[s] = RCV_WINDOW - this.HOLD_LEN[s]!;
+    return took;
+  }
+
+  dropHold(s: number): void {
+    const b = this.HOLD_BLOCK[s]!;
+    if (b >= 0) this.holdPool.give(b);
+    this.HOLD_BLOCK[s] = -1;
+    this.HOLD_LEN[s] = 0;
   }
 
   /** The ISN words of the segment being processed (RFC 6528's 4-tuple). */

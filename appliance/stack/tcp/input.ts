@@ -12,7 +12,7 @@ import { RTO_INITIAL_MS, rttAck } from './rtt.js';
 import { turnAround, type SynOptions } from './segment.js';
 import { seqAdd, seqGt, seqInRange, seqLeq, seqLt } from './seq.js';
 import {
-  CLOSE_WAIT, CLOSING, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, F_ACK_NOW, F_COOKIE, F_FIN_QUEUED, F_SACK_OK, F_SHIFT_OK,
+  CLOSE_WAIT, CLOSING, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, F_ACK_NOW, F_COOKIE, F_FIN_AFTER_HOLD, F_FIN_QUEUED, F_SACK_OK, F_SHIFT_OK,
   F_WINDOW_CLOSED, LAST_ACK, RECEIVING, SYN_RECEIVED,
 } from './table.js';
 import { APP_CLOSE, RCV_WINDOW, type TcpCore as Tcp } from './core.js';
@@ -300,24 +300,32 @@ function synchronized(tcp: Tcp, s: number, mem: Uint8Array, now: number): number
       }
       if (skip < g.payloadLen) {
         const n = g.payloadLen - skip;
+        const at = g.payloadAt + skip;
         let took: number;
         if (t.FLAGS[s]! & F_FIN_QUEUED) {
           took = n; // we are closing: read and discard
+        } else if (tcp.HOLD_LEN[s]! > 0) {
+          // Earlier bytes still wait for the session: these go behind them.
+          took = tcp.hold(s, mem, at, n) ? n : 0;
         } else {
-          took = tcp.app(tcp.appOf[s]!).data(s, mem, g.payloadAt + skip, n, now);
+          took = tcp.app(tcp.appOf[s]!).data(s, mem, at, n, now);
           if (took === APP_CLOSE) {
             took = n;
             queueFin(tcp, s);
-          } else if (took < n) {
-            // The session backed up (its answers wait for the peer): take no more; a zero window says so.
-            t.FLAGS[s] = t.FLAGS[s]! | F_WINDOW_CLOSED;
-            t.RCV_WND[s] = 0;
-            c[T.T_WINDOW_CLOSED]!++;
-            fin = false;
+          } else if (took < n && tcp.hold(s, mem, at + took, n - took)) {
+            // The session backed up (its answers wait for the peer): the rest of what the
+            // window allowed is held, the window shrinks by it.
+            took = n;
           }
         }
+        if (took < n) {
+          // Nothing left to hold it in: take no more; a zero window says so (the peer sends it again).
+          t.FLAGS[s] = t.FLAGS[s]! | F_WINDOW_CLOSED;
+          t.RCV_WND[s] = 0;
+          c[T.T_WINDOW_CLOSED]!++;
+          fin = false;
+        }
         t.RCV_NXT[s] = seqAdd(t.RCV_NXT[s]!, took);
-        if (took < n) fin = false;
       }
       tcp.ackNow(s);
     } else {
@@ -333,7 +341,9 @@ function synchronized(tcp: Tcp, s: number, mem: Uint8Array, now: number): number
       st = t.STATE[s]!;
       if (st === ESTABLISHED) {
         t.setState(s, CLOSE_WAIT);
-        queueFin(tcp, s); // the peer is done: we close once our answers are out
+        // The peer is done: we close once our answers are out (those to held bytes too).
+        if (tcp.HOLD_LEN[s]! > 0) t.FLAGS[s] = t.FLAGS[s]! | F_FIN_AFTER_HOLD;
+        else queueFin(tcp, s);
       } else if (st === FIN_WAIT_1) {
         t.setState(s, CLOSING);
       } else if (st === FIN_WAIT_2) {
@@ -387,7 +397,13 @@ function ackArrives(tcp: Tcp, s: number, now: number): boolean {
     rttAck(t, s, ack, now);
     onNewAck(t, s, ack, acked);
     t.RTO_AT[s] = ack === t.SND_MAX[s] ? 0 : now + t.RTO[s]!;
-    if (t.FLAGS[s]! & F_WINDOW_CLOSED && tcp.outq.hasRoom(s)) {
+    if (tcp.HOLD_LEN[s]! > 0 && tcp.outq.hasRoom(s)) {
+      // Answers drained: the held bytes go to the session again; the window opens by what it took.
+      if (tcp.feedHeld(s, now) === APP_CLOSE) queueFin(tcp, s);
+      else if (tcp.HOLD_LEN[s] === 0 && t.FLAGS[s]! & F_FIN_AFTER_HOLD) queueFin(tcp, s);
+      t.FLAGS[s] = t.FLAGS[s]! | F_ACK_NOW;
+    }
+    if (t.FLAGS[s]! & F_WINDOW_CLOSED && tcp.outq.hasRoom(s) && tcp.HOLD_LEN[s] === 0) {
       // Room again: reopen the window and say so (a window update).
       t.FLAGS[s] = t.FLAGS[s]! & ~F_WINDOW_CLOSED;
       t.RCV_WND[s] = RCV_WINDOW;

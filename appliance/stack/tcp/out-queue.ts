@@ -9,9 +9,10 @@
 //   Q_LEN[s]     bytes queued from Q_SEQ on (sent or not)
 //
 // The arena is two bounded pools of blocks (small ones for the usual answer, large ones
-// up to a DNS message's 65,535 bytes plus its length); what all connections of a worker
-// can hold is bounded by them, and a connection whose records are full takes no more
-// input: its session stops, TCP advertises a zero window (backpressure).
+// up to a DNS message's 65,535 bytes plus its length); small answers share the block of the
+// record before them while it has room, so a pipelining client's answers pack into few
+// records. What all connections of a worker can hold is bounded by the pools, and each
+// connection by MAX_QUEUED bytes: past that its session stops (backpressure).
 
 import { BlockPool } from '../../../basics/block-pool.js';
 import { copyBytes } from '../../../basics/bytes.js';
@@ -20,8 +21,10 @@ import { partialSum } from '../../../basics/checksum.js';
 export const REC_ARENA = 1;
 export const REC_BLOB = 2;
 
-/** Records per connection: answers in flight before the session must wait. */
+/** Records per connection. */
 export const RECORDS = 16;
+/** Bytes a connection may have queued (sent or not, unacknowledged) before its session must wait. */
+export const MAX_QUEUED = 64 * 1024;
 export const SMALL_BLOCK = 2048;
 export const LARGE_BLOCK = 65536 + 4;
 
@@ -82,9 +85,9 @@ export class OutQueue {
     this.Q_LEN[slot] = 0;
   }
 
-  /** Can the slot take another record? */
+  /** Can the slot take another answer (a record free, and under its byte budget)? */
   hasRoom(slot: number): boolean {
-    return this.count[slot]! < RECORDS;
+    return this.count[slot]! < RECORDS && this.Q_LEN[slot]! < MAX_QUEUED;
   }
 
   records(slot: number): number {
@@ -93,7 +96,23 @@ export class OutQueue {
 
   /** Copies buf[off, off+len) into the arena as a record; false when no block could be had (the caller resets). */
   appendCopy(slot: number, buf: Uint8Array, off: number, len: number): boolean {
-    if (this.count[slot]! >= RECORDS || len > LARGE_BLOCK) return false;
+    if (len > LARGE_BLOCK) return false;
+    // Behind the last answer, in its block, while it has room (records acked in part keep their place).
+    if (this.count[slot]! > 0) {
+      const t = slot * RECORDS + ((this.head[slot]! + this.count[slot]! - 1) % RECORDS);
+      if (this.kind[t] === REC_ARENA) {
+        const b = this.ref[t]!;
+        const mem = b >= 0 ? this.small.block(b) : this.large.block(-1 - b);
+        const end = this.off[t]! + this.len[t]!;
+        if (end + len <= mem.length) {
+          copyBytes(mem, end, buf, off, len);
+          this.len[t] = this.len[t]! + len;
+          this.Q_LEN[slot] = this.Q_LEN[slot]! + len;
+          return true;
+        }
+      }
+    }
+    if (this.count[slot]! >= RECORDS) return false;
     const big = len > SMALL_BLOCK;
     const b = big ? this.large.take() : this.small.take();
     if (b < 0) {

@@ -48,6 +48,7 @@ export const F_WINDOW_CLOSED = 1024; // we advertised a zero window (the applica
 export const F_RST_NOW = 2048; // reset and free at output time (a fault, a buffer we could not get)
 export const F_SYNACK_NOW = 4096; // send the SYN-ACK again (its timer fired)
 export const F_PROBE = 8192; // send one byte beyond a zero window (the persist timer fired)
+export const F_FIN_AFTER_HOLD = 16384; // the peer's FIN came while bytes were held: close once they are answered
 
 export class TcpTable {
   readonly capacity: number;

@@ -239,3 +239,31 @@ test('a message that trickles in is closed at the message deadline (FIN), counte
   t.is(r.counters().message_timeouts, 1);
   clean(t, r);
 });
+
+test('backpressure: a peer that reads nothing fills its 64 KB of answers; what it sends next is held (the window shrinks by it, no byte dropped), then answered in order once it reads', (t) => {
+  const r = rig(t);
+  r.established();
+  // The answers are not acknowledged (the peer does not read them): they queue up.
+  r.lose = () => true;
+  const mid = q('mid.big.test TXT', 1); // about 2 KB an answer
+  const batch = TcpRig.framed(...Array.from({ length: 40 }, (_, i) => q('mid.big.test TXT', i)));
+  r.send({ flags: ACK | PSH, data: batch });
+  const windows = r.lost.map((s) => s.window);
+  t.true(r.tcp.HOLD_LEN[r.slot()]! > 0, 'the rest held');
+  t.true(Math.min(...windows) < 65535, 'the window shrank by what is held');
+  t.is(r.counters().window_closed ?? 0, 0, 'nothing refused');
+  // The peer reads at last: everything is answered, in order, byte for byte.
+  r.lose = null;
+  r.received = 1;
+  for (let i = 0; i < 400 && r.messages().length < 40; i++) {
+    // Whatever arrives is acknowledged at once (as a reader's kernel does), until the next timer.
+    let o = r.advance(50);
+    for (let k = 0; k < 100 && o.some((x) => x.data.length > 0); k++) o = r.send({ flags: ACK });
+  }
+  const m = r.messages();
+  t.is(m.length, 40);
+  m.forEach((a, i) => t.deepEqual(a, answer(q('mid.big.test TXT', i)), `answer ${i}`));
+  t.is(r.tcp.HOLD_LEN[r.slot()], 0);
+  void mid;
+  clean(t, r);
+});
