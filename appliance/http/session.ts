@@ -54,6 +54,8 @@ export interface HttpSessionOptions {
   idleTimeoutMs: number;
   /** Blocks for heads that arrive in pieces (default: capacity). */
   headBlocks?: number;
+  /** Added to `now` for the Date field: 0 when `now` is wall-clock ms; the fused stack's clock is monotonic. */
+  wallOffsetMs?: number;
 }
 
 /** Counters, by index into `counters`. */
@@ -155,7 +157,7 @@ export class HttpSessions {
    */
   data(slot: number, buf: Uint8Array, off: number, len: number, now: number, sink: HttpSink): number {
     if (this.phase[slot] === PHASE_ENDED) return len;
-    if (this.date.update(now) || this.responder.date === '') this.responder.date = this.date.value;
+    if (this.date.update(now + (this.o.wallOffsetMs ?? 0)) || this.responder.date === '') this.responder.date = this.date.value;
     const end = off + len;
     let i = off;
     while (i < end) {

@@ -1,10 +1,14 @@
-// The sessions the fused TCP serves, behind the TcpApp interface: DNS over TCP (the
-// DNS-over-TCP session the socket backend runs too, appliance/dns/stream.ts). Answers go
-// into the connection's output records (copied into the arena: TCP keeps them until the
-// peer acknowledges them); when the records are full the session is told to stop, and
-// TCP closes the window (backpressure).
+// The sessions the fused TCP serves, behind the TcpApp interface: DNS over TCP and HTTP,
+// each the very session the socket backend runs (appliance/dns/stream.ts,
+// appliance/http/session.ts). Answers go into the connection's output records — a DNS
+// answer copied into the arena, a prebuilt HTTP response as a reference to the image (its
+// pre-cut pieces go out from there), a dynamic head copied and its body a span of the image
+// — which TCP keeps until the peer acknowledges them; when a connection's records are full
+// its session is told to stop (backpressure).
 
 import { DnsStreams, STREAM_CLOSE, type DnsStreamSink } from '../../dns/stream.js';
+import { PLAN_TEMPLATE, type ResponsePlan } from '../../http/responder.js';
+import { HttpSessions, SESSION_CLOSE, type HttpSink } from '../../http/session.js';
 import { T_BUFFER_EXHAUSTED } from './counters.js';
 import { APP_CLOSE, type TcpApp, type TcpCore } from './core.js';
 import { F_RST_NOW } from './table.js';
@@ -46,5 +50,61 @@ export class DnsTcpApp implements TcpApp, DnsStreamSink {
     tcp.markReady(slot);
     tcp.table.touch(slot);
     return tcp.outq.hasRoom(slot);
+  }
+}
+
+export class HttpTcpApp implements TcpApp, HttpSink {
+  private now = 0;
+  /** A dynamic head's bytes, before they are copied into the arena. */
+  private readonly head = new Uint8Array(4096);
+
+  constructor(readonly sessions: HttpSessions, private readonly tcp: TcpCore, private readonly wallOffsetMs: number) {}
+
+  open(slot: number, now: number): void {
+    this.sessions.open(slot, now);
+  }
+
+  data(slot: number, mem: Uint8Array, off: number, len: number, now: number): number {
+    this.now = now;
+    const n = this.sessions.data(slot, mem, off, len, now, this);
+    return n === SESSION_CLOSE ? APP_CLOSE : n;
+  }
+
+  deadline(slot: number): number {
+    return this.sessions.deadline(slot);
+  }
+
+  inRequest(slot: number): boolean {
+    return this.sessions.inRequest(slot);
+  }
+
+  free(slot: number): void {
+    this.sessions.free(slot);
+  }
+
+  /** HttpSink: the response into the connection's records. */
+  send(slot: number, plan: ResponsePlan): boolean {
+    const tcp = this.tcp;
+    const q = tcp.outq;
+    let ok: boolean;
+    if (plan.kind === PLAN_TEMPLATE) {
+      // The Date is frozen at the second the response is queued: a retransmission sends the same bytes.
+      ok = q.appendResponse(slot, plan.resp, Math.floor((this.now + this.wallOffsetMs) / 1000), plan.close);
+    } else {
+      const h = plan.head;
+      const n = h.length;
+      const bytes = n <= this.head.length ? this.head : new Uint8Array(n); // the responder's heads are short
+      for (let i = 0; i < n; i++) bytes[i] = h.charCodeAt(i);
+      ok = q.appendCopy(slot, bytes, 0, n) && q.appendBlob(slot, plan.bodyOff, plan.bodyLen);
+    }
+    if (!ok) {
+      tcp.counters[T_BUFFER_EXHAUSTED]!++;
+      tcp.table.FLAGS[slot] = tcp.table.FLAGS[slot]! | F_RST_NOW;
+      tcp.markReady(slot);
+      return false;
+    }
+    tcp.markReady(slot);
+    tcp.table.touch(slot);
+    return q.hasRoom(slot);
   }
 }

@@ -3,7 +3,7 @@
 
 import { TupleKeys } from './tuple-keys.js';
 import type { TcpView } from '../../wire/tcp.js';
-import { OutQueue } from './out-queue.js';
+import { OutQueue, type ResponseTables } from './out-queue.js';
 import { IsnSource } from './syn-cookie.js';
 import { CLOSED, F_ACK_NOW, F_READY, SYN_RECEIVED, TcpTable } from './table.js';
 import { TimeWaitTable, TIME_WAIT_MS } from './time-wait.js';
@@ -56,6 +56,8 @@ export interface TcpConfig {
   largeBlocks?: number;
   /** Blocks of RCV_WINDOW bytes for data a backed-up session could not take yet (default 64). */
   holdBlocks?: number;
+  /** The image's HTTP tables, when the TCP serves HTTP (responses go out from their pre-cut pieces). */
+  http?: ResponseTables;
   /** Test only: every ISS is this (just below 2^32, so that every test crosses the wrap). */
   testIss?: number;
 }
@@ -128,7 +130,7 @@ export class TcpCore {
     this.tw = new TimeWaitTable(cfg.timeWaitRows ?? 4 * n, k[2]!, k[3]!, cfg.timeWaitMs ?? TIME_WAIT_MS);
     this.isn = new IsnSource(k.subarray(4, 8));
     this.isn.fixed = cfg.testIss;
-    this.outq = new OutQueue({ capacity: n, smallBlocks: cfg.smallBlocks, largeBlocks: cfg.largeBlocks });
+    this.outq = new OutQueue({ capacity: n, smallBlocks: cfg.smallBlocks, largeBlocks: cfg.largeBlocks, http: cfg.http });
     this.holdPool = new BlockPool(RCV_WINDOW, cfg.holdBlocks ?? 64);
     this.HOLD_BLOCK = new Int32Array(n).fill(-1);
     this.HOLD_LEN = new Uint32Array(n);

@@ -19,17 +19,20 @@ import type { TcpCore as Tcp } from './core.js';
 import type { TxQueue } from '../tx.js';
 
 const synOpts: SynOptions = { mss: 0, wscale: -1, sackOk: false };
+/** Data segments one connection sends in a turn before the others of the batch have theirs (fairness). */
+const SEGMENTS_PER_TURN = 16;
 
 /** One segment of slot `s` into a frame of the batch; false when no frame was left. */
 function emit(tcp: Tcp, s: number, tx: TxQueue, seq: number, flags: number, n: number, syn: SynOptions | null): boolean {
   const at = tx.take();
   if (at < 0) return false;
   const t = tcp.table;
+  const pieces = tcp.outq.pieces;
   const len = writeSegment(tx.mem, at, t, s, tcp.host, seq, t.RCV_NXT[s]!, flags, t.RCV_WND[s]!, n, tcp.outq, syn);
   tx.push(at, len);
   const c = tcp.counters;
   c[T.T_SEGMENTS_OUT]!++;
-  if (n > 0) c[T.T_SEGMENTS_COPIED]!++;
+  if (n > 0) c[tcp.outq.pieces !== pieces ? T.T_SEGMENTS_TEMPLATE : T.T_SEGMENTS_COPIED]!++;
   else if (!(flags & (SYN | FIN | RST))) c[T.T_ACKS_SENT]!++;
   t.FLAGS[s] = t.FLAGS[s]! & ~F_ACK_NOW; // every segment carries the ACK
   return true;
@@ -64,7 +67,7 @@ export function sendSlot(tcp: Tcp, s: number, now: number, tx: TxQueue): void {
   if (f & F_RETX_ONE) {
     t.FLAGS[s] = f & ~F_RETX_ONE;
     const una = t.SND_UNA[s]!;
-    const n = Math.min(mss, seqLt(una, dataEnd) ? (dataEnd - una) >>> 0 : 0);
+    const n = Math.min(mss, seqLt(una, dataEnd) ? q.runLength(s, una) : 0);
     const fin = finQueued && seqAdd(una, n) === dataEnd && seqGt(t.SND_MAX[s]!, dataEnd);
     if (n > 0 || fin) {
       if (!emit(tcp, s, tx, una, ACK | (fin ? FIN : 0) | (n > 0 ? PSH : 0), n, null)) return tcp.markReady(s);
@@ -87,18 +90,24 @@ export function sendSlot(tcp: Tcp, s: number, now: number, tx: TxQueue): void {
 
   // New data, or data again after a timeout rewound SND.NXT.
   const wnd = Math.min(t.SND_WND[s]!, t.CWND[s]!);
-  for (;;) {
+  for (let turn = 0; ; turn++) {
+    if (turn === SEGMENTS_PER_TURN) {
+      tcp.markReady(s); // more later in the batch, after the others
+      break;
+    }
     const nxt = t.SND_NXT[s]!;
     const inFlight = (nxt - t.SND_UNA[s]!) >>> 0;
     const avail = seqLt(nxt, dataEnd) ? (dataEnd - nxt) >>> 0 : 0;
     if (avail > 0) {
       const usable = Math.floor(wnd - inFlight);
       if (usable <= 0) break;
-      const n = Math.min(mss, avail, usable);
+      // A segment never spans two records: a response's pieces stay the image's pieces.
+      const run = q.runLength(s, nxt);
+      const n = Math.min(mss, run, usable);
       // Sender-side silly window avoidance (RFC 9293 §3.8.6.2.1): when the congestion window,
-      // not the peer's, leaves room for only part of a segment while more data waits and some is
-      // in flight, the ACK is waited for instead of sending a runt.
-      if (n < mss && n < avail && inFlight > 0 && t.CWND[s]! < t.SND_WND[s]!) break;
+      // not the peer's, leaves room for only part of a segment while more of the record waits
+      // and some is in flight, the ACK is waited for instead of sending a runt.
+      if (n < mss && n < run && inFlight > 0 && t.CWND[s]! < t.SND_WND[s]!) break;
       const fin = finQueued && seqAdd(nxt, n) === dataEnd;
       if (!emit(tcp, s, tx, nxt, ACK | (n === avail ? PSH : 0) | (fin ? FIN : 0), n, null)) return tcp.markReady(s);
       sent(tcp, s, nxt, n + (fin ? 1 : 0), now);

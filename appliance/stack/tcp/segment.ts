@@ -27,9 +27,9 @@ export interface SegmentHost {
   readonly v6: Uint8Array;
 }
 
-/** Fills a segment's payload: writes n bytes at dst[at] and returns their sum. */
+/** Fills a segment's payload: writes n bytes at dst[at] and returns their sum (`v6`: the pieces cut for IPv6's MSS apply). */
 export interface PayloadSource {
-  copy(slot: number, seq: number, n: number, dst: Uint8Array, at: number): number;
+  copy(slot: number, seq: number, n: number, dst: Uint8Array, at: number, v6: boolean): number;
 }
 
 /** SYN options a SYN-ACK carries: our MSS, our shift (-1: none), SACK-permitted. */
@@ -96,7 +96,7 @@ export function writeSegment(
   }
   writeTcpHeader(mem, tcpAt, t.L_PORT[s]!, t.R_PORT[s]!, seq, ack, flags, window, optLen);
   const hl = TCP_HEADER_LEN + optLen;
-  const payloadSum = n > 0 && src !== null ? src.copy(s, seq, n, mem, tcpAt + hl) : 0;
+  const payloadSum = n > 0 && src !== null ? src.copy(s, seq, n, mem, tcpAt + hl, !v4) : 0;
   const c = finish(addSums(addSums(pseudo, partialSum(mem, tcpAt, hl)), payloadSum));
   mem[tcpAt + TCP_CHECKSUM] = c >> 8;
   mem[tcpAt + TCP_CHECKSUM + 1] = c & 0xff;
