@@ -76,8 +76,9 @@ export class TcpRig {
   next = 0;
   /** What the peer has received in order from the server (relative seq of the next byte). */
   received = 1;
-  /** The bytes the server sent, by relative sequence number (for the retransmission check). */
-  private readonly sentBytes = new Map<number, number>();
+  /** The bytes the server sent, by relative sequence number (for the retransmission check), and which were seen. */
+  private sentBytes = new Uint8Array(1 << 16);
+  private sentSeen = new Uint8Array(1 << 16);
   /** The in-order stream the peer has received. */
   stream: number[] = [];
   private readonly outOfOrder = new Map<number, Uint8Array>();
@@ -257,14 +258,26 @@ export class TcpRig {
       if (((end - limit) | 0) > 0 && !(this.peerWindow === 0 && s.data.length === 1)) {
         this.problems.push(`data to ${end} beyond the window (ack ${this.peerAck} + ${this.peerWindow})`);
       }
-      for (let i = 0; i < s.data.length; i++) {
-        const q = (s.seq + i) >>> 0;
-        const was = this.sentBytes.get(q);
-        if (was !== undefined && was !== s.data[i]) {
-          this.problems.push(`byte at ${q} was ${was}, sent again as ${s.data[i]}`);
-          break;
+      const top = s.seq + s.data.length;
+      if (top > this.sentBytes.length && top < 1 << 28) {
+        let n = this.sentBytes.length;
+        while (n < top) n *= 2;
+        const b = new Uint8Array(n), v = new Uint8Array(n);
+        b.set(this.sentBytes);
+        v.set(this.sentSeen);
+        this.sentBytes = b;
+        this.sentSeen = v;
+      }
+      if (top <= this.sentBytes.length) {
+        for (let i = 0; i < s.data.length; i++) {
+          const q = s.seq + i;
+          if (this.sentSeen[q] === 1 && this.sentBytes[q] !== s.data[i]) {
+            this.problems.push(`byte at ${q} was ${this.sentBytes[q]}, sent again as ${s.data[i]}`);
+            break;
+          }
+          this.sentBytes[q] = s.data[i]!;
+          this.sentSeen[q] = 1;
         }
-        this.sentBytes.set(q, s.data[i]!);
       }
       // The peer's receive side: in order, or kept until the hole fills.
       if (s.seq === this.received) {
@@ -284,7 +297,7 @@ export class TcpRig {
   }
 
   private take(d: Uint8Array): void {
-    for (const b of d) this.stream.push(b);
+    for (let i = 0; i < d.length; i++) this.stream.push(d[i]!);
     this.received = (this.received + d.length) >>> 0;
   }
 
@@ -305,7 +318,7 @@ export class TcpRig {
     this.lastAck = 0;
     this.peerAck = 0;
     this.peerWindow = this.window;
-    this.sentBytes.clear();
+    this.sentSeen.fill(0);
     this.outOfOrder.clear();
     this.stream = [];
     this.iss = SERVER_ISS;
