@@ -4,11 +4,12 @@
 // ApplianceErrors: printed as "appliance: CODE: message", exit status 1 (2 for usage).
 
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { isApplianceError } from '../basics/errors.js';
+import { isApplianceError, UsageError } from '../basics/errors.js';
 import { runBuild } from './commands/build.js';
 import { runInspect } from './commands/inspect.js';
 import { runServe } from './commands/serve.js';
 import { toolVersion } from '../specializers/build.js';
+import { RRL_DEFAULTS } from './dns/rrl.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -82,6 +83,12 @@ export function makeProgram(): Command {
     .option('--dns-message-timeout <SECONDS>', 'DNS over TCP: one message must be complete this long after its first byte', secondsIn(0.1, 3600), 10)
     .option('--max-connections <N>', 'connections at most, for each of HTTP and DNS over TCP; at the cap the one idle longest is closed to make room', intIn(1, 1_000_000), 10_000)
     .option('--max-connections-per-source <N>', 'connections at most from one IPv4 address or IPv6 /64, for each of HTTP and DNS over TCP (the same eviction)', intIn(1, 1_000_000), 256)
+    .option('--rrl-rate <N>', `DNS response rate limiting (both backends, UDP only; NSD's rrl-ratelimit): answers per second per bucket (a client prefix, an answer class, a name); 0 turns it off (default: ${RRL_DEFAULTS.rate}, NSD's)`)
+    .option('--rrl-slip <N>', `of the answers RRL limits, one in N at random goes out truncated (TC=1, so that a real client retries over TCP), the rest are dropped; 0: none, 1: all (default: ${RRL_DEFAULTS.slip}, NSD's rrl-slip)`)
+    .option('--rrl-exempt <PREFIX>', 'a client prefix never rate-limited, IPv4 or IPv6, e.g. 198.18.0.0/15 or 2001:db8::/32 or one address (repeatable; as Knot\'s whitelist)', collect, [])
+    .option('--rrl-ipv4-prefix <LEN>', `IPv4 clients in one prefix of this length share buckets (default: ${RRL_DEFAULTS.ipv4PrefixLen}, NSD's)`)
+    .option('--rrl-ipv6-prefix <LEN>', `IPv6 clients in one prefix of this length share buckets, 0 to 64 (default: ${RRL_DEFAULTS.ipv6PrefixLen}, Knot's and BIND's; NSD's is 64)`)
+    .option('--rrl-size <N>', `buckets in RRL's table, rounded up to a power of two, 32 bytes each (default: ${RRL_DEFAULTS.size}); the xdp backend has one table per worker`)
     .action(async (image, o) => runServe(image, o));
 
   program.command('stats')
@@ -100,16 +107,17 @@ export function makeProgram(): Command {
     .option('--seconds <N>', 'length of each kxdpgun run', intIn(1, 60), 5)
     .option('--rounds <N>', 'rounds, every server once per round, back to back', intIn(1, 20), 3)
     .option('--qps <N>', 'queries per second kxdpgun is asked for', intIn(1000, 100_000_000), 2_000_000)
-    .option('--servers <LIST>', 'which servers, in order: appliance,knot,nsd,reflector', 'appliance,knot,nsd,reflector')
+    .option('--servers <LIST>', 'which servers, in order: appliance (RRL off), appliance-rrl (RRL on at a rate that never limits), appliance-rrl-exempt (RRL defaults, the generator exempt), knot, nsd, reflector',
+      'appliance,appliance-rrl,appliance-rrl-exempt,knot,nsd,reflector')
     .option('--queues <N>', 'NIC queues of the veth pair and appliance workers', intIn(1, 2), 1)
     .option('--server-cpu <N>', 'CPU the server is pinned to', intIn(0, 1023), 0)
     .option('--load-cpu <N>', 'CPU kxdpgun is pinned to', intIn(0, 1023), 1)
     .option('--profile <DIR>', 'write a CPU profile of the appliance (first round) to DIR and print where the time goes')
     .action(async (o) => {
-      const { runDnsBench } = await import('./bench/dns-xdp.js');
+      const { runDnsBench, DNS_BENCH_SERVERS } = await import('./bench/dns-xdp.js');
       const { workerScript } = await import('./worker/supervisor.js');
-      const servers = String(o.servers).split(',').map((x: string) => x.trim()) as Array<'appliance' | 'knot' | 'nsd' | 'reflector'>;
-      for (const s of servers) if (!['appliance', 'knot', 'nsd', 'reflector'].includes(s)) throw new InvalidArgumentError(`--servers: unknown server ${s}`);
+      const servers = String(o.servers).split(',').map((x: string) => x.trim()) as Array<typeof DNS_BENCH_SERVERS[number]>;
+      for (const s of servers) if (!DNS_BENCH_SERVERS.includes(s)) throw new UsageError(`--servers: unknown server ${s} (one of ${DNS_BENCH_SERVERS.join(', ')})`);
       const r = await runDnsBench({
         rounds: o.rounds, seconds: o.seconds, qps: o.qps, serverCpu: o.serverCpu, loadCpu: o.loadCpu, servers, queues: o.queues,
         cli: process.argv[1]!, workerScript: workerScript(), profileDir: o.profile, log: (l: string) => process.stdout.write(l + '\n'),

@@ -11,6 +11,12 @@
 // TCP connections are capped in total and per source with eviction of the longest idle;
 // a TCP peer that does not read stops being read once TCP_QUEUE_CAP bytes of answers wait
 // for it (backpressure), so it holds a bounded amount of memory and UDP keeps its pace.
+//
+// Response rate limiting (dns/rrl.ts, NSD's semantics): one limiter per server; each UDP
+// answer is decided by the client's address as the socket reports it (an IPv4-mapped
+// address on a dual-stack socket counts as IPv4) and sent, sent slipped (TC=1, no records),
+// or not sent (counted). TCP answers are never limited. Its clock is monotonic seconds,
+// read per datagram (performance.now(): a wall clock stepped back would reset buckets).
 
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -18,6 +24,7 @@ import { ApplianceError } from '../../basics/errors.js';
 import { DnsResponder, DNS_COUNTER_NAMES, TRANSPORT_UDP } from '../dns/responder.js';
 import { DnsStreams, DNS_STREAM_COUNTER_NAMES, STREAM_CLOSE, STREAM_MESSAGE, type DnsStreamSink } from '../dns/stream.js';
 import type { DnsTables } from '../dns/tables.js';
+import { RRL_COUNTERS, RRL_COUNTER_NAMES, RRL_DEFAULTS, RRL_DROP, RRL_SLIP, ResponseRateLimiter, type RrlOptions } from '../dns/rrl.js';
 import { EDNS_UDP_SIZE } from '../../specializers/dns/layout.js';
 import { BoundedLog, errorFields, logger } from '../log.js';
 import { CONN_TABLE_COUNTER_NAMES, ConnTable, sourceKey } from './conn-table.js';
@@ -33,6 +40,8 @@ export interface DnsSocketOptions {
   maxConnections?: number;
   /** TCP connections at most from one IPv4 address or IPv6 /64 (default 256). */
   maxConnectionsPerSource?: number;
+  /** Response rate limiting of UDP answers; absent, or a rate of 0: off (serve always passes its --rrl-* flags). */
+  rrl?: RrlOptions;
 }
 
 export const DEFAULT_MESSAGE_TIMEOUT_MS = 10_000;
@@ -63,6 +72,9 @@ function listenError(proto: string, o: DnsSocketOptions, e: NodeJS.ErrnoExceptio
 export class DnsSocketServer implements DnsStreamSink {
   readonly responder: DnsResponder;
   readonly streams: DnsStreams;
+  /** The server's response rate limiter, or null (off); its counters are always in stats(). */
+  readonly rrl: ResponseRateLimiter | null;
+  private readonly rrlCounters = new Float64Array(RRL_COUNTERS);
   private readonly udp: dgram.Socket;
   private readonly tcp: net.Server;
   private readonly table: ConnTable;
@@ -79,6 +91,7 @@ export class DnsSocketServer implements DnsStreamSink {
 
   constructor(t: DnsTables, private readonly o: DnsSocketOptions) {
     this.responder = new DnsResponder(t);
+    this.rrl = o.rrl !== undefined && (o.rrl.rate ?? RRL_DEFAULTS.rate) > 0 ? new ResponseRateLimiter(o.rrl, this.rrlCounters) : null;
     const max = o.maxConnections ?? 10_000;
     this.streams = new DnsStreams(this.responder, { capacity: max, messageTimeoutMs: o.messageTimeoutMs ?? DEFAULT_MESSAGE_TIMEOUT_MS, idleTimeoutMs: o.idleTimeoutMs });
     this.table = new ConnTable(
@@ -130,6 +143,7 @@ export class DnsSocketServer implements DnsStreamSink {
     CONN_TABLE_COUNTER_NAMES.forEach((n, i) => { out[`tcp_connections_${n}`] = this.table.counters[i]!; });
     DNS_STREAM_COUNTER_NAMES.forEach((n, i) => { out[`tcp_${n}`] = this.streams.counters[i]!; });
     SERVER_COUNTER_NAMES.forEach((n, i) => { out[n] = this.counters[i]!; });
+    RRL_COUNTER_NAMES.forEach((n, i) => { out[n] = this.rrlCounters[i]!; });
     return out;
   }
 
@@ -143,8 +157,15 @@ export class DnsSocketServer implements DnsStreamSink {
       // The send is asynchronous: each answer gets its own buffer.
       const out = Buffer.allocUnsafe(Math.max(msg.length, UDP_OUT));
       msg.copy(out);
-      const n = this.responder.answer(out, 0, msg.length, out.length, TRANSPORT_UDP, rinfo.family === 'IPv6');
-      if (n > 0) this.udp.send(out, 0, n, rinfo.port, rinfo.address, this.onSent);
+      const r = this.responder;
+      let n = r.answer(out, 0, msg.length, out.length, TRANSPORT_UDP, rinfo.family === 'IPv6');
+      if (n <= 0) return;
+      if (this.rrl !== null) {
+        const d = this.rrl.decideAddress(rinfo.address, r.rrlClass, r.rrlName, (performance.now() / 1000) | 0);
+        if (d === RRL_DROP) return; // counted by the limiter
+        if (d === RRL_SLIP) n = r.slip(out, 0);
+      }
+      this.udp.send(out, 0, n, rinfo.port, rinfo.address, this.onSent);
     } catch (e) {
       this.fault(e, -1, 'udp message');
     }

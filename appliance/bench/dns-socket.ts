@@ -1,7 +1,8 @@
 // `appliance bench dns-socket`: the socket backend against NSD on loopback, with dnsperf.
 //
 // One server process each (NSD: server-count 1, rate limiting off, minimal responses, as
-// the appliance answers; the appliance: `serve --backend socket`), the same zone (the
+// the appliance answers; the appliance: `serve --backend socket --rrl-rate 0`,
+// response rate limiting off as NSD's), the same zone (the
 // benchmarks' bench.test, appliance/bench/dns-fixture.ts, with a wildcard added) and the
 // same query mix, back to back for several rounds. The server is pinned to one CPU and
 // dnsperf to the other, so they do not share a core. Prints answered queries/s (median,
@@ -154,7 +155,9 @@ export async function runDnsSocketBench(o: DnsSocketBenchOptions): Promise<DnsSo
     const start = async (which: 'nsd' | 'appliance'): Promise<Running> => {
       const srv = which === 'nsd'
         ? startServer('taskset', ['-c', String(o.serverCpu), 'nsd', '-d', '-c', join(dir, 'nsd.conf')])
-        : startServer('taskset', ['-c', String(o.serverCpu), process.execPath, o.cli, 'serve', image, '--backend', 'socket', '--dns', `127.0.0.1:${appPort}`]);
+        : startServer('taskset', ['-c', String(o.serverCpu), process.execPath, o.cli, 'serve', image, '--backend', 'socket', '--dns', `127.0.0.1:${appPort}`,
+          // RRL off, as NSD here (rrl-ratelimit: 0): dnsperf's one source would be limited at once.
+          '--rrl-rate', '0']);
       running.push(srv);
       await waitForDns(which === 'nsd' ? nsdPort : appPort, srv);
       return srv;

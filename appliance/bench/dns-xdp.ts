@@ -8,6 +8,16 @@
 // batch in CAPTURE_EVERY, through the pcap capture of netmap-binding); every sampled
 // reply is decoded and compared with NSD's answer to the same query, and its IPv4 and UDP
 // checksums are verified. Leftover XDP programs are detached before every run.
+//
+// Response rate limiting: kxdpgun sends from one address, so with RRL's defaults nearly
+// every answer would be limited. The appliance row runs with RRL off (--rrl-rate 0, as NSD
+// here with rrl-ratelimit: 0, and Knot, whose rrl module is not loaded); two more rows, run
+// back to back with it in every round, measure what RRL's accounting costs per answer: RRL
+// on at a rate that never bites (--rrl-rate 100000000: every answer is hashed, its bucket
+// updated, and sent), and RRL on with NSD's defaults and the generator on the allow-list
+// (--rrl-exempt: the prefix check alone). The cost is the server CPU's busy time per
+// answer (busy share x CPUs / answers per second), so that a row that answers as many
+// queries with less spare CPU shows its cost too.
 
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,7 +38,18 @@ import { startNsd } from './nsd.js';
 import { startReflector } from './reflector.js';
 import { median } from './process.js';
 
-export type DnsBenchServer = 'appliance' | 'knot' | 'nsd' | 'reflector';
+export type DnsBenchServer = 'appliance' | 'appliance-rrl' | 'appliance-rrl-exempt' | 'knot' | 'nsd' | 'reflector';
+export const DNS_BENCH_SERVERS: readonly DnsBenchServer[] = ['appliance', 'appliance-rrl', 'appliance-rrl-exempt', 'knot', 'nsd', 'reflector'];
+
+/** The rate of the RRL-on row: far above what one bucket sees here, so nothing is limited. */
+const RRL_UNBITING_RATE = 100_000_000;
+
+/** The appliance's rows: the flags that make each, its name in the table, its note. */
+function applianceVariant(s: DnsBenchServer, topo: Topology): { args: string[]; name: string; note: string } {
+  if (s === 'appliance-rrl') return { args: ['--rrl-rate', String(RRL_UNBITING_RATE)], name: 'appliance, RRL on', note: `RRL at ${RRL_UNBITING_RATE.toExponential(0)}/s (never limits)` };
+  if (s === 'appliance-rrl-exempt') return { args: ['--rrl-exempt', `${topo.client.ipv4}/32`], name: 'appliance, RRL exempt', note: 'RRL defaults, generator exempt' };
+  return { args: ['--rrl-rate', '0'], name: 'appliance (AF_XDP)', note: 'RRL off' };
+}
 
 export interface DnsBenchOptions {
   rounds: number;
@@ -231,20 +252,21 @@ export async function runDnsBench(o: DnsBenchOptions): Promise<{ rows: DnsBenchR
         let handle: ServerHandle;
         let note = '';
         let captures: string[] = [];
-        if (s === 'appliance') {
-          const capture = join(dir, `cap-${round}`);
+        if (s.startsWith('appliance')) {
+          const variant = applianceVariant(s, topo);
+          const capture = join(dir, `cap-${round}-${s}`);
           captures = Array.from({ length: o.queues }, (_, q) => `${capture}.q${q}.pcap`);
-          const nodeArgs = o.profileDir && round === 1 ? ['--cpu-prof', '--cpu-prof-dir', o.profileDir] : [];
+          const nodeArgs = o.profileDir && round === 1 && s === 'appliance' ? ['--cpu-prof', '--cpu-prof-dir', o.profileDir] : [];
           const child = spawn(process.execPath, [...nodeArgs, o.cli, 'serve', image, '--backend', 'xdp', '--iface', topo.server.iface,
             '--netns', topo.server.ns, '--addr', topo.server.ipv4, '--queues', String(o.queues), '--cpus', cpus,
-            '--capture', capture, '--capture-every', String(CAPTURE_EVERY), '--capture-limit', String(CAPTURE_LIMIT)],
+            '--capture', capture, '--capture-every', String(CAPTURE_EVERY), '--capture-limit', String(CAPTURE_LIMIT), ...variant.args],
           { stdio: ['ignore', 'pipe', 'pipe'] });
           let out = '';
           child.stdout!.on('data', (c) => { out += c; });
           await waitUntilAnswers(topo, child, 'the appliance');
           for (let i = 0; i < 50 && !out.includes('press Ctrl-C'); i++) await new Promise((r) => setTimeout(r, 100));
-          note = /: (\w+ XDP, AF_XDP [\w+]+ mode)/.exec(out)?.[1] ?? '';
-          handle = { name: 'appliance (AF_XDP)', cpu: Number(cpus.split(',')[0]), pid: child.pid, stop: () => stopProcess(child, 10_000) };
+          note = `${/: (\w+ XDP, AF_XDP [\w+]+ mode)/.exec(out)?.[1] ?? ''}; ${variant.note}`;
+          handle = { name: variant.name, cpu: Number(cpus.split(',')[0]), pid: child.pid, stop: () => stopProcess(child, 10_000) };
         } else if (s === 'knot') {
           handle = await startKnot(topo, dir, o.serverCpu);
           note = 'XDP, 1 worker';
@@ -276,11 +298,11 @@ export async function runDnsBench(o: DnsBenchOptions): Promise<{ rows: DnsBenchR
           await handle.stop();
           await topo.detachXdp(topo.server);
         }
-        const row = rows.get(handle.name) ?? { server: handle.name, cpu: s === 'appliance' ? cpus : String(o.serverCpu), rounds: [], busy: [], note };
+        const row = rows.get(handle.name) ?? { server: handle.name, cpu: s.startsWith('appliance') ? cpus : String(o.serverCpu), rounds: [], busy: [], note };
         row.rounds.push(answered);
         row.busy.push(busy);
         rows.set(handle.name, row);
-        if (s === 'appliance') {
+        if (s.startsWith('appliance')) {
           const { replies, wrong } = checkSamples(captures, ref);
           sampledTotal += replies;
           wrongTotal += wrong.length;
@@ -314,6 +336,12 @@ export async function runDnsBench(o: DnsBenchOptions): Promise<{ rows: DnsBenchR
     if (i === 0) o.log(w.map((n) => '-'.repeat(n)).join('  '));
   });
   o.log('(server CPU busy: share of the server CPU not idle in the middle of the load, kernel time included)');
+  const cost = rrlCost(list, o.queues);
+  if (cost.length > 0) {
+    o.log('');
+    o.log('the cost of RRL\'s accounting, per answer (server CPU busy time / answers; the rows ran back to back in each round; medians over rounds):');
+    for (const l of cost) o.log(`  ${l}`);
+  }
   o.log('');
   o.log(`correctness under load: ${sampledTotal} sampled replies of the appliance decoded and compared with NSD's answers: ${wrongTotal} wrong`);
   if (o.profileDir) {
@@ -322,6 +350,31 @@ export async function runDnsBench(o: DnsBenchOptions): Promise<{ rows: DnsBenchR
     for (const l of summarizeProfile(o.profileDir)) o.log(`  ${l}`);
   }
   return { rows: list, wrong: wrongTotal, sampled: sampledTotal };
+}
+
+/** Server CPU time per answer (ns) in each round of a row: busy share x CPUs / answers per second. */
+function nsPerAnswer(r: DnsBenchRow, nCpus: number): number[] {
+  return r.rounds.map((a, i) => (1e9 * r.busy[i]! * nCpus) / a);
+}
+
+/** The RRL rows against the RRL-off row of the same rounds: ns per answer, the difference, the ratios. */
+function rrlCost(list: DnsBenchRow[], nCpus: number): string[] {
+  const off = list.find((r) => r.server === 'appliance (AF_XDP)');
+  if (!off) return [];
+  const offNs = nsPerAnswer(off, nCpus);
+  const fmt = (n: number): string => (Number.isFinite(n) ? n.toFixed(0) : '?');
+  const lines = [`RRL off (--rrl-rate 0)                  ${fmt(median(offNs)).padStart(5)} ns per answer, ${(median(off.rounds) / 1000).toFixed(0)}k answered/s`];
+  for (const [name, what] of [['appliance, RRL on', `RRL on (--rrl-rate ${RRL_UNBITING_RATE})`], ['appliance, RRL exempt', 'RRL on, generator exempt (--rrl-exempt)']] as const) {
+    const r = list.find((x) => x.server === name);
+    if (!r || r.rounds.length !== off.rounds.length) continue;
+    const ns = nsPerAnswer(r, nCpus);
+    const diff = median(ns.map((v, i) => v - offNs[i]!));
+    const timeRatio = median(ns.map((v, i) => v / offNs[i]!));
+    const rateRatio = median(r.rounds.map((v, i) => v / off.rounds[i]!));
+    lines.push(`${what.padEnd(40)}${fmt(median(ns)).padStart(5)} ns per answer: ${diff >= 0 ? '+' : ''}${fmt(diff)} ns (${timeRatio.toFixed(3)}× the time per answer), ` +
+      `${(median(r.rounds) / 1000).toFixed(0)}k answered/s (${rateRatio.toFixed(3)}× the answers)`);
+  }
+  return lines;
 }
 
 /** The kernel-path DNS client the reference answers are taken with, run in the client namespace. */

@@ -8,6 +8,7 @@ import { HttpSocketServer } from '../backends/socket-http.js';
 import { DnsSocketServer } from '../backends/socket-dns.js';
 import { DnsTables } from '../dns/tables.js';
 import { CSUM_AUTO, CSUM_OFF, CSUM_STRICT } from '../wire/reasons.js';
+import { RRL_DEFAULTS, parsePrefix, type RrlOptions } from '../dns/rrl.js';
 
 export interface ServeOptions {
   backend: 'socket' | 'xdp';
@@ -29,6 +30,52 @@ export interface ServeOptions {
   dnsMessageTimeout: number;
   maxConnections: number;
   maxConnectionsPerSource: number;
+  /** Response rate limiting, as given on the command line (checked by rrlOptions()). */
+  rrlRate?: string;
+  rrlSlip?: string;
+  rrlIpv4Prefix?: string;
+  rrlIpv6Prefix?: string;
+  rrlSize?: string;
+  rrlExempt?: string[];
+}
+
+/** The largest --rrl-size: the limiter's own cap (2^26 buckets, 2 GiB). */
+const RRL_MAX_SIZE = 1 << 26;
+
+/**
+ * The RRL options of serve's flags, checked: NSD's defaults (RRL_DEFAULTS) where a flag is
+ * not given. A bad value is APPL_ERR_USAGE naming the flag.
+ */
+export function rrlOptions(o: Pick<ServeOptions, 'rrlRate' | 'rrlSlip' | 'rrlIpv4Prefix' | 'rrlIpv6Prefix' | 'rrlSize' | 'rrlExempt'>): RrlOptions {
+  const int = (v: string | undefined, def: number, min: number, max: number, flag: string, what: string): number => {
+    if (v === undefined) return def;
+    const n = /^\d+$/.test(v.trim()) ? Number(v.trim()) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`${flag} ${v}: expected ${what}, a whole number from ${min} to ${max}`);
+    return n;
+  };
+  const exempt = o.rrlExempt ?? [];
+  for (const p of exempt) {
+    try {
+      parsePrefix(p.trim());
+    } catch {
+      throw new UsageError(`--rrl-exempt ${p}: not an IPv4 or IPv6 prefix (write it as 198.18.0.0/15, 2001:db8::/32, or one address)`);
+    }
+  }
+  return {
+    rate: int(o.rrlRate, RRL_DEFAULTS.rate, 0, 100_000_000, '--rrl-rate', 'responses per second per bucket (0 turns RRL off)'),
+    slip: int(o.rrlSlip, RRL_DEFAULTS.slip, 0, 255, '--rrl-slip', 'one limited answer in N sent truncated (0: none, 1: all)'),
+    ipv4PrefixLen: int(o.rrlIpv4Prefix, RRL_DEFAULTS.ipv4PrefixLen, 0, 32, '--rrl-ipv4-prefix', 'an IPv4 prefix length'),
+    ipv6PrefixLen: int(o.rrlIpv6Prefix, RRL_DEFAULTS.ipv6PrefixLen, 0, 64, '--rrl-ipv6-prefix', 'an IPv6 prefix length'),
+    size: int(o.rrlSize, RRL_DEFAULTS.size, 1, RRL_MAX_SIZE, '--rrl-size', 'buckets in the table'),
+    exempt: exempt.map((p) => p.trim()),
+  };
+}
+
+/** One line for the banner: what RRL does with these options. */
+function rrlLine(r: RrlOptions, perWorker: boolean): string {
+  if (r.rate === 0) return 'RRL   off (--rrl-rate 0)';
+  const exempt = r.exempt && r.exempt.length > 0 ? `; exempt ${r.exempt.join(' ')}` : '';
+  return `RRL   ${r.rate} responses/s per bucket (IPv4 /${r.ipv4PrefixLen}, IPv6 /${r.ipv6PrefixLen}), slip ${r.slip}${perWorker ? ', per worker' : ''}${exempt}`;
 }
 
 /** "127.0.0.1:8080", "[::1]:8080", ":8080" (all addresses) → host and port. */
@@ -56,7 +103,8 @@ function urlHost(host: string): string {
 }
 
 export async function runServe(file: string, o: ServeOptions): Promise<void> {
-  if (o.backend === 'xdp') return runServeXdp(file, o);
+  const rrl = rrlOptions(o);
+  if (o.backend === 'xdp') return runServeXdp(file, o, rrl);
   const img = loadImage(file);
   const http = new HttpTables(img);
   const dns = new DnsTables(img);
@@ -83,13 +131,14 @@ export async function runServe(file: string, o: ServeOptions): Promise<void> {
     }
     if (dns.hasZones) {
       const { host, port } = parseHostPort(o.dns, '--dns');
-      const server = new DnsSocketServer(dns, { host, port, messageTimeoutMs: o.dnsMessageTimeout * 1000, ...limits });
+      const server = new DnsSocketServer(dns, { host, port, messageTimeoutMs: o.dnsMessageTimeout * 1000, rrl, ...limits });
       stops.push(() => server.close());
       const addr = await server.listen();
       sources.push({ name: 'dns', stats: () => server.stats() });
       const zones = img.meta.zones.map((z) => z.origin);
       lines.push(`DNS   ${urlHost(addr.address)}:${addr.port} UDP and TCP  (${zones.length} zone${zones.length === 1 ? '' : 's'}: ${zones.slice(0, 4).join(' ')}${zones.length > 4 ? ' …' : ''})`);
       lines.push(`      try: dig @${addr.address} -p ${addr.port} ${zones[0]} SOA`);
+      lines.push(rrlLine(rrl, false));
     }
     if (o.metrics) {
       const { serveMetrics } = await import('../worker/metrics.js');
@@ -141,7 +190,7 @@ function untilSignal(stop: (sig: string) => Promise<void>): Promise<void> {
   });
 }
 
-async function runServeXdp(file: string, o: ServeOptions): Promise<void> {
+async function runServeXdp(file: string, o: ServeOptions, rrl: RrlOptions): Promise<void> {
   if (!o.iface) throw new UsageError('--backend xdp needs --iface IFACE');
   const { startXdpServer } = await import('../worker/supervisor.js');
   const { serveMetrics } = await import('../worker/metrics.js');
@@ -151,6 +200,7 @@ async function runServeXdp(file: string, o: ServeOptions): Promise<void> {
     tcpConnections: Math.max(64, Math.ceil(o.maxConnections / Math.max(1, o.queues ?? 1))),
     idleTimeoutMs: o.idleTimeout * 1000, messageTimeoutMs: o.dnsMessageTimeout * 1000,
     capture: o.capture ? { prefix: o.capture, every: o.captureEvery, limit: o.captureLimit } : undefined,
+    rrl,
   });
   let metrics: { close: () => Promise<void>; port: number } | undefined;
   try {
@@ -166,6 +216,7 @@ async function runServeXdp(file: string, o: ServeOptions): Promise<void> {
   const lines = [
     `appliance: serving ${file} through AF_XDP on ${o.iface}${o.netns ? ` (namespace ${o.netns})` : ''}: ${server.xdpMode} XDP, AF_XDP ${server.mode.split('/').pop()} mode`,
     `DNS   ${where} over UDP and TCP; ARP/NDP and ICMP echo answered for those addresses`,
+    rrlLine(rrl, true),
     ...server.workers.map((w) => `      queue ${w.queue}: worker on CPU ${w.cpu}${parseCpus(o.cpus).length ? ' (pinned)' : ''}`),
   ];
   if (metrics) lines.push(`stats http://${o.metrics!.replace(/:\d+$/, '')}:${metrics.port}/metrics   (or: appliance stats ${o.metrics!.replace(/:\d+$/, '')}:${metrics.port})`);

@@ -10,7 +10,10 @@
 // are held to the same expected bytes, and the fuzz tests to the same invariants.
 //
 // The header rewrites are the views' own functions (replyUdp, replyIpv4, replyEthernet);
-// what it saves is the layered parse. Measured on one core with the bench zone's query,
+// what it saves is the layered parse. Response rate limiting is the stack's own code
+// (Stack.answerUdp4 calls the same rateLimit() as the general path), so a limited answer
+// is dropped, or slipped and sent with the lengths and checksums of its shorter form, alike
+// on both paths. Measured on one core with the bench zone's query,
 // Stack.handle takes about 340-400 ns a frame with it and about 465 ns without.
 
 import { addSums, partialSum } from '../../basics/checksum.js';
@@ -26,6 +29,13 @@ const DNS = UDP + UDP_HEADER_LEN;
 const VER_IHL_PLAIN = 0x45;
 const FRAG_BITS = 0x3fff; // MF and the fragment offset
 
+/** fastUdp4(): not a frame for the fast path; the general path takes it from the start. */
+export const FAST_NOT_MINE = -1;
+/** fastUdp4() and answerUdp4(): the responder dropped the query (counted as drop_dns by the stack). */
+export const FAST_DNS_DROP = -2;
+/** fastUdp4() and answerUdp4(): response rate limiting dropped the answer (counted by the limiter). */
+export const FAST_RRL_DROP = -3;
+
 /** What the fast path needs of the stack: its addresses, port, and the DNS responder. */
 export interface FastPathHost {
   ownsV4(a: number): boolean;
@@ -36,46 +46,51 @@ export interface FastPathHost {
   readonly mac: Uint8Array;
   readonly counters: Float64Array;
   isOurMac(buf: Uint8Array, at: number): boolean;
-  /** The responder's answer() for UDP over IPv4; -1: drop. */
-  answerUdp4(mem: Uint8Array, at: number, len: number, room: number): number;
+  /**
+   * The responder's answer() for UDP over IPv4, then response rate limiting for the client
+   * at mem[srcAt, srcAt+4): the length to send (the slipped answer's when it slips), or
+   * FAST_DNS_DROP, FAST_RRL_DROP.
+   */
+  answerUdp4(mem: Uint8Array, at: number, len: number, room: number, srcAt: number): number;
 }
 
 /**
  * The answer's length, now in the frame, when the frame is a well-formed DNS query over
- * IPv4/UDP for us and the responder answered; -2 when the responder dropped it; -1 when
- * the frame is anything else (the general path takes it from the start).
+ * IPv4/UDP for us and the responder answered; FAST_DNS_DROP when the responder dropped it,
+ * FAST_RRL_DROP when rate limiting did; FAST_NOT_MINE when the frame is anything else (the
+ * general path takes it from the start).
  */
 export function fastUdp4(h: FastPathHost, b: Uint8Array, off: number, len: number, cap: number): number {
-  if (len < DNS || b[off + ETH_TYPE] !== ETHERTYPE_IPV4 >> 8 || b[off + ETH_TYPE + 1] !== (ETHERTYPE_IPV4 & 0xff)) return -1;
-  if ((b[off + ETH_SRC]! & 1) === 1 || !h.isOurMac(b, off + ETH_DST)) return -1;
+  if (len < DNS || b[off + ETH_TYPE] !== ETHERTYPE_IPV4 >> 8 || b[off + ETH_TYPE + 1] !== (ETHERTYPE_IPV4 & 0xff)) return FAST_NOT_MINE;
+  if ((b[off + ETH_SRC]! & 1) === 1 || !h.isOurMac(b, off + ETH_DST)) return FAST_NOT_MINE;
   const ip = off + IP;
-  if (b[ip] !== VER_IHL_PLAIN || b[ip + IP4_PROTOCOL] !== PROTO_UDP) return -1;
+  if (b[ip] !== VER_IHL_PLAIN || b[ip + IP4_PROTOCOL] !== PROTO_UDP) return FAST_NOT_MINE;
   const total = (b[ip + IP4_TOTAL_LEN]! << 8) | b[ip + IP4_TOTAL_LEN + 1]!;
-  if (total < IPV4_HEADER_LEN + UDP_HEADER_LEN || total > len - IP) return -1;
-  if ((((b[ip + IP4_FLAGS_FRAG]! << 8) | b[ip + IP4_FLAGS_FRAG + 1]!) & FRAG_BITS) !== 0) return -1;
-  if (partialSum(b, ip, IPV4_HEADER_LEN) !== 0xffff) return -1;
+  if (total < IPV4_HEADER_LEN + UDP_HEADER_LEN || total > len - IP) return FAST_NOT_MINE;
+  if ((((b[ip + IP4_FLAGS_FRAG]! << 8) | b[ip + IP4_FLAGS_FRAG + 1]!) & FRAG_BITS) !== 0) return FAST_NOT_MINE;
+  if (partialSum(b, ip, IPV4_HEADER_LEN) !== 0xffff) return FAST_NOT_MINE;
   const dst = ((b[ip + IP4_DST]! << 24) | (b[ip + IP4_DST + 1]! << 16) | (b[ip + IP4_DST + 2]! << 8) | b[ip + IP4_DST + 3]!) >>> 0;
-  if (!h.ownsV4(dst)) return -1;
+  if (!h.ownsV4(dst)) return FAST_NOT_MINE;
   const src = ((b[ip + IP4_SRC]! << 24) | (b[ip + IP4_SRC + 1]! << 16) | (b[ip + IP4_SRC + 2]! << 8) | b[ip + IP4_SRC + 3]!) >>> 0;
-  if (src === 0 || src >>> 28 >= 14 || src >>> 24 === 127 || h.ownsV4(src)) return -1;
+  if (src === 0 || src >>> 28 >= 14 || src >>> 24 === 127 || h.ownsV4(src)) return FAST_NOT_MINE;
   const u = off + UDP;
   const ulen = (b[u + UDP_LENGTH]! << 8) | b[u + UDP_LENGTH + 1]!;
-  if (ulen < UDP_HEADER_LEN || ulen > total - IPV4_HEADER_LEN) return -1;
-  if (((b[u + UDP_DST_PORT]! << 8) | b[u + UDP_DST_PORT + 1]!) !== h.dnsPort) return -1;
-  if ((b[u + UDP_SRC_PORT]! | b[u + UDP_SRC_PORT + 1]!) === 0) return -1;
+  if (ulen < UDP_HEADER_LEN || ulen > total - IPV4_HEADER_LEN) return FAST_NOT_MINE;
+  if (((b[u + UDP_DST_PORT]! << 8) | b[u + UDP_DST_PORT + 1]!) !== h.dnsPort) return FAST_NOT_MINE;
+  if ((b[u + UDP_SRC_PORT]! | b[u + UDP_SRC_PORT + 1]!) === 0) return FAST_NOT_MINE;
   const field = (b[u + UDP_CHECKSUM]! << 8) | b[u + UDP_CHECKSUM + 1]!;
   if (h.checksums !== CSUM_OFF && field !== 0) {
     const pseudo = partialSum(b, ip + IP4_SRC, 8, PROTO_UDP + ulen);
     if (addSums(pseudo, partialSum(b, u, ulen)) !== 0xffff) {
       // The form a local peer with checksum offload sends (auto only), or a drop the general path counts.
-      if (h.checksums !== CSUM_AUTO || !isOffloadForm(field, pseudo)) return -1;
+      if (h.checksums !== CSUM_AUTO || !isOffloadForm(field, pseudo)) return FAST_NOT_MINE;
       h.counters[UDP_CSUM_OFFLOAD]!++;
     }
   }
   const room = Math.min(off + cap - (u + UDP_HEADER_LEN), h.mtu - IPV4_HEADER_LEN - UDP_HEADER_LEN);
-  if (room < 12) return -1;
-  const n = h.answerUdp4(b, u + UDP_HEADER_LEN, ulen - UDP_HEADER_LEN, room);
-  if (n < 0) return -2;
+  if (room < 12) return FAST_NOT_MINE;
+  const n = h.answerUdp4(b, u + UDP_HEADER_LEN, ulen - UDP_HEADER_LEN, room, ip + IP4_SRC);
+  if (n < 0) return n;
 
   // The replies' headers, with the views' own functions (the same bytes as the general path).
   const newUlen = UDP_HEADER_LEN + n;

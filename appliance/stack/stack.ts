@@ -10,6 +10,12 @@
 // place (a SYN-ACK, a RST) leaves in the same frame; what it sends later in the batch (data,
 // ACKs, retransmissions) is written into spare or new frames by endBatch().
 //
+// Each DNS answer over UDP then goes through the worker's response rate limiter, when it
+// has one (dns/rrl.ts; one per worker, shared-nothing): sent as it is, sent slipped (cut to
+// TC=1 by the responder, with the UDP and IP lengths and checksums of the shorter answer),
+// or not sent at all (counted as rrl_dropped; the frame is a spare). The limiter keys on the
+// source address as the frame carries it. TCP answers are never limited.
+//
 // RFC 826 (ARP), RFC 791 (IPv4), RFC 8200 (IPv6), RFC 792 and RFC 4443 (echo),
 // RFC 4861 §7.2 (neighbour discovery), RFC 768 (UDP), RFC 1035 (DNS over UDP), RFC 9293 (TCP).
 
@@ -18,15 +24,16 @@ import { EthernetView, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETH_DST, E
 import { CSUM_OFF } from '../wire/reasons.js';
 import { IcmpView, ICMP_ECHO_REQUEST } from '../wire/icmp.js';
 import { Icmpv6View, ICMP6_ECHO_REQUEST, ICMP6_NEIGHBOR_SOLICITATION, NA_LEN, NDP_TARGET } from '../wire/icmpv6.js';
-import { Ipv4View, IPV4_HEADER_LEN, PROTO_ICMP, PROTO_TCP, PROTO_UDP } from '../wire/ipv4.js';
+import { Ipv4View, IPV4_HEADER_LEN, IP4_SRC, PROTO_ICMP, PROTO_TCP, PROTO_UDP } from '../wire/ipv4.js';
 import { Ipv6View, IPV6_HEADER_LEN, IP6_DST, IP6_SRC, NH_ICMPV6, NH_TCP, NH_UDP } from '../wire/ipv6.js';
 import { TcpView } from '../wire/tcp.js';
 import { UdpView, UDP_HEADER_LEN } from '../wire/udp.js';
 import type { Tcp } from './tcp/tcp.js';
 import type { TxQueue } from './tx.js';
 import { TRANSPORT_UDP, type DnsResponder } from '../dns/responder.js';
+import { FAMILY_IPV4, FAMILY_IPV6, RRL_DROP, RRL_SLIP, type ResponseRateLimiter } from '../dns/rrl.js';
 import * as C from './counters.js';
-import { fastUdp4, type FastPathHost } from './fast-path.js';
+import { FAST_DNS_DROP, FAST_RRL_DROP, fastUdp4, type FastPathHost } from './fast-path.js';
 
 export interface StackConfig {
   /** The interface's MAC address: the source of every answer. */
@@ -68,7 +75,16 @@ export class Stack implements FastPathHost {
   /** The worker's TCP (set by attachTcp), or null: TCP is then a counted drop. */
   tcp: Tcp | null = null;
 
-  constructor(readonly cfg: StackConfig, private readonly dns: DnsResponder | null, readonly counters: Float64Array) {
+  /**
+   * The batch's clock in whole seconds, for response rate limiting (a small integer: see
+   * rrl.ts on why it must not be a heap number). `now` is monotonic (performance.now()),
+   * so these seconds count from the worker's start; RRL only takes their differences.
+   */
+  private rrlNow = 0;
+
+  /** `rrl`: the worker's response rate limiter, or null (RRL off). */
+  constructor(readonly cfg: StackConfig, private readonly dns: DnsResponder | null, readonly counters: Float64Array,
+    private readonly rrl: ResponseRateLimiter | null = null) {
     this.mac = Uint8Array.from(cfg.mac);
     this.dnsPort = cfg.dnsPort;
     this.checksums = cfg.checksums;
@@ -92,6 +108,8 @@ export class Stack implements FastPathHost {
   handle(mem: Uint8Array, off: number, len: number, cap: number, now = 0): number {
     const c = this.counters;
     c[C.RX_FRAMES]!++;
+    this.now = now;
+    this.rrlNow = (now / 1000) | 0;
     if (this.dns !== null) {
       // DNS over IPv4/UDP, the bulk of the traffic: the fast path, when it applies.
       const n = fastUdp4(this, mem, off, len, cap);
@@ -99,9 +117,9 @@ export class Stack implements FastPathHost {
         c[C.DNS_ANSWERS]!++;
         return n;
       }
-      if (n === -2) return this.drop(C.DROP_DNS);
+      if (n === FAST_DNS_DROP) return this.drop(C.DROP_DNS);
+      if (n === FAST_RRL_DROP) return 0; // counted by the limiter (rrl_dropped)
     }
-    this.now = now;
     const eth = this.eth.wrap(mem, off, len);
     let r = eth.check();
     if (r !== C.OK) return this.drop(r);
@@ -208,7 +226,7 @@ export class Stack implements FastPathHost {
       if (r === C.UDP_CSUM_OFFLOAD) this.counters[r]!++;
       else if (r !== C.OK) return this.drop(r);
       if (udp.srcPort === 0) return this.drop(C.DROP_UDP_SRC_PORT0);
-      const n = this.dnsAnswer(mem, off, cap, IPV4_HEADER_LEN, false);
+      const n = this.dnsAnswer(mem, off, cap, IPV4_HEADER_LEN, false, ip.off + IP4_SRC);
       if (n <= 0) return 0;
       udp.reply(n, ip.pseudoHeaderSum(PROTO_UDP, UDP_HEADER_LEN + n));
       ip.reply(UDP_HEADER_LEN + n);
@@ -262,7 +280,7 @@ export class Stack implements FastPathHost {
       if (r === C.UDP_CSUM_OFFLOAD) this.counters[r]!++;
       else if (r !== C.OK) return this.drop(r);
       if (udp.srcPort === 0) return this.drop(C.DROP_UDP_SRC_PORT0);
-      const n = this.dnsAnswer(mem, off, cap, IPV6_HEADER_LEN, true);
+      const n = this.dnsAnswer(mem, off, cap, IPV6_HEADER_LEN, true, ip.off + IP6_SRC);
       if (n <= 0) return 0;
       ip.reply(UDP_HEADER_LEN + n);
       udp.reply(n, ip.pseudoHeaderSum(NH_UDP, UDP_HEADER_LEN + n));
@@ -297,8 +315,26 @@ export class Stack implements FastPathHost {
     return this.drop(C.DROP_IP_PROTOCOL);
   }
 
-  answerUdp4(mem: Uint8Array, at: number, len: number, room: number): number {
-    return this.dns!.answer(mem, at, len, room, TRANSPORT_UDP, false);
+  answerUdp4(mem: Uint8Array, at: number, len: number, room: number, srcAt: number): number {
+    const n = this.dns!.answer(mem, at, len, room, TRANSPORT_UDP, false);
+    if (n < 0) return FAST_DNS_DROP;
+    if (this.rrl === null) return n;
+    const m = this.rateLimit(mem, at, n, srcAt, FAMILY_IPV4);
+    return m < 0 ? FAST_RRL_DROP : m;
+  }
+
+  /**
+   * Response rate limiting of the UDP answer just written at mem[at, at+n) for the query
+   * from the address at mem[srcAt..] (the general path and the fast path both come here):
+   * the length to send (n, or the slipped answer's), or -1 when nothing goes out (the
+   * limiter counts it).
+   */
+  private rateLimit(mem: Uint8Array, at: number, n: number, srcAt: number, family: number): number {
+    const dns = this.dns!;
+    const d = this.rrl!.decide(mem, srcAt, family, dns.rrlClass, dns.rrlName, this.rrlNow);
+    if (d === RRL_DROP) return -1;
+    if (d === RRL_SLIP) return dns.slip(mem, at);
+    return n;
   }
 
   /** RFC 4861 §7.2.3-4: a valid solicitation for an address we own gets an advertisement. */
@@ -340,15 +376,22 @@ export class Stack implements FastPathHost {
     return eth.headerLen + IPV6_HEADER_LEN + NA_LEN;
   }
 
-  /** The DNS answer for the UDP datagram in this.udp, written in place; its length, or 0. */
-  private dnsAnswer(mem: Uint8Array, off: number, cap: number, ipHeaderLen: number, v6: boolean): number {
+  /**
+   * The DNS answer for the UDP datagram in this.udp, written in place, after response rate
+   * limiting (the client's address at mem[srcAt..]); its length, or 0: nothing to send.
+   */
+  private dnsAnswer(mem: Uint8Array, off: number, cap: number, ipHeaderLen: number, v6: boolean, srcAt: number): number {
     const udp = this.udp;
     if (udp.dstPort !== this.cfg.dnsPort || this.dns === null) return this.drop(C.DROP_UDP_PORT);
     const at = udp.payloadOffset;
     const room = Math.min(off + cap - at, this.cfg.mtu - ipHeaderLen - UDP_HEADER_LEN);
     if (room < 12) return this.drop(C.DROP_TOO_BIG);
-    const n = this.dns.answer(mem, at, udp.length - UDP_HEADER_LEN, room, TRANSPORT_UDP, v6);
+    let n = this.dns.answer(mem, at, udp.length - UDP_HEADER_LEN, room, TRANSPORT_UDP, v6);
     if (n < 0) return this.drop(C.DROP_DNS);
+    if (this.rrl !== null) {
+      n = this.rateLimit(mem, at, n, srcAt, v6 ? FAMILY_IPV6 : FAMILY_IPV4);
+      if (n < 0) return 0; // counted by the limiter (rrl_dropped)
+    }
     this.counters[C.DNS_ANSWERS]!++;
     return n;
   }

@@ -13,7 +13,8 @@ import { DnsTables } from '../dns/tables.js';
 import { DnsResponder } from '../dns/responder.js';
 import { Stack, type StackConfig } from '../stack/stack.js';
 import { TxQueue } from '../stack/tx.js';
-import { COUNTER_STRIDE, DNS_BASE, DNS_STREAM_BASE, HANDLER_ERRORS, TCP_BASE, TX_FRAMES, TX_RING_FULL } from '../stack/counters.js';
+import { COUNTER_STRIDE, DNS_BASE, DNS_STREAM_BASE, HANDLER_ERRORS, RRL_BASE, TCP_BASE, TX_FRAMES, TX_RING_FULL } from '../stack/counters.js';
+import { RRL_COUNTERS, RRL_DEFAULTS, ResponseRateLimiter, type RrlOptions } from '../dns/rrl.js';
 import { Tcp } from '../stack/tcp/tcp.js';
 import { DnsTcpApp } from '../stack/tcp/apps.js';
 import { DnsStreams } from '../dns/stream.js';
@@ -41,6 +42,12 @@ export interface ServeJob {
   messageTimeoutMs: number;
   /** Test only: every ISS is this (just below 2^32, so that tests cross the wrap). */
   testIss?: number;
+  /**
+   * Response rate limiting of UDP answers (plain data: the worker builds its own limiter,
+   * with its own table and key; shared-nothing). Absent, or a rate of 0: no limiting. The
+   * supervisor always sets it from serve's --rrl-* flags (NSD's defaults).
+   */
+  rrl?: RrlOptions;
   /** Float64Array over it; this worker writes doubles [queue × COUNTER_STRIDE, + COUNTER_STRIDE). */
   counters: SharedArrayBuffer;
   /** Int32Array over it: [0] = stop, set by the supervisor. */
@@ -69,7 +76,7 @@ export function ipv4ToU32(a: string): number {
   return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
 }
 
-export type StackJob = Pick<ServeJob, 'file' | 'image' | 'ipv4' | 'ipv6' | 'dnsPort' | 'checksums' | 'tcpConnections' | 'secret' | 'idleTimeoutMs' | 'messageTimeoutMs' | 'testIss'>;
+export type StackJob = Pick<ServeJob, 'file' | 'image' | 'ipv4' | 'ipv6' | 'dnsPort' | 'checksums' | 'tcpConnections' | 'secret' | 'idleTimeoutMs' | 'messageTimeoutMs' | 'testIss' | 'rrl'>;
 
 /** The stack of a job, over a device (used by the worker, and by tests over a pipe); `now` starts TCP's clock. */
 export function makeStack(job: StackJob, dev: Pick<Device, 'mac' | 'mtu'>, counters: Float64Array, now = performance.now()): Stack {
@@ -84,7 +91,10 @@ export function makeStack(job: StackJob, dev: Pick<Device, 'mac' | 'mtu'>, count
     checksums: job.checksums,
     mtu: dev.mtu,
   };
-  const stack = new Stack(cfg, responder, counters);
+  // The worker's own limiter, its counters in the worker's stride at RRL_BASE.
+  const rrl = responder !== null && job.rrl !== undefined && (job.rrl.rate ?? RRL_DEFAULTS.rate) > 0
+    ? new ResponseRateLimiter(job.rrl, counters.subarray(RRL_BASE, RRL_BASE + RRL_COUNTERS)) : null;
+  const stack = new Stack(cfg, responder, counters, rrl);
   if (responder !== null) {
     // DNS over TCP on the DNS port, through the fused TCP.
     const tcp = new Tcp({ capacity: job.tcpConnections, secret: job.secret, mtu: dev.mtu, testIss: job.testIss }, stack, counters.subarray(TCP_BASE), now);

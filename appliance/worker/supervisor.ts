@@ -12,7 +12,8 @@ import { attachXdp, interfaceInfo, parseIPv4, parseIPv6, type XdpProgram } from 
 import { loadImage } from '../../specializers/image/format.js';
 import { DnsTables } from '../dns/tables.js';
 import { DNS_COUNTER_NAMES } from '../dns/responder.js';
-import { COUNTER_STRIDE, DNS_BASE, DNS_STREAM_BASE, STACK_COUNTER_NAMES, TCP_BASE } from '../stack/counters.js';
+import { COUNTER_STRIDE, DNS_BASE, DNS_STREAM_BASE, RRL_BASE, STACK_COUNTER_NAMES, TCP_BASE } from '../stack/counters.js';
+import { RRL_COUNTER_NAMES, type RrlOptions } from '../dns/rrl.js';
 import { TCP_COUNTER_NAMES } from '../stack/tcp/counters.js';
 import { DNS_STREAM_COUNTER_NAMES } from '../dns/stream.js';
 import type { ServeJob, WorkerMessage } from './serve-worker.js';
@@ -35,6 +36,8 @@ export interface XdpServeOptions {
   messageTimeoutMs: number;
   /** Record frames to PREFIX.q<QUEUE>.pcap, one batch in `every`, at most `limit` frames. */
   capture?: { prefix: string; every: number; limit?: number };
+  /** Response rate limiting, each worker its own limiter with these options; absent or rate 0: off. */
+  rrl?: RrlOptions;
 }
 
 export interface XdpServer {
@@ -75,6 +78,8 @@ const FAMILIES: ReadonlyArray<{ base: number; prefix: string; names: readonly st
   { base: DNS_BASE, prefix: 'dns_', names: DNS_COUNTER_NAMES },
   { base: TCP_BASE, prefix: 'tcp_', names: TCP_COUNTER_NAMES },
   { base: DNS_STREAM_BASE, prefix: 'dns_tcp_', names: DNS_STREAM_COUNTER_NAMES },
+  // Their names carry their prefix already: rrl_checked, rrl_dropped, ...
+  { base: RRL_BASE, prefix: '', names: RRL_COUNTER_NAMES },
 ];
 
 export const COUNTER_NAMES: readonly string[] = [...STACK_COUNTER_NAMES.slice(1), ...FAMILIES.flatMap((f) => f.names.map((n) => f.prefix + n))];
@@ -135,7 +140,7 @@ export async function startXdpServer(o: XdpServeOptions): Promise<XdpServer> {
         cpu: o.cpus.length > 0 ? o.cpus[queue % o.cpus.length]! : -1,
         xskMapFd: program.xskMapFd, ipv4, ipv6, dnsPort: o.dnsPort, checksums: o.checksums,
         tcpConnections: o.tcpConnections, secret, idleTimeoutMs: o.idleTimeoutMs, messageTimeoutMs: o.messageTimeoutMs,
-        counters, control,
+        counters, control, rrl: o.rrl,
         capture: o.capture ? { file: `${o.capture.prefix}.q${queue}.pcap`, every: o.capture.every, limit: o.capture.limit } : undefined,
       };
       const w = new Worker(script, { workerData: job });

@@ -61,7 +61,8 @@ test.before(async () => {
   const b = spawnSync(process.execPath, [CLI, 'build', '--zone', zoneFile, '-o', image], { encoding: 'utf8', timeout: 120_000 });
   buildErr = b.stderr;
   if (b.status !== 0) throw new Error(`build failed: ${b.stderr}`);
-  server = spawn(process.execPath, [CLI, 'serve', image, '--backend', 'socket', '--dns', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // RRL off, as the NSD it is compared with (rrl-ratelimit: 0): every answer is compared whole.
+  server = spawn(process.execPath, [CLI, 'serve', image, '--backend', 'socket', '--dns', '127.0.0.1:0', '--rrl-rate', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   server.stdout!.on('data', (c) => { serverOut += c; });
   server.stderr!.on('data', (c) => { serverOut += c; });
   port = await new Promise<number>((resolve, reject) => {

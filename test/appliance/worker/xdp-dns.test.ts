@@ -2,6 +2,9 @@
 // the appliance serves fixtures/zones through AF_XDP on 198.18.0.10 and 2001:db8::10; NSD
 // serves the same zones from the server namespace's kernel on 198.18.0.1 and 2001:db8::1;
 // real clients (dig, kdig, ping) and the differential corpus run in the client namespace.
+// The corpus goes to both from one client address, many answers a second: the appliance
+// exempts the client from response rate limiting (--rrl-exempt, as the benches do; NSD's
+// config has RRL off), so the comparison sees every answer. RRL itself: xdp-rrl.test.ts.
 
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -48,7 +51,8 @@ test.before(async () => {
   writeFileSync(conf, nsdConfig(tmp.dir, `${topo.server.ipv4},${topo.server.ipv6}`, 53, parsed.map((z) => ({ origin: nameToText(z.origin), file: z.file })), FIXTURE_ZONES));
   nsd = topo.spawn(topo.server.ns, 'nsd', ['-d', '-c', conf]);
   app = spawn(process.execPath, [CLI, 'serve', image, '--backend', 'xdp', '--iface', topo.server.iface, '--netns', topo.server.ns,
-    '--addr', APP4, '--addr', APP6, '--metrics', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    '--addr', APP4, '--addr', APP6, '--metrics', '127.0.0.1:0', '--rrl-exempt', `${topo.client.ipv4}/32`, '--rrl-exempt', `${topo.client.ipv6}/128`],
+  { stdio: ['ignore', 'pipe', 'pipe'] });
   app.stdout!.on('data', (c) => { appOut += c; });
   app.stderr!.on('data', (c) => { appOut += c; });
   await untilOk('the appliance', async () => {
@@ -93,6 +97,9 @@ test.serial('(root) dig and kdig get the right answers over IPv4 and IPv6', asyn
   t.log(`udp_csum_offload ${totals.udp_csum_offload}, drop_udp_checksum ${totals.drop_udp_checksum}`);
   t.true(totals.udp_csum_offload! > 0);
   t.is(totals.drop_udp_checksum, 0);
+  // The client is on the RRL allow-list: its answers are counted as exempt, none limited.
+  t.true(totals.rrl_exempt! > 0, `rrl_exempt ${totals.rrl_exempt}`);
+  t.is(totals.rrl_dropped, 0);
 });
 
 test.serial('(root) ping and ping -6 are answered; the client resolves the MAC by ARP and NDP', async (t) => {
