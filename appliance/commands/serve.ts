@@ -19,6 +19,7 @@ export interface ServeOptions {
   queues?: number;
   cpus?: string;
   dnsPort: number;
+  httpPort: number;
   verifyChecksums: 'auto' | 'strict' | 'off';
   netns?: string;
   metrics?: string;
@@ -199,6 +200,7 @@ async function runServeXdp(file: string, o: ServeOptions, rrl: RrlOptions): Prom
     dnsPort: o.dnsPort, checksums: o.verifyChecksums === 'strict' ? CSUM_STRICT : o.verifyChecksums === 'off' ? CSUM_OFF : CSUM_AUTO,
     tcpConnections: Math.max(64, Math.ceil(o.maxConnections / Math.max(1, o.queues ?? 1))),
     idleTimeoutMs: o.idleTimeout * 1000, messageTimeoutMs: o.dnsMessageTimeout * 1000,
+    httpPort: o.httpPort, headerTimeoutMs: o.headerTimeout * 1000,
     capture: o.capture ? { prefix: o.capture, every: o.captureEvery, limit: o.captureLimit } : undefined,
     rrl,
   });
@@ -215,7 +217,9 @@ async function runServeXdp(file: string, o: ServeOptions, rrl: RrlOptions): Prom
   const where = o.addr.map((a) => (a.includes(':') ? `[${a}]` : a) + `:${o.dnsPort}`).join(', ');
   const lines = [
     `appliance: serving ${file} through AF_XDP on ${o.iface}${o.netns ? ` (namespace ${o.netns})` : ''}: ${server.xdpMode} XDP, AF_XDP ${server.mode.split('/').pop()} mode`,
-    `DNS   ${where} over UDP and TCP; ARP/NDP and ICMP echo answered for those addresses`,
+    ...(server.serves.dns ? [`DNS   ${where} over UDP and TCP`] : []),
+    ...(server.serves.http ? [`HTTP  ${o.addr.map((a) => `http://${a.includes(':') ? `[${a}]` : a}${o.httpPort === 80 ? '' : `:${o.httpPort}`}/`).join(', ')}`] : []),
+    `      ARP/NDP and ICMP echo answered for those addresses`,
     rrlLine(rrl, true),
     ...server.workers.map((w) => `      queue ${w.queue}: worker on CPU ${w.cpu}${parseCpus(o.cpus).length ? ' (pinned)' : ''}`),
   ];

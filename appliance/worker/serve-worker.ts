@@ -13,10 +13,12 @@ import { DnsTables } from '../dns/tables.js';
 import { DnsResponder } from '../dns/responder.js';
 import { Stack, type StackConfig } from '../stack/stack.js';
 import { TxQueue } from '../stack/tx.js';
-import { COUNTER_STRIDE, DNS_BASE, DNS_STREAM_BASE, HANDLER_ERRORS, RRL_BASE, TCP_BASE, TX_FRAMES, TX_RING_FULL } from '../stack/counters.js';
+import { COUNTER_STRIDE, DNS_BASE, DNS_STREAM_BASE, HANDLER_ERRORS, HTTP_BASE, RRL_BASE, TCP_BASE, TX_FRAMES, TX_RING_FULL } from '../stack/counters.js';
 import { RRL_COUNTERS, RRL_DEFAULTS, ResponseRateLimiter, type RrlOptions } from '../dns/rrl.js';
 import { Tcp } from '../stack/tcp/tcp.js';
-import { DnsTcpApp } from '../stack/tcp/apps.js';
+import { DnsTcpApp, HttpTcpApp } from '../stack/tcp/apps.js';
+import { HttpSessions } from '../http/session.js';
+import { HttpTables } from '../http/tables.js';
 import { DnsStreams } from '../dns/stream.js';
 
 export interface ServeJob {
@@ -40,6 +42,9 @@ export interface ServeJob {
   /** DNS over TCP: idle connections closed after this; one message must arrive within messageTimeoutMs of its first byte. */
   idleTimeoutMs: number;
   messageTimeoutMs: number;
+  /** HTTP over TCP (when the image has sites): its port, and the head deadline. */
+  httpPort: number;
+  headerTimeoutMs: number;
   /** Test only: every ISS is this (just below 2^32, so that tests cross the wrap). */
   testIss?: number;
   /**
@@ -76,7 +81,7 @@ export function ipv4ToU32(a: string): number {
   return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
 }
 
-export type StackJob = Pick<ServeJob, 'file' | 'image' | 'ipv4' | 'ipv6' | 'dnsPort' | 'checksums' | 'tcpConnections' | 'secret' | 'idleTimeoutMs' | 'messageTimeoutMs' | 'testIss' | 'rrl'>;
+export type StackJob = Pick<ServeJob, 'file' | 'image' | 'ipv4' | 'ipv6' | 'dnsPort' | 'checksums' | 'tcpConnections' | 'secret' | 'idleTimeoutMs' | 'messageTimeoutMs' | 'httpPort' | 'headerTimeoutMs' | 'testIss' | 'rrl'>;
 
 /** The stack of a job, over a device (used by the worker, and by tests over a pipe); `now` starts TCP's clock. */
 export function makeStack(job: StackJob, dev: Pick<Device, 'mac' | 'mtu'>, counters: Float64Array, now = performance.now()): Stack {
@@ -95,12 +100,24 @@ export function makeStack(job: StackJob, dev: Pick<Device, 'mac' | 'mtu'>, count
   const rrl = responder !== null && job.rrl !== undefined && (job.rrl.rate ?? RRL_DEFAULTS.rate) > 0
     ? new ResponseRateLimiter(job.rrl, counters.subarray(RRL_BASE, RRL_BASE + RRL_COUNTERS)) : null;
   const stack = new Stack(cfg, responder, counters, rrl);
-  if (responder !== null) {
-    // DNS over TCP on the DNS port, through the fused TCP.
-    const tcp = new Tcp({ capacity: job.tcpConnections, secret: job.secret, mtu: dev.mtu, testIss: job.testIss }, stack, counters.subarray(TCP_BASE), now);
-    const streams = new DnsStreams(responder, { capacity: job.tcpConnections, messageTimeoutMs: job.messageTimeoutMs, idleTimeoutMs: job.idleTimeoutMs },
-      counters.subarray(DNS_STREAM_BASE));
-    tcp.listen(job.dnsPort, new DnsTcpApp(streams, tcp));
+  const http = new HttpTables(img);
+  if (responder !== null || http.hasSites) {
+    const tcp = new Tcp({ capacity: job.tcpConnections, secret: job.secret, mtu: dev.mtu, testIss: job.testIss, http: http.hasSites ? http : undefined },
+      stack, counters.subarray(TCP_BASE), now);
+    if (responder !== null) {
+      // DNS over TCP on the DNS port.
+      const streams = new DnsStreams(responder, { capacity: job.tcpConnections, messageTimeoutMs: job.messageTimeoutMs, idleTimeoutMs: job.idleTimeoutMs },
+        counters.subarray(DNS_STREAM_BASE));
+      tcp.listen(job.dnsPort, new DnsTcpApp(streams, tcp));
+    }
+    if (http.hasSites) {
+      // HTTP on the HTTP port: the Date comes from the wall clock; the loop's clock is monotonic.
+      const wallOffsetMs = Date.now() - performance.now();
+      const sessions = new HttpSessions(http, {
+        capacity: job.tcpConnections, headerTimeoutMs: job.headerTimeoutMs, idleTimeoutMs: job.idleTimeoutMs, wallOffsetMs,
+      }, counters.subarray(HTTP_BASE));
+      tcp.listen(job.httpPort, new HttpTcpApp(sessions, tcp, wallOffsetMs));
+    }
     stack.attachTcp(tcp);
   }
   return stack;

@@ -11,8 +11,10 @@ import { exclusiveAddresses } from './addresses.js';
 import { attachXdp, interfaceInfo, parseIPv4, parseIPv6, type XdpProgram } from '../../netmap-binding/afxdp.js';
 import { loadImage } from '../../specializers/image/format.js';
 import { DnsTables } from '../dns/tables.js';
+import { HttpTables } from '../http/tables.js';
+import { HTTP_SESSION_COUNTER_NAMES } from '../http/session.js';
 import { DNS_COUNTER_NAMES } from '../dns/responder.js';
-import { COUNTER_STRIDE, DNS_BASE, DNS_STREAM_BASE, RRL_BASE, STACK_COUNTER_NAMES, TCP_BASE } from '../stack/counters.js';
+import { COUNTER_STRIDE, DNS_BASE, DNS_STREAM_BASE, HTTP_BASE, RRL_BASE, STACK_COUNTER_NAMES, TCP_BASE } from '../stack/counters.js';
 import { RRL_COUNTER_NAMES, type RrlOptions } from '../dns/rrl.js';
 import { TCP_COUNTER_NAMES } from '../stack/tcp/counters.js';
 import { DNS_STREAM_COUNTER_NAMES } from '../dns/stream.js';
@@ -34,6 +36,9 @@ export interface XdpServeOptions {
   tcpConnections: number;
   idleTimeoutMs: number;
   messageTimeoutMs: number;
+  /** HTTP over the fused TCP (when the image has sites): its port and the head deadline. */
+  httpPort: number;
+  headerTimeoutMs: number;
   /** Record frames to PREFIX.q<QUEUE>.pcap, one batch in `every`, at most `limit` frames. */
   capture?: { prefix: string; every: number; limit?: number };
   /** Response rate limiting, each worker its own limiter with these options; absent or rate 0: off. */
@@ -45,6 +50,8 @@ export interface XdpServer {
   readonly queues: number;
   readonly xdpMode: 'native' | 'generic';
   readonly workers: Array<{ queue: number; mode: string; cpu: number }>;
+  /** What the image has the workers serve. */
+  readonly serves: { dns: boolean; http: boolean };
   /** Counters summed over the workers, by name. */
   totals(): Record<string, number>;
   /** Counters of one worker, by name. */
@@ -78,6 +85,7 @@ const FAMILIES: ReadonlyArray<{ base: number; prefix: string; names: readonly st
   { base: DNS_BASE, prefix: 'dns_', names: DNS_COUNTER_NAMES },
   { base: TCP_BASE, prefix: 'tcp_', names: TCP_COUNTER_NAMES },
   { base: DNS_STREAM_BASE, prefix: 'dns_tcp_', names: DNS_STREAM_COUNTER_NAMES },
+  { base: HTTP_BASE, prefix: 'http_', names: HTTP_SESSION_COUNTER_NAMES },
   // Their names carry their prefix already: rrl_checked, rrl_dropped, ...
   { base: RRL_BASE, prefix: '', names: RRL_COUNTER_NAMES },
 ];
@@ -103,9 +111,9 @@ export async function startXdpServer(o: XdpServeOptions): Promise<XdpServer> {
   }
   if (ipv4.length + ipv6.length === 0) throw new UsageError('--backend xdp needs at least one --addr the appliance owns');
   const img = loadImage(o.image);
-  if (!new DnsTables(img).hasZones) {
-    throw new UsageError(`${o.image}: no DNS zones in the image; the xdp backend serves DNS (HTTP over the fused stack is not built yet: use --backend socket)`);
-  }
+  const hasZones = new DnsTables(img).hasZones;
+  const hasSites = new HttpTables(img).hasSites;
+  if (!hasZones && !hasSites) throw new UsageError(`${o.image}: the image has nothing to serve`);
   const info = interfaceInfo(o.iface, o.netns);
   const queues = o.queues ?? info.rxQueues;
   if (queues < 1 || queues > info.rxQueues) {
@@ -114,7 +122,8 @@ export async function startXdpServer(o: XdpServeOptions): Promise<XdpServer> {
   // DNS over UDP and TCP to our addresses goes to the sockets; TCP on a queue with no socket is dropped in XDP.
   // On addresses only the appliance has, all TCP comes too (unserved ports get a RST from the stack).
   const program: XdpProgram = attachXdp({
-    iface: o.iface, netns: o.netns, ipv4, ipv6, udpPorts: [o.dnsPort], tcpPorts: [o.dnsPort], maxQueues: queues,
+    iface: o.iface, netns: o.netns, ipv4, ipv6, udpPorts: hasZones ? [o.dnsPort] : [],
+    tcpPorts: [...(hasZones ? [o.dnsPort] : []), ...(hasSites ? [o.httpPort] : [])], maxQueues: queues,
     exclusive: exclusiveAddresses([...ipv4, ...ipv6], o.netns),
   });
   // One secret for every worker (table hashes, ISNs, SYN cookies): a flow that moves to
@@ -140,6 +149,7 @@ export async function startXdpServer(o: XdpServeOptions): Promise<XdpServer> {
         cpu: o.cpus.length > 0 ? o.cpus[queue % o.cpus.length]! : -1,
         xskMapFd: program.xskMapFd, ipv4, ipv6, dnsPort: o.dnsPort, checksums: o.checksums,
         tcpConnections: o.tcpConnections, secret, idleTimeoutMs: o.idleTimeoutMs, messageTimeoutMs: o.messageTimeoutMs,
+        httpPort: o.httpPort, headerTimeoutMs: o.headerTimeoutMs,
         counters, control, rrl: o.rrl,
         capture: o.capture ? { file: `${o.capture.prefix}.q${queue}.pcap`, every: o.capture.every, limit: o.capture.limit } : undefined,
       };
@@ -183,6 +193,7 @@ export async function startXdpServer(o: XdpServeOptions): Promise<XdpServer> {
     queues,
     xdpMode: program.mode,
     workers: ready,
+    serves: { dns: hasZones, http: hasSites },
     totals: () => {
       const sum: Record<string, number> = {};
       for (let q = 0; q < queues; q++) for (const [k, v] of Object.entries(readCounters(view, q))) sum[k] = (sum[k] ?? 0) + v;

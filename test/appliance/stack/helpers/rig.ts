@@ -42,11 +42,11 @@ export async function buildZonesImage(): Promise<ZonesImage> {
 }
 
 /** The job a test stack runs (as the supervisor would give it), for the image's zones. */
-export function stackJob(image: { file: string; shared: SharedArrayBuffer }, o: { checksums?: number; tcpConnections?: number; testIss?: number; idleTimeoutMs?: number; messageTimeoutMs?: number } = {}): StackJob {
+export function stackJob(image: { file: string; shared: SharedArrayBuffer }, o: { checksums?: number; tcpConnections?: number; testIss?: number; idleTimeoutMs?: number; messageTimeoutMs?: number; headerTimeoutMs?: number } = {}): StackJob {
   return {
     file: image.file, image: image.shared, ipv4: ['198.18.0.10'], ipv6: ['2001:db8::10'], dnsPort: 53, checksums: o.checksums ?? CSUM_AUTO,
     tcpConnections: o.tcpConnections ?? 64, secret: Uint32Array.of(1, 2, 3, 4, 5, 6, 7, 8), idleTimeoutMs: o.idleTimeoutMs ?? 10_000,
-    messageTimeoutMs: o.messageTimeoutMs ?? 5_000, testIss: o.testIss,
+    messageTimeoutMs: o.messageTimeoutMs ?? 5_000, testIss: o.testIss, httpPort: 80, headerTimeoutMs: o.headerTimeoutMs ?? 5_000,
   };
 }
 
@@ -59,6 +59,7 @@ export interface RigOptions {
   testIss?: number;
   idleTimeoutMs?: number;
   messageTimeoutMs?: number;
+  headerTimeoutMs?: number;
 }
 
 export class Rig {
