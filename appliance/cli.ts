@@ -79,6 +79,7 @@ export function makeProgram(): Command {
     .option('--capture <PREFIX>', 'xdp backend: record frames in and out to PREFIX.q<QUEUE>.pcap (AF_XDP traffic is invisible to tcpdump)')
     .option('--capture-every <N>', 'xdp backend: record one batch in N (default: all)', intIn(1, 1 << 30), 1)
     .option('--capture-limit <N>', 'xdp backend: stop recording after N frames per queue', intIn(1, 1 << 30))
+    .addOption(new Option('--fault <SPEC>', 'xdp backend, for tests: drop, duplicate, reorder and delay frames at seeded rates ("seed=7,drop=0.01,dup=0.01,reorder=0.05,delay=20,dir=both")').hideHelp())
     .option('--idle-timeout <SECONDS>', 'close idle keep-alive (HTTP) and DNS-over-TCP connections after this long; also a client that takes none of a response for this long', secondsIn(0.1, 3600), 60)
     .option('--header-timeout <SECONDS>', 'HTTP: a request head must be complete this long after its first byte (as nginx client_header_timeout)', secondsIn(0.1, 3600), 60)
     .option('--dns-message-timeout <SECONDS>', 'DNS over TCP: one message must be complete this long after its first byte', secondsIn(0.1, 3600), 10)

@@ -2,6 +2,7 @@
 
 import { UsageError, type ApplianceError } from '../../basics/errors.js';
 import { logger } from '../log.js';
+import { parseFaultSpec } from '../../netmap-binding/fault.js';
 import { loadImage } from '../../specializers/image/format.js';
 import { HttpTables } from '../http/tables.js';
 import { HttpSocketServer } from '../backends/socket-http.js';
@@ -25,6 +26,8 @@ export interface ServeOptions {
   metrics?: string;
   capture?: string;
   captureEvery: number;
+  /** Tests only: a fault-injection spec (netmap-binding/fault.ts) wrapped around each queue's device. */
+  fault?: string;
   captureLimit?: number;
   idleTimeout: number;
   headerTimeout: number;
@@ -167,6 +170,16 @@ function socketTotals(sources: Array<{ name: string; stats: () => Record<string,
   return out;
 }
 
+/** A --fault spec, checked now (a usage error names it) and passed on as text. */
+function faultSpec(spec: string): string {
+  try {
+    parseFaultSpec(spec);
+  } catch (e) {
+    throw new UsageError(`--fault ${spec}: ${(e as Error).message}`);
+  }
+  return spec;
+}
+
 function parseCpus(list: string | undefined): number[] {
   if (list === undefined || list === '') return [];
   return list.split(',').map((c) => {
@@ -202,6 +215,7 @@ async function runServeXdp(file: string, o: ServeOptions, rrl: RrlOptions): Prom
     idleTimeoutMs: o.idleTimeout * 1000, messageTimeoutMs: o.dnsMessageTimeout * 1000,
     httpPort: o.httpPort, headerTimeoutMs: o.headerTimeout * 1000,
     capture: o.capture ? { prefix: o.capture, every: o.captureEvery, limit: o.captureLimit } : undefined,
+    fault: o.fault !== undefined ? faultSpec(o.fault) : undefined,
     rrl,
   });
   let metrics: { close: () => Promise<void>; port: number } | undefined;

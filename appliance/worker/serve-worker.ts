@@ -8,6 +8,7 @@
 import { BATCH, type Device } from '../../netmap-binding/device.js';
 import { currentCpu, openAfXdp, pinThread, parseIPv4, parseIPv6 } from '../../netmap-binding/afxdp.js';
 import { CaptureDevice, PcapWriter } from '../../netmap-binding/pcap.js';
+import { FaultDevice, parseFaultSpec } from '../../netmap-binding/fault.js';
 import { attachImage } from '../../specializers/image/format.js';
 import { DnsTables } from '../dns/tables.js';
 import { DnsResponder } from '../dns/responder.js';
@@ -59,6 +60,8 @@ export interface ServeJob {
   control: SharedArrayBuffer;
   /** Record frames in and out (one batch in `every`, at most `limit`). */
   capture?: { file: string; every: number; limit?: number };
+  /** Tests only: a fault-injection spec (netmap-binding/fault.ts) around the device. */
+  fault?: string;
 }
 
 export interface WorkerMessage {
@@ -180,6 +183,10 @@ export async function serveWorkerMain(job: ServeJob, post: (m: WorkerMessage) =>
   try {
     if (job.cpu >= 0) pinThread(job.cpu);
     dev = openAfXdp({ iface: job.iface, netns: job.netns, queue: job.queue, xskMapFd: job.xskMapFd });
+    if (job.fault !== undefined) {
+      const spec = parseFaultSpec(job.fault);
+      dev = new FaultDevice(dev, { seed: (spec.seed + job.queue) >>> 0, rx: spec.rx, tx: spec.tx, now: () => performance.now() });
+    }
     if (job.capture) dev = new CaptureDevice(dev, new PcapWriter(job.capture.file), { every: job.capture.every, limit: job.capture.limit });
     const counters = new Float64Array(job.counters, job.queue * COUNTER_STRIDE * 8, COUNTER_STRIDE);
     const stack = makeStack(job, dev, counters);

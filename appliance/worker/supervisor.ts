@@ -41,6 +41,8 @@ export interface XdpServeOptions {
   headerTimeoutMs: number;
   /** Record frames to PREFIX.q<QUEUE>.pcap, one batch in `every`, at most `limit` frames. */
   capture?: { prefix: string; every: number; limit?: number };
+  /** Tests only: a fault-injection spec around each queue's device (the seed plus the queue number). */
+  fault?: string;
   /** Response rate limiting, each worker its own limiter with these options; absent or rate 0: off. */
   rrl?: RrlOptions;
 }
@@ -152,6 +154,7 @@ export async function startXdpServer(o: XdpServeOptions): Promise<XdpServer> {
         httpPort: o.httpPort, headerTimeoutMs: o.headerTimeoutMs,
         counters, control, rrl: o.rrl,
         capture: o.capture ? { file: `${o.capture.prefix}.q${queue}.pcap`, every: o.capture.every, limit: o.capture.limit } : undefined,
+        fault: o.fault,
       };
       const w = new Worker(script, { workerData: job });
       threads.push(w);
