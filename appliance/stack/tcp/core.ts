@@ -43,11 +43,14 @@ export interface TcpConfig {
   secret: Uint32Array;
   /** The interface's MTU: our MSS is MTU − 40 (IPv4) or MTU − 60 (IPv6). */
   mtu: number;
-  /** Data outstanding with no progress for this long: reset (default 60 s). */
+  /** A peer that keeps its window shut and takes none of our data for this long: reset (default 60 s). */
   sendTimeoutMs?: number;
   /** FIN-WAIT-2 with no FIN from the peer for this long: freed (Linux tcp_fin_timeout, 60 s). */
   finWait2Ms?: number;
-  /** Retransmissions of data or FIN before a reset (default 6: 25 s from a 200 ms RTO; the send deadline bounds it too). */
+  /**
+   * Retransmissions of data or FIN before a reset (default 12: from the 200 ms floor, about
+   * 280 s, past RFC 1122 §4.2.3.5's "at least 100 seconds" for R2; Linux's tcp_retries2 is 15).
+   */
   maxRetries?: number;
   /** SYN-ACK retransmissions before a half-open slot is freed (default 5, as Linux). */
   synAckRetries?: number;
@@ -138,7 +141,7 @@ export class TcpCore {
     this.halfOpenLimit = cfg.halfOpenLimit ?? Math.max(16, n >> 2);
     this.sendTimeoutMs = cfg.sendTimeoutMs ?? 60_000;
     this.finWait2Ms = cfg.finWait2Ms ?? 60_000;
-    this.maxRetries = cfg.maxRetries ?? 6;
+    this.maxRetries = cfg.maxRetries ?? 12;
     this.synAckRetries = cfg.synAckRetries ?? 5;
     this.mss4 = cfg.mtu - 40;
     this.mss6 = cfg.mtu - 60;

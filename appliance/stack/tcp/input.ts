@@ -8,7 +8,7 @@
 import { ACK, FIN, RST, SYN } from '../../wire/tcp.js';
 import { initialWindow, onDupAck, onNewAck } from './congestion.js';
 import * as T from './counters.js';
-import { RTO_INITIAL_MS, rttAck } from './rtt.js';
+import { RTO_INITIAL_MS, rttAck, rttProgress } from './rtt.js';
 import { turnAround, type SynOptions } from './segment.js';
 import { seqAdd, seqGt, seqInRange, seqLeq, seqLt } from './seq.js';
 import {
@@ -251,10 +251,18 @@ function synchronized(tcp: Tcp, s: number, mem: Uint8Array, now: number): number
 
   const segLen = g.payloadLen + (f & SYN ? 1 : 0) + (f & FIN ? 1 : 0);
   // First: the sequence number.
+  let takeData = true;
   if (!acceptable(tcp, s, segLen)) {
     c[T.T_DROP_OUT_OF_WINDOW]!++;
-    if (!(f & RST)) tcp.ackNow(s);
-    return 0;
+    // "If the RCV.WND is zero, no segments will be acceptable, but special allowance should
+    // be made to accept valid ACKs, URGs, and RSTs" (§3.10.7.4): at RCV.NXT, the ACK (which
+    // may free answers and reopen the window) is still looked at; the data is not taken.
+    if (!(t.RCV_WND[s] === 0 && g.seq === t.RCV_NXT[s] && f & ACK && !(f & (SYN | RST)))) {
+      if (!(f & RST)) tcp.ackNow(s);
+      return 0;
+    }
+    takeData = false;
+    tcp.ackNow(s);
   }
   // Second: RST (RFC 5961 §3.2): exactly at RCV.NXT resets; elsewhere in the window, a challenge.
   if (f & RST) {
@@ -288,8 +296,8 @@ function synchronized(tcp: Tcp, s: number, mem: Uint8Array, now: number): number
   if (st === 0) return 0; // LAST-ACK acknowledged: closed
 
   // Seventh: the data.
-  let fin = (f & FIN) !== 0;
-  if (g.payloadLen > 0) {
+  let fin = takeData && (f & FIN) !== 0;
+  if (g.payloadLen > 0 && takeData) {
     if (st & RECEIVING) {
       const skip = (t.RCV_NXT[s]! - g.seq) | 0;
       if (skip < 0) {
@@ -395,6 +403,7 @@ function ackArrives(tcp: Tcp, s: number, now: number): boolean {
     t.RETRIES[s] = 0;
     t.PROGRESS_AT[s] = now;
     rttAck(t, s, ack, now);
+    rttProgress(t, s);
     onNewAck(t, s, ack, acked);
     t.RTO_AT[s] = ack === t.SND_MAX[s] ? 0 : now + t.RTO[s]!;
     if (tcp.HOLD_LEN[s]! > 0 && tcp.outq.hasRoom(s)) {

@@ -45,7 +45,9 @@ export function sendSlot(tcp: Tcp, s: number, now: number, tx: TxQueue): void {
   const c = tcp.counters;
   let f = t.FLAGS[s]!;
   if (f & F_RST_NOW) {
-    if (emit(tcp, s, tx, t.SND_NXT[s]!, RST | ACK, 0, null)) c[T.T_RESETS_SENT]!++;
+    // At the highest sequence number sent (RFC 9293 §3.10.5: SND.NXT of the RFC's model, which
+    // a retransmission never rewinds), or the peer finds it outside its window and keeps a dead connection.
+    if (emit(tcp, s, tx, t.SND_MAX[s]!, RST | ACK, 0, null)) c[T.T_RESETS_SENT]!++;
     tcp.release(s);
     return;
   }
@@ -121,7 +123,9 @@ export function sendSlot(tcp: Tcp, s: number, now: number, tx: TxQueue): void {
     break;
   }
   if (t.FLAGS[s]! & F_ACK_NOW) {
-    if (!emit(tcp, s, tx, t.SND_NXT[s]!, ACK, 0, null)) return tcp.markReady(s);
+    // A bare ACK carries the highest sequence number sent, as BSD's snd_max: after a timeout
+    // rewound SND_NXT it must not look older than what the peer has seen (SND.WL1 at its end).
+    if (!emit(tcp, s, tx, t.SND_MAX[s]!, ACK, 0, null)) return tcp.markReady(s);
   }
   // A zero window with data waiting and nothing in flight: the persist timer probes it.
   if (t.SND_WND[s] === 0 && t.RTO_AT[s] === 0 && seqLt(t.SND_NXT[s]!, dataEnd) && t.SND_NXT[s] === t.SND_UNA[s]) {
@@ -164,11 +168,14 @@ export function rearm(tcp: Tcp, s: number, _now: number): void {
     tcp.wheel.arm(s, at);
     return;
   }
-  if (st & (ESTABLISHED | CLOSE_WAIT) && !(t.FLAGS[s]! & F_FIN_QUEUED)) {
+  const busy = t.SND_UNA[s] !== t.SND_MAX[s] || tcp.outq.Q_LEN[s]! > 0;
+  // The session's deadlines are about a connection that is idle or slow to send its request:
+  // while answers are on their way, they wait (as the socket backend's).
+  if (st & (ESTABLISHED | CLOSE_WAIT) && !(t.FLAGS[s]! & F_FIN_QUEUED) && !busy) {
     const d = tcp.app(tcp.appOf[s]!).deadline(s);
     if (d < at) at = d;
   }
-  if (t.SND_UNA[s] !== t.SND_MAX[s] || tcp.outq.Q_LEN[s]! > 0) {
+  if (busy && t.SND_WND[s] === 0) {
     const d = t.PROGRESS_AT[s]! + tcp.sendTimeoutMs;
     if (d < at) at = d;
   }
@@ -208,8 +215,9 @@ export function expireSlot(tcp: Tcp, s: number, now: number): void {
     return;
   }
   const waiting = t.SND_UNA[s] !== t.SND_MAX[s] || tcp.outq.Q_LEN[s]! > 0;
-  if (waiting && now >= t.PROGRESS_AT[s]! + tcp.sendTimeoutMs) {
-    // The peer took nothing of ours for the whole send deadline (a reader that never reads).
+  if (waiting && t.SND_WND[s] === 0 && now >= t.PROGRESS_AT[s]! + tcp.sendTimeoutMs) {
+    // The peer kept its window shut and took nothing for the whole send deadline (a reader
+    // that never reads: its probes are answered, so the retry limit never comes).
     c[T.T_SEND_TIMEOUTS]!++;
     resetNow(tcp, s);
     return;
@@ -239,7 +247,7 @@ export function expireSlot(tcp: Tcp, s: number, now: number): void {
       tcp.markReady(s);
     }
   }
-  if ((st & SENDING) && !(t.FLAGS[s]! & F_FIN_QUEUED)) {
+  if ((st & SENDING) && !(t.FLAGS[s]! & F_FIN_QUEUED) && !waiting) {
     const app = tcp.app(tcp.appOf[s]!);
     if (app.deadline(s) <= now) {
       // The session's head, message or idle deadline: the server closes first (FIN after what is queued).

@@ -40,6 +40,16 @@ export function rttAck(t: TcpTable, s: number, ack: number, now: number): void {
   if (!(f & F_RETRANSMITTED)) rttSample(t, s, now - t.RTT_AT[s]!);
 }
 
+/**
+ * New data was acknowledged with no sample to take (Karn): the backoff is let go, the RTO
+ * back to what SRTT and RTTVAR give. RFC 6298 §5 lets a new measurement collapse it; at heavy
+ * loss (every timed segment sent again) none may come for a long time and a 60 s RTO then
+ * costs a minute per loss, so progress is taken as the sign the path works again.
+ */
+export function rttProgress(t: TcpTable, s: number): void {
+  if (t.SRTT[s]! > 0) t.RTO[s] = clampRto(t.SRTT[s]! + Math.max(G_MS, 4 * t.RTTVAR[s]!));
+}
+
 /** §5.5: the timer expired: back off. */
 export function rttBackoff(t: TcpTable, s: number): void {
   t.RTO[s] = clampRto(t.RTO[s]! * 2);

@@ -134,8 +134,6 @@ function pipelined(t: ExecutionContext, o: LossyOptions, label: string, peerOpti
  * take it out of this list).
  */
 const KNOWN_FAILING: Record<string, string> = {
-  'parallel 20% seed 7': 'BUG give-up too soon (tcp-bugs.test.ts): the slowest connection, its RTO backed off past 30 s, is reset by the 60 s send deadline',
-  'client end 20% seed 4': 'BUG give-up too soon and BUG RST after retransmission timeouts (tcp-bugs.test.ts): reset by the 60 s send deadline, with a RST behind the client\'s RCV.NXT that it discards: it waits forever',
 };
 
 function lossTest(key: string, title: string, fn: (t: ExecutionContext) => void): void {

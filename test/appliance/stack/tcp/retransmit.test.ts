@@ -90,30 +90,43 @@ function sample(r: TcpRig, n = 3): void {
   }
 }
 
-test('retries are bounded: after 6 retransmissions with no ACK the connection is reset, counted', (t) => {
+test('retries are bounded: after 12 retransmissions with no ACK (past the 100 s of RFC 1122 §4.2.3.5) the connection is reset, counted', (t) => {
   const r = rig(t, { idleTimeoutMs: 10 * 60_000 });
   r.established();
   sample(r);
+  const earlier = r.lost.length;
   r.lose = (s) => !(s.flags & RST);
   r.send({ flags: ACK | PSH, data: TcpRig.framed(q('www.example.com A', 1)) });
   const out: Seg[] = [];
-  for (let ms = 0; ms < 120_000; ms += 100) out.push(...r.advance(100));
-  t.true(out.some((s) => s.flags & RST));
+  let gaveUpAt = 0;
+  for (let ms = 0; ms < 600_000 && !gaveUpAt; ms += 100) {
+    const got = r.advance(100);
+    out.push(...got);
+    if (got.some((s) => s.flags & RST)) gaveUpAt = ms + 100;
+  }
+  t.true(gaveUpAt > 100_000, `gave up after ${gaveUpAt} ms`);
+  t.is(r.lost.slice(earlier).filter((s) => s.data.length > 0).length, 13, 'the first transmission and 12 retransmissions');
   t.is(r.counters().retry_limit, 1);
   t.is(r.counters().connections ?? 0, 0);
   clean(t, r);
 });
 
-test('a peer that takes nothing for the send deadline (60 s) is reset, counted, even while the RTO backs off', (t) => {
-  const r = rig(t, { idleTimeoutMs: 10 * 60_000 });
-  r.established();
-  r.lose = (s) => !(s.flags & RST);
-  r.send({ flags: ACK | PSH, data: TcpRig.framed(q('www.example.com A', 1)) });
-  const out: Seg[] = [];
-  for (let ms = 0; ms < 70_000; ms += 100) out.push(...r.advance(100));
-  t.true(out.some((s) => s.flags & RST));
+test('a peer that keeps its window shut and answers every probe is reset at the send deadline (60 s), counted', (t) => {
+  const r = rig(t, { idleTimeoutMs: 10 * 60_000, window: 1000 });
+  r.established(r.synOptions({ wscale: null }));
+  r.send({ flags: ACK | PSH, data: TcpRig.framed(q('big.big.test TXT', 1)), window: 1000 });
+  // The peer takes what it got, then its window stays shut; it acknowledges nothing new.
+  const acked = r.received;
+  r.send({ flags: ACK, window: 0 });
+  let reset = false;
+  for (let ms = 0; ms < 70_000 && !reset; ms += 100) {
+    for (const s of r.advance(100)) {
+      if (s.flags & RST) reset = true;
+      else if (s.data.length === 1) r.send({ flags: ACK, ack: acked, window: 0 }); // the probe answered, the window still shut
+    }
+  }
+  t.true(reset);
   t.is(r.counters().send_timeouts, 1);
-  clean(t, r);
 });
 
 test('go-back from SND.UNA with one segment after a timeout, growing again by slow start (RFC 5681 §3.1)', (t) => {
@@ -179,5 +192,22 @@ test('a lost FIN is sent again on the RTO', (t) => {
   const out = r.advanceBy(4000, 20);
   t.is(r.lost.length, 1);
   t.true(out.some((s) => s.flags & FIN), 'the FIN again');
+  clean(t, r);
+});
+
+test('an ACK of new data after timeouts lets the backoff go: the RTO is SRTT + 4 × RTTVAR again, though Karn gave no sample', (t) => {
+  const r = rig(t);
+  r.established();
+  sample(r);
+  const slot = r.slot();
+  let n = 0;
+  r.lose = (s) => s.data.length > 0 && n++ < 3; // the answer lost three times: the RTO doubles thrice
+  r.send({ flags: ACK | PSH, data: TcpRig.framed(q('www.example.com A', 7)) });
+  for (let ms = 0; ms < 3000 && n < 4; ms += 10) r.advance(10);
+  t.true(r.tcp.table.RTO[slot]! >= 1600, `backed off to ${r.tcp.table.RTO[slot]}`);
+  r.lose = null;
+  r.advanceBy(4000, 10);
+  r.send({ flags: ACK });
+  t.is(r.tcp.table.RTO[slot], 200);
   clean(t, r);
 });
