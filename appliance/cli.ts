@@ -144,6 +144,31 @@ export function makeProgram(): Command {
     });
 
   bench.command('http')
+    .description('HTTP: the fused path (AF_XDP) and the socket backend against nginx (1 worker), with wrk, in network namespaces (root).')
+    .option('--seconds <N>', 'length of each wrk run', intIn(3, 120), 5)
+    .option('--rounds <N>', 'rounds, every server once per round, back to back (the order turns each round)', intIn(1, 20), 3)
+    .option('--connections <N>', 'wrk connections', intIn(1, 10000), 50)
+    .option('--servers <LIST>', 'which servers: nginx, socket (the socket backend), fused (AF_XDP)', 'nginx,socket,fused')
+    .option('--loads <LIST>', 'which loads: ka-1k, close-1k (a new connection per request), ka-16k, ka-256k, ka-1m, pipe-1k (16 pipelined)',
+      'ka-1k,close-1k,ka-16k,ka-256k,ka-1m,pipe-1k')
+    .option('--server-cpu <N>', 'CPU the server is pinned to', intIn(0, 1023), 0)
+    .option('--load-cpu <N>', 'CPU wrk is pinned to', intIn(0, 1023), 1)
+    .option('--profile <DIR>', 'after the rounds, profile the fused worker under the first of --loads (1 KiB keep-alive by default), write the profile to DIR and print where the time goes')
+    .action(async (o) => {
+      const { runHttpBench, HTTP_BENCH_SERVERS, HTTP_BENCH_LOADS } = await import('./bench/http-xdp.js');
+      const list = <T extends string>(v: string, all: readonly T[], flag: string): T[] => v.split(',').map((x) => x.trim()).map((x) => {
+        if (!all.includes(x as T)) throw new UsageError(`${flag}: unknown ${x} (one of ${all.join(', ')})`);
+        return x as T;
+      });
+      const r = await runHttpBench({
+        rounds: o.rounds, seconds: o.seconds, connections: o.connections, serverCpu: o.serverCpu, loadCpu: o.loadCpu,
+        servers: list(String(o.servers), HTTP_BENCH_SERVERS, '--servers'), loads: list(String(o.loads), HTTP_BENCH_LOADS, '--loads'),
+        cli: process.argv[1]!, profileDir: o.profile, log: (l: string) => process.stdout.write(l + '\n'),
+      });
+      if (r.failures.length > 0) process.exitCode = 1;
+    });
+
+  bench.command('http-socket')
     .description('HTTP over kernel sockets: the socket backend against nginx (1 worker) on loopback, with wrk.')
     .option('--seconds <N>', 'length of each wrk run', intIn(1, 120), 10)
     .option('--rounds <N>', 'rounds, each server once per round, back to back', intIn(1, 20), 3)

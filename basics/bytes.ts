@@ -1,7 +1,14 @@
 // Byte helpers shared by the build and the runtime.
 
-/** dst[at, at+len) = src[off, off+len) by a loop unrolled by four: for the short runs where set(subarray()) costs more (it allocates a view). */
+/** Runs at least this long go through set(subarray()) (a memcpy behind one view's allocation); shorter ones by a loop. */
+const COPY_BY_SET = 64;
+
+/** dst[at, at+len) = src[off, off+len): long runs by set(subarray()), short ones by a loop unrolled by four (where the view costs more). */
 export function copyBytes(dst: Uint8Array, at: number, src: Uint8Array, off: number, len: number): void {
+  if (len >= COPY_BY_SET) {
+    dst.set(src.subarray(off, off + len), at);
+    return;
+  }
   let i = 0;
   for (; i + 4 <= len; i += 4) {
     dst[at + i] = src[off + i]!;

@@ -35,7 +35,8 @@ export type ErrorCode =
   | 'APPL_ERR_XDP_LOAD'
   | 'APPL_ERR_CAPTURE'
   | 'APPL_ERR_WORKER'
-  | 'APPL_ERR_BENCH';
+  | 'APPL_ERR_BENCH'
+  | 'APPL_ERR_INSTALL';
 
 export class ApplianceError extends Error {
   readonly code: ErrorCode;

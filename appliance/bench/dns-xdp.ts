@@ -20,7 +20,7 @@
 // queries with less spare CPU shows its cost too.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import dnsPacket from 'dns-packet';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +37,7 @@ import { createTopology, stopProcess, sweepStaleNamespaces, type Topology } from
 import { startNsd } from './nsd.js';
 import { startReflector } from './reflector.js';
 import { median } from './process.js';
+import { cpuTimes, summarizeProfile } from './cpu.js';
 
 export type DnsBenchServer = 'appliance' | 'appliance-rrl' | 'appliance-rrl-exempt' | 'knot' | 'nsd' | 'reflector';
 export const DNS_BENCH_SERVERS: readonly DnsBenchServer[] = ['appliance', 'appliance-rrl', 'appliance-rrl-exempt', 'knot', 'nsd', 'reflector'];
@@ -75,19 +76,6 @@ export interface DnsBenchRow {
   /** Fraction of the server CPUs' time that was busy (user + system + softirq…) in the middle of each round's load. */
   busy: number[];
   note: string;
-}
-
-/** Jiffies of one CPU from /proc/stat: [busy, total]. */
-function cpuTimes(cpus: number[]): [number, number] {
-  const lines = readFileSync('/proc/stat', 'utf8').split('\n');
-  let busy = 0, total = 0;
-  for (const c of cpus) {
-    const f = lines.find((l) => l.startsWith(`cpu${c} `))?.trim().split(/\s+/).slice(1).map(Number) ?? [];
-    const t = f.reduce((a, b) => a + b, 0);
-    total += t;
-    busy += t - (f[3] ?? 0) - (f[4] ?? 0); // idle, iowait
-  }
-  return [busy, total];
 }
 
 /** One batch in this many is recorded by the appliance for the correctness check. */
@@ -198,26 +186,6 @@ function checkSamples(files: string[], ref: Map<string, string>): { replies: num
     }
   }
   return { replies, wrong };
-}
-
-/** Self time by function of the worker thread's CPU profile (the largest .cpuprofile). */
-function summarizeProfile(dir: string): string[] {
-  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')) : [];
-  if (files.length === 0) return ['(no profile written)'];
-  const sized = files.map((f) => ({ f, n: readFileSync(join(dir, f)).length })).sort((a, b) => b.n - a.n);
-  const prof = JSON.parse(readFileSync(join(dir, sized[0]!.f), 'utf8')) as {
-    nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>; samples: number[];
-  };
-  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
-  const self = new Map<string, number>();
-  for (const s of prof.samples) {
-    const n = byId.get(s)!;
-    const url = n.callFrame.url.split('/').pop() || '';
-    const k = `${n.callFrame.functionName || '(anonymous)'}${url ? ` ${url}` : ''}`;
-    self.set(k, (self.get(k) ?? 0) + 1);
-  }
-  const total = prof.samples.length;
-  return [...self].sort((a, b) => b[1] - a[1]).slice(0, 15).map(([k, v]) => `${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`);
 }
 
 export async function runDnsBench(o: DnsBenchOptions): Promise<{ rows: DnsBenchRow[]; wrong: number; sampled: number }> {

@@ -1,4 +1,4 @@
-// `appliance bench http`: the socket backend against nginx on loopback, with wrk.
+// `appliance bench http-socket`: the socket backend against nginx on loopback, with wrk.
 //
 // One server process each (nginx: worker_processes 1, access_log off, sendfile on), the
 // same 1 KiB file, keep-alive, back to back for several rounds. The server is pinned to

@@ -40,6 +40,8 @@ export interface TopologyOptions {
   serverExtraIpv4?: readonly string[];
   /** Turn off TX checksum offload in the client namespace, so frames it sends carry full checksums. */
   clientTxOffloadOff?: boolean;
+  /** Turn on GRO on the client's veth end (veth coalesces received segments only when asked, or with an XDP program). */
+  clientGro?: boolean;
   mtu?: number;
 }
 
@@ -163,6 +165,7 @@ export async function createTopology(options: TopologyOptions = {}): Promise<Top
       await ip(['-n', server.ns, 'addr', 'add', `${a}/24`, 'dev', SERVER_IFACE]);
     }
     if (options.clientTxOffloadOff) await runIn(client.ns, 'ethtool', ['-K', CLIENT_IFACE, 'tx', 'off']);
+    if (options.clientGro) await runIn(client.ns, 'ethtool', ['-K', CLIENT_IFACE, 'gro', 'on']);
   } catch (e) {
     await close();
     throw e;

@@ -1,11 +1,10 @@
 // Request heads: framing, limits, and parsing with llhttp (the parser of record).
 //
 // RFC 9112 §2 (message format), §3 (request line), §9.3 (persistence); RFC 9110 §7.2
-// (Host). llhttp-wasm's wrapper garbles the URL and headers of a head that arrives in
-// several pieces, so it is only ever given one whole head: the transport finds the end of
-// the head first (headLength), enforces the size limits, then calls parse().
+// (Host). llhttp is only ever given one whole head: the transport finds the end of the
+// head first (headLength), enforces the size limits, then calls parse().
 
-import { createParser, TYPE, type HeadersComplete, type Parser } from 'llhttp-wasm';
+import { HeadParser, HPE_OK, HPE_PAUSED_UPGRADE } from './llhttp.js';
 
 /** Largest request head accepted: the request line and all header fields. */
 export const MAX_HEAD_BYTES = 8192;
@@ -142,101 +141,59 @@ function join(prev: string | undefined, v: string): string {
   return prev === undefined ? v : `${prev}, ${v}`;
 }
 
-/**
- * llhttp refuses bytes above 0x7f in the request-target, but clients send UTF-8 paths raw
- * (nginx takes them). Such bytes are percent-encoded before parsing: the decoded path is
- * the same. Returns the head itself when there is nothing to encode (the usual case).
- */
-export function escapeTarget(head: Buffer): Buffer {
-  const lineEnd = head.indexOf(0x0a);
-  const end = lineEnd < 0 ? head.length : lineEnd;
-  let high = 0;
-  for (let i = 0; i < end; i++) if (head[i]! >= 0x80) high++;
-  if (high === 0) return head;
-  const out = Buffer.allocUnsafe(head.length + high * 2);
-  let o = 0;
-  for (let i = 0; i < head.length; i++) {
-    const c = head[i]!;
-    if (i < end && c >= 0x80) {
-      out[o++] = 0x25;
-      out[o++] = HEX.charCodeAt(c >> 4);
-      out[o++] = HEX.charCodeAt(c & 15);
-    } else {
-      out[o++] = c;
-    }
-  }
-  return out;
-}
-
-const HEX = '0123456789ABCDEF';
-
-/** One llhttp parser, reused for every request of a connection. destroy() it after. */
+/** One llhttp parser (appliance/http/llhttp.ts), reused for every request. destroy() it after. */
 export class RequestParser {
-  private readonly parser: Parser;
-  private done: HeadersComplete | undefined;
-
-  constructor() {
-    this.parser = createParser(TYPE.REQUEST);
-    this.parser.onHeadersComplete = (m) => {
-      this.done = m;
-      return 0;
-    };
-  }
+  private readonly p = new HeadParser();
 
   /** Parses the whole head buf[off, off+len) into `out`; returns HEAD_OK, HEAD_BAD or HEAD_VERSION. */
   parse(buf: Buffer, off: number, len: number, out: RequestHead): number {
     out.reset();
     if (unsupportedVersion(buf, off, len)) return HEAD_VERSION;
-    this.done = undefined;
-    this.parser.reset();
-    const ret = this.parser.execute(escapeTarget(buf.subarray(off, off + len)));
-    const m = this.done as HeadersComplete | undefined; // set by the callback during execute()
+    const p = this.p;
+    const ret = p.execute(p.load(buf, off, len));
     // OK, or paused at an Upgrade (served as a plain request; nothing is upgraded).
-    if ((ret !== 0 && ret !== 22) || m === undefined) return HEAD_BAD;
-    if (m.versionMajor !== 1 || m.versionMinor > 1) return HEAD_VERSION;
-    out.method = m.method ?? 0;
-    out.versionMinor = m.versionMinor;
-    out.target = m.url ?? '';
-    out.keepAlive = m.shouldKeepAlive;
+    if ((ret !== HPE_OK && ret !== HPE_PAUSED_UPGRADE) || !p.complete || p.tooMany) return HEAD_BAD;
+    if (p.major !== 1 || p.minor > 1) return HEAD_VERSION;
+    out.method = p.method;
+    out.versionMinor = p.minor;
+    out.target = p.target();
+    out.keepAlive = p.keepAlive;
     let hosts = 0;
     let te: string | undefined;
-    const h = m.rawHeaders;
-    for (let i = 0; i + 1 < h.length; i += 2) {
-      const name = h[i]!;
-      const value = h[i + 1]!;
-      switch (name.length) {
+    for (let i = 0; i < p.count; i++) {
+      switch (p.nameLength(i)) {
         case 4:
-          if (lowerEquals(name, 'host')) {
+          if (p.nameIs(i, 'host')) {
             hosts++;
-            out.host = value.trim();
+            out.host = p.value(i).trim();
           }
           break;
         case 5:
-          if (lowerEquals(name, 'range')) out.range = value;
+          if (p.nameIs(i, 'range')) out.range = p.value(i);
           break;
         case 8:
-          if (lowerEquals(name, 'if-match')) out.ifMatch = join(out.ifMatch, value);
-          else if (lowerEquals(name, 'if-range')) out.ifRange = value;
+          if (p.nameIs(i, 'if-match')) out.ifMatch = join(out.ifMatch, p.value(i));
+          else if (p.nameIs(i, 'if-range')) out.ifRange = p.value(i);
           break;
         case 13:
-          if (lowerEquals(name, 'if-none-match')) out.ifNoneMatch = join(out.ifNoneMatch, value);
+          if (p.nameIs(i, 'if-none-match')) out.ifNoneMatch = join(out.ifNoneMatch, p.value(i));
           break;
         case 14:
-          if (lowerEquals(name, 'content-length')) {
-            const n = Number(value.trim());
+          if (p.nameIs(i, 'content-length')) {
+            const n = Number(p.value(i).trim());
             if (!Number.isSafeInteger(n) || n < 0) return HEAD_BAD;
             out.bodyLength = n;
           }
           break;
         case 15:
-          if (lowerEquals(name, 'accept-encoding')) out.acceptEncoding = join(out.acceptEncoding, value);
+          if (p.nameIs(i, 'accept-encoding')) out.acceptEncoding = join(out.acceptEncoding, p.value(i));
           break;
         case 17:
-          if (lowerEquals(name, 'if-modified-since')) out.ifModifiedSince = value;
-          else if (lowerEquals(name, 'transfer-encoding')) te = join(te, value);
+          if (p.nameIs(i, 'if-modified-since')) out.ifModifiedSince = p.value(i);
+          else if (p.nameIs(i, 'transfer-encoding')) te = join(te, p.value(i));
           break;
         case 19:
-          if (lowerEquals(name, 'if-unmodified-since')) out.ifUnmodifiedSince = value;
+          if (p.nameIs(i, 'if-unmodified-since')) out.ifUnmodifiedSince = p.value(i);
           break;
       }
     }
@@ -248,13 +205,13 @@ export class RequestParser {
       out.bodyLength = BODY_CHUNKED;
     }
     // RFC 9112 §3.2: HTTP/1.1 requires exactly one Host; more than one is always an error.
-    if (hosts > 1 || (hosts === 0 && m.versionMinor === 1)) return HEAD_BAD;
+    if (hosts > 1 || (hosts === 0 && p.minor === 1)) return HEAD_BAD;
     if (out.host !== undefined && !validHost(out.host)) return HEAD_BAD;
     return HEAD_OK;
   }
 
   destroy(): void {
-    this.parser.destroy();
+    this.p.destroy();
   }
 }
 

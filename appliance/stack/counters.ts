@@ -43,6 +43,9 @@ export const DROP_UDP_SRC_PORT0 = 39;
 // 40: UDP_CSUM_OFFLOAD, 42-45: TCP_* (wire/reasons.ts).
 /** Frames whose handling threw: a bug, contained (the frame is dropped, the worker goes on). */
 export const HANDLER_ERRORS = 41;
+/** Batches of the loop that received frames, and that sent frames (one kick each at most): frames per batch. */
+export const RX_BATCHES = 46;
+export const TX_BATCHES = 47;
 // Counter families of the responders and of TCP live further on in the stride:
 /** The DNS responder's counters (appliance/dns/responder.ts). */
 export const DNS_BASE = 64;
@@ -63,7 +66,7 @@ export const STACK_COUNTER_NAMES: readonly string[] = [
   'drop_icmp_malformed', 'drop_icmp_checksum', 'drop_icmp_type', 'drop_ndp_malformed', 'drop_ndp_not_ours',
   'drop_udp_malformed', 'drop_udp_checksum', 'drop_udp_port', 'drop_dns', 'drop_too_big', 'drop_src_address',
   'drop_src_mac', 'drop_dst_mac', 'drop_src_loopback', 'drop_src_ours', 'drop_udp_src_port0', 'udp_csum_offload', 'handler_errors',
-  'drop_tcp_malformed', 'drop_tcp_checksum', 'tcp_csum_offload', 'drop_tcp_options',
+  'drop_tcp_malformed', 'drop_tcp_checksum', 'tcp_csum_offload', 'drop_tcp_options', 'rx_batches', 'tx_batches',
 ];
 
 /** Doubles per worker: 256 = 2 KiB = 32 cache lines, room to grow. */

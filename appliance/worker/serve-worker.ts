@@ -14,7 +14,7 @@ import { DnsTables } from '../dns/tables.js';
 import { DnsResponder } from '../dns/responder.js';
 import { Stack, type StackConfig } from '../stack/stack.js';
 import { TxQueue } from '../stack/tx.js';
-import { COUNTER_STRIDE, DNS_BASE, DNS_STREAM_BASE, HANDLER_ERRORS, HTTP_BASE, RRL_BASE, TCP_BASE, TX_FRAMES, TX_RING_FULL } from '../stack/counters.js';
+import { COUNTER_STRIDE, DNS_BASE, DNS_STREAM_BASE, HANDLER_ERRORS, HTTP_BASE, RRL_BASE, RX_BATCHES, TCP_BASE, TX_BATCHES, TX_FRAMES, TX_RING_FULL } from '../stack/counters.js';
 import { RRL_COUNTERS, RRL_DEFAULTS, ResponseRateLimiter, type RrlOptions } from '../dns/rrl.js';
 import { Tcp } from '../stack/tcp/tcp.js';
 import { DnsTcpApp, HttpTcpApp } from '../stack/tcp/apps.js';
@@ -174,6 +174,8 @@ export class BatchRunner {
     if (tx.unsent > 0) stack.counters[TX_RING_FULL]! += tx.unsent;
     dev.flush();
     stack.counters[TX_FRAMES]! += sent;
+    if (n > 0) stack.counters[RX_BATCHES]!++;
+    if (sent > 0) stack.counters[TX_BATCHES]!++;
     return n;
   }
 }

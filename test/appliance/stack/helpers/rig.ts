@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { createPipe, type PipeDevice, type PipeEndOptions } from '../../../../netmap-binding/pipe.js';
 import { receiveFrames, sendFrames } from '../../../../netmap-binding/device-util.js';
 import { BatchRunner, makeStack, type StackJob } from '../../../../appliance/worker/serve-worker.js';
-import { COUNTER_STRIDE, DNS_BASE, STACK_COUNTER_NAMES } from '../../../../appliance/stack/counters.js';
+import { COUNTER_STRIDE, DNS_BASE, RX_BATCHES, STACK_COUNTER_NAMES, TX_BATCHES } from '../../../../appliance/stack/counters.js';
 import type { Stack } from '../../../../appliance/stack/stack.js';
 import { CSUM_AUTO } from '../../../../appliance/wire/reasons.js';
 import { DNS_COUNTER_NAMES, DnsResponder, TRANSPORT_UDP } from '../../../../appliance/dns/responder.js';
@@ -114,10 +114,11 @@ export class Rig {
     return Float64Array.from(this.counters);
   }
 
-  /** Counters that moved since `before`, by name (the responder's as dns.NAME). */
+  /** Counters that moved since `before`, by name (the responder's as dns.NAME); the loop's batch counts are left out. */
   delta(before: Float64Array): Record<string, number> {
     const out: Record<string, number> = {};
     for (let i = 1; i < COUNTER_STRIDE; i++) {
+      if (i === RX_BATCHES || i === TX_BATCHES) continue;
       const d = this.counters[i]! - before[i]!;
       if (d === 0) continue;
       const name = i < DNS_BASE ? STACK_COUNTER_NAMES[i] : DNS_COUNTER_NAMES[i - DNS_BASE] !== undefined ? `dns.${DNS_COUNTER_NAMES[i - DNS_BASE]}` : undefined;
