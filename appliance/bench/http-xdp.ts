@@ -8,9 +8,12 @@
 //   socket    `appliance serve --backend socket --http 198.18.0.1:80`, in the namespace
 //   fused     `appliance serve --backend xdp --addr 198.18.0.10`, one queue, one worker
 //
-// The client's veth end has GRO on, as a client's NIC would: veth coalesces what it receives
-// only when asked (or with an XDP program attached), and without it every MTU-sized frame the
-// fused path sends is a trip through the client kernel's TCP, on the server's core.
+// Each end of the veth pair receives on its own side's CPU. veth receives a frame on the
+// CPU that sent it, so by default each side's receiving (the client kernel's TCP for every
+// frame a server sends; the server kernel's TCP, or XDP and the AF_XDP copy, for every frame
+// wrk sends) would be charged to the other side's CPU. Here GRO is on at both ends (as NICs
+// have it), veth's NAPI is threaded and its threads pinned to their side's CPU, and receive
+// packet steering sends what veth hands to the backlog to that CPU too.
 //
 // Loads, one wrk run each (-t1, bounded by --seconds): 1 KiB keep-alive; 1 KiB with a new
 // connection per request (Connection: close, so the server closes first); 16 KiB, 256 KiB
@@ -163,6 +166,13 @@ function collect(child: ChildProcess): () => string {
 interface Env { topo: Topology; dir: string; site: string; image: string; conf: string; o: HttpBenchOptions }
 
 async function startSubject(s: HttpBenchServer, env: Env, profile?: string): Promise<Subject> {
+  const subject = await launch(s, env, profile);
+  // An XDP program attached or gone may have made the NAPI threads anew: pin them again.
+  await env.topo.pinNapi();
+  return subject;
+}
+
+async function launch(s: HttpBenchServer, env: Env, profile?: string): Promise<Subject> {
   const { topo, o } = env;
   const cpu = String(o.serverCpu);
   await topo.detachXdp(topo.server);
@@ -271,7 +281,7 @@ export async function runHttpBench(o: HttpBenchOptions): Promise<HttpBenchResult
   const failures: string[] = [];
   let topo: Topology | undefined;
   try {
-    topo = await createTopology({ queues: 1, tag: 'bhttp', clientGro: true });
+    topo = await createTopology({ queues: 1, tag: 'bhttp', receiveCpus: { server: o.serverCpu, client: o.loadCpu } });
     const site = join(dir, 'site');
     mkdirSync(site);
     const sums = new Map<string, string>();
@@ -287,7 +297,7 @@ export async function runHttpBench(o: HttpBenchOptions): Promise<HttpBenchResult
     const env: Env = { topo, dir, site, image, conf, o };
 
     o.log(`files of 1 KiB, 16 KiB, 256 KiB, 1 MiB (random bytes); wrk -t1 -c${o.connections}, ${o.seconds} s per run, ${o.rounds} round${o.rounds === 1 ? '' : 's'}; ` +
-      `servers on CPU ${o.serverCpu}, wrk on CPU ${o.loadCpu}; one veth pair, 1 queue, MTU 1500, GRO on at the client's end`);
+      `servers on CPU ${o.serverCpu}, wrk on CPU ${o.loadCpu}; one veth pair, 1 queue, MTU 1500, GRO on, each end received on its own side's CPU`);
     for (let round = 1; round <= o.rounds; round++) {
       const order = o.servers.map((_, i) => o.servers[(i + round - 1) % o.servers.length]!);
       for (const s of order) {
@@ -393,9 +403,9 @@ function printTables(o: HttpBenchOptions, results: Map<HttpBenchLoad, Map<HttpBe
     if (i === 0) o.log(w.map((n) => '-'.repeat(n)).join('  '));
   });
   o.log('');
-  o.log('CPU busy: the server CPU\'s share not idle in the middle of the run, softirq included. On veth a frame is received on');
-  o.log('the CPU that sent it: the server core also does the client kernel\'s receive of every frame the server sends, and');
-  o.log('the frames the client sends are received (XDP, AF_XDP copy, or the kernel\'s TCP for nginx) on the generator\'s core.');
+  o.log('CPU busy: the server CPU\'s share not idle in the middle of the run, its kernel work included: the receiving of the');
+  o.log('frames wrk sends (a NAPI thread pinned there; XDP and the AF_XDP copy for the fused path, TCP for the others) and');
+  o.log('the sending of the server\'s (for the fused path, AF_XDP copy mode: an skb per frame). CPU µs/req: that busy time per request.');
   o.log('proc µs/req: the server process\'s own user + system time. nginx\'s segments cross the veth as GSO frames of up to');
   o.log('64 KiB (no XDP program attached); the fused path\'s as MTU-sized frames. wrk CPU near 100%: the generator\'s limit.');
   o.log('p50/p99: wrk\'s latency (of each batch of 16, pipelined; - where wrk\'s histogram printed none).');

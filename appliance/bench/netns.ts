@@ -13,6 +13,7 @@
 // Nothing here touches the root namespace's interfaces.
 
 import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { ApplianceError } from '../../basics/errors.js';
 
@@ -42,6 +43,14 @@ export interface TopologyOptions {
   clientTxOffloadOff?: boolean;
   /** Turn on GRO on the client's veth end (veth coalesces received segments only when asked, or with an XDP program). */
   clientGro?: boolean;
+  /**
+   * Receive each end's frames on that end's own CPU. veth receives a frame on the CPU that
+   * sent it: through its NAPI when an XDP program is attached (or with GRO on, for frames
+   * not already aggregated), else through the sending CPU's backlog. Here NAPI is threaded
+   * and its threads pinned (pinNapi()), and receive packet steering sends the backlog's
+   * frames to the receiving side's CPU. Without it each side's receiving is charged to the other.
+   */
+  receiveCpus?: { server: number; client: number };
   mtu?: number;
 }
 
@@ -53,6 +62,8 @@ export interface Topology {
   run(ns: string, cmd: string, args: readonly string[], timeoutMs?: number): Promise<string>;
   /** Starts a long-running command in a namespace; the caller stops it (stopProcess). */
   spawn(ns: string, cmd: string, args: readonly string[], options?: SpawnOptions): ChildProcess;
+  /** Pins the NAPI threads of both ends to their CPUs (receiveCpus); again after an XDP program comes or goes. */
+  pinNapi(): Promise<void>;
   /** Detaches whatever XDP program is attached to an interface through netlink (Knot, kxdpgun). */
   detachXdp(side: Side): Promise<void>;
   /** Deletes both namespaces (and so the veth pair). Idempotent. */
@@ -134,6 +145,8 @@ export async function createTopology(options: TopologyOptions = {}): Promise<Top
   const server: Side = { ns: `${NS_PREFIX}s${tag}-${process.pid}-${n}`, iface: SERVER_IFACE, ipv4: '198.18.0.1', ipv6: '2001:db8::1', mac: '' };
   const client: Side = { ns: `${NS_PREFIX}c${tag}-${process.pid}-${n}`, iface: CLIENT_IFACE, ipv4: '198.18.0.2', ipv6: '2001:db8::2', mac: '' };
   const created: string[] = [];
+  // NAPI threads are named for the device, not the namespace: those that exist before are not ours.
+  const napiBefore = new Set([...napiThreads(SERVER_IFACE), ...napiThreads(CLIENT_IFACE)]);
   const close = async (): Promise<void> => {
     for (const ns of created.splice(0)) {
       await ip(['netns', 'del', ns]).catch(() => undefined);
@@ -166,6 +179,14 @@ export async function createTopology(options: TopologyOptions = {}): Promise<Top
     }
     if (options.clientTxOffloadOff) await runIn(client.ns, 'ethtool', ['-K', CLIENT_IFACE, 'tx', 'off']);
     if (options.clientGro) await runIn(client.ns, 'ethtool', ['-K', CLIENT_IFACE, 'gro', 'on']);
+    if (options.receiveCpus) {
+      for (const [side, cpu] of [[server, options.receiveCpus.server], [client, options.receiveCpus.client]] as const) {
+        await runIn(side.ns, 'ethtool', ['-K', side.iface, 'gro', 'on']);
+        const mask = (1n << BigInt(cpu)).toString(16);
+        const sys = `/sys/class/net/${side.iface}`;
+        await runIn(side.ns, 'sh', ['-c', `echo 1 > ${sys}/threaded && for q in ${sys}/queues/rx-*; do echo ${mask} > $q/rps_cpus; done`]);
+      }
+    }
   } catch (e) {
     await close();
     throw e;
@@ -174,6 +195,15 @@ export async function createTopology(options: TopologyOptions = {}): Promise<Top
     server,
     client,
     queues,
+    pinNapi: async () => {
+      if (!options.receiveCpus) return;
+      for (const [iface, cpu] of [[SERVER_IFACE, options.receiveCpus.server], [CLIENT_IFACE, options.receiveCpus.client]] as const) {
+        for (const pid of napiThreads(iface)) {
+          if (napiBefore.has(pid)) continue;
+          await execFileP('taskset', ['-p', '-c', String(cpu), String(pid)]).catch(() => undefined); // gone meanwhile
+        }
+      }
+    },
     run: (ns, cmd, args, timeoutMs) => runIn(ns, cmd, args, timeoutMs),
     spawn: (ns, cmd, args, opts) => spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...opts }),
     detachXdp: async (side) => {
@@ -183,6 +213,20 @@ export async function createTopology(options: TopologyOptions = {}): Promise<Top
     },
     close,
   };
+}
+
+/** Pids of the kernel's NAPI threads for devices named `iface` (in any namespace). */
+function napiThreads(iface: string): number[] {
+  const pids: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readFileSync(`/proc/${d}/comm`, 'utf8').startsWith(`napi/${iface}-`)) pids.push(Number(d));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
 }
 
 /** Runs fn with a fresh topology and always deletes it. */
