@@ -105,24 +105,40 @@ export function makeProgram(): Command {
   const bench = program.command('bench')
     .description('Measure the appliance against nginx, NSD and Knot DNS, side by side in one run, and print the figures.');
   bench.command('dns')
-    .description('DNS over the fused datapath: the appliance against NSD, Knot DNS (XDP) and the bare JS reflector, with kxdpgun, in network namespaces (root).')
-    .option('--seconds <N>', 'length of each kxdpgun run', intIn(1, 60), 5)
+    .description('DNS over the fused datapath: the appliance against NSD, Knot DNS (XDP) and the bare JS reflector, with kxdpgun, in network namespaces (root). --transport tcp: DNS over TCP against NSD and Knot, a connection per query (kxdpgun -T) and connections reused (dnsperf -m tcp).')
+    .option('--transport <T>', 'udp, or tcp', 'udp')
+    .option('--seconds <N>', 'length of each run', intIn(1, 60), 5)
     .option('--rounds <N>', 'rounds, every server once per round, back to back', intIn(1, 20), 3)
-    .option('--qps <N>', 'queries per second kxdpgun is asked for', intIn(1000, 100_000_000), 2_000_000)
-    .option('--servers <LIST>', 'which servers, in order: appliance (RRL off), appliance-rrl (RRL on at a rate that never limits), appliance-rrl-exempt (RRL defaults, the generator exempt), knot, nsd, reflector',
-      'appliance,appliance-rrl,appliance-rrl-exempt,knot,nsd,reflector')
-    .option('--queues <N>', 'NIC queues of the veth pair and appliance workers', intIn(1, 2), 1)
+    .option('--qps <N>', 'queries per second kxdpgun is asked for (default 2,000,000 over UDP, 300,000 over TCP)', intIn(1000, 100_000_000))
+    .option('--servers <LIST>', 'which servers, in order: appliance (RRL off), appliance-rrl (RRL on at a rate that never limits), appliance-rrl-exempt (RRL defaults, the generator exempt), knot, nsd, reflector (over TCP: appliance, knot, nsd)')
+    .option('--queues <N>', 'NIC queues of the veth pair and appliance workers (UDP)', intIn(1, 2), 1)
+    .option('--connections <N>', 'TCP with reuse: dnsperf\'s connections (-c)', intIn(1, 1000), 8)
+    .option('--outstanding <N>', 'TCP with reuse: dnsperf\'s queries in flight (-q)', intIn(1, 100000), 256)
     .option('--server-cpu <N>', 'CPU the server is pinned to', intIn(0, 1023), 0)
-    .option('--load-cpu <N>', 'CPU kxdpgun is pinned to', intIn(0, 1023), 1)
-    .option('--profile <DIR>', 'write a CPU profile of the appliance (first round) to DIR and print where the time goes')
+    .option('--load-cpu <N>', 'CPU the generator is pinned to', intIn(0, 1023), 1)
+    .option('--profile <DIR>', 'write a CPU profile of the appliance (UDP: its first round; TCP: an extra run with a connection per query) to DIR and print where the time goes')
     .action(async (o) => {
-      const { runDnsBench, DNS_BENCH_SERVERS } = await import('./bench/dns-xdp.js');
       const { workerScript } = await import('./worker/supervisor.js');
-      const servers = String(o.servers).split(',').map((x: string) => x.trim()) as Array<typeof DNS_BENCH_SERVERS[number]>;
+      const log = (l: string): void => { process.stdout.write(l + '\n'); };
+      const split = (v: string): string[] => v.split(',').map((x) => x.trim());
+      if (o.transport === 'tcp') {
+        const { runDnsTcpBench, DNS_TCP_SERVERS } = await import('./bench/dns-tcp.js');
+        const servers = split(String(o.servers ?? DNS_TCP_SERVERS.join(','))) as Array<typeof DNS_TCP_SERVERS[number]>;
+        for (const s of servers) if (!DNS_TCP_SERVERS.includes(s)) throw new UsageError(`--servers: over TCP, one of ${DNS_TCP_SERVERS.join(', ')} (not ${s})`);
+        const r = await runDnsTcpBench({
+          rounds: o.rounds, seconds: o.seconds, qps: o.qps ?? 300_000, servers, serverCpu: o.serverCpu, loadCpu: o.loadCpu,
+          connections: o.connections, outstanding: o.outstanding, cli: process.argv[1]!, profileDir: o.profile, log,
+        });
+        if (r.wrong > 0 || r.failures.length > 0) process.exitCode = 1;
+        return;
+      }
+      if (o.transport !== 'udp') throw new UsageError(`--transport: udp or tcp, not ${o.transport}`);
+      const { runDnsBench, DNS_BENCH_SERVERS } = await import('./bench/dns-xdp.js');
+      const servers = split(String(o.servers ?? DNS_BENCH_SERVERS.join(','))) as Array<typeof DNS_BENCH_SERVERS[number]>;
       for (const s of servers) if (!DNS_BENCH_SERVERS.includes(s)) throw new UsageError(`--servers: unknown server ${s} (one of ${DNS_BENCH_SERVERS.join(', ')})`);
       const r = await runDnsBench({
-        rounds: o.rounds, seconds: o.seconds, qps: o.qps, serverCpu: o.serverCpu, loadCpu: o.loadCpu, servers, queues: o.queues,
-        cli: process.argv[1]!, workerScript: workerScript(), profileDir: o.profile, log: (l: string) => process.stdout.write(l + '\n'),
+        rounds: o.rounds, seconds: o.seconds, qps: o.qps ?? 2_000_000, serverCpu: o.serverCpu, loadCpu: o.loadCpu, servers, queues: o.queues,
+        cli: process.argv[1]!, workerScript: workerScript(), profileDir: o.profile, log,
       });
       if (r.wrong > 0) process.exitCode = 1;
     });

@@ -4,6 +4,11 @@
 // alone and pinned to one CPU, loaded by kxdpgun pinned to the other CPU, on the same zone
 // and query mix. Several rounds; prints answered queries/s (median, min, max) and ratios.
 //
+// Every server gets 2 s of the same load before its measured run (a JIT compiles, caches
+// fill). With one queue, each end of the veth pair receives on its own side's CPU
+// (netns.ts, receiveCpus): the generator's receiving is not charged to the server, nor the
+// server's to the generator.
+//
 // Correctness under load: the appliance records a sample of the frames it sends (one
 // batch in CAPTURE_EVERY, through the pcap capture of netmap-binding); every sampled
 // reply is decoded and compared with NSD's answer to the same query, and its IPv4 and UDP
@@ -78,12 +83,15 @@ export interface DnsBenchRow {
   note: string;
 }
 
+/** Seconds of load before each server's measured run. */
+const WARMUP_SECONDS = 2;
+
 /** One batch in this many is recorded by the appliance for the correctness check. */
 const CAPTURE_EVERY = 512;
 const CAPTURE_LIMIT = 3000;
 
 /** The query mix: names that exist, names that do not, with and without EDNS (kxdpgun's format). */
-function queryMix(): string {
+export function queryMix(): string {
   const lines: string[] = [];
   for (let i = 0; i < 16; i++) {
     lines.push(`host${i}.${BENCH_ZONE}. A`, `host${i}.${BENCH_ZONE}. A E`);
@@ -94,7 +102,7 @@ function queryMix(): string {
 }
 
 /** A DNS query in wire form for a mix line, the way kxdpgun sends it (RD clear). */
-function encodeMixQuery(line: string, id: number): Buffer {
+export function encodeMixQuery(line: string, id: number): Buffer {
   const [name, type, flag] = line.split(' ');
   const labels = name!.split('.').filter((l) => l.length > 0);
   const qname = Buffer.concat([...labels.map((l) => Buffer.concat([Buffer.of(l.length), Buffer.from(l)])), Buffer.of(0)]);
@@ -116,7 +124,7 @@ function encodeMixQuery(line: string, id: number): Buffer {
 }
 
 /** The question section and EDNS presence of a DNS message: the key an answer is checked under. */
-function answerKey(m: Buffer): string | null {
+export function answerKey(m: Buffer): string | null {
   if (m.length < 12 || m.readUInt16BE(4) !== 1) return null;
   let p = 12;
   while (p < m.length && m[p] !== 0) p += m[p]! + 1;
@@ -135,7 +143,7 @@ function answerKey(m: Buffer): string | null {
  * RCODE, AA and TC, the answer section as a set, and for negative answers the authority
  * section too (NSD adds NS and glue to positive answers here; the appliance is minimal).
  */
-function answerBody(m: Buffer): string {
+export function answerBody(m: Buffer): string {
   const p = dnsPacket.decode(m);
   const rr = (r: dnsPacket.Answer): string => JSON.stringify(r, (_k, v: unknown) => (typeof v === 'string' ? v.toLowerCase() : v));
   const sec = (list: dnsPacket.Answer[] | undefined): string => (list ?? []).map(rr).sort().join('|');
@@ -144,7 +152,7 @@ function answerBody(m: Buffer): string {
   return `${flags} ${sec(p.answers)}${negative ? ' / ' + sec(p.authorities) : ''}`;
 }
 
-async function referenceAnswers(topo: Topology, dir: string, mix: string[], dnsClient: string): Promise<Map<string, string>> {
+export async function referenceAnswers(topo: Topology, dir: string, mix: string[], dnsClient: string): Promise<Map<string, string>> {
   const inFile = join(dir, 'ref-q.json');
   const outFile = join(dir, 'ref-a.json');
   const queries = mix.map((l, i) => encodeMixQuery(l, i));
@@ -196,7 +204,7 @@ export async function runDnsBench(o: DnsBenchOptions): Promise<{ rows: DnsBenchR
   let wrongTotal = 0;
   let sampledTotal = 0;
   try {
-    topo = await createTopology({ queues: o.queues, tag: 'bdns', clientTxOffloadOff: true });
+    topo = await createTopology({ queues: o.queues, tag: 'bdns', clientTxOffloadOff: true, receiveCpus: o.queues === 1 ? { server: o.serverCpu, client: o.loadCpu } : undefined });
     const { zoneFile } = writeDnsFixture(dir);
     const mixText = queryMix();
     const queryFile = join(dir, 'mix.txt');
@@ -247,10 +255,13 @@ export async function runDnsBench(o: DnsBenchOptions): Promise<{ rows: DnsBenchR
           note = `fixed template, ${refl.mode}`;
           handle = { name: 'JS reflector (AF_XDP)', cpu: o.serverCpu, pid: process.pid, stop: async () => { await refl.stop(); } };
         }
+        await topo.pinNapi();
         let answered: number;
         let busy: number;
         const serverCpus = cpus.split(',').map(Number);
         try {
+          // Warm-up, not measured: a JIT compiles, caches fill (every server gets the same).
+          await runKxdpgun(topo, { target: topo.server.ipv4, queryFile, duration: WARMUP_SECONDS, qps: o.qps, cpu: o.loadCpu });
           // CPU use sampled inside the load (kxdpgun's start and end are left out).
           let before: [number, number] = [0, 0];
           let after: [number, number] = [0, 0];
@@ -346,7 +357,7 @@ function rrlCost(list: DnsBenchRow[], nCpus: number): string[] {
 }
 
 /** The kernel-path DNS client the reference answers are taken with, run in the client namespace. */
-const DNS_CLIENT_SOURCE = `
+export const DNS_CLIENT_SOURCE = `
 import dgram from 'node:dgram';
 import { readFileSync, writeFileSync } from 'node:fs';
 const [inFile, outFile] = process.argv.slice(2);

@@ -20,7 +20,7 @@
 // and 1 MiB keep-alive; 1 KiB with 16 requests pipelined per write (a wrk script), to get
 // past what wrk itself can parse per request. The files are random bytes, so no variant is
 // compressed. Before each server's loads every file is fetched with curl and checked
-// (sha256).
+// (sha256), and the first load runs 3 s unmeasured (a JIT compiles, caches fill).
 //
 // Columns: requests/s; Gbit/s of HTTP bytes (head and body: requests/s x the bytes of one
 // response as curl counts them); wrk's latency p50/p99; the server CPU's busy share and
@@ -51,6 +51,8 @@ export const HTTP_BENCH_LOADS: readonly HttpBenchLoad[] = ['ka-1k', 'close-1k', 
 
 /** The fused path's address: one the server namespace's kernel does not have. */
 const FUSED_IPV4 = '198.18.0.10';
+/** Seconds of the first load before each server's measured runs. */
+const WARMUP_SECONDS = 3;
 const PIPELINE_DEPTH = 16;
 
 const FILES: Record<string, number> = { '1k.bin': 1024, '16k.bin': 16 << 10, '256k.bin': 256 << 10, '1m.bin': 1 << 20 };
@@ -229,8 +231,9 @@ async function checkFiles(env: Env, host: string, sums: Map<string, string>): Pr
   return sizes;
 }
 
-async function runLoad(env: Env, subject: Subject, load: HttpBenchLoad, responseBytes: number): Promise<HttpSample> {
-  const { topo, o } = env;
+async function runLoad(env: Env, subject: Subject, load: HttpBenchLoad, responseBytes: number, seconds = env.o.seconds): Promise<HttpSample> {
+  const { topo } = env;
+  const o = { ...env.o, seconds };
   const spec = LOADS[load];
   const url = `http://${subject.host}/${spec.file}`;
   const args = ['-c', String(o.loadCpu), 'wrk', '-t1', `-c${o.connections}`, `-d${o.seconds}s`, '--latency', ...spec.wrkArgs];
@@ -304,6 +307,8 @@ export async function runHttpBench(o: HttpBenchOptions): Promise<HttpBenchResult
         const subject = await startSubject(s, env);
         try {
           const sizes = await checkFiles(env, subject.host, sums);
+          // Warm-up, not measured: a JIT compiles, caches fill (every server gets the same).
+          await runLoad(env, subject, o.loads[0]!, sizes.get(LOADS[o.loads[0]!].file)!, WARMUP_SECONDS);
           for (const load of o.loads) {
             let sample: HttpSample;
             try {
@@ -334,6 +339,7 @@ export async function runHttpBench(o: HttpBenchOptions): Promise<HttpBenchResult
       const subject = await startSubject('fused', env, o.profileDir);
       try {
         const sizes = await checkFiles(env, subject.host, sums);
+        await runLoad(env, subject, load, sizes.get(LOADS[load].file)!, WARMUP_SECONDS);
         await runLoad(env, subject, load, sizes.get(LOADS[load].file)!);
       } finally {
         await subject.stop();

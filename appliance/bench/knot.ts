@@ -17,7 +17,7 @@ export interface ServerHandle {
   stop(): Promise<void>;
 }
 
-export function knotConfig(dir: string, iface: string, ipv4: string): string {
+export function knotConfig(dir: string, iface: string, ipv4: string, tcp = false): string {
   return [
     'server:',
     `    rundir: "${dir}"`,
@@ -29,6 +29,7 @@ export function knotConfig(dir: string, iface: string, ipv4: string): string {
     'xdp:',
     `    listen: ${iface}@53`,
     '    udp: on',
+    ...(tcp ? ['    tcp: on'] : []),
     'control:',
     `    listen: "${join(dir, 'knot.sock')}"`,
     'log:',
@@ -47,16 +48,16 @@ export function knotConfig(dir: string, iface: string, ipv4: string): string {
   ].join('\n');
 }
 
-/** Starts knotd (zone already written into dir) and waits until it answers or fails. */
-export async function startKnot(topo: Topology, dir: string, cpu: number): Promise<ServerHandle> {
+/** Starts knotd (zone already written into dir) and waits until it answers or fails; `tcp`: DNS over TCP by its XDP workers too. */
+export async function startKnot(topo: Topology, dir: string, cpu: number, tcp = false): Promise<ServerHandle> {
   mkdirSync(join(dir, 'db'), { recursive: true });
   const conf = join(dir, 'knot.conf');
-  writeFileSync(conf, knotConfig(dir, topo.server.iface, topo.server.ipv4));
+  writeFileSync(conf, knotConfig(dir, topo.server.iface, topo.server.ipv4, tcp));
   await topo.detachXdp(topo.server);
   const child = topo.spawn(topo.server.ns, 'taskset', ['-c', String(cpu), 'knotd', '-c', conf]);
   await waitUntilAnswers(topo, child, 'knotd');
   return {
-    name: 'Knot DNS (XDP)',
+    name: tcp ? 'Knot DNS (XDP, tcp: on)' : 'Knot DNS (XDP)',
     cpu,
     pid: child.pid,
     stop: async () => {

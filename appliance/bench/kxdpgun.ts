@@ -17,6 +17,8 @@ export interface KxdpgunOptions {
   cpu: number;
   batch?: number;
   port?: number;
+  /** Queries over TCP (-T): a connection per query. */
+  tcp?: boolean;
 }
 
 export interface KxdpgunResult {
@@ -34,7 +36,7 @@ export async function runKxdpgun(topo: Topology, o: KxdpgunOptions): Promise<Kxd
   const duration = Math.max(1, Math.min(60, Math.round(o.duration)));
   await topo.detachXdp(topo.client);
   const args = [
-    '-t', String(duration), '-Q', String(o.qps), '-b', String(o.batch ?? 64), '-F', String(o.cpu),
+    '-t', String(duration), '-Q', String(o.qps), '-b', String(o.batch ?? (o.tcp ? 1 : 64)), '-F', String(o.cpu), ...(o.tcp ? ['-T'] : []),
     '-i', o.queryFile, '-I', topo.client.iface, '-l', topo.client.ipv4,
     '-L', topo.client.mac, '-R', topo.server.mac, '-p', String(o.port ?? 53), o.target,
   ];
@@ -53,10 +55,11 @@ export function parseKxdpgun(out: string): Omit<KxdpgunResult, 'raw'> {
     const m = re.exec(out);
     return m ? Number(m[1]) : undefined;
   };
-  const sent = num(/total queries:\s+(\d+)/i);
+  // Over TCP the summary counts SYNs (one connection, one query each) rather than queries.
+  const sent = num(/total queries:\s+(\d+)/i) ?? num(/total SYNs:\s+(\d+)/i);
   const received = num(/total replies:\s+(\d+)/i);
   const durationMs = num(/duration:\s+(\d+)\s*(?:ms|msec)/i);
-  const sentPps = num(/total queries:\s+\d+\s+\((\d+)\s+pps\)/i);
+  const sentPps = num(/total (?:queries|SYNs):\s+\d+\s+\((\d+)\s+pps\)/i);
   const recvPps = num(/total replies:\s+\d+\s+\((\d+)\s+pps\)/i);
   if (sent === undefined || received === undefined) throw new ApplianceError('APPL_ERR_BENCH', `cannot read kxdpgun's summary:\n${out}`);
   const durationSec = durationMs !== undefined ? durationMs / 1000 : 0;

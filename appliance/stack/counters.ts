@@ -46,6 +46,12 @@ export const HANDLER_ERRORS = 41;
 /** Batches of the loop that received frames, and that sent frames (one kick each at most): frames per batch. */
 export const RX_BATCHES = 46;
 export const TX_BATCHES = 47;
+/** The device's own counts (AF_XDP: the kernel's XDP_STATISTICS), copied in a few times a second. */
+export const DEV_RX_DROPPED = 48; // dropped by the kernel for this socket for other reasons
+export const DEV_RX_RING_FULL = 49; // frames for this socket dropped: its RX ring was full
+export const DEV_FILL_RING_EMPTY = 50; // times the kernel found no free frame to receive into
+export const DEV_TX_KICKS = 51; // calls into the kernel to transmit
+export const DEV_TX_KICKS_DEFERRED = 52; // ... that it answered with "again"
 // Counter families of the responders and of TCP live further on in the stride:
 /** The DNS responder's counters (appliance/dns/responder.ts). */
 export const DNS_BASE = 64;
@@ -67,6 +73,7 @@ export const STACK_COUNTER_NAMES: readonly string[] = [
   'drop_udp_malformed', 'drop_udp_checksum', 'drop_udp_port', 'drop_dns', 'drop_too_big', 'drop_src_address',
   'drop_src_mac', 'drop_dst_mac', 'drop_src_loopback', 'drop_src_ours', 'drop_udp_src_port0', 'udp_csum_offload', 'handler_errors',
   'drop_tcp_malformed', 'drop_tcp_checksum', 'tcp_csum_offload', 'drop_tcp_options', 'rx_batches', 'tx_batches',
+  'dev_rx_dropped', 'dev_rx_ring_full', 'dev_fill_ring_empty', 'dev_tx_kicks', 'dev_tx_kicks_deferred',
 ];
 
 /** Doubles per worker: 256 = 2 KiB = 32 cache lines, room to grow. */

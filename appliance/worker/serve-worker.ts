@@ -14,7 +14,7 @@ import { DnsTables } from '../dns/tables.js';
 import { DnsResponder } from '../dns/responder.js';
 import { Stack, type StackConfig } from '../stack/stack.js';
 import { TxQueue } from '../stack/tx.js';
-import { COUNTER_STRIDE, DNS_BASE, DNS_STREAM_BASE, HANDLER_ERRORS, HTTP_BASE, RRL_BASE, RX_BATCHES, TCP_BASE, TX_BATCHES, TX_FRAMES, TX_RING_FULL } from '../stack/counters.js';
+import { COUNTER_STRIDE, DEV_FILL_RING_EMPTY, DEV_RX_DROPPED, DEV_RX_RING_FULL, DEV_TX_KICKS, DEV_TX_KICKS_DEFERRED, DNS_BASE, DNS_STREAM_BASE, HANDLER_ERRORS, HTTP_BASE, RRL_BASE, RX_BATCHES, TCP_BASE, TX_BATCHES, TX_FRAMES, TX_RING_FULL } from '../stack/counters.js';
 import { RRL_COUNTERS, RRL_DEFAULTS, ResponseRateLimiter, type RrlOptions } from '../dns/rrl.js';
 import { Tcp } from '../stack/tcp/tcp.js';
 import { DnsTcpApp, HttpTcpApp } from '../stack/tcp/apps.js';
@@ -76,6 +76,12 @@ export interface WorkerMessage {
 /** Fault reports a worker sends at most, per second. */
 const FAULTS_PER_SECOND = 5;
 
+/** Full batches in a row (BATCH frames each, a quarter of the receive ring) after which new SYNs are shed. */
+const SHED_AFTER_FULL_BATCHES = 8;
+
+/** How often the device's own counters are copied into the worker's. */
+const STATS_EVERY_MS = 250;
+
 /** Idle sleep: short enough that a stop is seen at once, long enough to cost nothing. */
 const IDLE_WAIT_MS = 20;
 
@@ -135,6 +141,9 @@ export class BatchRunner {
   private readonly addrs = new Uint32Array(BATCH);
   private readonly lens = new Uint32Array(BATCH);
   readonly tx: TxQueue;
+  private fullBatches = 0;
+  /** Full batches have been coming for SHED_AFTER_FULL_BATCHES batches or more. */
+  backlogged = false;
 
   constructor(private readonly dev: Device, private readonly stack: Stack, private readonly onFault?: (e: unknown) => void) {
     this.tx = new TxQueue(dev);
@@ -144,6 +153,12 @@ export class BatchRunner {
   run(now: number): number {
     const dev = this.dev, stack = this.stack, tx = this.tx, addrs = this.addrs, lens = this.lens;
     const n = dev.receive(addrs, lens, BATCH);
+    // Full batches one after another: frames are waiting faster than they are handled. While
+    // that lasts, TCP takes no new connections (the ring would drop frames of all alike).
+    this.fullBatches = n === BATCH ? this.fullBatches + 1 : 0;
+    const backlogged = this.fullBatches >= SHED_AFTER_FULL_BATCHES;
+    if (backlogged !== this.backlogged && stack.tcp !== null) stack.tcp.shedSyns = backlogged;
+    this.backlogged = backlogged;
     if (n === 0 && stack.nextDeadline() > now) {
       dev.flush();
       return 0;
@@ -207,9 +222,20 @@ export async function serveWorkerMain(job: ServeJob, post: (m: WorkerMessage) =>
       post({ fault: { queue: job.queue, message: err.message, stack: err.stack } });
     };
     const runner = new BatchRunner(dev, stack, onFault);
+    const devStats = dev.stats();
+    let statsDue = 0;
     while (Atomics.load(stop, 0) === 0) {
       // The clock is read once per batch; the loop sleeps only until the next deadline.
       const now = performance.now();
+      if (now >= statsDue) {
+        statsDue = now + STATS_EVERY_MS;
+        dev.stats(devStats);
+        counters[DEV_RX_DROPPED] = devStats.rxDropped;
+        counters[DEV_RX_RING_FULL] = devStats.rxRingFull;
+        counters[DEV_FILL_RING_EMPTY] = devStats.fillRingEmpty;
+        counters[DEV_TX_KICKS] = devStats.kicks;
+        counters[DEV_TX_KICKS_DEFERRED] = devStats.kicksDeferred;
+      }
       if (runner.run(now) === 0) {
         const due = stack.nextDeadline() - now;
         dev.wait(due < IDLE_WAIT_MS ? Math.max(0, Math.ceil(due)) : IDLE_WAIT_MS);

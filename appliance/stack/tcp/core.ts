@@ -110,6 +110,14 @@ export class TcpCore {
   readonly isn: IsnSource;
   readonly seg = new SegmentIn();
   readonly halfOpenLimit: number;
+  /**
+   * Set by the loop while the worker is backlogged (full batches keep waiting in its
+   * receive ring): new SYNs are then not answered (counted), so that the connections it
+   * has get their answers rather than the ring dropping frames of every connection alike.
+   * The clients try again (RFC 9293 §3.8.1: SYN retransmission), as they do when a kernel's
+   * listen queue overflows.
+   */
+  shedSyns = false;
   readonly sendTimeoutMs: number;
   readonly finWait2Ms: number;
   readonly maxRetries: number;

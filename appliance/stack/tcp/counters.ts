@@ -43,7 +43,8 @@ export const T_HALF_OPEN = 37; // gauge
 export const T_CHALLENGE_ACKS_LIMITED = 38; // challenge ACKs not sent (RFC 5961 §7 rate limit)
 export const T_SEGMENTS_IN = 39;
 export const T_SEGMENTS_OUT = 40;
-export const TCP_COUNTERS = 41;
+export const T_SYNS_SHED = 41; // SYNs not answered: the worker was backlogged (its receive ring kept full batches waiting)
+export const TCP_COUNTERS = 42;
 
 export const TCP_COUNTER_NAMES = [
   'syn_received', 'cookies_sent', 'cookies_accepted', 'established', 'closed', 'resets_sent', 'resets_received',
@@ -52,5 +53,5 @@ export const TCP_COUNTER_NAMES = [
   'half_open_limit', 'buffer_exhausted', 'retry_limit', 'syn_ack_timeouts', 'idle_timeouts', 'message_timeouts',
   'send_timeouts', 'fin_wait_2_timeouts', 'window_closed', 'drop_out_of_window', 'drop_bad_ack', 'drop_bad_cookie',
   'drop_no_listener', 'drop_no_connection', 'drop_out_of_order', 'drop_bad_port', 'syn_data_ignored', 'connections',
-  'half_open', 'challenge_acks_limited', 'segments_in', 'segments_out',
+  'half_open', 'challenge_acks_limited', 'segments_in', 'segments_out', 'syns_shed',
 ];

@@ -120,6 +120,10 @@ function listening(tcp: Tcp, app: number, mem: Uint8Array, now: number): number 
     c[T.T_DROP_NO_CONNECTION]!++;
     return 0;
   }
+  if (tcp.shedSyns) {
+    c[T.T_SYNS_SHED]!++;
+    return 0;
+  }
   c[T.T_SYN_RECEIVED]!++;
   if (g.payloadLen > 0) c[T.T_SYN_DATA_IGNORED]!++;
   const view = g.view!;
@@ -163,12 +167,19 @@ function listening(tcp: Tcp, app: number, mem: Uint8Array, now: number): number 
   return turnAround(mem, g.frameAt, g.ipAt, g.tcpAt, g.v4, tcp.host.mac, iss, t.RCV_NXT[s]!, SYN | ACK, RCV_WINDOW, synOpts);
 }
 
-/** A slot for the segment's 4-tuple: a free one, or the longest-idle connection's when the table is full; -1 if none. */
+/**
+ * A slot for the segment's 4-tuple: a free one, or when the table is full the one waiting
+ * longest since its last answer among those that can go: with nothing in flight and no
+ * request under way; or past its answers (our FIN sent: the application is done with it,
+ * as Linux's orphans); or retransmitting to a peer that has not answered (an RTO expired).
+ * -1 if none.
+ */
 function newSlot(tcp: Tcp, mem: Uint8Array): number {
   const g = tcp.seg;
   const t = tcp.table;
   if (t.free === 0) {
-    const v = t.victim((s) => !tcp.app(tcp.appOf[s]!).inRequest(s) && tcp.outq.records(s) === 0);
+    const v = t.victim((s) => (t.STATE[s]! & (FIN_WAIT_1 | CLOSING | LAST_ACK)) !== 0 || t.RETRIES[s]! > 0 ||
+      (t.SND_UNA[s] === t.SND_MAX[s] && !tcp.app(tcp.appOf[s]!).inRequest(s) && tcp.outq.records(s) === 0));
     if (v < 0) return -1;
     tcp.counters[T.T_EVICTED]!++;
     tcp.counters[T.T_RESETS_SENT]!++;

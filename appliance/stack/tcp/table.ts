@@ -208,12 +208,12 @@ export class TcpTable {
 
   /**
    * The slot to evict when the table is full: the one waiting longest since its last
-   * answer among those with nothing in flight and `idle(slot)`; -1 if none within `scan`.
+   * answer among the synchronized ones `may(slot)` lets go; -1 if none within `scan`.
    */
-  victim(idle: (slot: number) => boolean, scan = 4096): number {
+  victim(may: (slot: number) => boolean, scan = 4096): number {
     let s = this.lruHead;
     for (let k = 0; s >= 0 && k < scan; k++, s = this.lruNext[s]!) {
-      if (this.SND_UNA[s] === this.SND_MAX[s] && this.STATE[s] !== SYN_RECEIVED && idle(s)) return s;
+      if (this.STATE[s] !== SYN_RECEIVED && may(s)) return s;
     }
     return -1;
   }
