@@ -109,7 +109,7 @@ export function makeProgram(): Command {
     .option('--transport <T>', 'udp, or tcp', 'udp')
     .option('--seconds <N>', 'length of each run', intIn(1, 60), 5)
     .option('--rounds <N>', 'rounds, every server once per round, back to back', intIn(1, 20), 3)
-    .option('--qps <N>', 'queries per second kxdpgun is asked for (default 2,000,000 over UDP, 300,000 over TCP)', intIn(1000, 100_000_000))
+    .option('--qps <N>', 'queries per second kxdpgun is asked for (default 2,000,000 over UDP, 100,000 over TCP)', intIn(1000, 100_000_000))
     .option('--servers <LIST>', 'which servers, in order: appliance (RRL off), appliance-rrl (RRL on at a rate that never limits), appliance-rrl-exempt (RRL defaults, the generator exempt), knot, nsd, reflector (over TCP: appliance, knot, nsd)')
     .option('--queues <N>', 'NIC queues of the veth pair and appliance workers (UDP)', intIn(1, 2), 1)
     .option('--connections <N>', 'TCP with reuse: dnsperf\'s connections (-c)', intIn(1, 1000), 8)
@@ -126,7 +126,7 @@ export function makeProgram(): Command {
         const servers = split(String(o.servers ?? DNS_TCP_SERVERS.join(','))) as Array<typeof DNS_TCP_SERVERS[number]>;
         for (const s of servers) if (!DNS_TCP_SERVERS.includes(s)) throw new UsageError(`--servers: over TCP, one of ${DNS_TCP_SERVERS.join(', ')} (not ${s})`);
         const r = await runDnsTcpBench({
-          rounds: o.rounds, seconds: o.seconds, qps: o.qps ?? 300_000, servers, serverCpu: o.serverCpu, loadCpu: o.loadCpu,
+          rounds: o.rounds, seconds: o.seconds, qps: o.qps ?? 100_000, servers, serverCpu: o.serverCpu, loadCpu: o.loadCpu,
           connections: o.connections, outstanding: o.outstanding, cli: process.argv[1]!, profileDir: o.profile, log,
         });
         if (r.wrong > 0 || r.failures.length > 0) process.exitCode = 1;

@@ -2,7 +2,8 @@
 // server process, rate limiting off), Knot DNS in XDP mode (one worker) and the bare JS
 // reflector of netmap-binding (the ceiling of this path), in one run, back to back, each
 // alone and pinned to one CPU, loaded by kxdpgun pinned to the other CPU, on the same zone
-// and query mix. Several rounds; prints answered queries/s (median, min, max) and ratios.
+// and query mix. Several rounds, the order of the servers turning each round; prints
+// answered queries/s (median, min, max) and ratios.
 //
 // Every server gets 2 s of the same load before its measured run (a JIT compiles, caches
 // fill). With one queue, each end of the veth pair receives on its own side's CPU
@@ -223,7 +224,9 @@ export async function runDnsBench(o: DnsBenchOptions): Promise<{ rows: DnsBenchR
     o.log(`zone ${BENCH_ZONE} (${mix.length} query templates: existing and nonexistent names, with and without EDNS); ` +
       `kxdpgun -F ${o.loadCpu}, ${o.seconds} s per run, asking ${o.qps.toLocaleString('en-US')} q/s; servers on CPU ${cpus}; ${o.queues} queue${o.queues === 1 ? '' : 's'}`);
     for (let round = 1; round <= o.rounds; round++) {
-      for (const s of o.servers) {
+      // The order turns each round, so that no server always runs first or last.
+      const order = o.servers.map((_, i) => o.servers[(i + round - 1) % o.servers.length]!);
+      for (const s of order) {
         await topo.detachXdp(topo.server);
         let handle: ServerHandle;
         let note = '';

@@ -302,7 +302,14 @@ static int load_program(const prog_t *p, char *log, uint32_t log_size) {
     a.log_size = log_size;
     log[0] = 0;
   }
-  return sys_bpf(BPF_PROG_LOAD, &a);
+  /* The kernel may answer EAGAIN for a moment (libbpf tries five times, too). */
+  int fd = -1;
+  for (int attempt = 0; attempt < 5; attempt++) {
+    fd = sys_bpf(BPF_PROG_LOAD, &a);
+    if (fd >= 0 || errno != EAGAIN) break;
+    usleep(20000);
+  }
+  return fd;
 }
 
 static int link_create(int prog_fd, uint32_t ifindex, uint32_t flags) {
