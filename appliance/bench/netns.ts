@@ -200,9 +200,9 @@ export async function createTopology(options: TopologyOptions = {}): Promise<Top
       for (const [iface, cpu] of [[SERVER_IFACE, options.receiveCpus.server], [CLIENT_IFACE, options.receiveCpus.client]] as const) {
         for (const pid of napiThreads(iface)) {
           if (napiBefore.has(pid)) continue;
-          // Pinned, and real-time as softirq is: it preempts the server's thread the moment frames come, as a NIC's interrupt would.
+          // Pinned, at the ordinary priority: it shares the CPU with the server as ksoftirqd
+          // does under load (a real-time one starves the server under a flood).
           await execFileP('taskset', ['-p', '-c', String(cpu), String(pid)]).catch(() => undefined); // gone meanwhile
-          await execFileP('chrt', ['-f', '-p', '50', String(pid)]).catch(() => undefined);
         }
       }
     },
