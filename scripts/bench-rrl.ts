@@ -7,10 +7,9 @@
 //        [--seconds 2] [--rounds 3] [--queries 16384] [--sources 10000] [--flood 0.5] \
 //        [--vqps 1000000] [--table 1048576] [--names 0] [--seed 1]
 //
-// The query mix is scripts/bench-dns-lookup.ts's (50% existing names, 20% NXDOMAIN, 15%
+// The query mix is scripts/query-mix.ts's (50% existing names, 20% NXDOMAIN, 15%
 // wildcard answers, 10% referrals, 5% REFUSED; mixed case, EDNS on half), over the image
-// of fixtures/zones (plus a generated zone of --names names, as bench-dns-lookup does,
-// when asked). Each query comes from a source address: a --flood share of them from one
+// of fixtures/zones (plus a generated zone of --names names when asked). Each query comes from a source address: a --flood share of them from one
 // address (a spoofed victim: limited most of the time), the rest from --sources other
 // /24s. Time passes as if the queries came at --vqps per second (the limiter is given that
 // clock; nothing here is limited by the real one). The table has NSD's size (2^20 buckets,
@@ -22,35 +21,15 @@
 //                  and slip() when it says RRL_SLIP
 //   decide() alone over the (class, name) of each query, recorded from one pass
 
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { DnsResponder, TRANSPORT_UDP } from '../appliance/dns/responder.js';
-import { DnsTables } from '../appliance/dns/tables.js';
 import {
   C_RRL_DROPPED, C_RRL_REPLACED, C_RRL_SLIPPED, FAMILY_IPV4, RRL_SLIP, ResponseRateLimiter, rrlClassName,
 } from '../appliance/dns/rrl.js';
-import { buildImage } from '../specializers/build.js';
-import { DEFAULT_HTTP_OPTIONS } from '../specializers/http/compile.js';
-import { loadImage } from '../specializers/image/format.js';
-import { buildModel, loadZones, typesOf } from '../specializers/dns/model.js';
-import { T } from '../specializers/dns/rr-types.js';
+import { WORK, mulberry32, numberArg, queryMix } from './query-mix.js';
 
-const ROOT = process.cwd();
-const GEN_ORIGIN = 'gen.test';
-
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return def;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isFinite(v) || v < 0) {
-    process.stderr.write(`bench-rrl: --${name} needs a number\n`);
-    process.exit(2);
-  }
-  return v;
-}
-
+const arg = (name: string, def: number): number => numberArg('bench-rrl', name, def);
 const seconds = arg('seconds', 2);
 const rounds = Math.max(1, arg('rounds', 3));
 const nQueries = arg('queries', 16384);
@@ -59,120 +38,14 @@ const flood = Math.min(1, arg('flood', 0.5));
 const vqps = Math.max(1, arg('vqps', 1_000_000));
 const tableSize = arg('table', 1 << 20);
 const names = arg('names', 0);
-let seed = arg('seed', 1) >>> 0;
+const rand = mulberry32(arg('seed', 1));
 
-function rand(): number {
-  // mulberry32, as scripts/gen-zone.mjs
-  seed = (seed + 0x6d2b79f5) >>> 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const pick = <X>(xs: X[]): X => xs[Math.floor(rand() * xs.length)]!;
+const { tables, queries, all, workAt, starts } = await queryMix({
+  names, count: nQueries, rand, imageFile: join(process.cwd(), '.tmp', 'rrl-bench', `rrl-${names}.apl`),
+});
 
-const dir = join(ROOT, '.tmp', 'rrl-bench');
-mkdirSync(dir, { recursive: true });
-const zoneFiles = readdirSync(join(ROOT, 'fixtures', 'zones')).filter((f) => f.endsWith('.zone')).sort().map((f) => join(ROOT, 'fixtures', 'zones', f));
-const specs = zoneFiles.map((file) => ({ origin: null as string | null, file }));
-if (names > 0) {
-  const gen = join(ROOT, '.tmp', 'zone-bench', `gen-${names}-seed1-${GEN_ORIGIN}.zone`);
-  if (!existsSync(gen)) {
-    mkdirSync(join(ROOT, '.tmp', 'zone-bench'), { recursive: true });
-    process.stderr.write(`generating ${gen} ...\n`);
-    const g = spawnSync(process.execPath, [join(ROOT, 'scripts/gen-zone.mjs'), '--names', String(names), '--origin', GEN_ORIGIN, '--out', gen], { stdio: 'inherit' });
-    if (g.status !== 0) process.exit(1);
-  }
-  specs.push({ origin: GEN_ORIGIN, file: gen });
-}
-const imageFile = join(dir, `rrl-${names}.apl`);
-process.stderr.write(`building ${imageFile} ...\n`);
-await buildImage({ sites: [], zones: specs, output: imageFile, http: { ...DEFAULT_HTTP_OPTIONS } });
-const tables = new DnsTables(loadImage(imageFile));
-
-// The query mix (as bench-dns-lookup.ts).
-const { parsed } = loadZones(specs);
-const model = buildModel(parsed);
-const existing: Array<{ name: Uint8Array; types: number[] }> = [];
-const cuts: Uint8Array[] = [];
-for (const n of model.nodes.values()) {
-  if (n.isCut) cuts.push(n.name);
-  if (n.recCount === 0 || n.cutAbove || n.isCut || n.name[0] === 1 && n.name[1] === 0x2a) continue;
-  existing.push({ name: n.name, types: typesOf(n) });
-}
-const label = (s: string): Uint8Array => Uint8Array.of(s.length, ...Buffer.from(s, 'latin1'));
-const join2 = (...parts: Uint8Array[]): Uint8Array => Uint8Array.from(Buffer.concat(parts));
-const wire = (text: string): Uint8Array => join2(...text.split('.').filter(Boolean).map(label), Uint8Array.of(0));
-const wildParents = ['wild.example.com', 'apps.sub.example.com'].map(wire);
-const nxOrigin = names > 0 ? wire(GEN_ORIGIN) : wire('example.com');
-
-function mixCase(name: Uint8Array): Uint8Array {
-  const out = Uint8Array.from(name);
-  for (let i = 0; i < out.length; i++) {
-    const c = out[i]!;
-    if (c >= 0x61 && c <= 0x7a && rand() < 0.5) out[i] = c ^ 0x20;
-  }
-  return out;
-}
-
-function query(id: number, name: Uint8Array, qtype: number, edns: boolean, dnssecOk: boolean): Uint8Array {
-  const q = new Uint8Array(12 + name.length + 4 + (edns ? 11 : 0));
-  const v = new DataView(q.buffer);
-  v.setUint16(0, id);
-  v.setUint16(2, 0x0100);
-  v.setUint16(4, 1);
-  v.setUint16(10, edns ? 1 : 0);
-  q.set(name, 12);
-  let p = 12 + name.length;
-  v.setUint16(p, qtype);
-  v.setUint16(p + 2, 1);
-  p += 4;
-  if (edns) {
-    v.setUint16(p + 1, 41);
-    v.setUint16(p + 3, 1232);
-    v.setUint16(p + 7, dnssecOk ? 0x8000 : 0);
-  }
-  return q;
-}
-
-const COMMON = [T.A, T.AAAA, T.MX, T.TXT];
-const queries: Uint8Array[] = [];
-for (let i = 0; i < nQueries; i++) {
-  const r = rand();
-  let name: Uint8Array;
-  let qtype: number = pick(COMMON);
-  if (r < 0.5) {
-    const e = pick(existing);
-    name = e.name;
-    if (rand() < 0.5) qtype = pick(e.types);
-  } else if (r < 0.7) {
-    name = join2(label(`nx${i}`), nxOrigin);
-  } else if (r < 0.85) {
-    name = join2(label(`w${i}`), pick(wildParents));
-  } else if (r < 0.95 && cuts.length > 0) {
-    name = join2(label(`www${i}`), pick(cuts));
-  } else {
-    name = wire(`host${i}.example.invalid`);
-  }
-  if (rand() < 0.5) name = mixCase(name);
-  const edns = rand() < 0.5;
-  queries.push(query(i & 0xffff, name, qtype, edns, edns && rand() < 0.5));
-}
-
-// Every query back to back in one buffer, the work area after them (bench-dns-lookup.ts);
-// the source addresses, four bytes each, in another: one address for the flood, the others
-// in /24s of their own from 198.18.0.0/15 and beyond (the limiter only hashes them).
-const WORK = 4096;
-const total = queries.reduce((s, q) => s + q.length, 0);
-const all = new Uint8Array(total + WORK);
-const workAt = total;
-const starts = new Uint32Array(queries.length + 1);
-for (let i = 0, at = 0; i < queries.length; i++) {
-  all.set(queries[i]!, at);
-  starts[i] = at;
-  at += queries[i]!.length;
-  starts[i + 1] = at;
-}
+// The source addresses, four bytes each: one address for the flood, the others in /24s of
+// their own from 198.18.0.0/15 and beyond (the limiter only hashes them).
 const src = new Uint8Array(queries.length * 4);
 for (let i = 0; i < queries.length; i++) {
   const s = rand() < flood ? 0 : 1 + Math.floor(rand() * nSources);
