@@ -34,7 +34,7 @@ import { startKnot, waitUntilAnswers, type ServerHandle } from './knot.js';
 import { runKxdpgun } from './kxdpgun.js';
 import { createTopology, stopProcess, sweepStaleNamespaces, type Topology } from './netns.js';
 import { startNsd } from './nsd.js';
-import { median } from './process.js';
+import { formatTable, median } from './process.js';
 
 export type DnsTcpServer = 'appliance' | 'knot' | 'nsd';
 export const DNS_TCP_SERVERS: readonly DnsTcpServer[] = ['appliance', 'knot', 'nsd'];
@@ -268,17 +268,9 @@ function printTable(o: DnsTcpBenchOptions, samples: Map<string, Sample[]>, key: 
         fr.length ? median(fr.map((x) => x.established!)).toFixed(3) : '-']);
     }
   }
-  const w = table[0]!.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
   o.log('');
   o.log('medians over rounds; ratios are the median of each round\'s ratio (the servers ran back to back)');
-  let last = '';
-  table.forEach((r, i) => {
-    const cells = r.map((cell, c) => (c < 2 ? cell.padEnd(w[c]!) : cell.padStart(w[c]!)));
-    if (i > 0 && r[0] === last) cells[0] = ' '.repeat(w[0]!);
-    last = r[0]!;
-    o.log(cells.join('  '));
-    if (i === 0) o.log(w.map((n) => '-'.repeat(n)).join('  '));
-  });
+  for (const line of formatTable(table, (c) => c < 2, true)) o.log(line);
   // The appliance's reuse against its own UDP, with the same generator, round by round.
   const reuse = samples.get(key('appliance', 'reuse')), udp = samples.get(key('appliance', 'udp'));
   if (reuse && udp) {

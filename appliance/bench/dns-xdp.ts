@@ -42,7 +42,7 @@ import { runKxdpgun } from './kxdpgun.js';
 import { createTopology, stopProcess, sweepStaleNamespaces, type Topology } from './netns.js';
 import { startNsd } from './nsd.js';
 import { startReflector } from './reflector.js';
-import { median } from './process.js';
+import { formatTable, median } from './process.js';
 import { cpuTimes, summarizeProfile } from './cpu.js';
 
 export type DnsBenchServer = 'appliance' | 'appliance-rrl' | 'appliance-rrl-exempt' | 'knot' | 'nsd' | 'reflector';
@@ -310,13 +310,9 @@ export async function runDnsBench(o: DnsBenchOptions): Promise<{ rows: DnsBenchR
     table.push([r.server, k(m), k(Math.min(...r.rounds)), k(Math.max(...r.rounds)), ratio(m, nsd), ratio(m, knot), ratio(m, refl),
       `${(100 * median(r.busy)).toFixed(0)}%`, r.cpu, r.note]);
   }
-  const w = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
   o.log('');
   o.log('answered queries/s');
-  table.forEach((row, i) => {
-    o.log(row.map((cell, c) => (c === 0 || c >= 8 ? cell.padEnd(w[c]!) : cell.padStart(w[c]!))).join('  '));
-    if (i === 0) o.log(w.map((n) => '-'.repeat(n)).join('  '));
-  });
+  for (const line of formatTable(table, (c) => c === 0 || c >= 8)) o.log(line);
   o.log('(server CPU busy: share of the server CPU not idle in the middle of the load, kernel time included)');
   const cost = rrlCost(list, o.queues);
   if (cost.length > 0) {

@@ -42,7 +42,7 @@ import { parseMetrics } from '../worker/metrics.js';
 import { cpuTimes, summarizeProfile } from './cpu.js';
 import { createTopology, stopProcess, sweepStaleNamespaces, type Topology } from './netns.js';
 import { writeNginxConfig } from './nginx.js';
-import { median } from './process.js';
+import { formatTable, median } from './process.js';
 
 export type HttpBenchServer = 'nginx' | 'socket' | 'fused';
 export const HTTP_BENCH_SERVERS: readonly HttpBenchServer[] = ['nginx', 'socket', 'fused'];
@@ -397,17 +397,9 @@ function printTables(o: HttpBenchOptions, results: Map<HttpBenchLoad, Map<HttpBe
       }
     }
   }
-  const w = header.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
   o.log('');
   o.log('medians over rounds; ratios are the median of each round\'s ratio');
-  let last = '';
-  table.forEach((r, i) => {
-    const cells = r.map((cell, c) => (c < 2 ? cell.padEnd(w[c]!) : cell.padStart(w[c]!)));
-    if (i > 0 && r[0] === last) cells[0] = ' '.repeat(w[0]!);
-    last = r[0]!;
-    o.log(cells.join('  '));
-    if (i === 0) o.log(w.map((n) => '-'.repeat(n)).join('  '));
-  });
+  for (const line of formatTable(table, (c) => c < 2, true)) o.log(line);
   o.log('');
   o.log('CPU busy: the server CPU\'s share not idle in the middle of the run, its kernel work included: the receiving of the');
   o.log('frames wrk sends (a NAPI thread pinned there; XDP and the AF_XDP copy for the fused path, TCP for the others) and');

@@ -60,3 +60,22 @@ export function median(v: number[]): number {
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
+
+/**
+ * A text table: the first row is the header, ruled below; the columns `left` names are
+ * aligned left, the others right. With `group`, a first cell equal to the one above it is
+ * left blank.
+ */
+export function formatTable(rows: string[][], left: (col: number) => boolean, group = false): string[] {
+  const w = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  const out: string[] = [];
+  let last = '';
+  rows.forEach((r, i) => {
+    const cells = r.map((cell, c) => (left(c) ? cell.padEnd(w[c]!) : cell.padStart(w[c]!)));
+    if (group && i > 0 && r[0] === last) cells[0] = ' '.repeat(w[0]!);
+    last = r[0]!;
+    out.push(cells.join('  '));
+    if (i === 0) out.push(w.map((n) => '-'.repeat(n)).join('  '));
+  });
+  return out;
+}

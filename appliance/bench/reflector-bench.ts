@@ -13,6 +13,7 @@ import { runKxdpgun } from './kxdpgun.js';
 import { createTopology, sweepStaleNamespaces, type Topology } from './netns.js';
 import { startNsd } from './nsd.js';
 import { REFLECTOR_WORKER_URL, startReflector } from './reflector.js';
+import { formatTable } from './process.js';
 
 export interface ReflectorBenchOptions {
   /** Rounds per server (default 3). */
@@ -122,9 +123,7 @@ export function formatReflectorBench(r: ReflectorBenchResult): string {
   const ratio = (a: number, b?: ServerFigures) => (b && b.median ? `${(a / b.median).toFixed(2)}×` : '-');
   const rows = [['server', 'answered/s median', 'min', 'max', 'vs NSD', 'vs Knot', 'server CPU', 'mode']];
   for (const f of r.figures) rows.push([f.server, k(f.median), k(f.min), k(f.max), ratio(f.median, nsd), ratio(f.median, knot), String(f.cpu), f.note]);
-  const w = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
-  const lines = rows.map((row) => row.map((cell, c) => (c === 0 || c === 7 ? cell.padEnd(w[c]!) : cell.padStart(w[c]!))).join('  '));
-  lines.splice(1, 0, w.map((n) => '-'.repeat(n)).join('  '));
+  const lines = formatTable(rows, (c) => c === 0 || c === 7);
   lines.push('', `load: ${r.command}`, `kxdpgun pinned to CPU ${r.loadCpu}; ${r.figures[0]!.rounds.length} rounds of ${r.duration} s each, servers back to back in each round`);
   return lines.join('\n');
 }
