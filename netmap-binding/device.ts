@@ -112,6 +112,36 @@ export interface Device {
   close(): Promise<void>;
 }
 
+/**
+ * A device in front of another (capture, fault injection, a test's tap): every member
+ * passes through to `inner`, and a subclass overrides what it changes. `mode` is the inner
+ * device's with `+tag` after it.
+ */
+export class DeviceWrapper implements Device {
+  constructor(readonly inner: Device, private readonly tag: string) {}
+
+  get kind(): DeviceKind { return this.inner.kind; }
+  get name(): string { return this.inner.name; }
+  get queue(): number { return this.inner.queue; }
+  get mac(): Uint8Array { return this.inner.mac; }
+  get mtu(): number { return this.inner.mtu; }
+  get mode(): string { return `${this.inner.mode}+${this.tag}`; }
+  get mem(): Uint8Array { return this.inner.mem; }
+  get view(): DataView { return this.inner.view; }
+  get frameSize(): number { return this.inner.frameSize; }
+  get frameCount(): number { return this.inner.frameCount; }
+  get maxFrameLen(): number { return this.inner.maxFrameLen; }
+
+  receive(addrs: Uint32Array, lens: Uint32Array, max: number): number { return this.inner.receive(addrs, lens, max); }
+  allocate(addrs: Uint32Array, max: number): number { return this.inner.allocate(addrs, max); }
+  transmit(addrs: Uint32Array, lens: Uint32Array, count: number): number { return this.inner.transmit(addrs, lens, count); }
+  release(addrs: Uint32Array, count: number, start?: number): void { this.inner.release(addrs, count, start); }
+  flush(): void { this.inner.flush(); }
+  wait(timeoutMs: number): boolean { return this.inner.wait(timeoutMs); }
+  stats(out?: DeviceStats): DeviceStats { return this.inner.stats(out); }
+  close(): Promise<void> { return this.inner.close(); }
+}
+
 export function emptyStats(): DeviceStats {
   return {
     rxPackets: 0,

@@ -35,7 +35,7 @@
 // ever be held). A copy costs one memcpy of the frame.
 
 import { usage } from './errors.js';
-import type { Device, DeviceStats } from './device.js';
+import { DeviceWrapper, type Device } from './device.js';
 
 export interface FaultRates {
   /** Probability in [0, 1] that a frame is dropped. */
@@ -258,8 +258,7 @@ function ringSizeFor(frames: number): number {
   return n;
 }
 
-export class FaultDevice implements Device {
-  readonly inner: Device;
+export class FaultDevice extends DeviceWrapper {
   private readonly rx: Direction;
   private readonly tx: Direction;
   private readonly now: () => number;
@@ -279,7 +278,7 @@ export class FaultDevice implements Device {
     if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw usage(`fault device: seed ${seed} is not an integer in [0, 2^32)`);
     checkRates(options.rx, 'rx');
     checkRates(options.tx, 'tx');
-    this.inner = inner;
+    super(inner, 'fault');
     const size = ringSizeFor(inner.frameCount);
     this.rx = new Direction(options.rx, mix(seed ^ 0x7278), size, this.counters.rx);
     this.tx = new Direction(options.tx, mix(seed ^ 0x7478), size, this.counters.tx);
@@ -312,18 +311,6 @@ export class FaultDevice implements Device {
     }
   }
 
-  get kind() { return this.inner.kind; }
-  get name() { return this.inner.name; }
-  get queue() { return this.inner.queue; }
-  get mac() { return this.inner.mac; }
-  get mtu() { return this.inner.mtu; }
-  get mode() { return `${this.inner.mode}+fault`; }
-  get mem() { return this.inner.mem; }
-  get view() { return this.inner.view; }
-  get frameSize() { return this.inner.frameSize; }
-  get frameCount() { return this.inner.frameCount; }
-  get maxFrameLen() { return this.inner.maxFrameLen; }
-
   /** Frames held now, both directions (they belong to the inner device, neither free nor the application's). */
   get heldFrames(): number {
     return this.rx.held + this.tx.held;
@@ -335,7 +322,7 @@ export class FaultDevice implements Device {
     return a < b ? a : b;
   }
 
-  receive(addrs: Uint32Array, lens: Uint32Array, max: number): number {
+  override receive(addrs: Uint32Array, lens: Uint32Array, max: number): number {
     const d = this.rx;
     if (d.transparent && d.held === 0) {
       const n = this.inner.receive(addrs, lens, max);
@@ -367,12 +354,8 @@ export class FaultDevice implements Device {
     return out;
   }
 
-  allocate(addrs: Uint32Array, max: number): number {
-    return this.inner.allocate(addrs, max);
-  }
-
   /** Takes every frame (a dropped one goes back to the inner device; the rest are held until flush()). */
-  transmit(addrs: Uint32Array, lens: Uint32Array, count: number): number {
+  override transmit(addrs: Uint32Array, lens: Uint32Array, count: number): number {
     const d = this.tx;
     if (d.transparent && d.held === 0) {
       const n = this.inner.transmit(addrs, lens, count);
@@ -386,28 +369,24 @@ export class FaultDevice implements Device {
     return count;
   }
 
-  release(addrs: Uint32Array, count: number, start = 0): void {
+  override release(addrs: Uint32Array, count: number, start = 0): void {
     if (this.rx.held + this.tx.held > 0) this.checkNotHeld(addrs, start, count, 'release');
     this.inner.release(addrs, count, start);
   }
 
-  flush(): void {
+  override flush(): void {
     const d = this.tx;
     if (d.held > 0) this.sendDue(d, this.now());
     this.inner.flush();
   }
 
-  wait(timeoutMs: number): boolean {
+  override wait(timeoutMs: number): boolean {
     const now = this.now();
     if (this.rx.nextLine(now) >= 0) return true;
     // Wake in time for the first held frame (rx to hand over, tx to send at the next flush()).
     const due = this.nextDue() - now;
     const t = due < timeoutMs ? Math.max(0, Math.ceil(due)) : timeoutMs;
     return this.inner.wait(t) || this.rx.nextLine(this.now()) >= 0;
-  }
-
-  stats(out?: DeviceStats): DeviceStats {
-    return this.inner.stats(out);
   }
 
   /** What the injector did (copied into `out`, or a new object). */
@@ -437,7 +416,7 @@ export class FaultDevice implements Device {
     return n;
   }
 
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     this.discardHeld();
     await this.inner.close();
   }

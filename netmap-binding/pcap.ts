@@ -12,7 +12,7 @@
 
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { BindingError } from './errors.js';
-import type { Device, DeviceStats } from './device.js';
+import { DeviceWrapper, type Device } from './device.js';
 import type { PipeDevice } from './pipe.js';
 
 export const LINKTYPE_ETHERNET = 1;
@@ -110,8 +110,7 @@ export interface CaptureOptions {
  * on receive() as they arrived, on transmit() as they will leave. Costs a copy per frame:
  * for operators' debugging, not for benchmarks.
  */
-export class CaptureDevice implements Device {
-  readonly inner: Device;
+export class CaptureDevice extends DeviceWrapper {
   readonly writer: PcapWriter;
   private readonly rx: boolean;
   private readonly tx: boolean;
@@ -121,7 +120,7 @@ export class CaptureDevice implements Device {
   private calls = 0;
 
   constructor(inner: Device, writer: PcapWriter, options: CaptureOptions = {}) {
-    this.inner = inner;
+    super(inner, 'pcap');
     this.writer = writer;
     this.rx = options.rx ?? true;
     this.tx = options.tx ?? true;
@@ -144,29 +143,13 @@ export class CaptureDevice implements Device {
     this.left -= k;
   }
 
-  get kind() { return this.inner.kind; }
-  get name() { return this.inner.name; }
-  get queue() { return this.inner.queue; }
-  get mac() { return this.inner.mac; }
-  get mtu() { return this.inner.mtu; }
-  get mode() { return `${this.inner.mode}+pcap`; }
-  get mem() { return this.inner.mem; }
-  get view() { return this.inner.view; }
-  get frameSize() { return this.inner.frameSize; }
-  get frameCount() { return this.inner.frameCount; }
-  get maxFrameLen() { return this.inner.maxFrameLen; }
-
-  receive(addrs: Uint32Array, lens: Uint32Array, max: number): number {
+  override receive(addrs: Uint32Array, lens: Uint32Array, max: number): number {
     const n = this.inner.receive(addrs, lens, max);
     if (this.rx && this.sample(n)) this.record(addrs, lens, n);
     return n;
   }
 
-  allocate(addrs: Uint32Array, max: number): number {
-    return this.inner.allocate(addrs, max);
-  }
-
-  transmit(addrs: Uint32Array, lens: Uint32Array, count: number): number {
+  override transmit(addrs: Uint32Array, lens: Uint32Array, count: number): number {
     // Recorded once queued, before flush(): until the completion is reaped the frame's
     // bytes stay as they are.
     const n = this.inner.transmit(addrs, lens, count);
@@ -174,24 +157,12 @@ export class CaptureDevice implements Device {
     return n;
   }
 
-  release(addrs: Uint32Array, count: number, start?: number): void {
-    this.inner.release(addrs, count, start);
-  }
-
-  flush(): void {
-    this.inner.flush();
-  }
-
-  wait(timeoutMs: number): boolean {
+  override wait(timeoutMs: number): boolean {
     this.writer.flush();
     return this.inner.wait(timeoutMs);
   }
 
-  stats(out?: DeviceStats): DeviceStats {
-    return this.inner.stats(out);
-  }
-
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     this.writer.close();
     await this.inner.close();
   }
