@@ -3,7 +3,8 @@
 // The same responder as the fused stack: the query is copied into a buffer with room for
 // the answer, answered in place, and sent. TCP framing, limits and deadlines are the DNS
 // stream session's (appliance/dns/stream.ts), the code the fused TCP runs too: several
-// queries per connection, pipelined, answered in order.
+// queries per connection, pipelined, answered in order; the connections themselves are
+// socket-conns.ts's, as for HTTP.
 //
 // Hostile peers (README "Limits"): a datagram no answer can go to (source port 0) is a
 // counted drop; every socket has an error listener and every handler is contained (an
@@ -27,7 +28,8 @@ import type { DnsTables } from '../dns/tables.js';
 import { RRL_COUNTERS, RRL_COUNTER_NAMES, RRL_DEFAULTS, RRL_DROP, RRL_SLIP, ResponseRateLimiter, type RrlOptions } from '../dns/rrl.js';
 import { EDNS_UDP_SIZE } from '../../specializers/dns/layout.js';
 import { BoundedLog, errorFields, logger } from '../log.js';
-import { CONN_TABLE_COUNTER_NAMES, ConnTable, sourceKey } from './conn-table.js';
+import { CONN_TABLE_COUNTER_NAMES } from './conn-table.js';
+import { CONN_CLOSE, SOCKET_CONN_COUNTER_NAMES, SocketConns } from './socket-conns.js';
 
 export interface DnsSocketOptions {
   host: string;
@@ -55,14 +57,8 @@ const N_UDP_DROP_PORT0 = 0;
 const N_UDP_SEND_ERRORS = 1;
 const N_MESSAGE_TIMEOUTS = 2;
 const N_IDLE_TIMEOUTS = 3;
-const N_SEND_TIMEOUTS = 4;
-const N_HANDLER_ERRORS = 5;
-const N_SOCKET_ERRORS = 6;
-const N_TCP_PAUSES = 7;
-const SERVER_COUNTER_NAMES = [
-  'udp_drop_port0', 'udp_send_errors', 'tcp_message_timeouts', 'tcp_idle_timeouts', 'tcp_send_timeouts', 'handler_errors',
-  'socket_errors', 'tcp_read_pauses',
-];
+const N_HANDLER_ERRORS = 4;
+const SERVER_COUNTER_NAMES = ['udp_drop_port0', 'udp_send_errors', 'tcp_message_timeouts', 'tcp_idle_timeouts', 'handler_errors'];
 
 function listenError(proto: string, o: DnsSocketOptions, e: NodeJS.ErrnoException): ApplianceError {
   return new ApplianceError('APPL_ERR_LISTEN', `cannot listen for DNS over ${proto} on ${o.host}:${o.port}: ${e.code ?? e.message}` +
@@ -77,10 +73,7 @@ export class DnsSocketServer implements DnsStreamSink {
   private readonly rrlCounters = new Float64Array(RRL_COUNTERS);
   private readonly udp: dgram.Socket;
   private readonly tcp: net.Server;
-  private readonly table: ConnTable;
-  private readonly sockets: Array<net.Socket | undefined>;
-  private readonly pending: Array<Buffer | undefined>;
-  private readonly progress: Float64Array;
+  private readonly conns: SocketConns;
   private readonly counters = new Float64Array(SERVER_COUNTER_NAMES.length);
   private readonly log = new BoundedLog(logger().child({ part: 'dns' }));
   private readonly sweeper: NodeJS.Timeout;
@@ -94,19 +87,26 @@ export class DnsSocketServer implements DnsStreamSink {
     this.rrl = o.rrl !== undefined && (o.rrl.rate ?? RRL_DEFAULTS.rate) > 0 ? new ResponseRateLimiter(o.rrl, this.rrlCounters) : null;
     const max = o.maxConnections ?? 10_000;
     this.streams = new DnsStreams(this.responder, { capacity: max, messageTimeoutMs: o.messageTimeoutMs ?? DEFAULT_MESSAGE_TIMEOUT_MS, idleTimeoutMs: o.idleTimeoutMs });
-    this.table = new ConnTable(
-      { maxConnections: max, maxPerSource: o.maxConnectionsPerSource ?? 256 },
-      (slot) => (this.sockets[slot]?.writableLength ?? 0) > 0,
-      (slot) => this.drop(slot),
-    );
-    this.sockets = new Array<net.Socket | undefined>(max);
-    this.pending = new Array<Buffer | undefined>(max);
-    this.progress = new Float64Array(max);
+    const streams = this.streams;
+    this.conns = new SocketConns({ maxConnections: max, maxPerSource: o.maxConnectionsPerSource ?? 256 }, {
+      open: (slot, s, now) => {
+        s.setNoDelay(true);
+        streams.open(slot, now, s.remoteFamily === 'IPv6');
+      },
+      // Closed after the answers owed on STREAM_CLOSE (as NSD does for a peer not speaking DNS).
+      data: (slot, chunk, now) => {
+        const n = streams.data(slot, chunk, 0, chunk.length, now, this);
+        return n === STREAM_CLOSE ? CONN_CLOSE : n;
+      },
+      free: (slot) => streams.free(slot),
+      deadline: (slot) => streams.deadline(slot),
+      expired: (slot) => { this.counters[streams.phaseOf(slot) === STREAM_MESSAGE ? N_MESSAGE_TIMEOUTS : N_IDLE_TIMEOUTS]!++; },
+    }, o.idleTimeoutMs, (e, slot, where) => this.fault(e, slot, `tcp ${where}`));
     this.udp = dgram.createSocket({ type: net.isIPv6(o.host) ? 'udp6' : 'udp4' });
     this.udp.on('message', (msg, rinfo) => this.onUdp(msg, rinfo));
-    this.tcp = net.createServer((s) => this.accept(s));
+    this.tcp = net.createServer((s) => this.conns.accept(s));
     const every = Math.max(50, Math.min(1000, Math.floor(Math.min(o.messageTimeoutMs ?? DEFAULT_MESSAGE_TIMEOUT_MS, o.idleTimeoutMs) / 4)));
-    this.sweeper = setInterval(() => this.sweep(), every);
+    this.sweeper = setInterval(() => this.conns.sweep(), every);
     this.sweeper.unref();
   }
 
@@ -130,7 +130,7 @@ export class DnsSocketServer implements DnsStreamSink {
 
   close(): Promise<void> {
     clearInterval(this.sweeper);
-    for (const s of this.sockets) s?.destroy();
+    this.conns.closeAll(false);
     return new Promise((resolve) => {
       try { this.udp.close(); } catch { /* never bound */ }
       this.tcp.close(() => resolve());
@@ -138,9 +138,10 @@ export class DnsSocketServer implements DnsStreamSink {
   }
 
   stats(): Record<string, number> {
-    const out: Record<string, number> = { tcp_connections_open: this.table.size };
+    const out: Record<string, number> = { tcp_connections_open: this.conns.size };
     DNS_COUNTER_NAMES.forEach((n, i) => { out[n] = this.responder.counters[i]!; });
-    CONN_TABLE_COUNTER_NAMES.forEach((n, i) => { out[`tcp_connections_${n}`] = this.table.counters[i]!; });
+    CONN_TABLE_COUNTER_NAMES.forEach((n, i) => { out[`tcp_connections_${n}`] = this.conns.table.counters[i]!; });
+    SOCKET_CONN_COUNTER_NAMES.forEach((n, i) => { out[`tcp_${n}`] = this.conns.counters[i]!; });
     DNS_STREAM_COUNTER_NAMES.forEach((n, i) => { out[`tcp_${n}`] = this.streams.counters[i]!; });
     SERVER_COUNTER_NAMES.forEach((n, i) => { out[n] = this.counters[i]!; });
     RRL_COUNTER_NAMES.forEach((n, i) => { out[n] = this.rrlCounters[i]!; });
@@ -171,127 +172,18 @@ export class DnsSocketServer implements DnsStreamSink {
     }
   }
 
-  private accept(s: net.Socket): void {
-    s.on('error', () => {
-      this.counters[N_SOCKET_ERRORS]!++;
-      s.destroy();
-    });
-    try {
-      const slot = this.table.acquire(sourceKey(s.remoteAddress));
-      if (slot < 0) {
-        s.destroy();
-        return;
-      }
-      this.sockets[slot] = s;
-      this.pending[slot] = undefined;
-      this.streams.open(slot, Date.now(), s.remoteFamily === 'IPv6');
-      s.setNoDelay(true);
-      s.on('data', (chunk: Buffer) => this.onData(slot, s, chunk));
-      s.on('drain', () => this.onDrain(slot, s));
-      s.on('close', () => this.onClose(slot, s));
-    } catch (e) {
-      this.fault(e, -1, 'tcp accept');
-      s.destroy();
-    }
-  }
-
-  private onData(slot: number, s: net.Socket, chunk: Buffer): void {
-    if (this.sockets[slot] !== s) return;
-    try {
-      const held = this.pending[slot];
-      if (held !== undefined) {
-        this.pending[slot] = Buffer.concat([held, chunk]);
-        return;
-      }
-      this.feed(slot, s, chunk);
-    } catch (e) {
-      this.fault(e, slot, 'tcp data');
-    }
-  }
-
-  private feed(slot: number, s: net.Socket, chunk: Buffer): void {
-    const n = this.streams.data(slot, chunk, 0, chunk.length, Date.now(), this);
-    if (n === STREAM_CLOSE) {
-      // Closed after the answers owed (as NSD does for a peer that is not speaking DNS).
-      s.end();
-      return;
-    }
-    if (n < chunk.length) {
-      this.counters[N_TCP_PAUSES]!++;
-      this.pending[slot] = chunk.subarray(n);
-      s.pause();
-    }
-  }
-
-  private onDrain(slot: number, s: net.Socket): void {
-    if (this.sockets[slot] !== s) return;
-    try {
-      this.progress[slot] = Date.now();
-      const held = this.pending[slot];
-      if (held === undefined) return;
-      this.pending[slot] = undefined;
-      s.resume();
-      this.feed(slot, s, held);
-    } catch (e) {
-      this.fault(e, slot, 'tcp drain');
-    }
-  }
-
-  private onClose(slot: number, s: net.Socket): void {
-    if (this.sockets[slot] !== s) return;
-    this.sockets[slot] = undefined;
-    this.pending[slot] = undefined;
-    this.streams.free(slot);
-    this.table.release(slot);
-  }
-
-  private drop(slot: number): void {
-    const s = this.sockets[slot];
-    if (s === undefined) return;
-    this.sockets[slot] = undefined;
-    this.pending[slot] = undefined;
-    this.streams.free(slot);
-    this.table.release(slot);
-    s.destroy();
-  }
-
   /** DnsStreamSink: one framed answer; false once TCP_QUEUE_CAP bytes wait for the peer. */
   send(slot: number, buf: Uint8Array, off: number, len: number): boolean {
-    const s = this.sockets[slot]!;
-    if (s.writableLength === 0) this.progress[slot] = Date.now();
-    this.table.touch(slot);
+    const s = this.conns.beginWrite(slot, Date.now());
     s.write(Buffer.from(buf.subarray(off, off + len)));
     return s.writableLength < TCP_QUEUE_CAP;
-  }
-
-  private sweep(): void {
-    const now = Date.now();
-    const socks = this.sockets;
-    for (let slot = 0; slot < socks.length; slot++) {
-      const s = socks[slot];
-      if (s === undefined) continue;
-      try {
-        if (s.writableLength > 0) {
-          if (now - this.progress[slot]! >= this.o.idleTimeoutMs) {
-            this.counters[N_SEND_TIMEOUTS]!++;
-            this.drop(slot);
-          }
-          continue;
-        }
-        if (now < this.streams.deadline(slot)) continue;
-        this.counters[this.streams.phaseOf(slot) === STREAM_MESSAGE ? N_MESSAGE_TIMEOUTS : N_IDLE_TIMEOUTS]!++;
-        this.drop(slot);
-      } catch (e) {
-        this.fault(e, slot, 'tcp sweep');
-      }
-    }
   }
 
   private fault(e: unknown, slot: number, where: string): void {
     this.counters[N_HANDLER_ERRORS]!++;
     this.log.error({ ...errorFields(e), where, slot }, 'DNS handler failed; that datagram or connection is dropped');
     if (slot >= 0) {
-      try { this.drop(slot); } catch { /* gone already */ }
+      try { this.conns.drop(slot); } catch { /* gone already */ }
     }
   }
 }

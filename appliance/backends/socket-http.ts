@@ -1,7 +1,8 @@
 // HTTP over kernel sockets (node:net): the image served without AF_XDP or root.
 //
 // The framing, limits and deadlines are the HTTP session's (appliance/http/session.ts), the
-// same code the fused TCP runs; this file only moves bytes between sockets and the session.
+// same code the fused TCP runs; the connections (caps, backpressure, the sweep, containment)
+// are socket-conns.ts's, as for DNS over TCP. This file writes the responses.
 // Per request the only formatting is the Date (and Connection) field patched into a copy of
 // the prebuilt header block; large bodies are written as views of the shared image, never
 // copied. Reading stops while a socket's write buffer is full (backpressure: a slow reader
@@ -23,7 +24,8 @@ import {
 } from '../http/session.js';
 import type { HttpTables } from '../http/tables.js';
 import { BoundedLog, errorFields, logger } from '../log.js';
-import { CONN_TABLE_COUNTER_NAMES, ConnTable, sourceKey } from './conn-table.js';
+import { CONN_TABLE_COUNTER_NAMES } from './conn-table.js';
+import { CONN_CLOSE as END_CONNECTION, SOCKET_CONN_COUNTER_NAMES, SocketConns } from './socket-conns.js';
 
 export interface HttpSocketOptions {
   host: string;
@@ -46,10 +48,8 @@ export const DEFAULT_MAX_PER_SOURCE = 256;
 const N_HEADER_TIMEOUTS = 0;
 const N_BODY_TIMEOUTS = 1;
 const N_IDLE_TIMEOUTS = 2;
-const N_SEND_TIMEOUTS = 3;
-const N_HANDLER_ERRORS = 4;
-const N_SOCKET_ERRORS = 5;
-const SERVER_COUNTER_NAMES = ['header_timeouts', 'body_timeouts', 'idle_timeouts', 'send_timeouts', 'handler_errors', 'socket_errors'];
+const N_HANDLER_ERRORS = 3;
+const SERVER_COUNTER_NAMES = ['header_timeouts', 'body_timeouts', 'idle_timeouts', 'handler_errors'];
 
 const CONN_KEEP_ALIVE = Buffer.from(L.CONN_KEEP_ALIVE, 'latin1');
 const CONN_CLOSE = Buffer.from(L.CONN_CLOSE, 'latin1');
@@ -62,18 +62,12 @@ export class HttpSocketServer implements HttpSink {
   private readonly server: net.Server;
   private readonly t: HttpTables;
   readonly sessions: HttpSessions;
-  private readonly table: ConnTable;
+  private readonly conns: SocketConns;
   private readonly date = new DateCache();
   private readonly log = new BoundedLog(logger().child({ part: 'http' }));
-  private readonly sockets: Array<net.Socket | undefined>;
-  /** Input not yet consumed while the socket is paused (the session said its sink is full). */
-  private readonly pending: Array<Buffer | undefined>;
-  /** When the client last took bytes of a response (or the write began). */
-  private readonly progress: Float64Array;
   private readonly counters = new Float64Array(SERVER_COUNTER_NAMES.length);
   private readonly sweeper: NodeJS.Timeout;
   private readonly headerTimeoutMs: number;
-  private closing = false;
   /** Monotonic-enough time of the current event, for the session. */
   private now = Date.now();
 
@@ -82,18 +76,25 @@ export class HttpSocketServer implements HttpSink {
     this.headerTimeoutMs = opts.headerTimeoutMs ?? DEFAULT_HEADER_TIMEOUT_MS;
     const max = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     this.sessions = new HttpSessions(t, { capacity: max, headerTimeoutMs: this.headerTimeoutMs, idleTimeoutMs: opts.idleTimeoutMs });
-    this.table = new ConnTable(
-      { maxConnections: max, maxPerSource: opts.maxConnectionsPerSource ?? DEFAULT_MAX_PER_SOURCE },
-      (slot) => (this.sockets[slot]?.writableLength ?? 0) > 0,
-      (slot) => this.drop(slot),
-    );
-    this.sockets = new Array<net.Socket | undefined>(max);
-    this.pending = new Array<Buffer | undefined>(max);
-    this.progress = new Float64Array(max);
-    this.server = net.createServer({ noDelay: true }, (s) => this.accept(s));
+    const sessions = this.sessions;
+    this.conns = new SocketConns({ maxConnections: max, maxPerSource: opts.maxConnectionsPerSource ?? DEFAULT_MAX_PER_SOURCE }, {
+      open: (slot, _s, now) => sessions.open(slot, now),
+      data: (slot, chunk, now) => {
+        this.now = now;
+        const n = sessions.data(slot, chunk, 0, chunk.length, now, this);
+        return n === SESSION_CLOSE ? END_CONNECTION : n;
+      },
+      free: (slot) => sessions.free(slot),
+      deadline: (slot) => sessions.deadline(slot),
+      expired: (slot) => {
+        const phase = sessions.phaseOf(slot);
+        this.counters[phase === PHASE_HEAD ? N_HEADER_TIMEOUTS : phase === PHASE_BODY || phase === PHASE_CHUNKED ? N_BODY_TIMEOUTS : N_IDLE_TIMEOUTS]!++;
+      },
+    }, opts.idleTimeoutMs, (e, slot, where) => this.fault(e, slot, where));
+    this.server = net.createServer({ noDelay: true }, (s) => this.conns.accept(s));
     this.server.on('error', (e) => this.fault(e, -1, 'server'));
     const every = Math.max(50, Math.min(1000, Math.floor(Math.min(this.headerTimeoutMs, opts.idleTimeoutMs) / 4)));
-    this.sweeper = setInterval(() => this.sweep(), every);
+    this.sweeper = setInterval(() => this.conns.sweep(), every);
     this.sweeper.unref();
   }
 
@@ -113,124 +114,33 @@ export class HttpSocketServer implements HttpSink {
 
   /** Stops accepting, lets responses in flight finish, closes every connection. */
   close(graceMs = 2000): Promise<void> {
-    this.closing = true;
     clearInterval(this.sweeper);
     return new Promise((resolve) => {
       this.server.close(() => {
         this.sessions.destroy();
         resolve();
       });
-      for (const s of this.sockets) s?.end();
-      setTimeout(() => { for (const s of this.sockets) s?.destroy(); }, graceMs).unref();
+      this.conns.closeAll(true);
+      setTimeout(() => this.conns.closeAll(false), graceMs).unref();
     });
   }
 
   /** Every counter, by name. */
   stats(): Record<string, number> {
-    const out: Record<string, number> = { connections_open: this.table.size };
-    CONN_TABLE_COUNTER_NAMES.forEach((n, i) => { out[`connections_${n}`] = this.table.counters[i]!; });
+    const out: Record<string, number> = { connections_open: this.conns.size };
+    CONN_TABLE_COUNTER_NAMES.forEach((n, i) => { out[`connections_${n}`] = this.conns.table.counters[i]!; });
+    SOCKET_CONN_COUNTER_NAMES.forEach((n, i) => { out[n] = this.conns.counters[i]!; });
     HTTP_SESSION_COUNTER_NAMES.forEach((n, i) => { out[n] = this.sessions.counters[i]!; });
     SERVER_COUNTER_NAMES.forEach((n, i) => { out[n] = this.counters[i]!; });
     out.head_blocks_in_use = this.sessions.headBlocksInUse;
     return out;
   }
 
-  private accept(socket: net.Socket): void {
-    socket.on('error', () => {
-      this.counters[N_SOCKET_ERRORS]!++;
-      socket.destroy();
-    });
-    try {
-      if (this.closing) {
-        socket.destroy();
-        return;
-      }
-      const slot = this.table.acquire(sourceKey(socket.remoteAddress));
-      if (slot < 0) {
-        socket.destroy();
-        return;
-      }
-      this.now = Date.now();
-      this.sockets[slot] = socket;
-      this.pending[slot] = undefined;
-      this.sessions.open(slot, this.now);
-      socket.on('data', (chunk: Buffer) => this.onData(slot, socket, chunk));
-      socket.on('drain', () => this.onDrain(slot, socket));
-      socket.on('close', () => this.onClose(slot, socket));
-    } catch (e) {
-      this.fault(e, -1, 'accept');
-      socket.destroy();
-    }
-  }
-
-  private onData(slot: number, socket: net.Socket, chunk: Buffer): void {
-    if (this.sockets[slot] !== socket) return;
-    try {
-      const held = this.pending[slot];
-      if (held !== undefined) {
-        // Paused, but a read was already under way: keep it behind what is held.
-        this.pending[slot] = Buffer.concat([held, chunk]);
-        return;
-      }
-      this.feed(slot, socket, chunk);
-    } catch (e) {
-      this.fault(e, slot, 'data');
-    }
-  }
-
-  private feed(slot: number, socket: net.Socket, chunk: Buffer): void {
-    this.now = Date.now();
-    const n = this.sessions.data(slot, chunk, 0, chunk.length, this.now, this);
-    if (n === SESSION_CLOSE) {
-      socket.end();
-      return;
-    }
-    if (n < chunk.length) {
-      this.pending[slot] = chunk.subarray(n);
-      socket.pause();
-    }
-  }
-
-  private onDrain(slot: number, socket: net.Socket): void {
-    if (this.sockets[slot] !== socket) return;
-    try {
-      this.progress[slot] = Date.now();
-      const held = this.pending[slot];
-      if (held === undefined) return;
-      this.pending[slot] = undefined;
-      socket.resume();
-      this.feed(slot, socket, held);
-    } catch (e) {
-      this.fault(e, slot, 'drain');
-    }
-  }
-
-  private onClose(slot: number, socket: net.Socket): void {
-    if (this.sockets[slot] !== socket) return;
-    this.sockets[slot] = undefined;
-    this.pending[slot] = undefined;
-    this.sessions.free(slot);
-    this.table.release(slot);
-  }
-
-  /** Closes the connection on `slot` now (evicted, timed out, or its handler failed). */
-  private drop(slot: number): void {
-    const s = this.sockets[slot];
-    if (s === undefined) return;
-    this.sockets[slot] = undefined;
-    this.pending[slot] = undefined;
-    this.sessions.free(slot);
-    this.table.release(slot);
-    s.destroy();
-  }
-
   /** HttpSink: writes the plan; false when the socket's buffer is full. */
   send(slot: number, plan: ResponsePlan): boolean {
     const t = this.t;
-    const s = this.sockets[slot]!;
     this.date.update(this.now);
-    if (s.writableLength === 0) this.progress[slot] = this.now;
-    this.table.touch(slot);
+    const s = this.conns.beginWrite(slot, this.now);
     s.cork();
     let ok: boolean;
     if (plan.kind === PLAN_TEMPLATE) {
@@ -261,34 +171,9 @@ export class HttpSocketServer implements HttpSink {
     for (let done = 0; done < len; done += BODY_SLICE) {
       const n = Math.min(BODY_SLICE, len - done);
       const view = Buffer.from(t.blob.buffer, t.blob.byteOffset + off + done, n);
-      ok = len <= BODY_SLICE ? s.write(view) : s.write(view, () => { if (this.sockets[slot] === s) this.progress[slot] = Date.now(); });
+      ok = len <= BODY_SLICE ? s.write(view) : s.write(view, () => this.conns.progressed(slot, s));
     }
     return ok;
-  }
-
-  /** Closes connections past their deadlines. */
-  private sweep(): void {
-    const now = Date.now();
-    const socks = this.sockets;
-    for (let slot = 0; slot < socks.length; slot++) {
-      const s = socks[slot];
-      if (s === undefined) continue;
-      try {
-        if (s.writableLength > 0) {
-          if (now - this.progress[slot]! >= this.opts.idleTimeoutMs) {
-            this.counters[N_SEND_TIMEOUTS]!++;
-            this.drop(slot);
-          }
-          continue;
-        }
-        if (now < this.sessions.deadline(slot)) continue;
-        const phase = this.sessions.phaseOf(slot);
-        this.counters[phase === PHASE_HEAD ? N_HEADER_TIMEOUTS : phase === PHASE_BODY || phase === PHASE_CHUNKED ? N_BODY_TIMEOUTS : N_IDLE_TIMEOUTS]!++;
-        this.drop(slot);
-      } catch (e) {
-        this.fault(e, slot, 'sweep');
-      }
-    }
   }
 
   /** An exception in a handler: counted, logged at a bounded rate, and it costs that connection only. */
@@ -296,7 +181,7 @@ export class HttpSocketServer implements HttpSink {
     this.counters[N_HANDLER_ERRORS]!++;
     this.log.error({ ...errorFields(e), where, slot }, 'HTTP handler failed; the connection is closed');
     if (slot >= 0) {
-      try { this.drop(slot); } catch { /* the socket is gone already */ }
+      try { this.conns.drop(slot); } catch { /* the socket is gone already */ }
     }
   }
 }
