@@ -1,8 +1,8 @@
 // Shared test helpers: temporary directories, images built from the fixtures, free ports.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
+import { join, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildImage } from '../../specializers/build.js';
 import { DEFAULT_HTTP_OPTIONS } from '../../specializers/http/compile.js';
@@ -22,6 +22,21 @@ export const ROOT = (() => {
 export const FIXTURE_SITE = join(ROOT, 'fixtures', 'site');
 export const FIXTURE_ZONES = join(ROOT, 'fixtures', 'zones');
 export const CLI = join(ROOT, 'dist', 'cli.js');
+
+/** The fixture site's files (dotfiles left out, as the build leaves them), relative paths, sorted. */
+export function siteFiles(): string[] {
+  const out: string[] = [];
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir)) {
+      if (name.startsWith('.')) continue;
+      const p = join(dir, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else out.push(relative(FIXTURE_SITE, p));
+    }
+  };
+  walk(FIXTURE_SITE);
+  return out.sort();
+}
 
 export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), `appliance-${prefix}-`));

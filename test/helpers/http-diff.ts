@@ -3,9 +3,7 @@
 // Connection: close; what a client sees is compared — status, media type, length and body
 // bytes of what has one, the range, the redirect target.
 
-import { readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { FIXTURE_SITE } from './fixtures.js';
+import { siteFiles } from './fixtures.js';
 import type { RawResponse } from './http.js';
 
 /** Media types the two servers name differently for the same thing (both registered). */
@@ -21,25 +19,11 @@ export function mediaType(r: RawResponse): string | undefined {
   return t === undefined ? undefined : SAME_TYPE[t] ?? t;
 }
 
-function sitePaths(): string[] {
-  const out: string[] = [];
-  const walk = (dir: string): void => {
-    for (const name of readdirSync(dir)) {
-      if (name.startsWith('.')) continue;
-      const p = join(dir, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else out.push('/' + relative(FIXTURE_SITE, p).split('/').map(encodeURIComponent).join('/'));
-    }
-  };
-  walk(FIXTURE_SITE);
-  return out;
-}
-
 export interface Case { method: string; target: string; headers?: string; note?: string }
 
 export function cases(): Case[] {
   const list: Case[] = [];
-  for (const p of sitePaths()) {
+  for (const p of siteFiles().map((f) => '/' + f.split('/').map(encodeURIComponent).join('/'))) {
     list.push({ method: 'GET', target: p }, { method: 'HEAD', target: p });
   }
   const tricky = [

@@ -2,12 +2,16 @@
 // own address and port, rate limiting off, minimal responses, version and identity hidden,
 // in the foreground, stopped by its pid.
 
+import type { ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startProcess, type Started } from './processes.js';
 import { nsdConf, type NsdZone } from '../../appliance/bench/nsd.js';
+import type { Topology } from '../../appliance/bench/netns.js';
+import { loadZones } from '../../specializers/dns/model.js';
+import { nameToText } from '../../specializers/dns/zone.js';
 
 export type { NsdZone } from '../../appliance/bench/nsd.js';
 
@@ -47,5 +51,24 @@ export async function startNsd(dir: string, address: string, port: number, zones
   writeFileSync(conf, nsdConfig(dir, address, port, zones, zonesdir));
   const nsd = startProcess('nsd', ['-d', '-c', conf]);
   await waitForDns(address, port, 15_000, nsd);
+  return nsd;
+}
+
+/**
+ * NSD in the topology's server namespace on its own addresses (IPv4 and IPv6), port 53,
+ * serving `zoneFiles` (the fixtures' $INCLUDEs relative to `zonesdir`); resolves once it
+ * answers dig over TCP from the client namespace. Stop it with stopProcess.
+ */
+export async function startNsdInNamespace(topo: Topology, dir: string, zoneFiles: string[], zonesdir: string): Promise<ChildProcess> {
+  const { parsed } = loadZones(zoneFiles.map((file) => ({ origin: null, file })));
+  const conf = join(dir, 'nsd.conf');
+  writeFileSync(conf, nsdConfig(dir, `${topo.server.ipv4},${topo.server.ipv6}`, 53, parsed.map((z) => ({ origin: nameToText(z.origin), file: z.file })), zonesdir));
+  const nsd = topo.spawn(topo.server.ns, 'nsd', ['-d', '-c', conf]);
+  const soa = ['+short', '+tries=1', '+time=1', '+tcp', `@${topo.server.ipv4}`, 'example.com', 'SOA'];
+  const deadline = Date.now() + 15_000;
+  while (!(await topo.run(topo.client.ns, 'dig', soa).catch(() => '')).includes('hostmaster')) {
+    if (nsd.exitCode !== null || Date.now() > deadline) throw new Error(`NSD did not come up in ${topo.server.ns} (status ${nsd.exitCode})`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
   return nsd;
 }

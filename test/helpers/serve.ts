@@ -1,20 +1,20 @@
-// `appliance serve IMAGE --backend socket` as a user runs it: a child process on loopback,
-// its ports read from what it prints, its counters from its --metrics endpoint, its memory
-// from /proc, stopped by its pid.
+// `appliance serve IMAGE` as a user runs it (the socket backend on loopback, the xdp backend
+// in a test's namespaces): a child process, its ports read from what it prints, its
+// counters from its --metrics endpoint, its memory from /proc, stopped by its pid.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseMetrics } from '../../appliance/worker/metrics.js';
+import type { Topology } from '../../appliance/bench/netns.js';
 import { CLI } from './fixtures.js';
 
-export interface Serving {
+/** A running `appliance serve`, either backend. */
+export interface Served {
   proc: ChildProcess;
-  httpPort: number;
-  dnsPort: number;
   metricsPort: number;
   /** Everything it printed on stdout and stderr. */
   output(): string;
-  /** Counters summed, by name (http_*, dns_*). */
+  /** Counters summed, by name (http_*, dns_*, tcp_*, ...). */
   counters(): Promise<Record<string, number>>;
   /** Resident set size in bytes, from /proc. */
   rss(): number;
@@ -23,32 +23,34 @@ export interface Serving {
   stop(): Promise<number | null>;
 }
 
-export async function serveSocket(image: string, args: string[] = []): Promise<Serving> {
-  const proc = spawn(process.execPath, [CLI, 'serve', image, '--backend', 'socket', '--http', '127.0.0.1:0', '--dns', '127.0.0.1:0', '--metrics', '127.0.0.1:0', ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
+export interface Serving extends Served {
+  httpPort: number;
+  dnsPort: number;
+}
+
+/** `appliance ARGS` started, resolved once it says it serves (rejected if it exits first or takes over 15 s). */
+async function start(args: string[]): Promise<Served> {
+  const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  proc.stdout!.on('data', (c) => { out += c; });
-  proc.stderr!.on('data', (c) => { out += c; });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`serve did not start: ${out}`)), 15_000);
-    const check = (): void => {
+    const take = (c: Buffer): void => {
+      out += c;
       if (out.includes('press Ctrl-C to stop')) {
         clearTimeout(timer);
         resolve();
       }
     };
-    proc.stdout!.on('data', check);
+    proc.stdout!.on('data', take);
+    proc.stderr!.on('data', take);
     proc.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`serve exited (${code}) before it was ready: ${out}`));
     });
   });
-  const port = (re: RegExp): number => Number(re.exec(out)?.[1] ?? 0);
-  const s: Serving = {
+  const s: Served = {
     proc,
-    httpPort: port(/HTTP\s+http:\/\/127\.0\.0\.1:(\d+)\//),
-    dnsPort: port(/DNS\s+127\.0\.0\.1:(\d+) UDP and TCP/),
-    metricsPort: port(/stats http:\/\/127\.0\.0\.1:(\d+)\/metrics/),
+    metricsPort: Number(/stats http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(out)?.[1] ?? 0),
     output: () => out,
     counters: async () => {
       const res = await fetch(`http://127.0.0.1:${s.metricsPort}/metrics`, { signal: AbortSignal.timeout(5000) });
@@ -70,4 +72,15 @@ export async function serveSocket(image: string, args: string[] = []): Promise<S
     },
   };
   return s;
+}
+
+export async function serveSocket(image: string, args: string[] = []): Promise<Serving> {
+  const s = await start(['serve', image, '--backend', 'socket', '--http', '127.0.0.1:0', '--dns', '127.0.0.1:0', '--metrics', '127.0.0.1:0', ...args]);
+  const port = (re: RegExp): number => Number(re.exec(s.output())?.[1] ?? 0);
+  return Object.assign(s, { httpPort: port(/HTTP\s+http:\/\/127\.0\.0\.1:(\d+)\//), dnsPort: port(/DNS\s+127\.0\.0\.1:(\d+) UDP and TCP/) });
+}
+
+/** `appliance serve IMAGE --backend xdp` on the topology's server interface, in its namespace, with metrics on loopback. */
+export function serveXdp(topo: Topology, image: string, args: string[] = []): Promise<Served> {
+  return start(['serve', image, '--backend', 'xdp', '--iface', topo.server.iface, '--netns', topo.server.ns, '--metrics', '127.0.0.1:0', ...args]);
 }

@@ -7,74 +7,43 @@
 // config has RRL off), so the comparison sees every answer. RRL itself: xdp-rrl.test.ts.
 
 import test from 'ava';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTopology, isRoot, stopProcess, xdpAttached, type Topology } from '../../../appliance/bench/netns.js';
-import { loadZones } from '../../../specializers/dns/model.js';
-import { nameToText } from '../../../specializers/dns/zone.js';
-import { buildTestImage, CLI, FIXTURE_ZONES, ROOT, tempDir } from '../../helpers/fixtures.js';
+import { createTopology, stopProcess, xdpAttached, type Topology } from '../../../appliance/bench/netns.js';
+import { buildTestImage, FIXTURE_ZONES, ROOT, tempDir } from '../../helpers/fixtures.js';
 import { compareAnswers, encodeQuery, fullCorpus } from '../../helpers/dns.js';
-import { hasCommand } from '../../helpers/processes.js';
-import { nsdConfig } from '../../helpers/nsd.js';
-import { parseMetrics } from '../../../appliance/worker/metrics.js';
+import { startNsdInNamespace } from '../../helpers/nsd.js';
+import { rootSkip, skipped } from '../../helpers/root.js';
+import { serveXdp, type Served } from '../../helpers/serve.js';
 
 const APP4 = '198.18.0.10';
 const APP6 = '2001:db8::10';
-const root = isRoot();
-const tools = ['nsd', 'dig', 'kdig', 'ping', 'ethtool'].filter((c) => !hasCommand(c));
-const skip = !root ? 'not root (these tests need network namespaces and AF_XDP; CI runs them as root)' :
-  tools.length ? `missing ${tools.join(', ')} (.ci/run installs them)` : '';
+const skip = rootSkip(['nsd', 'dig', 'kdig', 'ping', 'ethtool']);
 
 const tmp = tempDir('xdpdns');
 let topo: Topology | undefined;
-let app: ChildProcess | undefined;
-let appOut = '';
+let app: Served | undefined;
 let nsd: ChildProcess | undefined;
 const zoneFiles = readdirSync(FIXTURE_ZONES).filter((f) => f.endsWith('.zone')).sort().map((f) => join(FIXTURE_ZONES, f));
-
-async function untilOk(what: string, fn: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`${what}: not ready after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 test.before(async () => {
   if (skip) return;
   // Defaults, as a user runs it: the client's kernel sends UDP checksums in the offload form.
   topo = await createTopology({ queues: 2, tag: 'xdpdns' });
   const image = await buildTestImage(join(tmp.dir, 'zones.apl'), [], zoneFiles.map((file) => ({ origin: null, file })));
-  const { parsed } = loadZones(zoneFiles.map((file) => ({ origin: null, file })));
-  const conf = join(tmp.dir, 'nsd.conf');
-  writeFileSync(conf, nsdConfig(tmp.dir, `${topo.server.ipv4},${topo.server.ipv6}`, 53, parsed.map((z) => ({ origin: nameToText(z.origin), file: z.file })), FIXTURE_ZONES));
-  nsd = topo.spawn(topo.server.ns, 'nsd', ['-d', '-c', conf]);
-  app = spawn(process.execPath, [CLI, 'serve', image, '--backend', 'xdp', '--iface', topo.server.iface, '--netns', topo.server.ns,
-    '--addr', APP4, '--addr', APP6, '--metrics', '127.0.0.1:0', '--rrl-exempt', `${topo.client.ipv4}/32`, '--rrl-exempt', `${topo.client.ipv6}/128`],
-  { stdio: ['ignore', 'pipe', 'pipe'] });
-  app.stdout!.on('data', (c) => { appOut += c; });
-  app.stderr!.on('data', (c) => { appOut += c; });
-  await untilOk('the appliance', async () => {
-    if (app!.exitCode !== null) throw new Error(`the appliance exited: ${appOut}`);
-    return appOut.includes('press Ctrl-C');
-  });
-  await untilOk('NSD', async () => (await topo!.run(topo!.client.ns, 'dig', ['+short', '+tries=1', '+time=1', `@${topo!.server.ipv4}`, 'example.com', 'SOA'])).includes('hostmaster'));
+  nsd = await startNsdInNamespace(topo, tmp.dir, zoneFiles, FIXTURE_ZONES);
+  app = await serveXdp(topo, image, ['--addr', APP4, '--addr', APP6, '--rrl-exempt', `${topo.client.ipv4}/32`, '--rrl-exempt', `${topo.client.ipv6}/128`]);
 });
 
 test.after.always(async () => {
-  if (app && app.exitCode === null) await stopProcess(app, 5000);
+  await app?.stop();
   if (nsd) await stopProcess(nsd, 5000);
   await topo?.close();
   tmp.cleanup();
 });
 
-function guard(t: { log: (s: string) => void; pass: () => void }): boolean {
-  if (!skip) return false;
-  t.log(`SKIPPED: ${skip}`);
-  t.pass();
-  return true;
-}
+const guard = (t: { log: (s: string) => void; pass: () => void }): boolean => skipped(skip, t);
 
 test.serial('(root) dig and kdig get the right answers over IPv4 and IPv6', async (t) => {
   if (guard(t)) return;
@@ -92,8 +61,7 @@ test.serial('(root) dig and kdig get the right answers over IPv4 and IPv6', asyn
   const kdig6 = await topo!.run(c, 'kdig', ['+short', '+retry=1', '+time=2', `@${APP6}`, 'example.com', 'MX']);
   t.deepEqual(kdig6.trim().split('\n').sort(), ['10 mail.example.com.', '20 mail2.example.net.']);
   // The veth peer's kernel sent its checksums in the offload form: accepted (auto, the default) and counted.
-  const port = /stats http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(appOut)?.[1];
-  const { totals } = parseMetrics(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+  const totals = await app!.counters();
   t.log(`udp_csum_offload ${totals.udp_csum_offload}, drop_udp_checksum ${totals.drop_udp_checksum}`);
   t.true(totals.udp_csum_offload! > 0);
   t.is(totals.drop_udp_checksum, 0);
@@ -144,10 +112,7 @@ for (const [family, nsdAddr, appAddr] of [['IPv4', 'server4', APP4], ['IPv6', 's
 
 test.serial('(root) SIGTERM stops the server, exit 0, no XDP program left on the interface', async (t) => {
   if (guard(t)) return;
-  const code = await new Promise<number | null>((resolve) => {
-    app!.once('exit', (c) => resolve(c));
-    app!.kill('SIGTERM');
-  });
-  t.is(code, 0, appOut);
+  const code = await app!.stop();
+  t.is(code, 0, app!.output());
   t.false(await xdpAttached(topo!.server));
 });

@@ -7,48 +7,26 @@
 // client, ab, wrk, h2load --h1 — and 1,000 concurrent keep-alive connections from wrk.
 
 import test from 'ava';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTopology, isRoot, stopProcess, type Topology } from '../../../appliance/bench/netns.js';
+import { createTopology, stopProcess, type Topology } from '../../../appliance/bench/netns.js';
 import { writeNginxConfig } from '../../../appliance/bench/nginx.js';
-import { parseMetrics } from '../../../appliance/worker/metrics.js';
-import { buildTestImage, CLI, FIXTURE_SITE, ROOT, tempDir } from '../../helpers/fixtures.js';
+import { buildTestImage, FIXTURE_SITE, ROOT, tempDir } from '../../helpers/fixtures.js';
 import { cases, compareResponses, requestBytes } from '../../helpers/http-diff.js';
 import { parseResponses } from '../../helpers/http.js';
-import { hasCommand } from '../../helpers/processes.js';
+import { rootSkip, skipped, untilOk } from '../../helpers/root.js';
+import { serveXdp, type Served } from '../../helpers/serve.js';
 
 const APP4 = '198.18.0.10';
 const APP6 = '2001:db8::10';
-const root = isRoot();
-const tools = ['nginx', 'curl', 'ab', 'wrk', 'h2load'].filter((c) => !hasCommand(c));
-const skip = !root ? 'not root (these tests need network namespaces and AF_XDP; CI runs them as root)' :
-  tools.length ? `missing ${tools.join(', ')} (.ci/run installs them)` : '';
+const skip = rootSkip(['nginx', 'curl', 'ab', 'wrk', 'h2load']);
 
 const tmp = tempDir('xdphttp');
 let topo: Topology | undefined;
-let app: ChildProcess | undefined;
-let appOut = '';
+let app: Served | undefined;
 let nginx: ChildProcess | undefined;
-
-async function untilOk(what: string, fn: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`${what}: not ready after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-async function counters(): Promise<Record<string, number>> {
-  const port = /stats http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(appOut)?.[1];
-  return parseMetrics(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).totals;
-}
-
-function appRss(): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${app!.pid}/status`, 'utf8'));
-  return Number(m?.[1] ?? 0) * 1024;
-}
 
 test.before(async () => {
   if (skip) return;
@@ -56,30 +34,18 @@ test.before(async () => {
   const image = await buildTestImage(join(tmp.dir, 'site.apl'), [{ host: null, dir: FIXTURE_SITE }]);
   const conf = writeNginxConfig({ dir: tmp.dir, listen: [`${topo.server.ipv4}:80`, `[${topo.server.ipv6}]:80`], root: FIXTURE_SITE });
   nginx = topo.spawn(topo.server.ns, 'nginx', ['-e', join(tmp.dir, 'error.log'), '-c', conf, '-g', 'daemon off; master_process off;']);
-  app = spawn(process.execPath, [CLI, 'serve', image, '--backend', 'xdp', '--iface', topo.server.iface, '--netns', topo.server.ns,
-    '--addr', APP4, '--addr', APP6, '--metrics', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  app.stdout!.on('data', (c) => { appOut += c; });
-  app.stderr!.on('data', (c) => { appOut += c; });
-  await untilOk('the appliance', async () => {
-    if (app!.exitCode !== null) throw new Error(`the appliance exited: ${appOut}`);
-    return appOut.includes('press Ctrl-C');
-  });
+  app = await serveXdp(topo, image, ['--addr', APP4, '--addr', APP6]);
   await untilOk('nginx', async () => (await topo!.run(topo!.client.ns, 'curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', `http://${topo!.server.ipv4}/`])) === '200');
 });
 
 test.after.always(async () => {
-  if (app && app.exitCode === null) await stopProcess(app, 5000);
+  await app?.stop();
   if (nginx) await stopProcess(nginx, 5000);
   await topo?.close();
   tmp.cleanup();
 });
 
-function guard(t: { log: (s: string) => void; pass: () => void }): boolean {
-  if (!skip) return false;
-  t.log(`SKIPPED: ${skip}`);
-  t.pass();
-  return true;
-}
+const guard = (t: { log: (s: string) => void; pass: () => void }): boolean => skipped(skip, t);
 
 async function httpInClient(host: string, requests: Buffer[]): Promise<Buffer[]> {
   const tag = host.replace(/[:.]/g, '_');
@@ -129,7 +95,7 @@ test.serial('(root) curl: keep-alive over many files, --compressed, -r, and a sl
   const want = createHash('sha256').update(readFileSync(join(FIXTURE_SITE, 'downloads/big.bin'))).digest('hex');
   const slow = await topo!.run(c, 'sh', ['-c', `curl -s --limit-rate 400k http://${APP4}/downloads/big.bin | sha256sum`], 60_000);
   t.is(slow.split(' ')[0], want);
-  const m = await counters();
+  const m = await app!.counters();
   t.true(m.tcp_segments_template! > 1000, 'the pieces went out from the image');
   t.is(m.handler_errors ?? 0, 0);
 });
@@ -152,9 +118,9 @@ test.serial('(root) Node\'s http client with a keep-alive agent, ab, wrk and h2l
 
 test.serial('(root) 1,000 concurrent keep-alive connections from wrk: every response complete, memory flat', async (t) => {
   if (guard(t)) return;
-  const before = appRss();
+  const before = app!.rss();
   const wrk = await topo!.run(topo!.client.ns, 'wrk', ['-t', '1', '-c', '1000', '-d', '3s', '--timeout', '5s', `http://${APP4}/robots.txt`], 60_000);
-  const after = appRss();
+  const after = app!.rss();
   t.log(`${/Requests\/sec:\s+([\d.]+)/.exec(wrk)?.[1]} requests/s; RSS ${(before / 2 ** 20).toFixed(1)} → ${(after / 2 ** 20).toFixed(1)} MB`);
   t.notRegex(wrk, /Socket errors|Non-2xx/);
   t.true(after - before < 64 * 2 ** 20);

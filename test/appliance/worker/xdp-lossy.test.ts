@@ -7,30 +7,15 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { createTopology, isRoot, stopProcess, type Topology } from '../../../appliance/bench/netns.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createTopology, stopProcess, type Topology } from '../../../appliance/bench/netns.js';
 import { parseMetrics } from '../../../appliance/worker/metrics.js';
-import { buildTestImage, CLI, FIXTURE_SITE, tempDir } from '../../helpers/fixtures.js';
-import { hasCommand } from '../../helpers/processes.js';
+import { buildTestImage, CLI, FIXTURE_SITE, siteFiles, tempDir } from '../../helpers/fixtures.js';
+import { rootSkip } from '../../helpers/root.js';
 
 const APP4 = '198.18.0.10';
-const skip = !isRoot() ? 'not root (needs network namespaces and AF_XDP; CI runs it as root)' :
-  ['curl', 'kdig', 'sha256sum'].filter((c) => !hasCommand(c)).map((c) => `missing ${c}`).join(', ');
-
-function sitePaths(): string[] {
-  const out: string[] = [];
-  const walk = (dir: string): void => {
-    for (const name of readdirSync(dir)) {
-      if (name.startsWith('.')) continue;
-      const p = join(dir, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else out.push(relative(FIXTURE_SITE, p));
-    }
-  };
-  walk(FIXTURE_SITE);
-  return out.sort();
-}
+const skip = rootSkip(['curl', 'kdig', 'sha256sum']);
 
 const tmp = tempDir('xdplossy');
 let topo: Topology | undefined;
@@ -66,7 +51,7 @@ for (const drop of [0.01, 0.05]) {
     try {
       for (let i = 0; i < 100 && !out.includes('press Ctrl-C'); i++) await new Promise((r) => setTimeout(r, 100));
       t.true(out.includes('press Ctrl-C'), out);
-      const paths = sitePaths();
+      const paths = siteFiles();
       const script = paths.map((p) => `curl -s --retry 3 --retry-all-errors --max-time 60 'http://${APP4}/${p.split('/').map(encodeURIComponent).join('/')}' | sha256sum`).join('; ');
       const sums = (await topo!.run(topo!.client.ns, 'sh', ['-c', script], 600_000)).trim().split('\n').map((l) => l.split(' ')[0]);
       const wrong = paths.filter((p, i) => sums[i] !== createHash('sha256').update(readFileSync(join(FIXTURE_SITE, p))).digest('hex'));

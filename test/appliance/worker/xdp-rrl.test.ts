@@ -11,63 +11,40 @@
 // bounded in count and time.
 
 import test from 'ava';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTopology, isRoot, stopProcess, type Topology } from '../../../appliance/bench/netns.js';
+import { createTopology, type Topology } from '../../../appliance/bench/netns.js';
 import { buildTestImage, CLI, FIXTURE_ZONES, ROOT, tempDir } from '../../helpers/fixtures.js';
 import { encodeQuery, parseCorpusLine } from '../../helpers/dns.js';
-import { hasCommand } from '../../helpers/processes.js';
-import { parseMetrics } from '../../../appliance/worker/metrics.js';
+import { rootSkip, skipped } from '../../helpers/root.js';
+import { serveXdp, type Served } from '../../helpers/serve.js';
 import type { BurstResult } from '../../helpers/dns-burst.js';
 
 const APP4 = '198.18.0.10';
 const APP6 = '2001:db8::10';
-const root = isRoot();
-const tools = ['dig', 'ethtool'].filter((c) => !hasCommand(c));
-const skip = !root ? 'not root (these tests need network namespaces and AF_XDP; CI runs them as root)' :
-  tools.length ? `missing ${tools.join(', ')} (.ci/run installs them)` : '';
+const skip = rootSkip(['dig', 'ethtool']);
 
 const tmp = tempDir('xdprrl');
 let topo: Topology | undefined;
-let app: ChildProcess | undefined;
-let appOut = '';
-let metricsPort = 0;
+let app: Served | undefined;
 const zoneFiles = readdirSync(FIXTURE_ZONES).filter((f) => f.endsWith('.zone')).sort().map((f) => join(FIXTURE_ZONES, f));
 
 test.before(async () => {
   if (skip) return;
   topo = await createTopology({ queues: 1, tag: 'xdprrl' });
   const image = await buildTestImage(join(tmp.dir, 'zones.apl'), [], zoneFiles.map((file) => ({ origin: null, file })));
-  app = spawn(process.execPath, [CLI, 'serve', image, '--backend', 'xdp', '--iface', topo.server.iface, '--netns', topo.server.ns,
-    '--addr', APP4, '--addr', APP6, '--metrics', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  app.stdout!.on('data', (c) => { appOut += c; });
-  app.stderr!.on('data', (c) => { appOut += c; });
-  const deadline = Date.now() + 15_000;
-  while (!appOut.includes('press Ctrl-C')) {
-    if (app.exitCode !== null) throw new Error(`the appliance exited: ${appOut}`);
-    if (Date.now() > deadline) throw new Error(`the appliance did not start: ${appOut}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  metricsPort = Number(/stats http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(appOut)?.[1] ?? 0);
+  app = await serveXdp(topo, image, ['--addr', APP4, '--addr', APP6]);
 });
 
 test.after.always(async () => {
-  if (app && app.exitCode === null) await stopProcess(app, 5000);
+  await app?.stop();
   await topo?.close();
   tmp.cleanup();
 });
 
-function guard(t: { log: (s: string) => void; pass: () => void }): boolean {
-  if (!skip) return false;
-  t.log(`SKIPPED: ${skip}`);
-  t.pass();
-  return true;
-}
-
-async function counters(): Promise<Record<string, number>> {
-  return parseMetrics(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { signal: AbortSignal.timeout(5000) })).text()).totals;
-}
+const guard = (t: { log: (s: string) => void; pass: () => void }): boolean => skipped(skip, t);
+const counters = (): Promise<Record<string, number>> => app!.counters();
 
 /** A burst from the client namespace (test/helpers/dns-burst.ts). */
 async function burstInClient(host: string, line: string, count: number, spanMs: number): Promise<BurstResult> {
@@ -83,7 +60,7 @@ const dig = (args: string[]): Promise<string> => topo!.run(topo!.client.ns, 'dig
 
 test.serial('(root) with NSD\'s defaults dig gets its answers over IPv4 and IPv6, none limited', async (t) => {
   if (guard(t)) return;
-  t.regex(appOut, /RRL\s+200 responses\/s per bucket \(IPv4 \/24, IPv6 \/56\), slip 2, per worker/);
+  t.regex(app!.output(), /RRL\s+200 responses\/s per bucket \(IPv4 \/24, IPv6 \/56\), slip 2, per worker/);
   t.is((await dig(['+short', `@${APP4}`, 'www.example.com', 'A'])).trim(), '198.18.0.10');
   t.is((await dig(['+short', `@${APP6}`, 'www.example.com', 'AAAA'])).trim(), '2001:db8::10');
   t.regex(await dig([`@${APP4}`, 'nope.example.com', 'A']), /status: NXDOMAIN/);
@@ -122,16 +99,13 @@ test.serial('(root) while a bucket is limited, other names are answered, and the
   t.is((await dig(['+short', '+tcp', `@${APP4}`, 'www.example.net', 'A'])).trim().split('\n').pop(), '198.18.2.10');
   const r = await b;
   t.true(r.dropped + r.truncated > 0, 'the burst was limited');
-  const stats = spawnSync(process.execPath, [CLI, 'stats', `127.0.0.1:${metricsPort}`], { encoding: 'utf8', timeout: 10_000 });
+  const stats = spawnSync(process.execPath, [CLI, 'stats', `127.0.0.1:${app!.metricsPort}`], { encoding: 'utf8', timeout: 10_000 });
   t.is(stats.status, 0, stats.stderr);
   for (const n of ['rrl_checked', 'rrl_dropped', 'rrl_slipped', 'rrl_exempt', 'rrl_replaced']) t.regex(stats.stdout, new RegExp(`\\b${n}\\b`));
 });
 
 test.serial('(root) SIGTERM stops the server, exit 0', async (t) => {
   if (guard(t)) return;
-  const code = await new Promise<number | null>((resolve) => {
-    app!.once('exit', (c) => resolve(c));
-    app!.kill('SIGTERM');
-  });
-  t.is(code, 0, appOut);
+  const code = await app!.stop();
+  t.is(code, 0, app!.output());
 });

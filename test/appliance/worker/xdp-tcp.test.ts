@@ -8,92 +8,48 @@
 // address the kernel shares, with a queue left without a socket — no RST from the kernel.
 
 import test from 'ava';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
-import { createTopology, isRoot, stopProcess, type Topology } from '../../../appliance/bench/netns.js';
-import { parseMetrics } from '../../../appliance/worker/metrics.js';
-import { loadZones } from '../../../specializers/dns/model.js';
-import { nameToText } from '../../../specializers/dns/zone.js';
+import { createTopology, stopProcess, type Topology } from '../../../appliance/bench/netns.js';
 import { readPcap } from '../../../netmap-binding/pcap.js';
 import { addSums, partialSum } from '../../../basics/checksum.js';
-import { buildTestImage, CLI, FIXTURE_ZONES, ROOT, tempDir } from '../../helpers/fixtures.js';
+import { buildTestImage, FIXTURE_ZONES, ROOT, tempDir } from '../../helpers/fixtures.js';
 import { compareAnswers, encodeQuery, fullCorpus } from '../../helpers/dns.js';
-import { hasCommand } from '../../helpers/processes.js';
-import { nsdConfig } from '../../helpers/nsd.js';
+import { startNsdInNamespace } from '../../helpers/nsd.js';
+import { rootSkip, skipped } from '../../helpers/root.js';
+import { serveXdp, type Served } from '../../helpers/serve.js';
 
 const APP4 = '198.18.0.10';
 const APP6 = '2001:db8::10';
-const root = isRoot();
-const tools = ['nsd', 'dig', 'kdig', 'kxdpgun', 'hping3'].filter((c) => !hasCommand(c));
-const skip = !root ? 'not root (these tests need network namespaces and AF_XDP; CI runs them as root)' :
-  tools.length ? `missing ${tools.join(', ')} (.ci/run installs them)` : '';
+const skip = rootSkip(['nsd', 'dig', 'kdig', 'kxdpgun', 'hping3']);
 
 const tmp = tempDir('xdptcp');
 let topo: Topology | undefined;
-let app: ChildProcess | undefined;
-let appOut = '';
+let app: Served | undefined;
 let nsd: ChildProcess | undefined;
 let image = '';
 const zoneFiles = readdirSync(FIXTURE_ZONES).filter((f) => f.endsWith('.zone')).sort().map((f) => join(FIXTURE_ZONES, f));
 const capturePrefix = join(tmp.dir, 'cap');
 
-async function untilOk(what: string, fn: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`${what}: not ready after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-function startAppliance(t: Topology, args: string[]): { proc: ChildProcess; out: () => string } {
-  let out = '';
-  const proc = spawn(process.execPath, [CLI, 'serve', image, '--backend', 'xdp', '--iface', t.server.iface, '--netns', t.server.ns, '--metrics', '127.0.0.1:0', ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
-  proc.stdout!.on('data', (c) => { out += c; });
-  proc.stderr!.on('data', (c) => { out += c; });
-  return { proc, out: () => out };
-}
-
-async function counters(out: string): Promise<Record<string, number>> {
-  const port = /stats http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(out)?.[1];
-  return parseMetrics(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).totals;
-}
-
 test.before(async () => {
   if (skip) return;
   topo = await createTopology({ queues: 2, tag: 'xdptcp' });
   image = await buildTestImage(join(tmp.dir, 'zones.apl'), [], zoneFiles.map((file) => ({ origin: null, file })));
-  const { parsed } = loadZones(zoneFiles.map((file) => ({ origin: null, file })));
-  const conf = join(tmp.dir, 'nsd.conf');
-  writeFileSync(conf, nsdConfig(tmp.dir, `${topo.server.ipv4},${topo.server.ipv6}`, 53, parsed.map((z) => ({ origin: nameToText(z.origin), file: z.file })), FIXTURE_ZONES));
-  nsd = topo.spawn(topo.server.ns, 'nsd', ['-d', '-c', conf]);
-  const a = startAppliance(topo, ['--addr', APP4, '--addr', APP6, '--capture', capturePrefix, '--capture-every', '16', '--capture-limit', '4000']);
-  app = a.proc;
-  await untilOk('the appliance', async () => {
-    appOut = a.out();
-    if (app!.exitCode !== null) throw new Error(`the appliance exited: ${appOut}`);
-    return appOut.includes('press Ctrl-C');
-  });
-  await untilOk('NSD', async () => (await topo!.run(topo!.client.ns, 'dig', ['+short', '+tries=1', '+time=1', '+tcp', `@${topo!.server.ipv4}`, 'example.com', 'SOA'])).includes('hostmaster'));
-  appOut = a.out();
-  setInterval(() => { appOut = a.out(); }, 200).unref();
+  nsd = await startNsdInNamespace(topo, tmp.dir, zoneFiles, FIXTURE_ZONES);
+  app = await serveXdp(topo, image, ['--addr', APP4, '--addr', APP6, '--capture', capturePrefix, '--capture-every', '16', '--capture-limit', '4000']);
 });
 
 test.after.always(async () => {
-  if (app && app.exitCode === null) await stopProcess(app, 5000);
+  await app?.stop();
   if (nsd) await stopProcess(nsd, 5000);
   await topo?.close();
   tmp.cleanup();
 });
 
-function guard(t: { log: (s: string) => void; pass: () => void }): boolean {
-  if (!skip) return false;
-  t.log(`SKIPPED: ${skip}`);
-  t.pass();
-  return true;
-}
+const guard = (t: { log: (s: string) => void; pass: () => void }): boolean => skipped(skip, t);
+const counters = (): Promise<Record<string, number>> => app!.counters();
 
 test.serial('(root) dig +tcp, dig +tcp +keepopen and kdig +tcp over IPv4 and IPv6', async (t) => {
   if (guard(t)) return;
@@ -105,7 +61,7 @@ test.serial('(root) dig +tcp, dig +tcp +keepopen and kdig +tcp over IPv4 and IPv
   t.deepEqual(kept.trim().split('\n'), ['198.18.0.10', '10 mail.example.com.', '20 mail2.example.net.', '2001:db8::3']);
   t.is((await topo!.run(c, 'kdig', ['+tcp', '+short', '+retry=1', '+time=2', `@${APP4}`, 'mail.example.com', 'AAAA'])).trim(), '2001:db8::3');
   t.is((await topo!.run(c, 'kdig', ['+tcp', '+short', '+retry=1', '+time=2', `@${APP6}`, 'alias.example.com', 'A'])).trim().split('\n').pop(), '198.18.0.10');
-  const m = await counters(appOut);
+  const m = await counters();
   t.true(m.tcp_established! >= 5, `established ${m.tcp_established}`); // +keepopen is one connection for its three queries
   t.is(m.tcp_drop_out_of_window ?? 0, 0);
   t.true(m.tcp_csum_offload! > 0, 'the veth peer\'s offload form, accepted by default');
@@ -142,10 +98,10 @@ for (const [family, appAddr] of [['IPv4', APP4], ['IPv6', APP6]] as const) {
 
 test.serial('(root) TCP to a port we do not serve, on our address, gets a RST (from the stack)', async (t) => {
   if (guard(t)) return;
-  const before = await counters(appOut);
+  const before = await counters();
   const script = `const s=require('net').connect(8053,'${APP4}');s.on('error',e=>{console.log(e.code);process.exit(0)});s.on('connect',()=>{console.log('connected');process.exit(0)});setTimeout(()=>{console.log('timeout');process.exit(0)},3000)`;
   t.is((await topo!.run(topo!.client.ns, process.execPath, ['-e', script])).trim(), 'ECONNREFUSED');
-  const after = await counters(appOut);
+  const after = await counters();
   t.is(after.tcp_drop_no_listener! - (before.tcp_drop_no_listener ?? 0), 1);
 });
 
@@ -155,6 +111,7 @@ test.serial('(root) kxdpgun -T (a connection per query): answered, closed, and a
   writeFileSync(qfile, 'www.example.com A\nexample.com MX\nnope.example.com A\nmail.example.com AAAA\n');
   const args = ['-t', '2', '-Q', '3000', '-T', '-F', '1', '-i', qfile, '-I', topo!.client.iface, '-l', topo!.client.ipv4, '-L', topo!.client.mac, '-R', topo!.server.mac, APP4];
   let out: string;
+  const started = Date.now(); // the capture holds earlier tests' frames too: only those from now are this test's
   try {
     out = await topo!.run(topo!.client.ns, 'kxdpgun', args, 30_000);
   } finally {
@@ -176,6 +133,7 @@ test.serial('(root) kxdpgun -T (a connection per query): answered, closed, and a
   const wrong: string[] = [];
   for (const f of [0, 1].map((q) => `${capturePrefix}.q${q}.pcap`).filter(existsSync)) {
     for (const rec of readPcap(f).records) {
+      if (rec.timeMs < started) continue;
       const fr = Buffer.from(rec.data);
       if (fr.length < 54 || fr.readUInt16BE(12) !== 0x0800 || fr[23] !== 6 || fr.readUInt16BE(34) !== 53) continue;
       const total = fr.readUInt16BE(16);
@@ -199,7 +157,7 @@ test.serial('(root) kxdpgun -T (a connection per query): answered, closed, and a
 
 test.serial('(root) a bounded SYN flood (hping3) gets cookies past the half-open bound; kdig +tcp keeps being answered', async (t) => {
   if (guard(t)) return;
-  const before = await counters(appOut);
+  const before = await counters();
   // 40,000 SYNs, 25 µs apart (about a second), bounded by count, from a host that does not
   // exist in the test range (198.18.7.7: nobody completes a handshake), source ports counting up.
   const flood = topo!.run(topo!.client.ns, 'hping3', ['-q', '-S', '-p', '53', '-c', '40000', '-i', 'u25', '-a', '198.18.7.7', APP4], 60_000).catch((e) => String(e));
@@ -209,7 +167,7 @@ test.serial('(root) a bounded SYN flood (hping3) gets cookies past the half-open
     await new Promise((r) => setTimeout(r, 150));
   }
   await flood;
-  const after = await counters(appOut);
+  const after = await counters();
   t.log(`SYNs received ${after.tcp_syn_received! - (before.tcp_syn_received ?? 0)}, cookies ${after.tcp_cookies_sent! - (before.tcp_cookies_sent ?? 0)}, half-open now ${after.tcp_half_open}`);
   t.deepEqual(answers, new Array(5).fill('198.18.0.10'));
   t.true(after.tcp_cookies_sent! - (before.tcp_cookies_sent ?? 0) > 0, 'cookies once the half-open bound was passed');
@@ -217,11 +175,8 @@ test.serial('(root) a bounded SYN flood (hping3) gets cookies past the half-open
 
 test.serial('(root) SIGTERM: exit 0, no XDP program left', async (t) => {
   if (guard(t)) return;
-  const code = await new Promise<number | null>((resolve) => {
-    app!.once('exit', (c) => resolve(c));
-    app!.kill('SIGTERM');
-  });
-  t.is(code, 0, appOut);
+  const code = await app!.stop();
+  t.is(code, 0, app!.output());
 });
 
 test.serial('(root) on an address the kernel has, with a queue left without a socket: TCP to the DNS port is never answered by the kernel (no RST)', async (t) => {
@@ -231,15 +186,14 @@ test.serial('(root) on an address the kernel has, with a queue left without a so
     nsd = undefined;
   }
   // The server namespace's own address, served on queue 0 only: flows that land on queue 1 are dropped in XDP.
-  const a = startAppliance(topo!, ['--addr', topo!.server.ipv4, '--queues', '1']);
+  const a = await serveXdp(topo!, image, ['--addr', topo!.server.ipv4, '--queues', '1']);
   try {
-    await untilOk('the appliance', async () => a.out().includes('press Ctrl-C'));
     const script = `const net=require('net');let n=0,res={};for(let i=0;i<40;i++){const s=net.connect({port:53,host:'${topo!.server.ipv4}',localPort:42000+i});const done=(k)=>{res[k]=(res[k]||0)+1;s.destroy();if(++n===40){console.log(JSON.stringify(res));process.exit(0)}};s.setTimeout(1500,()=>done('timeout'));s.on('connect',()=>done('connected'));s.on('error',e=>done(e.code))}`;
     const res = JSON.parse(await topo!.run(topo!.client.ns, process.execPath, ['-e', script], 30_000)) as Record<string, number>;
     t.log(JSON.stringify(res));
     t.is(res.ECONNREFUSED ?? 0, 0, 'a RST came back: the kernel answered for the DNS port');
     t.true((res.connected ?? 0) > 0, 'queue 0 serves');
   } finally {
-    await stopProcess(a.proc, 5000);
+    await a.stop();
   }
 });

@@ -8,21 +8,15 @@ import test, { type ExecutionContext } from 'ava';
 import { encodeQuery, parseCorpusLine } from '../../../helpers/dns.js';
 import { buildZonesImage, type ZonesImage } from '../helpers/rig.js';
 import { CLOSE_WAIT, CLOSING, FIN_WAIT_1, FIN_WAIT_2, LAST_ACK } from '../../../../appliance/stack/tcp/table.js';
-import { ACK, FIN, PSH, RST, SYN, TcpRig, type TcpRigOptions } from './helpers/tcp-rig.js';
+import { ACK, FIN, PSH, RST, SYN, TcpRig, assertClean, openRig, type TcpRigOptions } from './helpers/tcp-rig.js';
 
 let image: ZonesImage;
 test.before(async () => { image = await buildZonesImage(); });
 test.after.always(() => image?.cleanup());
 
-function rig(t: ExecutionContext, o?: TcpRigOptions): TcpRig {
-  const r = new TcpRig(image, o);
-  t.teardown(() => r.close());
-  return r;
-}
+const rig = (t: ExecutionContext, o?: TcpRigOptions): TcpRig => openRig(t, image, o);
 
-function clean(t: ExecutionContext, r: TcpRig): void {
-  t.deepEqual(r.problems, [], r.log.slice(-40).join('\n'));
-}
+const clean = (t: ExecutionContext, r: TcpRig): void => assertClean(t, r);
 
 const Q = encodeQuery(parseCorpusLine('www.example.com A')!);
 const state = (r: TcpRig): number => r.tcp.table.STATE[r.slot()]!;

@@ -5,23 +5,15 @@
 import test, { type ExecutionContext } from 'ava';
 import { buildZonesImage, type ZonesImage } from '../helpers/rig.js';
 import { encodeQuery, parseCorpusLine } from '../../../helpers/dns.js';
-import { ACK, CLIENT_ISS, FIN, RST, SERVER_ISS, SYN, TcpRig, type TcpRigOptions } from './helpers/tcp-rig.js';
+import { ACK, CLIENT_ISS, FIN, RST, SERVER_ISS, SYN, TcpRig, assertClean, openRig, type TcpRigOptions } from './helpers/tcp-rig.js';
 
 let image: ZonesImage;
 test.before(async () => { image = await buildZonesImage(); });
 test.after.always(() => image?.cleanup());
 
-function rig(t: ExecutionContext, o?: TcpRigOptions): TcpRig {
-  const r = new TcpRig(image, o);
-  t.teardown(async () => {
-    await r.close();
-  });
-  return r;
-}
+const rig = (t: ExecutionContext, o?: TcpRigOptions): TcpRig => openRig(t, image, o);
 
-function clean(t: ExecutionContext, r: TcpRig): void {
-  t.deepEqual(r.problems, [], r.log.join('\n'));
-}
+const clean = (t: ExecutionContext, r: TcpRig): void => assertClean(t, r, Infinity);
 
 const QUERY = encodeQuery(parseCorpusLine('www.example.com A')!);
 

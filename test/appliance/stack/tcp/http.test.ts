@@ -8,12 +8,12 @@
 // the image identical to the first transmission.
 
 import test, { type ExecutionContext } from 'ava';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { buildTestImage, FIXTURE_SITE, tempDir } from '../../../helpers/fixtures.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildTestImage, FIXTURE_SITE, siteFiles, tempDir } from '../../../helpers/fixtures.js';
 import { loadImage } from '../../../../specializers/image/format.js';
 import { ZONE_FILES, type ZonesImage } from '../helpers/rig.js';
-import { ACK, FIN, PSH, TcpRig, type TcpRigOptions } from './helpers/tcp-rig.js';
+import { ACK, FIN, PSH, TcpRig, assertClean, openRig, type TcpRigOptions } from './helpers/tcp-rig.js';
 
 let image: ZonesImage;
 test.before(async () => {
@@ -23,15 +23,9 @@ test.before(async () => {
 });
 test.after.always(() => image?.cleanup());
 
-function rig(t: ExecutionContext, o: TcpRigOptions = {}): TcpRig {
-  const r = new TcpRig(image, { port: 80, ...o });
-  t.teardown(() => r.close());
-  return r;
-}
+const rig = (t: ExecutionContext, o: TcpRigOptions = {}): TcpRig => openRig(t, image, { port: 80, ...o });
 
-function clean(t: ExecutionContext, r: TcpRig): void {
-  t.deepEqual(r.problems, [], r.log.slice(-30).join('\n'));
-}
+const clean = (t: ExecutionContext, r: TcpRig): void => assertClean(t, r, 30);
 
 const enc = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'latin1'));
 
@@ -65,25 +59,11 @@ function parseAll(bytes: Buffer, heads: boolean[] = []): Parsed[] {
   return out;
 }
 
-function sitePaths(): string[] {
-  const out: string[] = [];
-  const walk = (dir: string): void => {
-    for (const name of readdirSync(dir)) {
-      if (name.startsWith('.')) continue;
-      const p = join(dir, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else out.push(relative(FIXTURE_SITE, p));
-    }
-  };
-  walk(FIXTURE_SITE);
-  return out.sort();
-}
-
 /** Fetches every file on one keep-alive connection; returns the bytes received and the counters. */
 function fetchAll(t: ExecutionContext, mss: number, v6 = false): { bytes: Buffer; counters: Record<string, number>; paths: string[] } {
   const r = rig(t, { mss, v6 });
   r.established(r.synOptions({ mss }));
-  const paths = sitePaths();
+  const paths = siteFiles();
   for (const p of paths) {
     const target = '/' + p.split('/').map(encodeURIComponent).join('/');
     r.send({ flags: ACK | PSH, data: enc(`GET ${target} HTTP/1.1\r\nHost: x\r\n\r\n`) });

@@ -7,21 +7,15 @@
 import test, { type ExecutionContext } from 'ava';
 import { encodeQuery, parseCorpusLine } from '../../../helpers/dns.js';
 import type { ZonesImage } from '../helpers/rig.js';
-import { ACK, buildBigImage, FIN, PSH, RST, TcpRig, type Seg, type TcpRigOptions } from './helpers/tcp-rig.js';
+import { ACK, buildBigImage, FIN, PSH, RST, TcpRig, assertClean, openRig, type Seg, type TcpRigOptions } from './helpers/tcp-rig.js';
 
 let image: ZonesImage;
 test.before(async () => { image = await buildBigImage(); });
 test.after.always(() => image?.cleanup());
 
-function rig(t: ExecutionContext, o?: TcpRigOptions): TcpRig {
-  const r = new TcpRig(image, o);
-  t.teardown(() => r.close());
-  return r;
-}
+const rig = (t: ExecutionContext, o?: TcpRigOptions): TcpRig => openRig(t, image, o);
 
-function clean(t: ExecutionContext, r: TcpRig): void {
-  t.deepEqual(r.problems, [], r.log.slice(-40).join('\n'));
-}
+const clean = (t: ExecutionContext, r: TcpRig): void => assertClean(t, r);
 
 const q = (line: string, id = 0x1234): Uint8Array => encodeQuery(parseCorpusLine(line)!, { id });
 

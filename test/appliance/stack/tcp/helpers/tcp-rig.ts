@@ -12,6 +12,7 @@
 // first transmission at the same sequence number. After every step the TCP's table
 // invariants must hold.
 
+import type { ExecutionContext } from 'ava';
 import { Rig, type ZonesImage } from '../../helpers/rig.js';
 import {
   be16, be32, CLIENT4, CLIENT6, CLIENT_MAC, concat, ETH_IPV4, ETH_IPV6, ethernet, ipv4, ipv6, layers, tcp, US4, US6,
@@ -375,6 +376,18 @@ export class TcpRig {
 }
 
 /** An image of the fixture zones plus big.test, whose big.big.test TXT answer is about 60 KB (230 × 250 octets). */
+/** A rig on `image`, closed when the test ends. */
+export function openRig(t: ExecutionContext, image: ZonesImage, o?: TcpRigOptions): TcpRig {
+  const r = new TcpRig(image, o);
+  t.teardown(() => r.close());
+  return r;
+}
+
+/** The invariant checker found nothing; when it did, the last `tail` lines of the rig's log say what led there. */
+export function assertClean(t: ExecutionContext, r: TcpRig, tail = 40): void {
+  t.deepEqual(r.problems, [], r.log.slice(-tail).join('\n'));
+}
+
 export async function buildBigImage(): Promise<ZonesImage> {
   const { tempDir, buildTestImage } = await import('../../../../helpers/fixtures.js');
   const { loadImage } = await import('../../../../../specializers/image/format.js');
