@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
 import { DnsResponder, TRANSPORT_UDP, C_ANSWERED, C_NXDOMAIN, C_REFUSED, C_FORMERR } from '../appliance/dns/responder.js';
 import * as D from '../specializers/dns/layout.js';
-import { WORK, mulberry32, numberArg, queryMix } from './query-mix.js';
+import { WORK, answerLoop, mulberry32, numberArg, queryMix } from './query-mix.js';
 
 const names = numberArg('bench-dns-lookup', 'names', 1_000_000);
 const seconds = numberArg('bench-dns-lookup', 'seconds', 2);
@@ -24,9 +24,10 @@ const rounds = numberArg('bench-dns-lookup', 'rounds', 3);
 const nQueries = numberArg('bench-dns-lookup', 'queries', 16384);
 const rand = mulberry32(numberArg('bench-dns-lookup', 'seed', 1));
 
-const { tables, queries, all, workAt, starts, built } = await queryMix({
+const mix = await queryMix({
   names, count: nQueries, rand, imageFile: join(process.cwd(), '.tmp', 'zone-bench', `lookup-${names}.apl`),
 });
+const { tables, queries, all, workAt, starts, built } = mix;
 
 const responder = new DnsResponder(tables);
 
@@ -45,17 +46,7 @@ for (let i = 0; i < queries.length; i++) {
 }
 const c0 = Float64Array.from(responder.counters);
 
-function run(iterations: number): number {
-  const nq = starts.length - 1;
-  let sum = 0;
-  for (let k = 0, i = 0; k < iterations; k++) {
-    const s = starts[i]!, e = starts[i + 1]!;
-    all.copyWithin(workAt, s, e);
-    sum += responder.answer(all, workAt, e - s, WORK, TRANSPORT_UDP);
-    if (++i === nq) i = 0;
-  }
-  return sum;
-}
+const run = answerLoop(mix, responder);
 
 let gcs = 0;
 const obs = new PerformanceObserver((list) => { gcs += list.getEntries().length; });

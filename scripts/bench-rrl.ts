@@ -27,7 +27,7 @@ import { DnsResponder, TRANSPORT_UDP } from '../appliance/dns/responder.js';
 import {
   C_RRL_DROPPED, C_RRL_REPLACED, C_RRL_SLIPPED, FAMILY_IPV4, RRL_SLIP, ResponseRateLimiter, rrlClassName,
 } from '../appliance/dns/rrl.js';
-import { WORK, mulberry32, numberArg, queryMix } from './query-mix.js';
+import { WORK, answerLoop, mulberry32, numberArg, queryMix } from './query-mix.js';
 
 const arg = (name: string, def: number): number => numberArg('bench-rrl', name, def);
 const seconds = arg('seconds', 2);
@@ -40,9 +40,10 @@ const tableSize = arg('table', 1 << 20);
 const names = arg('names', 0);
 const rand = mulberry32(arg('seed', 1));
 
-const { tables, queries, all, workAt, starts } = await queryMix({
+const mix = await queryMix({
   names, count: nQueries, rand, imageFile: join(process.cwd(), '.tmp', 'rrl-bench', `rrl-${names}.apl`),
 });
+const { tables, queries, all, workAt, starts } = mix;
 
 // The source addresses, four bytes each: one address for the flood, the others in /24s of
 // their own from 198.18.0.0/15 and beyond (the limiter only hashes them).
@@ -68,17 +69,7 @@ class Clock {
 }
 const clock = new Clock();
 
-function answerOnly(iterations: number): number {
-  const nq = starts.length - 1;
-  let sum = 0;
-  for (let k = 0, i = 0; k < iterations; k++) {
-    const s = starts[i]!, e = starts[i + 1]!;
-    all.copyWithin(workAt, s, e);
-    sum += responder.answer(all, workAt, e - s, WORK, TRANSPORT_UDP);
-    if (++i === nq) i = 0;
-  }
-  return sum;
-}
+const answerOnly = answerLoop(mix, responder);
 
 function answerRrl(iterations: number): number {
   const nq = starts.length - 1;

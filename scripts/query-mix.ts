@@ -12,6 +12,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { TRANSPORT_UDP, type DnsResponder } from '../appliance/dns/responder.js';
 import { DnsTables } from '../appliance/dns/tables.js';
 import { buildImage } from '../specializers/build.js';
 import { DEFAULT_HTTP_OPTIONS } from '../specializers/http/compile.js';
@@ -139,6 +140,22 @@ export async function queryMix(opts: { names: number; count: number; rand: () =>
     starts[i + 1] = at;
   }
   return { tables, queries, all, workAt: total, starts, built };
+}
+
+/** A loop of `iterations` answers over the mix, round and round: each query moved into the work area and answered in place. */
+export function answerLoop(mix: QueryMix, responder: DnsResponder): (iterations: number) => number {
+  const { all, starts, workAt } = mix;
+  const nq = starts.length - 1;
+  return (iterations) => {
+    let sum = 0;
+    for (let k = 0, i = 0; k < iterations; k++) {
+      const s = starts[i]!, e = starts[i + 1]!;
+      all.copyWithin(workAt, s, e);
+      sum += responder.answer(all, workAt, e - s, WORK, TRANSPORT_UDP);
+      if (++i === nq) i = 0;
+    }
+    return sum;
+  };
 }
 
 function query(id: number, name: Uint8Array, qtype: number, edns: boolean, dnssecOk: boolean): Uint8Array {

@@ -29,7 +29,7 @@ import { DEFAULT_HTTP_OPTIONS } from '../../specializers/http/compile.js';
 import { parseMetrics } from '../worker/metrics.js';
 import { cpuTimes, summarizeProfile } from './cpu.js';
 import { BENCH_ZONE, writeDnsFixture } from './dns-fixture.js';
-import { answerBody, answerKey, DNS_CLIENT_SOURCE, encodeMixQuery, queryMix, referenceAnswers } from './dns-xdp.js';
+import { answerBody, answerKey, encodeMixQuery, queryMix, referenceAnswers } from './dns-xdp.js';
 import { startKnot, waitUntilAnswers, type ServerHandle } from './knot.js';
 import { runKxdpgun } from './kxdpgun.js';
 import { createTopology, stopProcess, sweepStaleNamespaces, type Topology } from './netns.js';
@@ -172,10 +172,7 @@ export async function runDnsTcpBench(o: DnsTcpBenchOptions): Promise<DnsTcpBench
     writeFileSync(perfMix, mix.map((l) => l.split(' ').slice(0, 2).join(' ')).join('\n') + '\n');
     const image = join(dir, 'bench.apl');
     await buildImage({ sites: [], zones: [{ origin: null, file: zoneFile }], output: image, http: { ...DEFAULT_HTTP_OPTIONS } });
-    const dnsClient = join(dir, 'dns-client.mjs');
-    writeFileSync(dnsClient, DNS_CLIENT_SOURCE);
-    const nsdRef = await startNsd(topo, dir, o.serverCpu);
-    const ref = await referenceAnswers(topo, dir, mix, dnsClient).finally(() => nsdRef.stop());
+    const ref = await referenceAnswers(topo, dir, mix, o.serverCpu);
 
     o.log(`zone ${BENCH_ZONE} (${mix.length} query templates); ${o.seconds} s per run, ${o.rounds} round${o.rounds === 1 ? '' : 's'}; ` +
       `kxdpgun -T asking ${o.qps.toLocaleString('en-US')} q/s; dnsperf -c ${o.connections} -q ${o.outstanding}; ` +
@@ -277,7 +274,8 @@ function printTable(o: DnsTcpBenchOptions, samples: Map<string, Sample[]>, key: 
     const rate = median(reuse.map((x, i) => (udp[i] ? x.answered / udp[i]!.answered : NaN)).filter(Number.isFinite));
     const cpu = median(reuse.map((x, i) => (udp[i] ? us(x) / us(udp[i]!) : NaN)).filter(Number.isFinite));
     o.log('');
-    o.log(`the appliance, TCP with reuse against its own UDP (dnsperf both): ${rate.toFixed(2)}× the answers, ${cpu.toFixed(2)}× the server CPU per query`);
+    const x = (v: number): string => (Number.isFinite(v) ? `${v.toFixed(2)}×` : '- (not measured: runs too short to sample the CPU)');
+    o.log(`the appliance, TCP with reuse against its own UDP (dnsperf both): ${x(rate)} the answers, ${x(cpu)} the server CPU per query`);
   }
   o.log('(CPU busy: the server CPU\'s share not idle in the middle of the run, kernel included; gen CPU near 100%: the generator\'s limit)');
 }

@@ -153,7 +153,19 @@ export function answerBody(m: Buffer): string {
   return `${flags} ${sec(p.answers)}${negative ? ' / ' + sec(p.authorities) : ''}`;
 }
 
-export async function referenceAnswers(topo: Topology, dir: string, mix: string[], dnsClient: string): Promise<Map<string, string>> {
+/** NSD's answers to the mix over the kernel path (NSD started on `cpu` for them, then stopped): the reference for the sampled replies. */
+export async function referenceAnswers(topo: Topology, dir: string, mix: string[], cpu: number): Promise<Map<string, string>> {
+  const dnsClient = join(dir, 'dns-client.mjs');
+  writeFileSync(dnsClient, DNS_CLIENT_SOURCE);
+  const nsd = await startNsd(topo, dir, cpu);
+  try {
+    return await nsdAnswers(topo, dir, mix, dnsClient);
+  } finally {
+    await nsd.stop();
+  }
+}
+
+async function nsdAnswers(topo: Topology, dir: string, mix: string[], dnsClient: string): Promise<Map<string, string>> {
   const inFile = join(dir, 'ref-q.json');
   const outFile = join(dir, 'ref-a.json');
   const queries = mix.map((l, i) => encodeMixQuery(l, i));
@@ -214,11 +226,7 @@ export async function runDnsBench(o: DnsBenchOptions): Promise<{ rows: DnsBenchR
     const image = join(dir, 'bench.apl');
     await buildImage({ sites: [], zones: [{ origin: null, file: zoneFile }], output: image, http: { ...DEFAULT_HTTP_OPTIONS } });
 
-    // NSD's answers to the mix over the kernel path: the reference for the sampled replies.
-    const dnsClient = join(dir, 'dns-client.mjs');
-    writeFileSync(dnsClient, DNS_CLIENT_SOURCE);
-    const nsdRef = await startNsd(topo, dir, o.serverCpu);
-    const ref = await referenceAnswers(topo, dir, mix, dnsClient).finally(() => nsdRef.stop());
+    const ref = await referenceAnswers(topo, dir, mix, o.serverCpu);
 
     const cpus = o.queues === 1 ? String(o.serverCpu) : Array.from({ length: o.queues }, (_, i) => i).join(',');
     o.log(`zone ${BENCH_ZONE} (${mix.length} query templates: existing and nonexistent names, with and without EDNS); ` +

@@ -13,6 +13,7 @@ import { ApplianceError } from '../../basics/errors.js';
 import { buildImage } from '../../specializers/build.js';
 import { DEFAULT_HTTP_OPTIONS } from '../../specializers/http/compile.js';
 import { startServer, freePort, median, waitForPort, type Running } from './process.js';
+import { writeNginxConfig } from './nginx.js';
 
 export interface HttpBenchOptions {
   seconds: number;
@@ -61,28 +62,7 @@ export async function runHttpSocketBench(o: HttpBenchOptions): Promise<{ nginx: 
     await buildImage({ sites: [{ host: null, dir: site }], zones: [], output: image, http: { ...DEFAULT_HTTP_OPTIONS } });
 
     const nginxPort = await freePort();
-    const conf = join(dir, 'nginx.conf');
-    writeFileSync(conf, `user root;
-worker_processes 1;
-worker_cpu_affinity auto;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log;
-events { worker_connections 4096; }
-http {
-  include /etc/nginx/mime.types;
-  default_type application/octet-stream;
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_requests 10000000;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  server { listen 127.0.0.1:${nginxPort}; root ${site}; }
-}
-`);
+    const conf = writeNginxConfig({ dir, listen: [`127.0.0.1:${nginxPort}`], root: site });
     const appPort = await freePort();
     const result = { nginx: [] as number[], appliance: [] as number[] };
     o.log(`file ${o.fileBytes} B, keep-alive, ${o.connections} connections, ${o.seconds} s per run, ${o.rounds} rounds; servers on CPU ${o.serverCpu}, wrk on CPU ${o.clientCpu}`);

@@ -229,6 +229,16 @@ export function decode(m: Buffer): Decoded {
  * of the reference's RRsets), and for negative answers and referrals the authority and
  * additional sections too. Nothing is compared in sections of a truncated answer.
  */
+/** compareAnswers over a whole corpus: one line per query whose answers differ, naming the query. */
+export function corpusMismatches(corpus: CorpusQuery[], ref: Array<Buffer | null>, ours: Array<Buffer | null>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < corpus.length; i++) {
+    const d = compareAnswers(ref[i] ?? null, ours[i] ?? null, corpus[i]!.qtype);
+    if (d.length) out.push(`${corpus[i]!.line}: ${d.join('; ')}`);
+  }
+  return out;
+}
+
 export function compareAnswers(ref: Buffer | null, ours: Buffer | null, qtype: number): string[] {
   if (ref === null || ours === null) return ref === ours ? [] : [`${ref === null ? 'reference' : 'appliance'} did not answer`];
   const a = decode(ref);

@@ -12,7 +12,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTopology, stopProcess, xdpAttached, type Topology } from '../../../appliance/bench/netns.js';
 import { buildTestImage, FIXTURE_ZONES, ROOT, tempDir } from '../../helpers/fixtures.js';
-import { compareAnswers, encodeQuery, fullCorpus } from '../../helpers/dns.js';
+import { corpusMismatches, encodeQuery, fullCorpus } from '../../helpers/dns.js';
 import { startNsdInNamespace } from '../../helpers/nsd.js';
 import { rootSkip, skipped } from '../../helpers/root.js';
 import { serveXdp, type Served } from '../../helpers/serve.js';
@@ -99,11 +99,7 @@ for (const [family, nsdAddr, appAddr] of [['IPv4', 'server4', APP4], ['IPv6', 's
       const queries = corpus.map((q) => encodeQuery(q, { edns }));
       const ref = await exchangeInClient(nsdAddr === 'server4' ? topo!.server.ipv4 : topo!.server.ipv6, queries);
       const ours = await exchangeInClient(appAddr, queries);
-      const mismatches: string[] = [];
-      for (let i = 0; i < corpus.length; i++) {
-        const d = compareAnswers(ref[i]!, ours[i]!, corpus[i]!.qtype);
-        if (d.length) mismatches.push(`${corpus[i]!.line}: ${d.join('; ')}`);
-      }
+      const mismatches = corpusMismatches(corpus, ref, ours);
       t.log(`${corpus.length} queries compared`);
       t.deepEqual(mismatches.slice(0, 20), []);
     });
