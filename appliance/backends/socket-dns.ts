@@ -71,7 +71,7 @@ export class DnsSocketServer implements DnsStreamSink {
   /** The server's response rate limiter, or null (off); its counters are always in stats(). */
   readonly rrl: ResponseRateLimiter | null;
   private readonly rrlCounters = new Float64Array(RRL_COUNTERS);
-  private readonly udp: dgram.Socket;
+  private udp: dgram.Socket;
   private readonly tcp: net.Server;
   private readonly conns: SocketConns;
   private readonly counters = new Float64Array(SERVER_COUNTER_NAMES.length);
@@ -102,30 +102,48 @@ export class DnsSocketServer implements DnsStreamSink {
       deadline: (slot) => streams.deadline(slot),
       expired: (slot) => { this.counters[streams.phaseOf(slot) === STREAM_MESSAGE ? N_MESSAGE_TIMEOUTS : N_IDLE_TIMEOUTS]!++; },
     }, o.idleTimeoutMs, (e, slot, where) => this.fault(e, slot, `tcp ${where}`));
-    this.udp = dgram.createSocket({ type: net.isIPv6(o.host) ? 'udp6' : 'udp4' });
-    this.udp.on('message', (msg, rinfo) => this.onUdp(msg, rinfo));
+    this.udp = this.udpSocket();
     this.tcp = net.createServer((s) => this.conns.accept(s));
     const every = Math.max(50, Math.min(1000, Math.floor(Math.min(o.messageTimeoutMs ?? DEFAULT_MESSAGE_TIMEOUT_MS, o.idleTimeoutMs) / 4)));
     this.sweeper = setInterval(() => this.conns.sweep(), every);
     this.sweeper.unref();
   }
 
+  /**
+   * TCP first, then UDP on the same port. Asked for port 0, the kernel picks TCP's, and that
+   * number may be taken for UDP by another socket: then both are tried again on another.
+   */
   async listen(): Promise<{ address: string; port: number }> {
-    await new Promise<void>((resolve, reject) => {
-      this.udp.once('error', (e) => reject(listenError('UDP', this.o, e)));
-      this.udp.bind(this.o.port, this.o.host, () => resolve());
-    });
-    // From now on an error on the UDP socket (say, a send the kernel refuses) is counted, never fatal.
+    for (let attempt = 1; ; attempt++) {
+      await new Promise<void>((resolve, reject) => {
+        this.tcp.once('error', (e) => reject(listenError('TCP', this.o, e)));
+        this.tcp.listen({ host: this.o.host, port: this.o.port }, () => resolve());
+      });
+      this.tcp.removeAllListeners('error');
+      this.port = (this.tcp.address() as net.AddressInfo).port;
+      const bound = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+        this.udp.once('error', (e) => resolve(e));
+        this.udp.bind(this.port, this.o.host, () => resolve(null));
+      });
+      if (bound === null) break;
+      if (this.o.port !== 0 || bound.code !== 'EADDRINUSE' || attempt === 8) {
+        this.tcp.close();
+        throw listenError('UDP', this.o, bound);
+      }
+      await new Promise<void>((resolve) => this.tcp.close(() => resolve()));
+      this.udp = this.udpSocket();
+    }
+    // From now on an error on a socket (say, a send the kernel refuses) is counted, never fatal.
     this.udp.removeAllListeners('error');
     this.udp.on('error', (e) => this.fault(e, -1, 'udp socket'));
-    this.port = this.udp.address().port;
-    await new Promise<void>((resolve, reject) => {
-      this.tcp.once('error', (e) => reject(listenError('TCP', this.o, e)));
-      this.tcp.listen({ host: this.o.host, port: this.port }, () => resolve());
-    });
-    this.tcp.removeAllListeners('error');
     this.tcp.on('error', (e) => this.fault(e, -1, 'tcp server'));
     return { address: this.o.host, port: this.port };
+  }
+
+  private udpSocket(): dgram.Socket {
+    const u = dgram.createSocket({ type: net.isIPv6(this.o.host) ? 'udp6' : 'udp4' });
+    u.on('message', (msg, rinfo) => this.onUdp(msg, rinfo));
+    return u;
   }
 
   close(): Promise<void> {
