@@ -112,6 +112,8 @@ export class HeadParser {
   minor = 0;
   keepAlive = false;
   private last = -1;
+  private readonly targets = new LastString();
+  private readonly hosts = new LastString();
 
   constructor() {
     const m = instance();
@@ -232,12 +234,44 @@ export class HeadParser {
     return this.u8.toString('latin1', at, at + this.fields[i * 4 + 3]!);
   }
 
+  /** The request target; the same string as last time when its bytes are the same (a client asking again makes no new string). */
   target(): string {
-    return this.u8.toString('latin1', this.urlAt, this.urlAt + this.urlLen);
+    return this.targets.get(this.u8, this.urlAt, this.urlLen);
+  }
+
+  /** Field i's value, through the interner of the Host field's values. */
+  hostValue(i: number): string {
+    return this.hosts.get(this.u8, this.fields[i * 4 + 2]!, this.fields[i * 4 + 3]!);
   }
 
   destroy(): void {
     this.ex.llhttp_free(this.ptr);
+  }
+}
+
+/**
+ * The string of the bytes last asked for, kept with a copy of them: bytes equal to the last
+ * (up to 256 of them) give the same string again instead of a new one.
+ */
+class LastString {
+  private str = '';
+  private len = -1;
+  private readonly bytes = new Uint8Array(256);
+
+  get(mem: Buffer, at: number, len: number): string {
+    const b = this.bytes;
+    if (len === this.len) {
+      let k = 0;
+      while (k < len && mem[at + k] === b[k]) k++;
+      if (k === len) return this.str;
+    }
+    const s = mem.toString('latin1', at, at + len);
+    if (len <= b.length) {
+      b.set(mem.subarray(at, at + len));
+      this.len = len;
+      this.str = s;
+    }
+    return s;
   }
 }
 

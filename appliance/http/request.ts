@@ -117,15 +117,18 @@ function skipEmptyLines(buf: Uint8Array, off: number, end: number): number {
   return i - off;
 }
 
-/** Is the version token of the request line "HTTP/d.d" but not 1.0 or 1.1? (→ 505) */
-function unsupportedVersion(head: Buffer, off: number, len: number): boolean {
-  let i = off + skipEmptyLines(head, off, off + len);
-  const lineEnd = head.indexOf('\r\n', i);
-  if (lineEnd < 0) return false;
-  const sp = head.lastIndexOf(0x20, lineEnd);
-  if (sp < i) return false;
-  i = sp + 1;
-  if (lineEnd - i !== 8 || head.toString('latin1', i, i + 5) !== 'HTTP/') return false;
+/** Is the version token of the request line "HTTP/d.d" but not 1.0 or 1.1? (→ 505) Bytes only: no string per request. */
+function unsupportedVersion(head: Uint8Array, off: number, len: number): boolean {
+  const end = off + len;
+  const start = off + skipEmptyLines(head, off, end);
+  let lineEnd = start;
+  while (lineEnd + 1 < end && !(head[lineEnd] === CR && head[lineEnd + 1] === LF)) lineEnd++;
+  if (lineEnd + 1 >= end) return false;
+  let sp = lineEnd - 1;
+  while (sp >= start && head[sp] !== 0x20) sp--;
+  if (sp < start) return false;
+  const i = sp + 1;
+  if (lineEnd - i !== 8 || head[i] !== 0x48 || head[i + 1] !== 0x54 || head[i + 2] !== 0x54 || head[i + 3] !== 0x50 || head[i + 4] !== 0x2f) return false;
   const major = head[i + 5]! - 0x30, dot = head[i + 6], minor = head[i + 7]! - 0x30;
   if (dot !== 0x2e || major < 0 || major > 9 || minor < 0 || minor > 9) return false;
   return !(major === 1 && (minor === 0 || minor === 1));
@@ -165,7 +168,7 @@ export class RequestParser {
         case 4:
           if (p.nameIs(i, 'host')) {
             hosts++;
-            out.host = p.value(i).trim();
+            out.host = p.hostValue(i).trim();
           }
           break;
         case 5:

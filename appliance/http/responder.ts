@@ -42,6 +42,11 @@ export class HttpResponder {
   private readonly range: RangeOut = { first: 0, last: 0 };
   /** The Date field value used in dynamic heads; the transport keeps it current. */
   date = '';
+  /** The last request's target and Host, and the site and route they led to (the tables never change). */
+  private lastTarget: string | null = null;
+  private lastHost: string | undefined = undefined;
+  private lastSite = 0;
+  private lastRoute = -1;
 
   constructor(readonly t: HttpTables) {}
 
@@ -60,13 +65,24 @@ export class HttpResponder {
       this.template(plan, t.special[L.SPECIAL_405]!, close);
       return;
     }
-    const n = normalizePath(req.target, this.key);
-    if (n === PATH_BAD) {
-      this.template(plan, t.special[L.SPECIAL_400]!, true);
-      return;
+    let site: number, r: number;
+    if (req.target === this.lastTarget && req.host === this.lastHost) {
+      // The same target and Host as the last request (a client asking again): the same route.
+      site = this.lastSite;
+      r = this.lastRoute;
+    } else {
+      const n = normalizePath(req.target, this.key);
+      if (n === PATH_BAD) {
+        this.template(plan, t.special[L.SPECIAL_400]!, true);
+        return;
+      }
+      site = t.siteFor(targetAuthority(req.target) ?? req.host);
+      r = t.lookup(site, this.key, n);
+      this.lastTarget = req.target;
+      this.lastHost = req.host;
+      this.lastSite = site;
+      this.lastRoute = r;
     }
-    const site = t.siteFor(targetAuthority(req.target) ?? req.host);
-    const r = t.lookup(site, this.key, n);
     if (r < 0) {
       this.template(plan, this.headForm(t.sites[site * L.SITE_WORDS + L.SITE_RESP_404]!, head), close);
       return;

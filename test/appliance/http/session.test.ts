@@ -5,6 +5,7 @@
 // the head deadline is the first byte plus the timeout, whatever trickles in after it.
 
 import test from 'ava';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { PLAN_TEMPLATE, type ResponsePlan } from '../../../appliance/http/responder.js';
@@ -145,4 +146,36 @@ test('limits: a head over 8 KiB is 431, a request line over 8 KiB is 414, a bad 
   t.is(sink.out.length, 1); // the request was answered; the body then closed the connection
   t.is(s.counters[H_BAD_BODIES], 1);
   s.destroy();
+});
+
+test('virtual hosts: the same target under other Hosts, and other targets under one Host, each get their own answer, asked alone or back to back', async (t) => {
+  // The parser hands out the last target's and Host's strings again, and the responder the
+  // last route for the same pair: neither may carry an answer over to another request.
+  const dirA = join(tmp.dir, 'vh-a'), dirB = join(tmp.dir, 'vh-b');
+  mkdirSync(dirA, { recursive: true });
+  mkdirSync(dirB, { recursive: true });
+  writeFileSync(join(dirA, 'index.html'), 'a site');
+  writeFileSync(join(dirB, 'index.html'), 'the b site, longer');
+  writeFileSync(join(dirB, 'only-b.txt'), 'b');
+  const vt = new HttpTables(loadImage(await buildTestImage(join(tmp.dir, 'vh.apl'), [{ host: 'a.test', dir: dirA }, { host: 'b.test', dir: dirB }])));
+  const hosts = ['a.test', 'b.test', 'B.TEST:80', 'a.test', 'a.test', 'b.test', 'b.test', 'a.test'];
+  const targets = ['/', '/only-b.txt', '/', '/index.html', '/index.html'];
+  const req = (host: string, target: string): string => `GET ${target} HTTP/1.1\r\nHost: ${host}\r\n\r\n`;
+  // Hosts changing under one target, then targets changing under one Host.
+  const reqs = [...targets.flatMap((target) => hosts.map((host) => req(host, target))), ...hosts.flatMap((host) => targets.map((target) => req(host, target)))];
+  const alone = reqs.map((r) => {
+    const s = new HttpSessions(vt, { capacity: 1, headerTimeoutMs: 1000, idleTimeoutMs: 5000 });
+    const sink = new Sink();
+    s.open(0, 0);
+    feed(s, 0, Buffer.from(r), [], sink);
+    s.destroy();
+    return sink.out[0];
+  });
+  t.is(new Set(alone).size > 3, true, alone.join(' '));
+  const s = new HttpSessions(vt, { capacity: 1, headerTimeoutMs: 1000, idleTimeoutMs: 5000 });
+  const sink = new Sink();
+  s.open(0, 0);
+  feed(s, 0, Buffer.from(reqs.join('')), [], sink);
+  s.destroy();
+  t.deepEqual(sink.out, alone);
 });
