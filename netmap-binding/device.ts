@@ -17,8 +17,10 @@
 //   - receive(addrs, lens, max) hands over received frames.
 //   - allocate(addrs, max) hands over free frames to build new frames in.
 //   - transmit(addrs, lens, count) queues frames the application owns: a received frame
-//     rewritten in place (zero copy) or an allocated one. The address must be the one the
-//     device handed out, unchanged; the length may change (up to maxFrameLen).
+//     rewritten in place (zero copy) or an allocated one. The address is the one the device
+//     handed out, or up to TX_SHIFT_MAX bytes past it (a frame started later so that its
+//     payload has the alignment of the memory it is copied from); the length may change, up
+//     to maxFrameLen from the address handed out.
 //   - release(addrs, count, start) gives frames back unsent (a drop).
 //   - flush() makes queued frames go (one kick into the kernel at most), reaps completed
 //     transmissions and gives free frames back to the receive side. Call it once per batch.
@@ -38,6 +40,9 @@
 //           head/cur and calls NIOCTXSYNC only when needed; wait() is poll(). Address =
 //           offset of the buffer in the netmap memory region (buf_idx × buf_size + base).
 //   pipe    two devices in one thread, back to back: what one flushes, the other receives.
+
+/** How far past a handed-out address a transmitted frame may start (AF_XDP takes any offset inside the frame). */
+export const TX_SHIFT_MAX = 7;
 
 /** The batch size that loops should use: one kick per batch at most. */
 export const BATCH = 64;

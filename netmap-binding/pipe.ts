@@ -18,7 +18,7 @@
 // a read of stale bytes shows up in tests.
 
 import { usage } from './errors.js';
-import { copyStats, emptyStats, isPowerOfTwo, type Device, type DeviceStats } from './device.js';
+import { copyStats, emptyStats, isPowerOfTwo, TX_SHIFT_MAX, type Device, type DeviceStats } from './device.js';
 
 export interface PipeEndOptions {
   name?: string;
@@ -137,7 +137,8 @@ export class PipeDevice implements Device {
       const addr = addrs[i]!;
       const len = lens[i]!;
       const f = this.checkOwned(addr, 'transmit');
-      if (len > this.maxFrameLen || len === 0) throw usage(`pipe ${this.name}: transmit of ${len} bytes (1..${this.maxFrameLen} allowed)`);
+      const room = this.maxFrameLen - (addr - f * this.frameSize - this.headroom);
+      if (len > room || len === 0) throw usage(`pipe ${this.name}: transmit of ${len} bytes at address ${addr} (1..${room} allowed)`);
       this.owner[f] = KERNEL;
       this.txAddr[this.txCount] = addr;
       this.txLen[this.txCount] = len;
@@ -227,7 +228,8 @@ export class PipeDevice implements Device {
 
   private checkOwned(addr: number, what: string): number {
     const f = this.frameOf(addr);
-    if (f >= this.frameCount || addr !== f * this.frameSize + this.headroom) {
+    const shift = addr - (f * this.frameSize + this.headroom);
+    if (f >= this.frameCount || shift < 0 || shift > TX_SHIFT_MAX) {
       throw usage(`pipe ${this.name}: ${what} of address ${addr}, which this device never handed out`);
     }
     if (this.owner[f] !== APP) {

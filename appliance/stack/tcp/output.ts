@@ -5,7 +5,9 @@
 // retransmission timeout (go back to SND.UNA, the window down to one segment, RTO doubled),
 // the SYN-ACK again, a persist probe, the session's deadlines, FIN-WAIT-2's.
 
-import { ACK, FIN, PSH, RST, SYN } from '../../wire/tcp.js';
+import { ACK, FIN, PSH, RST, SYN, TCP_HEADER_LEN } from '../../wire/tcp.js';
+import { IPV4_HEADER_LEN } from '../../wire/ipv4.js';
+import { IPV6_HEADER_LEN } from '../../wire/ipv6.js';
 import { onTimeout } from './congestion.js';
 import * as T from './counters.js';
 import { rttBackoff, rttStart } from './rtt.js';
@@ -24,9 +26,18 @@ const SEGMENTS_PER_TURN = 16;
 
 /** One segment of slot `s` into a frame of the batch; false when no frame was left. */
 function emit(tcp: Tcp, s: number, tx: TxQueue, seq: number, flags: number, n: number, syn: SynOptions | null): boolean {
-  const at = tx.take();
+  let at = tx.take();
   if (at < 0) return false;
   const t = tcp.table;
+  if (n > 0 && syn === null) {
+    // The frame starts up to 7 bytes later so that the payload has its source's alignment (out-queue.ts alignOf).
+    const a = tcp.outq.alignOf(s, seq);
+    if (a >= 0) {
+      const hdr = 14 + (t.VLAN[s]! >= 0 ? 4 : 0) + (t.FAMILY[s] === 4 ? IPV4_HEADER_LEN : IPV6_HEADER_LEN) + TCP_HEADER_LEN;
+      const shift = (a - (tx.mem.byteOffset + at + hdr)) & 7;
+      if (hdr + n + shift <= tx.maxFrameLen) at += shift;
+    }
+  }
   const pieces = tcp.outq.pieces;
   const len = writeSegment(tx.mem, at, t, s, tcp.host, seq, t.RCV_NXT[s]!, flags, t.RCV_WND[s]!, n, tcp.outq, syn);
   tx.push(at, len);
