@@ -29,6 +29,8 @@ export const REC_RESPONSE = 3;
 
 /** Records per connection. */
 export const RECORDS = 16;
+/** Records one answer takes at most (HttpTcpApp: a head made per request, then a span of the image). */
+export const RECORDS_PER_ANSWER = 2;
 /** Bytes a connection may have queued (sent or not, unacknowledged) before its session must wait. */
 export const MAX_QUEUED = 64 * 1024;
 export const SMALL_BLOCK = 2048;
@@ -117,9 +119,12 @@ export class OutQueue {
     this.arenaBytes[slot] = 0;
   }
 
-  /** Can the slot take another answer (a record free, and under its byte budget of copies)? */
+  /**
+   * Can the slot take another answer: records free for the largest one (a dynamic head and
+   * the image span behind it), and under its byte budget of copies?
+   */
   hasRoom(slot: number): boolean {
-    return this.count[slot]! < RECORDS && this.arenaBytes[slot]! < MAX_QUEUED;
+    return this.count[slot]! <= RECORDS - RECORDS_PER_ANSWER && this.arenaBytes[slot]! < MAX_QUEUED;
   }
 
   records(slot: number): number {

@@ -112,6 +112,31 @@ test('pipelined requests are answered in order; Connection: close ends with our 
   clean(t, r);
 });
 
+test('a long pipeline of answers that take two records each (a head made per request, then a span of the image): every one answered in order, none reset', (t) => {
+  // The record ring holds 16; a dynamic answer takes two, so the session must stop while
+  // fewer than two are free (it once took the last record for the head, found none for the
+  // span, and reset the connection: buffer_exhausted).
+  const r = rig(t);
+  r.established();
+  const robots = readFileSync(join(FIXTURE_SITE, 'robots.txt'));
+  const reqs = Array.from({ length: 20 }, () => [
+    'GET /docs?x=1 HTTP/1.1\r\nHost: x\r\n\r\n',
+    'GET /robots.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=0-9\r\n\r\n',
+    'GET /robots.txt HTTP/1.1\r\nHost: x\r\n\r\n',
+  ].join('')).join('') + 'GET /robots.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n';
+  const bytes = enc(reqs);
+  for (let o = 0; o < bytes.length; o += 1400) r.send({ flags: ACK | PSH, data: bytes.subarray(o, o + 1400) });
+  let fin = false;
+  for (let i = 0; i < 2000 && !fin; i++) fin = r.send({ flags: ACK }).some((s) => (s.flags & FIN) !== 0) || fin;
+  t.true(fin, 'the last answer closed the connection');
+  const rs = parseAll(Buffer.from(r.stream));
+  t.deepEqual(rs.map((x) => x.status), [...Array.from({ length: 20 }, () => [301, 206, 200]).flat(), 200]);
+  t.deepEqual(rs[1]!.body, robots.subarray(0, 10));
+  t.is(r.counters().buffer_exhausted ?? 0, 0);
+  t.is(r.counters().resets_sent ?? 0, 0);
+  clean(t, r);
+});
+
 test('a range is a dynamic head then a span of the image; 304 and HEAD have no body', (t) => {
   const r = rig(t);
   r.established();
