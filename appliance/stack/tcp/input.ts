@@ -50,7 +50,9 @@ export function input(tcp: Tcp, mem: Uint8Array, now: number): number {
   return listening(tcp, app, mem, now);
 }
 
-/** RFC 9293 §3.10.7.1: a RST for a segment that belongs to nothing (none for a RST). */
+/**
+ * RFC 9293 §3.10.7.1: a RST for a segment that belongs to nothing (none for a RST).
+ */
 function resetFor(tcp: Tcp, mem: Uint8Array): number {
   const g = tcp.seg;
   if (g.flags & RST) return 0;
@@ -61,7 +63,9 @@ function resetFor(tcp: Tcp, mem: Uint8Array): number {
   return turnAround(mem, g.frameAt, g.ipAt, g.tcpAt, g.v4, tcp.host.mac, 0, seqAdd(g.seq, len), RST | ACK, 0, null);
 }
 
-/** TIME-WAIT (§3.10.7.4 and §3.6.1 of RFC 9293; RFC 6191 for a new SYN). -1: a SYN may open a new connection. */
+/**
+ * TIME-WAIT (§3.10.7.4 and §3.6.1 of RFC 9293; RFC 6191 for a new SYN). -1: a SYN may open a new connection.
+ */
 function timeWait(tcp: Tcp, r: number, mem: Uint8Array, now: number): number {
   const g = tcp.seg;
   const tw = tcp.tw;
@@ -84,7 +88,9 @@ function timeWait(tcp: Tcp, r: number, mem: Uint8Array, now: number): number {
   return turnAround(mem, g.frameAt, g.ipAt, g.tcpAt, g.v4, tcp.host.mac, tw.SND_NXT[r]!, tw.RCV_NXT[r]!, ACK, RCV_WINDOW, null);
 }
 
-/** LISTEN (§3.10.7.2), and the ACK that returns a SYN cookie (RFC 4987 §3.6). */
+/**
+ * LISTEN (§3.10.7.2), and the ACK that returns a SYN cookie (RFC 4987 §3.6).
+ */
 function listening(tcp: Tcp, app: number, mem: Uint8Array, now: number): number {
   const g = tcp.seg;
   const c = tcp.counters;
@@ -226,7 +232,9 @@ function establish(tcp: Tcp, s: number, now: number): void {
   tcp.app(tcp.appOf[s]!).open(s, now, t.FAMILY[s] === 6);
 }
 
-/** Is the segment acceptable (§3.10.7.4 first: the four cases of the receive window)? */
+/**
+ * Is the segment acceptable (§3.10.7.4 first: the four cases of the receive window)?
+ */
 function acceptable(tcp: Tcp, s: number, segLen: number): boolean {
   const g = tcp.seg;
   const t = tcp.table;

@@ -26,7 +26,9 @@ export const STATE_NAMES: Record<number, string> = {
   0: 'CLOSED', 1: 'SYN-RECEIVED', 2: 'ESTABLISHED', 4: 'FIN-WAIT-1', 8: 'FIN-WAIT-2', 16: 'CLOSE-WAIT', 32: 'CLOSING', 64: 'LAST-ACK',
 };
 
-/** States in which data from the peer is taken (RFC 9293 §3.10.7.4, seventh). */
+/**
+ * States in which data from the peer is taken (RFC 9293 §3.10.7.4, seventh).
+ */
 export const RECEIVING = ESTABLISHED | FIN_WAIT_1 | FIN_WAIT_2;
 /** States in which we may still send data. */
 export const SENDING = ESTABLISHED | CLOSE_WAIT;
