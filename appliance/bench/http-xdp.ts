@@ -97,7 +97,10 @@ export interface HttpSample {
   procUs: number;
   errors: number;
   /** The fused path's counters over the run (deltas), when it ran. */
-  fused?: { framesInPerReq: number; framesOutPerReq: number; template: number; copied: number; retransmits: number; rxPerBatch: number; txPerBatch: number };
+  fused?: {
+    framesInPerReq: number; framesOutPerReq: number; template: number; copied: number; retransmits: number; rtoExpiries: number;
+    fastRetransmits: number; txRingFull: number; rxRingFull: number; rxPerBatch: number; txPerBatch: number;
+  };
 }
 
 export interface HttpBenchResult {
@@ -270,6 +273,7 @@ async function runLoad(env: Env, subject: Subject, load: HttpBenchLoad, response
     sample.fused = {
       framesInPerReq: d('tcp_segments_in') / req, framesOutPerReq: d('tcp_segments_out') / req,
       template: d('tcp_segments_template'), copied: d('tcp_segments_copied'), retransmits: d('tcp_retransmits'),
+      rtoExpiries: d('tcp_rto_expiries'), fastRetransmits: d('tcp_fast_retransmits'), txRingFull: d('tx_ring_full'), rxRingFull: d('dev_rx_ring_full'),
       rxPerBatch: d('rx_frames') / Math.max(1, d('rx_batches')), txPerBatch: d('tx_frames') / Math.max(1, d('tx_batches')),
     };
   }
@@ -390,9 +394,10 @@ function printTables(o: HttpBenchOptions, results: Map<HttpBenchLoad, Map<HttpBe
         `${(100 * med(v, (x) => x.loadBusy)).toFixed(0)}%`, ratio((x) => x.rps), ratio(cpuUs)]);
       const f = v.map((x) => x.fused).filter((x) => x !== undefined);
       if (f.length > 0) {
-        const tpl = median(f.map((x) => x.template)), cp = median(f.map((x) => x.copied));
+        const n = (get: (x: NonNullable<HttpSample['fused']>) => number): string => Math.round(median(f.map(get))).toLocaleString('en-US');
         fusedLines.push(`  ${LOADS[load].what.padEnd(38)} frames in ${median(f.map((x) => x.framesInPerReq)).toFixed(2)}, out ${median(f.map((x) => x.framesOutPerReq)).toFixed(2)} per request; ` +
-          `data segments ${tpl.toLocaleString('en-US')} template, ${cp.toLocaleString('en-US')} copied; ${median(f.map((x) => x.retransmits))} retransmitted; ` +
+          `data segments ${n((x) => x.template)} template, ${n((x) => x.copied)} copied; ${n((x) => x.retransmits)} retransmitted ` +
+          `(${n((x) => x.rtoExpiries)} timeouts, ${n((x) => x.fastRetransmits)} fast); lost at a full TX ring ${n((x) => x.txRingFull)}, RX ring ${n((x) => x.rxRingFull)}; ` +
           `frames per batch ${median(f.map((x) => x.rxPerBatch)).toFixed(1)} in, ${median(f.map((x) => x.txPerBatch)).toFixed(1)} out`);
       }
     }
