@@ -11,8 +11,13 @@
 
 import { BATCH, type Device } from '../../netmap-binding/device.js';
 
-/** Frames one batch may send: each received frame's reply plus what TCP adds. */
-export const TX_MAX = 4 * BATCH;
+/**
+ * Frames one batch may send: each received frame's reply plus what TCP adds. Twice the
+ * receive batch: at four times, a large transfer spent so long sending (~250 frames a
+ * batch, 64 taken in) that the RX ring overflowed with the peer's ACKs and requests
+ * (about 2,000 frames lost per 5 s at 1 MiB, then timeouts); at twice, none were lost.
+ */
+export const TX_MAX = 2 * BATCH;
 
 export class TxQueue {
   readonly addrs = new Uint32Array(TX_MAX);
