@@ -96,6 +96,8 @@ export interface HttpSample {
   /** Server process CPU time (user + system), µs per request. */
   procUs: number;
   errors: number;
+  /** Frames the veth dropped on the way to the server during the run (the client end's TX drops and the server end's RX drops). */
+  wireDrops: number;
   /** The fused path's counters over the run (deltas), when it ran. */
   fused?: {
     framesInPerReq: number; framesOutPerReq: number; template: number; copied: number; retransmits: number; rtoExpiries: number;
@@ -246,6 +248,8 @@ async function runLoad(env: Env, subject: Subject, load: HttpBenchLoad, response
     args.push('-s', script);
   }
   args.push(url);
+  const wireDrops = async (): Promise<number> => (await topo.linkDrops(topo.client)).tx + (await topo.linkDrops(topo.server)).rx;
+  const drops0 = await wireDrops();
   const before = subject.metrics ? await subject.metrics() : undefined;
   const cpu0 = procCpuSeconds(subject.pid);
   // CPU use sampled inside the load (its first and last second left out).
@@ -258,6 +262,7 @@ async function runLoad(env: Env, subject: Subject, load: HttpBenchLoad, response
   const wall = (performance.now() - t0) / 1000;
   const cpu1 = procCpuSeconds(subject.pid);
   const after = subject.metrics ? await subject.metrics() : undefined;
+  const drops1 = await wireDrops();
   const w = parseWrk(out);
   if (w.non2xx > 0) throw new ApplianceError('APPL_ERR_BENCH', `wrk saw ${w.non2xx} responses that were not 2xx/3xx from ${url}`);
   const share = (x: [number, number], y: [number, number]): number => (y[1] > x[1] ? (y[0] - x[0]) / (y[1] - x[1]) : NaN);
@@ -266,6 +271,7 @@ async function runLoad(env: Env, subject: Subject, load: HttpBenchLoad, response
     // wrk's count over its own run; the process time over the whole command, which is a little longer.
     procUs: ((cpu1 - cpu0) * 1e6) / (w.rps * Math.max(wall, o.seconds)),
     errors: w.errors,
+    wireDrops: drops1 - drops0,
   };
   if (before && after) {
     const d = (k: string): number => (after[k] ?? 0) - (before[k] ?? 0);
@@ -370,7 +376,7 @@ function printTables(o: HttpBenchOptions, results: Map<HttpBenchLoad, Map<HttpBe
     const ok = v.filter(Number.isFinite);
     return ok.length ? median(ok).toFixed(2) : '-';
   };
-  const header = ['load', 'server', 'req/s', 'min', 'max', 'Gbit/s', 'p50 ms', 'p99 ms', 'CPU busy', 'CPU µs/req', 'proc µs/req', 'wrk CPU', '÷ nginx req/s', '÷ nginx CPU/req'];
+  const header = ['load', 'server', 'req/s', 'min', 'max', 'Gbit/s', 'p50 ms', 'p99 ms', 'CPU busy', 'CPU µs/req', 'proc µs/req', 'wrk CPU', 'veth drops', '÷ nginx req/s', '÷ nginx CPU/req'];
   const table: string[][] = [header];
   const fusedLines: string[] = [];
   for (const load of o.loads) {
@@ -391,7 +397,7 @@ function printTables(o: HttpBenchOptions, results: Map<HttpBenchLoad, Map<HttpBe
         Math.round(Math.min(...v.map((x) => x.rps))).toLocaleString('en-US'), Math.round(Math.max(...v.map((x) => x.rps))).toLocaleString('en-US'),
         med(v, (x) => x.gbps).toFixed(2), ms(v.map((x) => x.p50Ms)), ms(v.map((x) => x.p99Ms)),
         `${(100 * med(v, (x) => x.busy)).toFixed(0)}%`, med(v, cpuUs).toFixed(2), med(v, (x) => x.procUs).toFixed(2),
-        `${(100 * med(v, (x) => x.loadBusy)).toFixed(0)}%`, ratio((x) => x.rps), ratio(cpuUs)]);
+        `${(100 * med(v, (x) => x.loadBusy)).toFixed(0)}%`, Math.round(med(v, (x) => x.wireDrops)).toLocaleString('en-US'), ratio((x) => x.rps), ratio(cpuUs)]);
       const f = v.map((x) => x.fused).filter((x) => x !== undefined);
       if (f.length > 0) {
         const n = (get: (x: NonNullable<HttpSample['fused']>) => number): string => Math.round(median(f.map(get))).toLocaleString('en-US');
@@ -412,6 +418,8 @@ function printTables(o: HttpBenchOptions, results: Map<HttpBenchLoad, Map<HttpBe
   o.log('proc µs/req: the server process\'s own user + system time. nginx\'s segments cross the veth as GSO frames of up to');
   o.log('64 KiB (no XDP program attached); the fused path\'s as MTU-sized frames. wrk CPU near 100%: the generator\'s limit.');
   o.log('p50/p99: wrk\'s latency (of each batch of 16, pipelined; - where wrk\'s histogram printed none).');
+  o.log('veth drops: frames wrk\'s side sent that the veth dropped before the server took them, per run (the client end\'s TX');
+  o.log('and the server end\'s RX dropped counters): the receive side on the server CPU fell behind.');
   if (fusedLines.length > 0) {
     o.log('');
     o.log('the fused path\'s counters (medians over rounds):');

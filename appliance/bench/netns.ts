@@ -66,6 +66,8 @@ export interface Topology {
   pinNapi(): Promise<void>;
   /** Detaches whatever XDP program is attached to an interface through netlink (Knot, kxdpgun). */
   detachXdp(side: Side): Promise<void>;
+  /** The kernel's dropped-frame counters of a side's interface (`ip -s link`): received and transmitted. */
+  linkDrops(side: Side): Promise<{ rx: number; tx: number }>;
   /** Deletes both namespaces (and so the veth pair). Idempotent. */
   close(): Promise<void>;
 }
@@ -208,6 +210,10 @@ export async function createTopology(options: TopologyOptions = {}): Promise<Top
     },
     run: (ns, cmd, args, timeoutMs) => runIn(ns, cmd, args, timeoutMs),
     spawn: (ns, cmd, args, opts) => spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...opts }),
+    linkDrops: async (side) => {
+      const j = JSON.parse(await ip(['-n', side.ns, '-s', '-j', 'link', 'show', 'dev', side.iface])) as Array<{ stats64?: { rx?: { dropped?: number }; tx?: { dropped?: number } } }>;
+      return { rx: j[0]?.stats64?.rx?.dropped ?? 0, tx: j[0]?.stats64?.tx?.dropped ?? 0 };
+    },
     detachXdp: async (side) => {
       // Both kinds, in case a tool attached in generic (skb) mode.
       await ip(['-n', side.ns, 'link', 'set', 'dev', side.iface, 'xdp', 'off']).catch(() => undefined);
