@@ -10,35 +10,59 @@ import { readFileSync, writeFileSync } from 'node:fs';
 
 export interface BurstResult { sent: number; whole: number; truncated: number; dropped: number }
 
-/** The burst itself; `source`: the address to send from (default: any). */
-export async function udpBurst(host: string, port: number, query: Buffer, count: number, spanMs: number, source?: string): Promise<BurstResult> {
-  if (count > 65536) throw new Error('IDs are 16 bits');
-  const s = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
-  await new Promise<void>((resolve, reject) => {
+export interface PacedRun {
+  /** How many were sent (all, unless the span plus 2 s ran out first). */
+  sent: number;
+  /** When each was sent (Date.now()). */
+  sentAt: number[];
+  /** The first answer to each, by ID. */
+  responses: Array<Buffer | null>;
+}
+
+/**
+ * Sends queries[i] (its ID set to i) to host:port from a socket bound to
+ * sources[sourceOf(i)] (undefined: any address), spread evenly over `spanMs`: bounded by the
+ * count and by spanMs + 2 s; answers are waited for 800 ms after.
+ */
+export async function pacedQueries(host: string, port: number, queries: Buffer[], sources: Array<string | undefined>, sourceOf: (i: number) => number, spanMs: number): Promise<PacedRun> {
+  const n = queries.length;
+  if (n > 65536) throw new Error('IDs are 16 bits');
+  const socks = await Promise.all(sources.map((source) => new Promise<dgram.Socket>((resolve, reject) => {
+    const s = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
     s.once('error', reject);
-    s.bind(0, source, () => resolve());
-  });
-  const got: Array<Buffer | null> = new Array(count).fill(null);
-  s.on('message', (m) => {
-    const id = m.readUInt16BE(0);
-    if (id < count && got[id] === null) got[id] = m;
-  });
+    s.bind(0, source, () => resolve(s));
+  })));
+  const responses: Array<Buffer | null> = new Array(n).fill(null);
+  const sentAt: number[] = new Array(n).fill(0);
+  for (const s of socks) {
+    s.on('message', (m) => {
+      const id = m.readUInt16BE(0);
+      if (id < n && responses[id] === null) responses[id] = m;
+    });
+  }
   const t0 = Date.now();
   let i = 0;
-  while (i < count && Date.now() - t0 < spanMs + 2000) {
-    const due = Math.min(count, Math.floor(((Date.now() - t0 + 1) * count) / spanMs));
+  while (i < n && Date.now() - t0 < spanMs + 2000) {
+    const due = Math.min(n, Math.floor(((Date.now() - t0 + 1) * n) / spanMs));
     for (; i < due; i++) {
-      const q = Buffer.from(query);
+      const q = Buffer.from(queries[i]!);
       q.writeUInt16BE(i, 0);
-      s.send(q, port, host);
+      sentAt[i] = Date.now();
+      socks[sourceOf(i)]!.send(q, port, host);
     }
     await new Promise((r) => setTimeout(r, 1));
   }
   await new Promise((r) => setTimeout(r, 800));
-  s.close();
-  const out: BurstResult = { sent: i, whole: 0, truncated: 0, dropped: 0 };
-  for (let k = 0; k < i; k++) {
-    const m = got[k];
+  for (const s of socks) s.close();
+  return { sent: i, sentAt, responses };
+}
+
+/** `count` copies of one query from one socket; `source`: the address to send from (default: any). */
+export async function udpBurst(host: string, port: number, query: Buffer, count: number, spanMs: number, source?: string): Promise<BurstResult> {
+  const run = await pacedQueries(host, port, new Array<Buffer>(count).fill(query), [source], () => 0, spanMs);
+  const out: BurstResult = { sent: run.sent, whole: 0, truncated: 0, dropped: 0 };
+  for (let k = 0; k < run.sent; k++) {
+    const m = run.responses[k];
     if (m == null) out.dropped++;
     else if (m.readUInt16BE(2) & 0x0200) out.truncated++;
     else out.whole++;

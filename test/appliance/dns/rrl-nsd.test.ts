@@ -31,6 +31,7 @@ import { buildTestImage, FIXTURE_ZONES, freePort, tempDir } from '../../helpers/
 import { encodeQuery, fullCorpus, parseCorpusLine } from '../../helpers/dns.js';
 import { hasCommand, type Started } from '../../helpers/processes.js';
 import { readRrlBlocks, rrlNameHash, startNsdRrl } from '../../helpers/nsd-rrl.js';
+import { pacedQueries, type PacedRun } from '../../helpers/dns-burst.js';
 
 const haveNsd = hasCommand('nsd');
 const tmp = tempDir('rrl-nsd');
@@ -82,43 +83,11 @@ function bindUdp(address: string): Promise<dgram.Socket> {
 
 const v4 = (a: string): Uint8Array => Uint8Array.from(a.split('.').map(Number));
 
-interface Run {
-  sentAt: number[];
-  responses: Array<Buffer | null>;
-}
-
-/**
- * Sends queries[i] (its ID set to i) from sources[sourceOf(i)] to NSD, spread evenly over
- * `spanMs`: bounded by the count and by spanMs + 2 s, answers waited for 800 ms after.
- */
-async function paced(queries: Buffer[], sources: string[], sourceOf: (i: number) => number, spanMs: number): Promise<Run> {
-  const n = queries.length;
-  if (n > 65536) throw new Error('IDs are 16 bits');
-  const socks = await Promise.all(sources.map(bindUdp));
-  const responses: Array<Buffer | null> = new Array(n).fill(null);
-  const sentAt: number[] = new Array(n).fill(0);
-  for (const s of socks) {
-    s.on('message', (m) => {
-      const id = m.readUInt16BE(0);
-      if (id < n && responses[id] === null) responses[id] = m;
-    });
-  }
-  const t0 = Date.now();
-  let i = 0;
-  while (i < n && Date.now() - t0 < spanMs + 2000) {
-    const due = Math.min(n, Math.floor(((Date.now() - t0 + 1) * n) / spanMs));
-    for (; i < due; i++) {
-      const q = Buffer.from(queries[i]!);
-      q.writeUInt16BE(i, 0);
-      sentAt[i] = Date.now();
-      socks[sourceOf(i)]!.send(q, port, '127.0.0.1');
-    }
-    await sleep(1);
-  }
-  await sleep(800);
-  for (const s of socks) s.close();
-  if (i < n) throw new Error(`sent only ${i} of ${n} queries in time`);
-  return { sentAt, responses };
+/** test/helpers/dns-burst.ts's pacing, to NSD on loopback; every query must have gone out. */
+async function paced(queries: Buffer[], sources: string[], sourceOf: (i: number) => number, spanMs: number): Promise<PacedRun> {
+  const run = await pacedQueries('127.0.0.1', port, queries, sources, sourceOf, spanMs);
+  if (run.sent < queries.length) throw new Error(`sent only ${run.sent} of ${queries.length} queries in time`);
+  return run;
 }
 
 interface Tally { answered: number; truncated: number; dropped: number; bytesIn: number; bytesOut: number }
@@ -157,7 +126,7 @@ function replay(queries: Buffer[], sources: string[], sourceOf: (i: number) => n
   return { ours, unlimited };
 }
 
-function nsdTally(queries: Buffer[], run: Run, groupOf: (i: number) => number, groups: number): Tally[] {
+function nsdTally(queries: Buffer[], run: PacedRun, groupOf: (i: number) => number, groups: number): Tally[] {
   const out = Array.from({ length: groups }, tally);
   run.responses.forEach((m, i) => {
     const g = out[groupOf(i)]!;
