@@ -2,9 +2,17 @@
 //
 // The BLOB is streamed while the specializers run (a 200 MB site never sits in memory
 // whole); the tables follow it; the file takes its final name only when complete.
+//
+// Reproducible: the same inputs (site files with their modification times, zone files,
+// the paths as given, options) and the same build of the tool and of Node give the same
+// image, byte for byte. The only time an image holds besides file mtimes is its build
+// time (META builtAt, the Date placeholder, the Last-Modified ceiling): the current time,
+// or SOURCE_DATE_EPOCH when set (https://reproducible-builds.org/specs/source-date-epoch/).
+// test/specializers/reproducible.test.ts builds the fixtures twice and compares bytes.
 
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { UsageError } from '../basics/errors.js';
 import { ImageWriter, SectionId, type ImageMeta } from './image/format.js';
 import { compileHttp, DEFAULT_HTTP_OPTIONS, type HttpBuildOptions, type HttpBuildResult, type SiteSpec } from './http/compile.js';
 import { compileDns, type DnsBuildResult, type ZoneSpec } from './dns/compile.js';
@@ -14,6 +22,8 @@ export interface BuildRequest {
   zones: ZoneSpec[];
   output: string;
   http: HttpBuildOptions;
+  /** The build time to record; default: buildTime() (SOURCE_DATE_EPOCH, else the clock). */
+  builtAt?: Date;
 }
 
 export interface BuildResult {
@@ -39,9 +49,33 @@ export function toolVersion(): string {
   return 'unknown';
 }
 
+/** The latest build time an image can hold: Last-Modified times are u32 in its tables. */
+export const MAX_BUILD_TIME = 0xffff_ffff;
+
+/**
+ * SOURCE_DATE_EPOCH as seconds since the epoch, or null when it is not set. The spec asks
+ * for a decimal integer ("date +%s"), and a build to fail on anything else rather than
+ * fall back to the clock: a typo would otherwise make a build quietly unreproducible.
+ */
+export function sourceDateEpoch(env: NodeJS.ProcessEnv = process.env): number | null {
+  const v = env.SOURCE_DATE_EPOCH;
+  if (v === undefined) return null;
+  if (!/^[0-9]+$/.test(v) || Number(v) > MAX_BUILD_TIME) {
+    throw new UsageError(`SOURCE_DATE_EPOCH=${JSON.stringify(v)} is not a build time: give whole seconds since 1970-01-01 UTC ` +
+      `from 0 to ${MAX_BUILD_TIME}, as "date +%s" prints them (for example SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)), or unset it to use the current time`);
+  }
+  return Number(v);
+}
+
+/** The time a build records: SOURCE_DATE_EPOCH when set, else the clock's. */
+export function buildTime(env: NodeJS.ProcessEnv = process.env, now: () => number = Date.now): Date {
+  const epoch = sourceDateEpoch(env);
+  return new Date(epoch === null ? now() : epoch * 1000);
+}
+
 export async function buildImage(req: BuildRequest): Promise<BuildResult> {
   const started = performance.now();
-  const builtAt = new Date();
+  const builtAt = req.builtAt ?? buildTime();
   const w = new ImageWriter(req.output);
   try {
     w.beginBlob();

@@ -1,5 +1,6 @@
 // `appliance inspect`: the DNS part. What the answer tables hold, read back from the image
-// itself (layouts in specializers/dns/layout.ts): the zones, how many names and templates
+// itself (layouts in specializers/dns/layout.ts): the zones with their SOA serials
+// (appliance/dns/serials.ts), how many names and templates
 // of each kind, how many bytes each part takes, and the names with the types they answer.
 //
 // A name's types are read from its answers, not from the zone (the image has no zone): a
@@ -14,6 +15,7 @@ import * as D from '../../specializers/dns/layout.js';
 import { nameToText } from '../../specializers/dns/dns-name.js';
 import { typeToText } from '../../specializers/dns/rr-types.js';
 import type { DnsTables } from '../dns/tables.js';
+import { zoneSerials } from '../dns/serials.js';
 import { formatBytes, printable, table } from './format.js';
 
 const QTYPE_ANY = 255;
@@ -28,8 +30,12 @@ export interface DnsNameInfo {
   notes: string[];
 }
 
+/** A zone as META records it, with the serial of its SOA as the tables hold it. */
+export type ZoneInfo = ZoneMeta & { serial: number | null };
+type ZoneMeta = { origin: string; file: string; records: number; names: number };
+
 export interface DnsDescription {
-  zones: Array<{ origin: string; file: string; records: number; names: number }>;
+  zones: ZoneInfo[];
   names: number;
   templates: number;
   templateKinds: {
@@ -85,7 +91,20 @@ function ownAnswerType(t: DnsTables, tpl: number): number {
   return (t.blob[off + 2]! << 8) | t.blob[off + 3]!;
 }
 
-export function describeDns(t: DnsTables, zoneMeta: Array<{ origin: string; file: string; records: number; names: number }>, all: boolean, limit: number): DnsDescription {
+/**
+ * META's zones with their SOA serials from the tables, matched by origin (ASCII case aside:
+ * the tables key it lower-cased); null for a zone META names and the tables do not hold.
+ */
+export function zonesWithSerials(t: DnsTables, zoneMeta: ZoneMeta[]): ZoneInfo[] {
+  const serials = new Map(zoneSerials(t).map((z) => [z.origin, z.serial]));
+  return zoneMeta.map((z) => ({ ...z, serial: serials.get(asciiLower(z.origin)) ?? null }));
+}
+
+function asciiLower(s: string): string {
+  return s.replace(/[A-Z]/g, (c) => c.toLowerCase());
+}
+
+export function describeDns(t: DnsTables, zoneMeta: ZoneMeta[], all: boolean, limit: number): DnsDescription {
   const nTpl = t.templates.length / D.TEMPLATE_WORDS;
   const kinds = { answers: 0, nodata: 0, nxdomain: 0, referrals: 0, referralsV6: 0, dname: 0, alwaysTruncated: 0 };
   let answers = 0, pointerLists = 0, nameBytes = 0;
@@ -145,7 +164,7 @@ export function describeDns(t: DnsTables, zoneMeta: Array<{ origin: string; file
     if (s) sections[SECTION_NAMES[id]!] = s.length;
   }
   return {
-    zones: zoneMeta,
+    zones: zonesWithSerials(t, zoneMeta),
     names: t.nameCount,
     templates: nTpl,
     templateKinds: kinds,
@@ -159,7 +178,8 @@ export function describeDns(t: DnsTables, zoneMeta: Array<{ origin: string; file
 export function formatDns(d: DnsDescription): string[] {
   const out: string[] = [];
   out.push('', 'zones');
-  out.push(table([['origin', 'file', 'records', 'names'], ...d.zones.map((z) => [printable(z.origin), printable(z.file), String(z.records), String(z.names)])]).replace(/^/gm, '  '));
+  out.push(table([['origin', 'file', 'records', 'names', 'serial'],
+    ...d.zones.map((z) => [printable(z.origin), printable(z.file), String(z.records), String(z.names), z.serial === null ? '-' : String(z.serial)])]).replace(/^/gm, '  '));
   const k = d.templateKinds;
   const b = d.bytes;
   const sectionBytes = Object.values(b.sections).reduce((s, x) => s + x, 0);

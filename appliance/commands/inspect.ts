@@ -66,6 +66,7 @@ export function describeImage(img: Image, all = false): Record<string, unknown> 
   const http = new HttpTables(img);
   const dns = new DnsTables(img);
   const sections = [...img.sections.values()].map((s) => ({ name: SECTION_NAMES[s.id] ?? String(s.id), offset: s.offset, bytes: s.length }));
+  const dnsInfo = dns.hasZones ? describeDns(dns, img.meta.zones, all, LIST_LIMIT) : null;
   return {
     file: img.file,
     formatVersion: img.version,
@@ -83,8 +84,9 @@ export function describeImage(img: Image, all = false): Record<string, unknown> 
       segments: http.segments.length / L.SEGMENT_WORDS,
       routeList: describeRoutes(http),
     } : null,
-    zones: img.meta.zones,
-    dns: dns.hasZones ? describeDns(dns, img.meta.zones, all, LIST_LIMIT) : null,
+    // META's zones, each with the serial of its SOA (from the tables: META does not hold it).
+    zones: dnsInfo?.zones ?? img.meta.zones.map((z) => ({ ...z, serial: null })),
+    dns: dnsInfo,
   };
 }
 

@@ -246,6 +246,46 @@ class HttpTableBuilder {
   }
 }
 
+// Compression settings, every one that shapes the output given, not left to Node's
+// defaults: the same file gives the same bytes for as long as the build of Node does.
+// (zlib's output also follows its version, and Node's Chromium zlib hashes with CRC32C
+// where the CPU has it, SSE4.2 or ARMv8 CRC: an image is reproducible with the same Node
+// on the same kind of CPU. Brotli's follows its version only.)
+const GZIP_WINDOW_BITS = 15;
+const GZIP_MEM_LEVEL = 8;
+const BROTLI_WINDOW_BITS = 22;
+/** RFC 1952 §2.3.1 OS: zlib writes the one it was built for (3 Unix, 19 macOS, 10 Windows); always Unix, as strip-nondeterminism does. */
+const GZIP_OS_UNIX = 3;
+const GZIP_OS_AT = 9;
+
+function gzipOptions(level: number): zlib.ZlibOptions {
+  return { level, windowBits: GZIP_WINDOW_BITS, memLevel: GZIP_MEM_LEVEL, strategy: zlib.constants.Z_DEFAULT_STRATEGY };
+}
+
+/**
+ * zlib's gzip header is fixed but for its OS byte (MTIME 0, no name, no header CRC: the
+ * trailer's CRC-32 covers the data only, so the byte can be set).
+ */
+function fixGzipHeader(g: Buffer): Buffer {
+  g[GZIP_OS_AT] = GZIP_OS_UNIX;
+  return g;
+}
+
+function brotliOptions(quality: number, size: number, contentType: string): zlib.BrotliOptions {
+  const c = zlib.constants;
+  return {
+    params: {
+      [c.BROTLI_PARAM_QUALITY]: quality,
+      [c.BROTLI_PARAM_LGWIN]: BROTLI_WINDOW_BITS,
+      [c.BROTLI_PARAM_LGBLOCK]: 0, // chosen from the quality: the same for the same input
+      [c.BROTLI_PARAM_SIZE_HINT]: size,
+      [c.BROTLI_PARAM_MODE]: contentType.startsWith('text/') ? c.BROTLI_MODE_TEXT : c.BROTLI_MODE_GENERIC,
+      [c.BROTLI_PARAM_DISABLE_LITERAL_CONTEXT_MODELING]: 0,
+      [c.BROTLI_PARAM_LARGE_WINDOW]: 0,
+    },
+  };
+}
+
 /** Keep a compressed variant only when it saves at least 1/16 of the identity size. */
 function worthIt(compressed: number, identity: number): boolean {
   return compressed <= identity - identity / 16;
@@ -264,14 +304,8 @@ export async function prepare(file: SiteFile, opts: HttpBuildOptions): Promise<P
   if (identity.length > 0 && isCompressible(contentType)) {
     const quality = opts.brotliQuality ?? (identity.length <= BROTLI_BEST_MAX ? 11 : 5);
     const [g, b] = await Promise.all([
-      gzip(identity, { level: opts.gzipLevel }),
-      brotli(identity, {
-        params: {
-          [zlib.constants.BROTLI_PARAM_QUALITY]: quality,
-          [zlib.constants.BROTLI_PARAM_SIZE_HINT]: identity.length,
-          [zlib.constants.BROTLI_PARAM_MODE]: contentType.startsWith('text/') ? zlib.constants.BROTLI_MODE_TEXT : zlib.constants.BROTLI_MODE_GENERIC,
-        },
-      }),
+      gzip(identity, gzipOptions(opts.gzipLevel)).then(fixGzipHeader),
+      brotli(identity, brotliOptions(quality, identity.length, contentType)),
     ]);
     // A variant that saves almost nothing costs a Vary header and cache entries downstream.
     if (worthIt(g.length, identity.length)) gz = g;
@@ -374,18 +408,28 @@ export async function compileHttp(w: ImageWriter, specs: SiteSpec[], opts: HttpB
       if (p.file.rel === '404.html') notFoundBody = p.identity;
     };
 
-    // Read and compress several files at once (zlib runs on the thread pool); emit each as
-    // it completes. Offsets are assigned at emit time, so the order does not matter.
-    const queue = site.files.slice();
-    const workers = Array.from({ length: Math.max(1, opts.concurrency) }, async () => {
-      for (let f = queue.shift(); f !== undefined; f = queue.shift()) {
-        const p = await prepare(f, opts);
-        emit(p);
-        done++;
-        opts.onProgress?.(done, total);
-      }
-    });
-    await Promise.all(workers);
+    // Read and compress up to `concurrency` files at once (zlib runs on the thread pool),
+    // and emit them in scan order, not as they complete: emit assigns BLOB offsets and
+    // variant and route indexes, and the image must not depend on which compression
+    // finished first. As before, about `concurrency` prepared files are held at once; a
+    // slow file now keeps the next ones waiting (at most concurrency − 1 compress meanwhile).
+    const files = site.files;
+    const inFlight: Array<Promise<PreparedFile>> = [];
+    let next = 0;
+    const launch = (): void => {
+      if (next >= files.length) return;
+      const p = prepare(files[next++]!, opts);
+      p.catch(() => undefined); // awaited below in its turn, where a failure fails the build
+      inFlight.push(p);
+    };
+    for (let i = 0; i < Math.max(1, opts.concurrency); i++) launch();
+    while (inFlight.length > 0) {
+      const p = await inFlight.shift()!;
+      launch();
+      emit(p);
+      done++;
+      opts.onProgress?.(done, total);
+    }
 
     const r404 = b.response(404, html, notFoundBody, notFoundBody.length, false);
     const forbidden = defaultErrorPage(403);

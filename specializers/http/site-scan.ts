@@ -120,7 +120,11 @@ function listNames(realDir: string, dirPath: string): { names: string[]; notUtf8
     if (Buffer.from(name, 'utf8').equals(b)) names.push(name);
     else notUtf8.push(b);
   }
+  // Sorted here, whatever readdir gives (libuv sorts by bytes on Unix, not on Windows;
+  // the file systems' own orders differ): the scan, and the warnings about what it
+  // skipped, follow the names alone.
   names.sort();
+  notUtf8.sort(Buffer.compare);
   return { names, notUtf8 };
 }
 

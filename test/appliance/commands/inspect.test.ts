@@ -1,12 +1,14 @@
-// `appliance inspect` on an image with a site and zones: the DNS part (zones, template
-// counts by kind, sizes of the DNS sections, names in canonical order with the types they
-// answer, the first 40 or --all) in text and in --json.
+// `appliance inspect` on an image with a site and zones: the DNS part (zones with their SOA
+// serials, template counts by kind, sizes of the DNS sections, names in canonical order
+// with the types they answer, the first 40 or --all) in text and in --json; zoneSerials.
 
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadImage } from '../../../specializers/image/format.js';
+import { DnsTables } from '../../../appliance/dns/tables.js';
+import { zoneSerials } from '../../../appliance/dns/serials.js';
 import { buildTestImage, CLI, FIXTURE_SITE, FIXTURE_ZONES, tempDir } from '../../helpers/fixtures.js';
 
 const tmp = tempDir('inspect');
@@ -25,7 +27,7 @@ function inspect(...args: string[]): string {
 }
 
 interface Dns {
-  zones: Array<{ origin: string; file: string; records: number; names: number }>;
+  zones: Array<{ origin: string; file: string; records: number; names: number; serial: number | null }>;
   names: number;
   templates: number;
   templateKinds: Record<string, number>;
@@ -40,6 +42,8 @@ test('--json: zones, counts, sizes and the first 40 names with their types', (t)
   const d = j.dns;
   t.deepEqual(d.zones.map((z) => z.origin).sort(), ['18.198.in-addr.arpa.', '8.b.d.0.1.0.0.2.ip6.arpa.', 'example.com.', 'example.net.', 'example.org.', 'sub.example.com.']);
   t.is(d.names, d.zones.reduce((s, z) => s + z.names, 0), 'every name of every zone is in the table');
+  t.deepEqual(d.zones.map((z) => z.serial), d.zones.map(() => 2024060101), 'each zone\'s SOA serial');
+  t.deepEqual((JSON.parse(inspect('--json')) as { zones: unknown }).zones, d.zones, 'the top-level zones carry the serials too');
   const k = d.templateKinds;
   t.is(k.answers! + k.nodata! + k.nxdomain! + k.referrals! + k.dname!, d.templates, 'every template has one kind');
   t.is(k.nxdomain, d.zones.length, 'one NXDOMAIN template per zone');
@@ -77,8 +81,8 @@ test('--json --all: every name, with the types it answers and what it is', (t) =
 
 test('text: the zone table, the template line, the first 40 names, and "--all" for the rest', (t) => {
   const out = inspect();
-  t.regex(out, /\nzones\n {2}origin +file +records +names\n/);
-  t.regex(out, /\n {2}example\.com\. +\S*example\.com\.zone +\d+ +\d+\n/);
+  t.regex(out, /\nzones\n {2}origin +file +records +names +serial\n/);
+  t.regex(out, /\n {2}example\.com\. +\S*example\.com\.zone +\d+ +\d+ +2024060101\n/);
   t.regex(out, /\ndns: \d+ names, \d+ answer templates \(\d+ answers, \d+ NODATA, 6 NXDOMAIN, \d+ referrals/);
   t.regex(out, /\n {2}bytes: answers .*DNS_NAMES .*DNS_ANSWERS/);
   const listed = out.split('\n').filter((l) => / {2}\S+\. +\S+\. /.test(l) && !l.includes('.zone'));
@@ -88,4 +92,24 @@ test('text: the zone table, the template line, the first 40 names, and "--all" f
   t.notRegex(every, /more \(--all lists them\)/);
   t.regex(every, /\n {2}www\.example\.com\. +example\.com\. +A AAAA HTTPS\n/);
   t.regex(every, /\n {2}x\.explicit\.wild\.example\.com\.|\n {2}explicit\.wild\.example\.com\. +example\.com\. +A\n/);
+});
+
+test('zoneSerials: each zone\'s origin and SOA serial, read from its answers (compressed SOA names, a serial of 2^32 - 1)', async (t) => {
+  // MNAME and RNAME in the zone: the template compresses them against the question.
+  const parent = join(tmp.dir, 'p.zone');
+  writeFileSync(parent, '$ORIGIN P.Test.\n$TTL 300\n@ IN SOA ns1 hostmaster.p.test. 4294967295 2h 30m 2w 5m\n@ IN NS ns1\nns1 IN A 198.18.0.1\n' +
+    'c IN NS ns1.c\nns1.c IN A 198.18.0.2\n');
+  const child = join(tmp.dir, 'c.zone');
+  writeFileSync(child, '$ORIGIN c.p.test.\n$TTL 300\n@ IN SOA ns1 h.example. ( 7 1 1 1 1 )\n@ IN NS ns1\nns1 IN A 198.18.0.2\n');
+  const out = join(tmp.dir, 'serials.apl');
+  await buildTestImage(out, [], [{ origin: null, file: child }, { origin: null, file: parent }]);
+  const img = loadImage(out);
+  const expected = [{ origin: 'p.test.', serial: 4294967295 }, { origin: 'c.p.test.', serial: 7 }];
+  t.deepEqual(zoneSerials(img), expected, 'parents first, as the image orders zones');
+  t.deepEqual(zoneSerials(new DnsTables(img)), expected, 'from tables already loaded');
+  const j = JSON.parse(spawnSync(process.execPath, [CLI, 'inspect', '--json', out], { encoding: 'utf8' }).stdout) as { zones: Array<{ origin: string; serial: number }> };
+  t.deepEqual(j.zones.map((z) => [z.origin, z.serial]), [['P.Test.', 4294967295], ['c.p.test.', 7]], 'META\'s origins (as written), matched without regard to case');
+  const httpOnly = join(tmp.dir, 'site-only.apl');
+  await buildTestImage(httpOnly, [{ host: null, dir: FIXTURE_SITE }]);
+  t.deepEqual(zoneSerials(loadImage(httpOnly)), []);
 });
