@@ -24,6 +24,8 @@ export interface NsdOptions {
   minimalResponses?: boolean;
   /** hide-version and hide-identity: CHAOS queries REFUSED. */
   hideIdentity?: boolean;
+  /** identity and version strings instead (null: that one hidden); overrides hideIdentity. */
+  chaos?: { identity: string | null; version: string | null };
   verbosity?: number;
 }
 
@@ -44,7 +46,7 @@ export function nsdConf(o: NsdOptions): string {
     `    xfrdir: "${o.dir}"`,
     `    logfile: "${join(o.dir, 'nsd.log')}"`,
     `    verbosity: ${o.verbosity ?? 0}`,
-    ...(o.hideIdentity ? ['    hide-version: yes', '    hide-identity: yes'] : []),
+    ...(o.chaos ? chaosLines(o.chaos) : o.hideIdentity ? ['    hide-version: yes', '    hide-identity: yes'] : []),
     ...(o.minimalResponses ? ['    minimal-responses: yes'] : []),
     '    rrl-ratelimit: 0',
     'remote-control:',
@@ -52,6 +54,17 @@ export function nsdConf(o: NsdOptions): string {
     ...o.zones.flatMap((z) => ['zone:', `    name: "${z.origin}"`, `    zonefile: "${z.file}"`]),
     '',
   ].join('\n');
+}
+
+function chaosLines(c: { identity: string | null; version: string | null }): string[] {
+  const quoted = (v: string): string => {
+    if (/["\n]/.test(v)) throw new Error(`nsd.conf cannot hold ${JSON.stringify(v)} (a quote or a newline)`);
+    return `"${v}"`;
+  };
+  return [
+    c.identity === null ? '    hide-identity: yes' : `    identity: ${quoted(c.identity)}`,
+    c.version === null ? '    hide-version: yes' : `    version: ${quoted(c.version)}`,
+  ];
 }
 
 /** The namespace benchmarks' NSD: the bench zone on port 53 of the server's address. */

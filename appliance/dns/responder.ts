@@ -2,8 +2,9 @@
 //
 // RFC 1035 §4.1 (messages), RFC 1034 §4.3.2 (the lookup, done at build time; here only the
 // closest-encloser walk), RFC 6891 (EDNS(0)), RFC 6672 (DNAME), RFC 8482 (ANY), RFC 7766
-// (TCP). It knows payloads only: the transports (kernel sockets, the fused stack) hand it
-// the query's bytes in a buffer with room after them and send what it leaves there.
+// (TCP), RFC 4892 and NSD's answer_chaos() (query.c) for the CHAOS TXT names. It knows
+// payloads only: the transports (kernel sockets, the fused stack) hand it the query's bytes
+// in a buffer with room after them and send what it leaves there.
 //
 // The answer is written over the query: the header is patched, the question stays where
 // it is (so it goes back byte for byte, case included: DNS 0x20), and the template is
@@ -13,12 +14,21 @@
 // For response rate limiting (rrl.ts) each UDP answer is also classified as NSD's
 // rrl_classify() does (rrlClass, rrlName: what the transport hands to decide()), and
 // slip() cuts an answer to what NSD sends for a limited one (TC=1, no records).
+//
+// CHAOS class (NSD's answer_chaos(), NSD 4.6.1): TXT or ANY for id.server and hostname.bind
+// gets the server's identity, for version.server and version.bind its version, as one TXT
+// record of class CH, TTL 0, owner a pointer to the question, AA clear; a hidden one (null),
+// any other CH name or type: REFUSED with the question. The record is built when the
+// strings are set (setChaos), so the answer is one copy. NSD also puts an Extended DNS
+// Error (RFC 8914: 18 Prohibited, 21 Not Supported) in the OPT of those REFUSED answers;
+// the responder gives no EDE anywhere.
 
 import * as D from '../../specializers/dns/layout.js';
 import {
   DnsHeaderView, DNS_HEADER_LEN, EDNS_DO, FLAG_AA, FLAG_CD, FLAG_QR, FLAG_RD, FLAG_TC, OPCODE_QUERY, OPCODE_SHIFT, OPCODE_MASK,
   RCODE_BADVERS, RCODE_FORMERR, RCODE_NOTIMP, RCODE_NXDOMAIN, RCODE_REFUSED, RCODE_YXDOMAIN, TYPE_OPT, setU16, u16,
 } from '../wire/dns.js';
+import { UsageError } from '../../basics/errors.js';
 import { LOWER, type DnsTables } from './tables.js';
 import {
   RRL_ANY, RRL_DNSKEY, RRL_ERROR, RRL_NAME_MASK, RRL_NODATA, RRL_NONE, RRL_NXDOMAIN, RRL_POSITIVE, RRL_REFERRAL, RRL_RRSIG,
@@ -35,6 +45,7 @@ export const CLASSIC_UDP_SIZE = 512;
 
 const CLASS_IN = 1;
 const CLASS_CH = 3;
+const TYPE_TXT = 16;
 const OPCODE_NOTIFY = 4;
 const CLASS_ANY = 255;
 const QTYPE_ANY = 255;
@@ -67,11 +78,55 @@ export const C_TRUNCATED = 8;
 export const C_BADVERS = 9;
 export const C_EDNS = 10;
 export const C_NOTAUTH = 11; // TSIG-signed queries (no keys here) and zone transfers of names we do not serve
-export const DNS_COUNTERS = 12;
+export const C_CHAOS = 12; // CHAOS TXT answers given (identity, version); also counted as answered
+export const DNS_COUNTERS = 13;
 export const DNS_COUNTER_NAMES = [
   'queries', 'answered', 'drop_short', 'drop_response', 'formerr', 'notimp', 'refused', 'nxdomain', 'truncated', 'badvers', 'edns',
-  'notauth',
+  'notauth', 'chaos',
 ];
+
+/**
+ * What CHAOS TXT queries are answered with (NSD's identity and version options): a string
+ * of at most 255 bytes in UTF-8, or null for hidden (NSD's hide-identity, hide-version:
+ * REFUSED).
+ */
+export interface ChaosStrings {
+  /** For id.server and hostname.bind. NSD's default: the host name. */
+  identity: string | null;
+  /** For version.server and version.bind. NSD's default: "NSD 4.6.1"; ours "appliance " + the package version. */
+  version: string | null;
+}
+
+/** Both hidden: every CHAOS query REFUSED. The responder's default (it cannot know the host). */
+export const CHAOS_HIDDEN: ChaosStrings = Object.freeze({ identity: null, version: null });
+
+export interface DnsResponderOptions {
+  /** Default CHAOS_HIDDEN; see setChaos(). */
+  chaos?: ChaosStrings;
+}
+
+/**
+ * The command-line choice (--identity, --hide-identity, --version-string, --hide-version)
+ * as ChaosStrings, NSD's way: hidden wins over a string given; unset is the default,
+ * `hostname` (os.hostname()) and "appliance <toolVersion>". Throws a UsageError for a
+ * string too long for a TXT record.
+ */
+export function chaosStrings(
+  o: { identity?: string; hideIdentity?: boolean; versionString?: string; hideVersion?: boolean }, hostname: string, toolVersion: string,
+): ChaosStrings {
+  const chaos = {
+    identity: o.hideIdentity ? null : o.identity ?? hostname,
+    version: o.hideVersion ? null : o.versionString ?? `appliance ${toolVersion}`,
+  };
+  checkChaos(chaos);
+  return chaos;
+}
+
+/** Throws a UsageError when a string cannot go in one TXT string (RFC 1035 §3.3.14: 255 bytes). */
+export function checkChaos(chaos: ChaosStrings): void {
+  chaosRecord(chaos.identity, 'identity', '--identity');
+  chaosRecord(chaos.version, 'version string', '--version-string');
+}
 
 export class DnsResponder {
   /** The query's header, then the response's (rewritten in place). */
@@ -129,8 +184,25 @@ export class DnsResponder {
   /** Where the OPT record of the answer starts (relative to the message), -1 when none. */
   private optAt = -1;
   private msgAt = 0;
+  /** The CHAOS TXT records (owner a pointer to the question), null when hidden; see setChaos(). */
+  private identityRr: Uint8Array | null = null;
+  private versionRr: Uint8Array | null = null;
 
-  constructor(readonly t: DnsTables, readonly counters: Float64Array = new Float64Array(DNS_COUNTERS)) {}
+  constructor(public t: DnsTables, readonly counters: Float64Array = new Float64Array(DNS_COUNTERS), o: DnsResponderOptions = {}) {
+    this.setChaos(o.chaos ?? CHAOS_HIDDEN);
+  }
+
+  /**
+   * Sets what id.server / hostname.bind and version.server / version.bind CH TXT answer
+   * (null: REFUSED). Builds the records now, not per query; throws a UsageError for a
+   * string over 255 bytes (checkChaos()), leaving the old ones in place.
+   */
+  setChaos(chaos: ChaosStrings): void {
+    const id = chaosRecord(chaos.identity, 'identity', '--identity');
+    const version = chaosRecord(chaos.version, 'version string', '--version-string');
+    this.identityRr = id;
+    this.versionRr = version;
+  }
 
   /**
    * Answers the query at buf[off, off+len) in place. `cap` is how many bytes from `off`
@@ -338,8 +410,22 @@ export class DnsResponder {
       return this.opt(buf, w, RCODE_BADVERS >> 4, ednsDo) - off;
     }
     if (qclass !== CLASS_IN && qclass !== CLASS_ANY) {
-      // REFUSED, as NSD: with the question for CHAOS (its answer_chaos with identity and
-      // version hidden), without it for any other class.
+      // CHAOS: NSD's answer_chaos() (before its zone transfer checks, so CH AXFR is REFUSED).
+      const rr = qclass === CLASS_CH && (qtype === TYPE_TXT || qtype === QTYPE_ANY) ? this.chaosAnswer(buf, off + DNS_HEADER_LEN, qnameLen) : null;
+      if (rr !== null) {
+        // At most 12 + 16 + 4 + 268 + 11 = 311 bytes: within 512, as NSD assumes (it never
+        // truncates these); only a smaller `cap` can cut it.
+        if (qend - off + rr.length + optLen > limit) return this.truncated(buf, off, qend, keep, 0, edns, ednsDo);
+        for (let i = 0; i < rr.length; i++) buf[w + i] = rr[i]!;
+        w += rr.length;
+        if (edns) w = this.opt(buf, w, 0, ednsDo);
+        this.header(keep, 0, 1, 1, 0, edns ? 1 : 0);
+        c[C_CHAOS]!++;
+        c[C_ANSWERED]!++;
+        return w - off;
+      }
+      // REFUSED, as NSD: with the question for CHAOS (a name it does not answer, another
+      // type, or the string hidden), without it for any other class.
       c[C_REFUSED]!++;
       const qd = qclass === CLASS_CH ? 1 : 0;
       if (qd === 0) w = off + DNS_HEADER_LEN;
@@ -444,6 +530,19 @@ export class DnsResponder {
     if (rcode === RCODE_NXDOMAIN) c[C_NXDOMAIN]!++;
     c[C_ANSWERED]!++;
     return w - off;
+  }
+
+  /**
+   * The CHAOS TXT record for the query name at buf[at, at+len) (case-insensitive, as NSD
+   * compares its lower-cased qname): the identity's or the version's, or null (not one of
+   * the four names, or hidden).
+   */
+  private chaosAnswer(buf: Uint8Array, at: number, len: number): Uint8Array | null {
+    if (len === CH_ID_SERVER.length) return sameName(buf, at, CH_ID_SERVER) ? this.identityRr : null;
+    if (len === CH_HOSTNAME_BIND.length) return sameName(buf, at, CH_HOSTNAME_BIND) ? this.identityRr : null;
+    if (len === CH_VERSION_SERVER.length) return sameName(buf, at, CH_VERSION_SERVER) ? this.versionRr : null;
+    if (len === CH_VERSION_BIND.length) return sameName(buf, at, CH_VERSION_BIND) ? this.versionRr : null;
+    return null;
   }
 
   /** The template to use over IPv6: a referral's twin with the AAAA glue first. */
@@ -780,6 +879,41 @@ export class DnsResponder {
     this.counters[C_FORMERR]!++;
     return this.headerOnly(keep, RCODE_FORMERR);
   }
+}
+
+// The CHAOS names NSD answers, lower-case wire form (11, 15, 16 and 14 bytes: their lengths tell them apart).
+const CH_ID_SERVER = Uint8Array.of(2, 0x69, 0x64, 6, 0x73, 0x65, 0x72, 0x76, 0x65, 0x72, 0);
+const CH_HOSTNAME_BIND = Uint8Array.of(8, 0x68, 0x6f, 0x73, 0x74, 0x6e, 0x61, 0x6d, 0x65, 4, 0x62, 0x69, 0x6e, 0x64, 0);
+const CH_VERSION_SERVER = Uint8Array.of(7, 0x76, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e, 6, 0x73, 0x65, 0x72, 0x76, 0x65, 0x72, 0);
+const CH_VERSION_BIND = Uint8Array.of(7, 0x76, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e, 4, 0x62, 0x69, 0x6e, 0x64, 0);
+
+/** Is the name at buf[at..] `name` (lower-case, same length), ignoring ASCII case? */
+function sameName(buf: Uint8Array, at: number, name: Uint8Array): boolean {
+  const lower = LOWER;
+  for (let i = 0; i < name.length; i++) if (lower[buf[at + i]!] !== name[i]) return false;
+  return true;
+}
+
+/**
+ * A CHAOS TXT record as NSD's query_addtxt() writes it: owner a pointer to the question
+ * (offset 12), TYPE TXT, CLASS CH, TTL 0, one character-string. Null for null (hidden).
+ */
+function chaosRecord(text: string | null, what: string, flag: string): Uint8Array | null {
+  if (text === null) return null;
+  const s = new TextEncoder().encode(text);
+  if (s.length > 255) {
+    throw new UsageError(`the server's ${what} is ${s.length} bytes in UTF-8, but a TXT string holds at most 255 (shorten ${flag})`);
+  }
+  const rr = new Uint8Array(2 + 10 + 1 + s.length);
+  rr[0] = 0xc0;
+  rr[1] = DNS_HEADER_LEN;
+  setU16(rr, 2, TYPE_TXT);
+  setU16(rr, 4, CLASS_CH);
+  // TTL 0 (bytes 6-9), as NSD: the answer is about this server, now.
+  setU16(rr, 10, 1 + s.length);
+  rr[12] = s.length;
+  rr.set(s, 13);
+  return rr;
 }
 
 /** Where the name at buf[q] ends (labels, possibly ending in a pointer), or -1. */

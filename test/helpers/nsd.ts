@@ -1,6 +1,6 @@
 // NSD as the reference for the DNS differential tests: Debian's package, on the test's
-// own address and port, rate limiting off, minimal responses, version and identity hidden,
-// in the foreground, stopped by its pid.
+// own address and port, rate limiting off, minimal responses, version and identity hidden
+// (or given, for the CHAOS comparison), in the foreground, stopped by its pid.
 
 import type { ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -14,15 +14,18 @@ import { loadZones } from '../../specializers/dns/model.js';
 import { nameToText } from '../../specializers/dns/zone.js';
 
 export type { NsdZone } from '../../appliance/bench/nsd.js';
+/** identity and version in nsd.conf, null for hide-identity / hide-version (as the responder's ChaosStrings). */
+export interface NsdChaos { identity: string | null; version: string | null }
 
 /**
  * `address`: one, or several separated by commas. `zonesdir`: NSD reads $INCLUDE paths
  * relative to it (the appliance: relative to the including file). The config is the
- * benchmarks' (appliance/bench/nsd.ts), with minimal responses and identity hidden.
+ * benchmarks' (appliance/bench/nsd.ts), with minimal responses and identity hidden
+ * unless `chaos` says otherwise.
  */
-export function nsdConfig(dir: string, address: string, port: number, zones: NsdZone[], zonesdir = dir): string {
+export function nsdConfig(dir: string, address: string, port: number, zones: NsdZone[], zonesdir = dir, chaos?: NsdChaos): string {
   return nsdConf({
-    dir, addresses: address.split(','), port, zonesdir, verbosity: 1, hideIdentity: true, minimalResponses: true,
+    dir, addresses: address.split(','), port, zonesdir, verbosity: 1, hideIdentity: true, chaos, minimalResponses: true,
     zones: zones.map((z) => ({ origin: z.origin, file: resolve(z.file) })),
   });
 }
@@ -46,9 +49,10 @@ export async function waitForDns(host: string, port: number, timeoutMs = 15_000,
   }
 }
 
-export async function startNsd(dir: string, address: string, port: number, zones: NsdZone[], zonesdir = dir): Promise<Started> {
+/** `chaos`: NSD's identity and version (null: hide-identity, hide-version); default both hidden. */
+export async function startNsd(dir: string, address: string, port: number, zones: NsdZone[], zonesdir = dir, chaos?: NsdChaos): Promise<Started> {
   const conf = join(dir, 'nsd.conf');
-  writeFileSync(conf, nsdConfig(dir, address, port, zones, zonesdir));
+  writeFileSync(conf, nsdConfig(dir, address, port, zones, zonesdir, chaos));
   const nsd = startProcess('nsd', ['-d', '-c', conf]);
   await waitForDns(address, port, 15_000, nsd);
   return nsd;
