@@ -10,6 +10,7 @@ import { runInspect } from './commands/inspect.js';
 import { runServe } from './commands/serve.js';
 import { toolVersion } from '../specializers/build.js';
 import { RRL_DEFAULTS } from './dns/rrl.js';
+import { LOG_LEVELS } from './log.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -21,6 +22,13 @@ function intIn(min: number, max: number) {
     if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
     return n;
   };
+}
+
+/** A share, more than 0 and at most 1. */
+function fraction(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || n > 1) throw new InvalidArgumentError('expected a number above 0 and at most 1');
+  return n;
 }
 
 /** Seconds, decimals allowed (0.5 is half a second). */
@@ -65,8 +73,9 @@ export function makeProgram(): Command {
     .description('Serve an image: through kernel sockets (--backend socket), or through AF_XDP with the fused stack (--backend xdp).')
     .argument('<IMAGE>', 'the image file')
     .addOption(new Option('--backend <KIND>', 'socket: node:net and node:dgram; xdp: one AF_XDP socket and worker per NIC queue').choices(['socket', 'xdp']).default('socket'))
-    .option('--http <ADDR:PORT>', 'socket backend: where HTTP listens', '127.0.0.1:8080')
-    .option('--dns <ADDR:PORT>', 'socket backend: where DNS listens (UDP and TCP)', '127.0.0.1:5353')
+    .option('--http <ADDR:PORT>', 'socket backend: where HTTP listens (repeatable, e.g. 127.0.0.1:8080 and [::1]:8080; default 127.0.0.1:8080)', collect, [])
+    .option('--dns <ADDR:PORT>', 'socket backend: where DNS listens, UDP and TCP (repeatable; default 127.0.0.1:5353)', collect, [])
+    .option('--user <USER[:GROUP]>', 'socket backend: become this user once the ports are bound (start as root, or with CAP_SETUID and CAP_SETGID)')
     .option('--iface <IFACE>', 'xdp backend: the network interface')
     .option('--addr <IP>', 'xdp backend: an address the appliance owns, IPv4 or IPv6 (repeatable)', collect, [])
     .option('--queues <N>', 'xdp backend: how many NIC queues (and workers)', intIn(1, 64))
@@ -91,10 +100,31 @@ export function makeProgram(): Command {
     .option('--rrl-ipv4-prefix <LEN>', `IPv4 clients in one prefix of this length share buckets (default: ${RRL_DEFAULTS.ipv4PrefixLen}, NSD's)`)
     .option('--rrl-ipv6-prefix <LEN>', `IPv6 clients in one prefix of this length share buckets, 0 to 64 (default: ${RRL_DEFAULTS.ipv6PrefixLen}, Knot's and BIND's; NSD's is 64)`)
     .option('--rrl-size <N>', `buckets in RRL's table, rounded up to a power of two, 32 bytes each (default: ${RRL_DEFAULTS.size}); the xdp backend has one table per worker`)
+    .option('--access-log <FILE>', 'append a line per HTTP request answered to FILE (off by default; reopened on SIGUSR1)')
+    .addOption(new Option('--access-log-format <FORM>', 'combined: nginx\'s default format; json: one object a line').choices(['combined', 'json']).default('combined'))
+    .option('--query-log <FILE>', 'append a line per DNS query answered to FILE (off by default; reopened on SIGUSR1)')
+    .addOption(new Option('--query-log-format <FORM>', 'text, or json').choices(['text', 'json']).default('text'))
+    .option('--query-log-sample <RATE>', 'log this share of the queries, at random: 1 all, 0.01 one in a hundred', fraction, 1)
+    .option('--identity <TEXT>', 'DNS: the answer to CH TXT id.server and hostname.bind (default: the host name, as NSD)')
+    .option('--hide-identity', 'DNS: refuse CH TXT id.server and hostname.bind (NSD\'s hide-identity)')
+    .option('--version-string <TEXT>', `DNS: the answer to CH TXT version.server and version.bind (default: "appliance ${toolVersion()}")`)
+    .option('--hide-version', 'DNS: refuse CH TXT version.server and version.bind (NSD\'s hide-version)')
+    .addOption(new Option('--log-level <LEVEL>', 'log lines at this level and above (default: info, or APPLIANCE_LOG_LEVEL)').choices(LOG_LEVELS))
+    .addOption(new Option('--log-format <FORM>', 'auto: readable text on a terminal, JSON lines otherwise').choices(['auto', 'json', 'text']).default('auto'))
+    .addHelpText('after', '\nSignals: SIGHUP re-reads the image and swaps it in without dropping a query or a connection\n' +
+      '(also: appliance reload ADDR:PORT, with --metrics); SIGUSR1 reopens the log files; SIGINT and SIGTERM stop.')
     .action(async (image, o) => runServe(image, o));
 
+  program.command('reload')
+    .description('Have a running server (started with --metrics ADDR:PORT) re-read its image and swap it in, as SIGHUP does; prints what it serves then.')
+    .argument('<ADDR:PORT>', 'the --metrics address of the server')
+    .action(async (addr) => {
+      const { runReload } = await import('./commands/stats.js');
+      await runReload(addr);
+    });
+
   program.command('stats')
-    .description('Print the live counters of a running xdp server (started with --metrics).')
+    .description('Print the live counters of a running server (started with --metrics), and the image it serves.')
     .argument('<ADDR:PORT>', 'the --metrics address of the server')
     .option('--json', 'print JSON', false)
     .action(async (addr, o) => {

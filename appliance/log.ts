@@ -1,16 +1,33 @@
-// Logs: structured (pino, JSON lines on stderr), levelled. Off the hot path: what a packet
-// or a connection can make us log goes through a BoundedLog, which lets a few lines a
-// second through and counts the rest, so a flood of bad input cannot flood the log.
+// Logs: structured (pino), levelled, on stderr: JSON lines when stderr is not a terminal
+// (a journal, a file, a collector), readable text on a terminal. Off the hot path: what a
+// packet or a connection can make us log goes through a BoundedLog, which lets a few lines
+// a second through and counts the rest, so a flood of bad input cannot flood the log.
 
 import pino from 'pino';
+import pretty from 'pino-pretty';
 
 export type Logger = pino.Logger;
+export type LogFormat = 'auto' | 'json' | 'text';
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 let root: Logger | undefined;
 
-/** The process's logger (level from APPLIANCE_LOG_LEVEL, default info). */
+function make(level: string, format: LogFormat): Logger {
+  const text = format === 'text' || (format === 'auto' && process.stderr.isTTY === true);
+  const opts: pino.LoggerOptions = { level, base: { pid: process.pid } };
+  if (!text) return pino(opts, pino.destination({ fd: 2, sync: true }));
+  return pino(opts, pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY === true, ignore: 'pid,hostname', translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l' }));
+}
+
+/** The process's logger (until configured: level from APPLIANCE_LOG_LEVEL, default info). */
 export function logger(): Logger {
-  root ??= pino({ level: process.env.APPLIANCE_LOG_LEVEL ?? 'info', base: { pid: process.pid } }, pino.destination({ fd: 2, sync: true }));
+  root ??= make(process.env.APPLIANCE_LOG_LEVEL ?? 'info', 'auto');
+  return root;
+}
+
+/** Sets the level and form of every logger made from here on (serve's --log-level, --log-format). */
+export function configureLogging(o: { level?: string; format?: LogFormat }): Logger {
+  root = make(o.level ?? process.env.APPLIANCE_LOG_LEVEL ?? 'info', o.format ?? 'auto');
   return root;
 }
 

@@ -35,6 +35,8 @@ export type ErrorCode =
   | 'APPL_ERR_XDP_LOAD'
   | 'APPL_ERR_CAPTURE'
   | 'APPL_ERR_WORKER'
+  | 'APPL_ERR_RELOAD'
+  | 'APPL_ERR_CONFIG'
   | 'APPL_ERR_BENCH'
   | 'APPL_ERR_INSTALL';
 

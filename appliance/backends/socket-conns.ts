@@ -92,6 +92,11 @@ export class SocketConns {
   }
 
   /** The socket of `slot` as a write to it begins: the send clock starts now if nothing was waiting, and the slot counts as active. */
+  /** The socket of a slot, or undefined. */
+  socketOf(slot: number): net.Socket | undefined {
+    return this.sockets[slot];
+  }
+
   beginWrite(slot: number, now: number): net.Socket {
     const s = this.sockets[slot]!;
     if (s.writableLength === 0) this.progress[slot] = now;

@@ -23,6 +23,8 @@ import {
   HttpSessions, HTTP_SESSION_COUNTER_NAMES, PHASE_BODY, PHASE_CHUNKED, PHASE_HEAD, SESSION_CLOSE, type HttpSink,
 } from '../http/session.js';
 import type { HttpTables } from '../http/tables.js';
+import type { AccessLogSink } from '../http/session.js';
+import { addressBytes, type LogRing } from '../log-ring.js';
 import { BoundedLog, errorFields, logger } from '../log.js';
 import { CONN_TABLE_COUNTER_NAMES } from './conn-table.js';
 import { CONN_CLOSE as END_CONNECTION, SOCKET_CONN_COUNTER_NAMES, SocketConns } from './socket-conns.js';
@@ -58,9 +60,9 @@ const INLINE_BODY_MAX = 16 * 1024;
 /** Larger bodies are written as views of this size, so that a slow reader's progress is seen. */
 const BODY_SLICE = 1 << 20;
 
-export class HttpSocketServer implements HttpSink {
+export class HttpSocketServer implements HttpSink, AccessLogSink {
   private readonly server: net.Server;
-  private readonly t: HttpTables;
+  private t: HttpTables;
   readonly sessions: HttpSessions;
   private readonly conns: SocketConns;
   private readonly date = new DateCache();
@@ -70,6 +72,8 @@ export class HttpSocketServer implements HttpSink {
   private readonly headerTimeoutMs: number;
   /** Monotonic-enough time of the current event, for the session. */
   private now = Date.now();
+  private ring: LogRing | null = null;
+  private readonly addr = new Uint8Array(16);
 
   constructor(t: HttpTables, private readonly opts: HttpSocketOptions) {
     this.t = t;
@@ -110,6 +114,28 @@ export class HttpSocketServer implements HttpSink {
         resolve(this.server.address() as net.AddressInfo);
       });
     });
+  }
+
+  /**
+   * A reloaded image's tables, for the requests from now on (a response being written goes
+   * on from the image it started on: its views keep that image alive until written).
+   */
+  setTables(t: HttpTables): void {
+    this.t = t;
+    this.sessions.responder.setTables(t);
+  }
+
+  /** Logs every request answered into `ring` (drained by the serve command). */
+  logTo(ring: LogRing): void {
+    this.ring = ring;
+    this.sessions.accessLog = this;
+  }
+
+  /** AccessLogSink. */
+  request(slot: number, head: Uint8Array, off: number, len: number, status: number, bodyBytes: number): void {
+    const s = this.conns.socketOf(slot);
+    const family = addressBytes(s?.remoteAddress, this.addr);
+    this.ring!.access(family, this.addr, 0, s?.remotePort ?? 0, status, bodyBytes, Date.now(), head, off, len);
   }
 
   /** Stops accepting, lets responses in flight finish, closes every connection. */

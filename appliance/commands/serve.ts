@@ -1,7 +1,13 @@
 // `appliance serve IMAGE`: the socket backend here; the xdp backend runs the fused stack.
 
-import { UsageError, type ApplianceError } from '../../basics/errors.js';
-import { logger } from '../log.js';
+import { ApplianceError, UsageError } from '../../basics/errors.js';
+import { configureLogging, type LogFormat, type Logger } from '../log.js';
+import { Reloads, dropPrivileges, imageInfo, untilStopSignal } from './serve-ops.js';
+import { LogDrain, LogFile, type AccessFormat, type LogTargets, type QueryFormat } from './log-files.js';
+import { LogRing, QueryLog } from '../log-ring.js';
+import { chaosStrings, type ChaosStrings } from '../dns/responder.js';
+import { toolVersion } from '../../specializers/build.js';
+import { hostname } from 'node:os';
 import { parseFaultSpec } from '../../netmap-binding/fault.js';
 import { loadImage } from '../../specializers/image/format.js';
 import { HttpTables } from '../http/tables.js';
@@ -13,8 +19,24 @@ import { RRL_DEFAULTS, parsePrefix, type RrlOptions } from '../dns/rrl.js';
 
 export interface ServeOptions {
   backend: 'socket' | 'xdp';
-  http: string;
-  dns: string;
+  /** Socket backend: where HTTP and DNS listen (each repeatable; default 127.0.0.1:8080, 127.0.0.1:5353). */
+  http?: string[];
+  dns?: string[];
+  logLevel?: string;
+  logFormat?: LogFormat;
+  /** Socket backend: the user (USER or USER:GROUP) to become once the ports are bound. */
+  user?: string;
+  /** The HTTP access log and its format; the DNS query log, its format, and the share of queries it logs. */
+  accessLog?: string;
+  accessLogFormat?: AccessFormat;
+  queryLog?: string;
+  queryLogFormat?: QueryFormat;
+  queryLogSample?: number;
+  /** CHAOS TXT (NSD's identity, hide-identity, version, hide-version). */
+  identity?: string;
+  hideIdentity?: boolean;
+  versionString?: string;
+  hideVersion?: boolean;
   iface?: string;
   addr: string[];
   queues?: number;
@@ -107,60 +129,127 @@ function urlHost(host: string): string {
 }
 
 export async function runServe(file: string, o: ServeOptions): Promise<void> {
+  const log = configureLogging({ level: o.logLevel, format: o.logFormat });
   const rrl = rrlOptions(o);
-  if (o.backend === 'xdp') return runServeXdp(file, o, rrl);
+  const chaos = chaosStrings(o, hostname(), toolVersion());
+  const targets = openLogs(o);
+  const closeLogs = (): void => { targets.access?.file.close(); targets.query?.file.close(); };
+  if (o.backend === 'xdp') return runServeXdp(file, o, rrl, chaos, targets, log).catch((e: unknown) => { closeLogs(); throw e; });
+  const startedAt = Date.now();
   const img = loadImage(file);
   const http = new HttpTables(img);
   const dns = new DnsTables(img);
   if (!http.hasSites && !dns.hasZones) throw new UsageError(`${file}: the image has nothing to serve`);
   const stops: Array<() => Promise<void>> = [];
   const lines: string[] = [];
+  const httpServers: HttpSocketServer[] = [];
+  const dnsServers: DnsSocketServer[] = [];
   const sources: Array<{ name: string; stats: () => Record<string, number> }> = [];
+  // The socket servers put log records in one ring, drained like a fused worker's.
+  const ring = targets.access || targets.query ? new LogRing() : null;
+  const queryLog = ring !== null && targets.query ? new QueryLog(ring, o.queryLogSample ?? 1, 0) : null;
+  if (ring !== null) sources.push({ name: 'log', stats: () => ({ records: ring.put, records_lost: ring.lost }) });
   const limits = {
     idleTimeoutMs: o.idleTimeout * 1000, maxConnections: o.maxConnections, maxConnectionsPerSource: o.maxConnectionsPerSource,
   };
+  // A reload swaps the tables of every server between two requests (or queries): what is
+  // being written goes on from the image it started on.
+  const reloads = new Reloads(log, async () => {
+    const next = loadImage(file);
+    const h = new HttpTables(next), d = new DnsTables(next);
+    if (h.hasSites !== http.hasSites || d.hasZones !== dns.hasZones) {
+      throw new ApplianceError('APPL_ERR_RELOAD', `${file}: the new image serves ${d.hasZones ? 'DNS' : 'no DNS'} and ${h.hasSites ? 'HTTP' : 'no HTTP'}, ` +
+        `the one served ${dns.hasZones ? 'DNS' : 'no DNS'} and ${http.hasSites ? 'HTTP' : 'no HTTP'}: that changes only with a restart`);
+    }
+    for (const s of httpServers) s.setTables(h);
+    for (const s of dnsServers) s.setTables(d);
+    return next;
+  }, imageInfo(img));
   let metrics: { close: () => Promise<void>; port: number } | undefined;
   // Either everything listens, or nothing stays up: a server that cannot bind one of its
   // ports exits non-zero instead of serving half of what it was asked to.
   try {
     if (http.hasSites) {
-      const { host, port } = parseHostPort(o.http, '--http');
-      const server = new HttpSocketServer(http, { host, port, headerTimeoutMs: o.headerTimeout * 1000, ...limits });
-      stops.push(() => server.close());
-      const addr = await server.listen();
-      sources.push({ name: 'http', stats: () => server.stats() });
-      const url = `http://${urlHost(addr.address)}:${addr.port}/`;
-      lines.push(`HTTP  ${url}  (${img.meta.sites.length} site${img.meta.sites.length === 1 ? '' : 's'})`);
-      lines.push(`      try: curl -i ${url}`);
+      for (const at of listOr(o.http, DEFAULT_HTTP)) {
+        const { host, port } = parseHostPort(at, '--http');
+        const server = new HttpSocketServer(http, { host, port, headerTimeoutMs: o.headerTimeout * 1000, ...limits });
+        if (ring !== null && targets.access) server.logTo(ring);
+        stops.push(() => server.close());
+        const addr = await server.listen();
+        httpServers.push(server);
+        sources.push({ name: 'http', stats: () => server.stats() });
+        const url = `http://${urlHost(addr.address)}:${addr.port}/`;
+        lines.push(`HTTP  ${url}  (${img.meta.sites.length} site${img.meta.sites.length === 1 ? '' : 's'})`);
+        if (httpServers.length === 1) lines.push(`      try: curl -i ${url}`);
+      }
     }
     if (dns.hasZones) {
-      const { host, port } = parseHostPort(o.dns, '--dns');
-      const server = new DnsSocketServer(dns, { host, port, messageTimeoutMs: o.dnsMessageTimeout * 1000, rrl, ...limits });
-      stops.push(() => server.close());
-      const addr = await server.listen();
-      sources.push({ name: 'dns', stats: () => server.stats() });
       const zones = img.meta.zones.map((z) => z.origin);
-      lines.push(`DNS   ${urlHost(addr.address)}:${addr.port} UDP and TCP  (${zones.length} zone${zones.length === 1 ? '' : 's'}: ${zones.slice(0, 4).join(' ')}${zones.length > 4 ? ' …' : ''})`);
-      lines.push(`      try: dig @${addr.address} -p ${addr.port} ${zones[0]} SOA`);
+      for (const at of listOr(o.dns, DEFAULT_DNS)) {
+        const { host, port } = parseHostPort(at, '--dns');
+        const server = new DnsSocketServer(dns, { host, port, messageTimeoutMs: o.dnsMessageTimeout * 1000, rrl, ...limits });
+        server.responder.setChaos(chaos);
+        server.queryLog = queryLog;
+        stops.push(() => server.close());
+        const addr = await server.listen();
+        dnsServers.push(server);
+        sources.push({ name: 'dns', stats: () => server.stats() });
+        lines.push(`DNS   ${urlHost(addr.address)}:${addr.port} UDP and TCP  (${zones.length} zone${zones.length === 1 ? '' : 's'}: ${zones.slice(0, 4).join(' ')}${zones.length > 4 ? ' …' : ''})`);
+        if (dnsServers.length === 1) lines.push(`      try: dig @${addr.address} -p ${addr.port} ${zones[0]} SOA`);
+      }
       lines.push(rrlLine(rrl, false));
     }
     if (o.metrics) {
       const { serveMetrics } = await import('../worker/metrics.js');
       const { host, port } = parseHostPort(o.metrics, '--metrics');
-      metrics = await serveMetrics({ perQueue: () => [socketTotals(sources)] }, host, port);
+      metrics = await serveMetrics({
+        perQueue: () => [socketTotals(sources)], info: () => reloads.info('socket', startedAt), reload: () => reloads.run('POST /reload'),
+      }, host, port);
       lines.push(`stats http://${urlHost(host)}:${metrics.port}/metrics   (or: appliance stats ${urlHost(host)}:${metrics.port})`);
     }
+    if (o.user !== undefined) dropPrivileges(o.user, log);
   } catch (e) {
-    await Promise.all(stops.map((s) => s()));
-    throw e;
-  }
-  process.stdout.write(`appliance: serving ${file} (sha256 ${img.hash.slice(0, 16)}…) through kernel sockets\n${lines.join('\n')}\n` +
-    'press Ctrl-C to stop\n');
-  await untilSignal(async (sig) => {
-    process.stdout.write(`appliance: ${sig}: stopping\n`);
     await metrics?.close();
     await Promise.all(stops.map((s) => s()));
+    closeLogs();
+    throw e;
+  }
+  const drain = ring !== null ? new LogDrain(() => [ring], targets, log) : null;
+  process.stdout.write(`appliance: serving ${file} (sha256 ${img.hash.slice(0, 16)}…) through kernel sockets\n${lines.join('\n')}\n` +
+    'press Ctrl-C to stop (SIGHUP reloads the image)\n');
+  log.info({ backend: 'socket', image: img.hash, built: img.meta.builtAt, http: http.hasSites ? listOr(o.http, DEFAULT_HTTP) : [], dns: dns.hasZones ? listOr(o.dns, DEFAULT_DNS) : [] }, `serving ${file}`);
+  const sig = await untilStopSignal({
+    reload: () => { reloads.run('SIGHUP').catch(() => undefined); },
+    reopen: () => drain?.reopen(),
   });
+  process.stdout.write(`appliance: ${sig}: stopping\n`);
+  log.info({ signal: sig }, 'stopping');
+  await metrics?.close();
+  await Promise.all(stops.map((s) => s()));
+  drain?.stop();
+  log.info('stopped');
+}
+
+const DEFAULT_HTTP = '127.0.0.1:8080';
+const DEFAULT_DNS = '127.0.0.1:5353';
+
+/** The log files asked for, opened (a path that cannot be opened is a usage error now, not later). */
+function openLogs(o: ServeOptions): LogTargets {
+  const t: LogTargets = {};
+  if (o.accessLog !== undefined) t.access = { file: new LogFile(o.accessLog, '--access-log'), format: o.accessLogFormat ?? 'combined' };
+  try {
+    if (o.queryLog !== undefined) t.query = { file: new LogFile(o.queryLog, '--query-log'), format: o.queryLogFormat ?? 'text' };
+  } catch (e) {
+    t.access?.file.close();
+    throw e;
+  }
+  return t;
+}
+
+/** A repeatable option's values, or its default when none was given. */
+function listOr(v: string[] | string | undefined, def: string): string[] {
+  const l = v === undefined ? [] : Array.isArray(v) ? v : [v];
+  return l.length > 0 ? l : [def];
 }
 
 /** The socket servers' counters under one name space: http_*, dns_*. */
@@ -189,23 +278,12 @@ function parseCpus(list: string | undefined): number[] {
   });
 }
 
-/** Waits for SIGINT or SIGTERM, then runs `stop` and resolves. */
-function untilSignal(stop: (sig: string) => Promise<void>): Promise<void> {
-  return new Promise((resolve) => {
-    const on = (sig: string): void => {
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
-      void stop(sig).then(resolve);
-    };
-    const onInt = (): void => on('SIGINT');
-    const onTerm = (): void => on('SIGTERM');
-    process.once('SIGINT', onInt);
-    process.once('SIGTERM', onTerm);
-  });
-}
-
-async function runServeXdp(file: string, o: ServeOptions, rrl: RrlOptions): Promise<void> {
+async function runServeXdp(file: string, o: ServeOptions, rrl: RrlOptions, chaos: ChaosStrings, targets: LogTargets, log: Logger): Promise<void> {
   if (!o.iface) throw new UsageError('--backend xdp needs --iface IFACE');
+  if (o.user !== undefined) {
+    throw new UsageError('--user is for the socket backend: the xdp backend keeps CAP_NET_ADMIN, CAP_BPF and CAP_SYS_ADMIN to detach its XDP program at stop (see the service unit)');
+  }
+  const startedAt = Date.now();
   const { startXdpServer } = await import('../worker/supervisor.js');
   const { serveMetrics } = await import('../worker/metrics.js');
   const server = await startXdpServer({
@@ -216,16 +294,22 @@ async function runServeXdp(file: string, o: ServeOptions, rrl: RrlOptions): Prom
     httpPort: o.httpPort, headerTimeoutMs: o.headerTimeout * 1000,
     capture: o.capture ? { prefix: o.capture, every: o.captureEvery, limit: o.captureLimit } : undefined,
     fault: o.fault !== undefined ? faultSpec(o.fault) : undefined,
-    rrl,
+    rrl, chaos,
+    log: targets.access || targets.query ? { access: targets.access !== undefined, queryRate: targets.query ? o.queryLogSample ?? 1 : null } : undefined,
   });
+  const drain = targets.access || targets.query ? new LogDrain(() => server.logRings, targets, log) : null;
+  const reloads = new Reloads(log, () => server.reload(), imageInfo(server.image()));
   let metrics: { close: () => Promise<void>; port: number } | undefined;
   try {
     if (o.metrics) {
       const { host, port } = parseHostPort(o.metrics, '--metrics');
-      metrics = await serveMetrics(server, host, port);
+      metrics = await serveMetrics({
+        perQueue: () => server.perQueue(), info: () => reloads.info('xdp', startedAt), reload: () => reloads.run('POST /reload'),
+      }, host, port);
     }
   } catch (e) {
     await server.stop();
+    drain?.stop();
     throw e;
   }
   const where = o.addr.map((a) => (a.includes(':') ? `[${a}]` : a) + `:${o.dnsPort}`).join(', ');
@@ -238,20 +322,25 @@ async function runServeXdp(file: string, o: ServeOptions, rrl: RrlOptions): Prom
     ...server.workers.map((w) => `      queue ${w.queue}: worker on CPU ${w.cpu}${parseCpus(o.cpus).length ? ' (pinned)' : ''}`),
   ];
   if (metrics) lines.push(`stats http://${o.metrics!.replace(/:\d+$/, '')}:${metrics.port}/metrics   (or: appliance stats ${o.metrics!.replace(/:\d+$/, '')}:${metrics.port})`);
-  process.stdout.write(lines.join('\n') + '\npress Ctrl-C to stop\n');
+  process.stdout.write(lines.join('\n') + '\npress Ctrl-C to stop (SIGHUP reloads the image)\n');
+  log.info({ backend: 'xdp', iface: o.iface, queues: server.queues, mode: server.mode, xdp: server.xdpMode, image: server.image().hash }, `serving ${file}`);
   // Until a signal, or until a worker fails: then the error is logged, everything is taken
   // down, and serve exits non-zero (a supervisor such as systemd restarts it).
   let failure: ApplianceError | undefined;
-  await Promise.race([
-    untilSignal(async (sig) => {
-      process.stdout.write(`appliance: ${sig}: stopping\n`);
-    }),
-    server.failed.then((e) => { failure = e; }),
-  ]);
-  if (failure) logger().error({ err: failure, code: failure.code }, 'a worker failed; stopping');
+  const sig = await untilStopSignal({
+    reload: () => { reloads.run('SIGHUP').catch(() => undefined); },
+    reopen: () => drain?.reopen(),
+  }, server.failed.then((e) => { failure = e; }));
+  if (failure) log.error({ err: failure, code: failure.code }, 'a worker failed; stopping');
+  else {
+    process.stdout.write(`appliance: ${sig}: stopping\n`);
+    log.info({ signal: sig }, 'stopping');
+  }
   await metrics?.close();
   await server.stop();
+  drain?.stop();
   const t = server.totals();
   process.stdout.write(`appliance: stopped; ${t.rx_frames} frames in, ${t.tx_frames} out, ${t.dns_answers} DNS answers; the XDP program is detached\n`);
+  log.info({ rx_frames: t.rx_frames, tx_frames: t.tx_frames }, 'stopped');
   if (failure) throw failure;
 }

@@ -42,13 +42,25 @@ export class HttpResponder {
   private readonly range: RangeOut = { first: 0, last: 0 };
   /** The Date field value used in dynamic heads; the transport keeps it current. */
   date = '';
-  /** The last request's target and Host, and the site and route they led to (the tables never change). */
+  /** The last request's target and Host, and the site and route they led to (forgotten when the tables change). */
   private lastTarget: string | null = null;
   private lastHost: string | undefined = undefined;
   private lastSite = 0;
   private lastRoute = -1;
 
-  constructor(readonly t: HttpTables) {}
+  constructor(private tables: HttpTables) {}
+
+  get t(): HttpTables {
+    return this.tables;
+  }
+
+  /** A reloaded image's tables, for the requests from now on. */
+  setTables(t: HttpTables): void {
+    this.tables = t;
+    this.lastTarget = null;
+    this.lastHost = undefined;
+    this.lastRoute = -1;
+  }
 
   /** A prebuilt response for a request that could not be parsed (400, 414, 431, 505). */
   planError(status: number, plan: ResponsePlan): void {

@@ -25,7 +25,8 @@
 import { BlockPool } from '../../basics/block-pool.js';
 import { ChunkedSkipper, CHUNKED_ERROR } from './chunked.js';
 import { DateCache } from './date.js';
-import { HttpResponder, ResponsePlan } from './responder.js';
+import * as L from '../../specializers/http/layout.js';
+import { HttpResponder, PLAN_TEMPLATE, ResponsePlan } from './responder.js';
 import { BODY_CHUNKED, headLength, HEAD_OK, HEAD_TOO_LARGE, MAX_HEAD_BYTES, normalizeLineEnds, RequestHead, RequestParser, type HeadInfo } from './request.js';
 import type { HttpTables } from './tables.js';
 
@@ -43,6 +44,12 @@ export const PHASE_ENDED = 4; // a closing response was sent; input is ignored
 export interface HttpSink {
   /** Sends the response `plan` describes on `slot`; false when the connection can take no more now. */
   send(slot: number, plan: ResponsePlan): boolean;
+}
+
+/** Where answered requests are logged (the transport's: it knows the peers); off when absent. */
+export interface AccessLogSink {
+  /** The request whose head is head[off, off+len) on `slot` was answered with `status` and `bodyBytes` of body. */
+  request(slot: number, head: Uint8Array, off: number, len: number, status: number, bodyBytes: number): void;
 }
 
 export interface HttpSessionOptions {
@@ -74,10 +81,13 @@ export const HTTP_SESSION_COUNTER_NAMES = [
 /** A head in a block: the limit, and room for a few bytes of leading line ends. */
 const BLOCK_SIZE = MAX_HEAD_BYTES + 16;
 const LF = 0x0a;
+const EMPTY = new Uint8Array(0);
 const CR = 0x0d;
 
 export class HttpSessions {
   readonly responder: HttpResponder;
+  /** The access log (--access-log), or null. */
+  accessLog: AccessLogSink | null = null;
   readonly counters: Float64Array;
   private readonly date = new DateCache();
   private readonly parser = new RequestParser();
@@ -262,6 +272,7 @@ export class HttpSessions {
       this.responder.respond(req, plan);
     }
     const ok = sink.send(slot, plan);
+    if (this.accessLog !== null) this.logRequest(slot, buf, at, n, plan);
     if (plan.close) {
       this.end(slot, now);
       return -1;
@@ -287,7 +298,23 @@ export class HttpSessions {
     this.counters[H_BAD_REQUESTS]!++;
     this.responder.planError(status, this.plan);
     sink.send(slot, this.plan);
+    if (this.accessLog !== null) this.logRequest(slot, EMPTY, 0, 0, this.plan);
     return this.end(slot, now);
+  }
+
+  /** The plan's status and body bytes, to the access log. */
+  private logRequest(slot: number, head: Uint8Array, off: number, len: number, plan: ResponsePlan): void {
+    let status: number, body: number;
+    if (plan.kind === PLAN_TEMPLATE) {
+      const r = this.responder.t.responses;
+      const a = plan.resp * L.RESPONSE_WORDS;
+      status = r[a + L.RESP_STATUS]!;
+      body = r[a + L.RESP_BODY_LEN]!;
+    } else {
+      status = plan.status;
+      body = plan.bodyLen;
+    }
+    this.accessLog!.request(slot, head, off, len, status, body);
   }
 
   private end(slot: number, now: number): number {

@@ -52,6 +52,11 @@ export const DEV_RX_RING_FULL = 49; // frames for this socket dropped: its RX ri
 export const DEV_FILL_RING_EMPTY = 50; // times the kernel found no free frame to receive into
 export const DEV_TX_KICKS = 51; // calls into the kernel to transmit
 export const DEV_TX_KICKS_DEFERRED = 52; // ... that it answered with "again"
+/** Images the worker holds, a gauge: 1, more while responses under way still send from images a reload replaced. */
+export const IMAGES_HELD = 53;
+/** Access and query log records the worker put in its ring for the supervisor, and those lost to a full ring. */
+export const LOG_RECORDS = 54;
+export const LOG_RECORDS_LOST = 55;
 // Counter families of the responders and of TCP live further on in the stride:
 /** The DNS responder's counters (appliance/dns/responder.ts). */
 export const DNS_BASE = 64;
@@ -74,7 +79,11 @@ export const STACK_COUNTER_NAMES: readonly string[] = [
   'drop_src_mac', 'drop_dst_mac', 'drop_src_loopback', 'drop_src_ours', 'drop_udp_src_port0', 'udp_csum_offload', 'handler_errors',
   'drop_tcp_malformed', 'drop_tcp_checksum', 'tcp_csum_offload', 'drop_tcp_options', 'rx_batches', 'tx_batches',
   'dev_rx_dropped', 'dev_rx_ring_full', 'dev_fill_ring_empty', 'dev_tx_kicks', 'dev_tx_kicks_deferred',
+  'images_held', 'log_records', 'log_records_lost',
 ];
+
+/** The names above that are gauges (a level now), not counters. */
+export const GAUGE_NAMES: ReadonlySet<string> = new Set(['images_held']);
 
 /** Doubles per worker: 256 = 2 KiB = 32 cache lines, room to grow. */
 export const COUNTER_STRIDE = 256;

@@ -33,6 +33,7 @@ import type { TxQueue } from './tx.js';
 import { TRANSPORT_UDP, type DnsResponder } from '../dns/responder.js';
 import { FAMILY_IPV4, FAMILY_IPV6, RRL_DROP, RRL_SLIP, type ResponseRateLimiter } from '../dns/rrl.js';
 import * as C from './counters.js';
+import type { QueryLog } from '../log-ring.js';
 import { FAST_DNS_DROP, FAST_RRL_DROP, fastUdp4, type FastPathHost } from './fast-path.js';
 
 export interface StackConfig {
@@ -74,6 +75,8 @@ export class Stack implements FastPathHost {
   private readonly v6Count: number;
   /** The worker's TCP (set by attachTcp), or null: TCP is then a counted drop. */
   tcp: Tcp | null = null;
+  /** The query log (--query-log): UDP answers sent, sampled; or null. */
+  queryLog: QueryLog | null = null;
 
   /**
    * The batch's clock in whole seconds, for response rate limiting (a small integer: see
@@ -318,9 +321,10 @@ export class Stack implements FastPathHost {
   answerUdp4(mem: Uint8Array, at: number, len: number, room: number, srcAt: number): number {
     const n = this.dns!.answer(mem, at, len, room, TRANSPORT_UDP, false);
     if (n < 0) return FAST_DNS_DROP;
-    if (this.rrl === null) return n;
-    const m = this.rateLimit(mem, at, n, srcAt, FAMILY_IPV4);
-    return m < 0 ? FAST_RRL_DROP : m;
+    const m = this.rrl === null ? n : this.rateLimit(mem, at, n, srcAt, FAMILY_IPV4);
+    if (m < 0) return FAST_RRL_DROP;
+    if (this.queryLog !== null) this.queryLog.udp(4, mem, srcAt, at, m, this.now);
+    return m;
   }
 
   /**
@@ -392,6 +396,7 @@ export class Stack implements FastPathHost {
       n = this.rateLimit(mem, at, n, srcAt, v6 ? FAMILY_IPV6 : FAMILY_IPV4);
       if (n < 0) return 0; // counted by the limiter (rrl_dropped)
     }
+    if (this.queryLog !== null) this.queryLog.udp(v6 ? 6 : 4, mem, srcAt, at, n, this.now);
     this.counters[C.DNS_ANSWERS]!++;
     return n;
   }

@@ -9,18 +9,21 @@ import { BATCH, type Device } from '../../netmap-binding/device.js';
 import { currentCpu, openAfXdp, pinThread, parseIPv4, parseIPv6 } from '../../netmap-binding/afxdp.js';
 import { CaptureDevice, PcapWriter } from '../../netmap-binding/pcap.js';
 import { FaultDevice, parseFaultSpec } from '../../netmap-binding/fault.js';
-import { attachImage } from '../../specializers/image/format.js';
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { attachImage, type Image } from '../../specializers/image/format.js';
 import { DnsTables } from '../dns/tables.js';
-import { DnsResponder } from '../dns/responder.js';
+import { DnsResponder, type ChaosStrings } from '../dns/responder.js';
 import { Stack, type StackConfig } from '../stack/stack.js';
 import { TxQueue } from '../stack/tx.js';
-import { COUNTER_STRIDE, DEV_FILL_RING_EMPTY, DEV_RX_DROPPED, DEV_RX_RING_FULL, DEV_TX_KICKS, DEV_TX_KICKS_DEFERRED, DNS_BASE, DNS_STREAM_BASE, HANDLER_ERRORS, HTTP_BASE, RRL_BASE, RX_BATCHES, TCP_BASE, TX_BATCHES, TX_FRAMES, TX_RING_FULL } from '../stack/counters.js';
+import { LogRing, QueryLog } from '../log-ring.js';
+import { COUNTER_STRIDE, IMAGES_HELD, LOG_RECORDS, LOG_RECORDS_LOST, DEV_FILL_RING_EMPTY, DEV_RX_DROPPED, DEV_RX_RING_FULL, DEV_TX_KICKS, DEV_TX_KICKS_DEFERRED, DNS_BASE, DNS_STREAM_BASE, HANDLER_ERRORS, HTTP_BASE, RRL_BASE, RX_BATCHES, TCP_BASE, TX_BATCHES, TX_FRAMES, TX_RING_FULL } from '../stack/counters.js';
 import { RRL_COUNTERS, RRL_DEFAULTS, ResponseRateLimiter, type RrlOptions } from '../dns/rrl.js';
 import { Tcp } from '../stack/tcp/tcp.js';
 import { DnsTcpApp, HttpTcpApp } from '../stack/tcp/apps.js';
 import { HttpSessions } from '../http/session.js';
 import { HttpTables } from '../http/tables.js';
 import { DnsStreams } from '../dns/stream.js';
+import { GENERATIONS } from '../stack/tcp/out-queue.js';
 
 export interface ServeJob {
   kind: 'serve';
@@ -56,16 +59,37 @@ export interface ServeJob {
   rrl?: RrlOptions;
   /** Float64Array over it; this worker writes doubles [queue × COUNTER_STRIDE, + COUNTER_STRIDE). */
   counters: SharedArrayBuffer;
-  /** Int32Array over it: [0] = stop, set by the supervisor. */
+  /** Int32Array over it: [0] = stop, set by the supervisor; [1] = the latest reload's number (see `reloads`). */
   control: SharedArrayBuffer;
+  /**
+   * Where a reload's image arrives (a ReloadMessage): the supervisor posts it, then raises
+   * control[1]; the worker takes it between batches and answers with `reloaded`.
+   */
+  reloads: MessagePort;
   /** Record frames in and out (one batch in `every`, at most `limit`). */
   capture?: { file: string; every: number; limit?: number };
   /** Tests only: a fault-injection spec (netmap-binding/fault.ts) around the device. */
   fault?: string;
+  /**
+   * The access and query logs: the ring (appliance/log-ring.ts) the worker puts records in
+   * and the supervisor drains; which are on; the query log's sampling rate.
+   */
+  log?: { ring: SharedArrayBuffer; access: boolean; queryRate: number | null };
+  /** The CHAOS TXT strings (id.server, version.bind); absent: both hidden. */
+  chaos?: ChaosStrings;
+}
+
+/** A reloaded image, verified by the supervisor. */
+export interface ReloadMessage {
+  reload: number;
+  file: string;
+  image: SharedArrayBuffer;
 }
 
 export interface WorkerMessage {
   ready?: { queue: number; mode: string; cpu: number };
+  /** A reload taken (error: null), or refused (nothing changed). */
+  reloaded?: { queue: number; reload: number; error: string | null };
   done?: { queue: number };
   /** The worker failed and is stopping (before or after ready). */
   error?: { queue: number; message: string; code?: string };
@@ -90,13 +114,33 @@ export function ipv4ToU32(a: string): number {
   return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
 }
 
-export type StackJob = Pick<ServeJob, 'file' | 'image' | 'ipv4' | 'ipv6' | 'dnsPort' | 'checksums' | 'tcpConnections' | 'secret' | 'idleTimeoutMs' | 'messageTimeoutMs' | 'httpPort' | 'headerTimeoutMs' | 'testIss' | 'rrl'>;
+export type StackJob = Pick<ServeJob, 'file' | 'image' | 'ipv4' | 'ipv6' | 'dnsPort' | 'checksums' | 'tcpConnections' | 'secret' | 'idleTimeoutMs' | 'messageTimeoutMs' | 'httpPort' | 'headerTimeoutMs' | 'testIss' | 'rrl' | 'log' | 'chaos'>;
+
+/** A worker's stack, and the switch to a reloaded image. */
+export interface Serving {
+  readonly stack: Stack;
+  /**
+   * Serves `img` from the next frame on: new queries and requests are answered from it,
+   * responses under way go on from the image they started on. Returns null, or why the image
+   * was refused (nothing changed then).
+   */
+  swap(img: Image): string | null;
+  /** Images the worker holds: the one served, and older ones responses under way still send from. */
+  imagesHeld(): number;
+  /** The log ring, when a log is on. */
+  readonly logRing: LogRing | null;
+}
 
 /** The stack of a job, over a device (used by the worker, and by tests over a pipe); `now` starts TCP's clock. */
 export function makeStack(job: StackJob, dev: Pick<Device, 'mac' | 'mtu'>, counters: Float64Array, now = performance.now()): Stack {
+  return makeServing(job, dev, counters, now).stack;
+}
+
+/** makeStack(), with the image switch the worker's reloads use. */
+export function makeServing(job: StackJob, dev: Pick<Device, 'mac' | 'mtu'>, counters: Float64Array, now = performance.now()): Serving {
   const img = attachImage(job.file, job.image);
   const tables = new DnsTables(img);
-  const responder = tables.hasZones ? new DnsResponder(tables, counters.subarray(DNS_BASE)) : null;
+  const responder = tables.hasZones ? new DnsResponder(tables, counters.subarray(DNS_BASE), { chaos: job.chaos }) : null;
   const cfg: StackConfig = {
     mac: dev.mac,
     ipv4: job.ipv4.map(ipv4ToU32),
@@ -110,6 +154,12 @@ export function makeStack(job: StackJob, dev: Pick<Device, 'mac' | 'mtu'>, count
     ? new ResponseRateLimiter(job.rrl, counters.subarray(RRL_BASE, RRL_BASE + RRL_COUNTERS)) : null;
   const stack = new Stack(cfg, responder, counters, rrl);
   const http = new HttpTables(img);
+  let sessions: HttpSessions | null = null;
+  const ring = job.log !== undefined ? new LogRing(job.log.ring) : null;
+  // The loop's clock is monotonic; log records and HTTP Dates take the wall clock.
+  const wallOffsetMs = Date.now() - performance.now();
+  const queryLog = ring !== null && job.log!.queryRate !== null && responder !== null ? new QueryLog(ring, job.log!.queryRate, wallOffsetMs) : null;
+  stack.queryLog = queryLog;
   if (responder !== null || http.hasSites) {
     const tcp = new Tcp({ capacity: job.tcpConnections, secret: job.secret, mtu: dev.mtu, testIss: job.testIss, http: http.hasSites ? http : undefined },
       stack, counters.subarray(TCP_BASE), now);
@@ -117,19 +167,42 @@ export function makeStack(job: StackJob, dev: Pick<Device, 'mac' | 'mtu'>, count
       // DNS over TCP on the DNS port.
       const streams = new DnsStreams(responder, { capacity: job.tcpConnections, messageTimeoutMs: job.messageTimeoutMs, idleTimeoutMs: job.idleTimeoutMs },
         counters.subarray(DNS_STREAM_BASE));
-      tcp.listen(job.dnsPort, new DnsTcpApp(streams, tcp));
+      const app = new DnsTcpApp(streams, tcp);
+      app.queryLog = queryLog;
+      tcp.listen(job.dnsPort, app);
     }
     if (http.hasSites) {
-      // HTTP on the HTTP port: the Date comes from the wall clock; the loop's clock is monotonic.
-      const wallOffsetMs = Date.now() - performance.now();
-      const sessions = new HttpSessions(http, {
+      // HTTP on the HTTP port.
+      sessions = new HttpSessions(http, {
         capacity: job.tcpConnections, headerTimeoutMs: job.headerTimeoutMs, idleTimeoutMs: job.idleTimeoutMs, wallOffsetMs,
       }, counters.subarray(HTTP_BASE));
-      tcp.listen(job.httpPort, new HttpTcpApp(sessions, tcp, wallOffsetMs));
+      const app = new HttpTcpApp(sessions, tcp, wallOffsetMs);
+      if (ring !== null && job.log!.access) app.logTo(ring);
+      tcp.listen(job.httpPort, app);
     }
     stack.attachTcp(tcp);
   }
-  return stack;
+  const hasSites = http.hasSites;
+  return {
+    stack,
+    swap: (next) => {
+      const dns = new DnsTables(next);
+      const web = new HttpTables(next);
+      const what = (z: boolean, s: boolean): string => [z ? 'zones' : '', s ? 'sites' : ''].filter(Boolean).join(' and ') || 'nothing';
+      if (dns.hasZones !== (responder !== null) || web.hasSites !== hasSites) {
+        return `the new image has ${what(dns.hasZones, web.hasSites)}, the one served ${what(responder !== null, hasSites)}: ` +
+          'what is served (DNS, HTTP) changes only with a restart';
+      }
+      if (sessions !== null && !stack.tcp!.outq.setHttp(web)) {
+        return `connections still send from ${GENERATIONS} older images; try again when they are done (at most --idle-timeout)`;
+      }
+      if (responder !== null) responder.t = dns;
+      sessions?.responder.setTables(web);
+      return null;
+    },
+    imagesHeld: () => (stack.tcp !== null && hasSites ? stack.tcp.outq.imagesHeld : 1),
+    logRing: ring,
+  };
 }
 
 /**
@@ -206,8 +279,12 @@ export async function serveWorkerMain(job: ServeJob, post: (m: WorkerMessage) =>
     }
     if (job.capture) dev = new CaptureDevice(dev, new PcapWriter(job.capture.file), { every: job.capture.every, limit: job.capture.limit });
     const counters = new Float64Array(job.counters, job.queue * COUNTER_STRIDE * 8, COUNTER_STRIDE);
-    const stack = makeStack(job, dev, counters);
+    const serving = makeServing(job, dev, counters);
+    const stack = serving.stack;
+    // The image is held by the stack from here; the job's reference would keep it for ever.
+    (job as { image: SharedArrayBuffer | null }).image = null;
     const stop = new Int32Array(job.control);
+    let reloadSeen = 0;
     post({ ready: { queue: job.queue, mode: dev.mode, cpu: currentCpu() } });
     let faultWindow = 0;
     let faults = 0;
@@ -235,6 +312,26 @@ export async function serveWorkerMain(job: ServeJob, post: (m: WorkerMessage) =>
         counters[DEV_FILL_RING_EMPTY] = devStats.fillRingEmpty;
         counters[DEV_TX_KICKS] = devStats.kicks;
         counters[DEV_TX_KICKS_DEFERRED] = devStats.kicksDeferred;
+        counters[IMAGES_HELD] = serving.imagesHeld();
+        if (serving.logRing !== null) {
+          counters[LOG_RECORDS] = serving.logRing.put;
+          counters[LOG_RECORDS_LOST] = serving.logRing.lost;
+        }
+      }
+      // A reload: between batches, so that every frame of a batch is answered from one image.
+      if (Atomics.load(stop, 1) !== reloadSeen) {
+        for (let m = receiveMessageOnPort(job.reloads); m !== undefined; m = receiveMessageOnPort(job.reloads)) {
+          const r = m.message as ReloadMessage;
+          reloadSeen = r.reload;
+          let error: string | null;
+          try {
+            error = serving.swap(attachImage(r.file, r.image));
+          } catch (e) {
+            error = (e as Error).message;
+          }
+          counters[IMAGES_HELD] = serving.imagesHeld();
+          post({ reloaded: { queue: job.queue, reload: r.reload, error } });
+        }
       }
       if (runner.run(now) === 0) {
         const due = stack.nextDeadline() - now;

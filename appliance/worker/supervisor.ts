@@ -4,21 +4,22 @@
 
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { ApplianceError, UsageError, type ErrorCode } from '../../basics/errors.js';
 import { BoundedLog, logger } from '../log.js';
 import { exclusiveAddresses } from './addresses.js';
+import { LogRing } from '../log-ring.js';
 import { attachXdp, interfaceInfo, parseIPv4, parseIPv6, type XdpProgram } from '../../netmap-binding/afxdp.js';
-import { loadImage } from '../../specializers/image/format.js';
+import { loadImage, type Image } from '../../specializers/image/format.js';
 import { DnsTables } from '../dns/tables.js';
 import { HttpTables } from '../http/tables.js';
 import { HTTP_SESSION_COUNTER_NAMES } from '../http/session.js';
-import { DNS_COUNTER_NAMES } from '../dns/responder.js';
+import { DNS_COUNTER_NAMES, type ChaosStrings } from '../dns/responder.js';
 import { COUNTER_STRIDE, DNS_BASE, DNS_STREAM_BASE, HTTP_BASE, RRL_BASE, STACK_COUNTER_NAMES, TCP_BASE } from '../stack/counters.js';
 import { RRL_COUNTER_NAMES, type RrlOptions } from '../dns/rrl.js';
 import { TCP_COUNTER_NAMES } from '../stack/tcp/counters.js';
 import { DNS_STREAM_COUNTER_NAMES } from '../dns/stream.js';
-import type { ServeJob, WorkerMessage } from './serve-worker.js';
+import type { ReloadMessage, ServeJob, WorkerMessage } from './serve-worker.js';
 
 export interface XdpServeOptions {
   image: string;
@@ -45,6 +46,10 @@ export interface XdpServeOptions {
   fault?: string;
   /** Response rate limiting, each worker its own limiter with these options; absent or rate 0: off. */
   rrl?: RrlOptions;
+  /** The access log and the query log (its sampling rate): each worker puts records in a ring of its own (logRings). */
+  log?: { access: boolean; queryRate: number | null };
+  /** The CHAOS TXT strings every worker answers with. */
+  chaos?: ChaosStrings;
 }
 
 export interface XdpServer {
@@ -54,6 +59,16 @@ export interface XdpServer {
   readonly workers: Array<{ queue: number; mode: string; cpu: number }>;
   /** What the image has the workers serve. */
   readonly serves: { dns: boolean; http: boolean };
+  /** The image served now (the last reload's, once one succeeded). */
+  image(): Image;
+  /**
+   * Re-reads the image file and verifies it, then has every worker switch to it between two
+   * batches. Resolves when every worker has; rejects with an ApplianceError (the image is
+   * refused, and the old one goes on being served) when the file is bad or a worker refused.
+   */
+  reload(): Promise<Image>;
+  /** The workers' log rings (when a log is on), for the supervisor to drain. */
+  readonly logRings: LogRing[];
   /** Counters summed over the workers, by name. */
   totals(): Record<string, number>;
   /** Counters of one worker, by name. */
@@ -134,7 +149,13 @@ export async function startXdpServer(o: XdpServeOptions): Promise<XdpServer> {
   crypto.getRandomValues(secret);
   const counters = new SharedArrayBuffer(queues * COUNTER_STRIDE * 8);
   const view = new Float64Array(counters);
-  const control = new SharedArrayBuffer(4);
+  const control = new SharedArrayBuffer(8);
+  const controlWords = new Int32Array(control);
+  const ports: MessagePort[] = [];
+  /** Answers to the reload under way, by queue. */
+  let awaiting: Map<number, (error: string | null) => void> | null = null;
+  let current: Image = img;
+  const rings = o.log !== undefined ? Array.from({ length: queues }, () => new LogRing()) : [];
   const script = workerScript();
   const threads: Worker[] = [];
   const exited: Array<Promise<void>> = [];
@@ -146,23 +167,29 @@ export async function startXdpServer(o: XdpServeOptions): Promise<XdpServer> {
   const failed = new Promise<ApplianceError>((resolve) => { fail = resolve; });
   try {
     await Promise.all(Array.from({ length: queues }, (_, queue) => new Promise<void>((resolve, reject) => {
+      const channel = new MessageChannel();
+      ports.push(channel.port1);
       const job: ServeJob = {
         kind: 'serve', file: o.image, image: img.shared, iface: o.iface, netns: o.netns, queue,
         cpu: o.cpus.length > 0 ? o.cpus[queue % o.cpus.length]! : -1,
         xskMapFd: program.xskMapFd, ipv4, ipv6, dnsPort: o.dnsPort, checksums: o.checksums,
         tcpConnections: o.tcpConnections, secret, idleTimeoutMs: o.idleTimeoutMs, messageTimeoutMs: o.messageTimeoutMs,
         httpPort: o.httpPort, headerTimeoutMs: o.headerTimeoutMs,
-        counters, control, rrl: o.rrl,
+        counters, control, reloads: channel.port2, rrl: o.rrl,
         capture: o.capture ? { file: `${o.capture.prefix}.q${queue}.pcap`, every: o.capture.every, limit: o.capture.limit } : undefined,
         fault: o.fault,
+        chaos: o.chaos,
+        log: o.log !== undefined ? { ring: rings[queue]!.shared as SharedArrayBuffer, ...o.log } : undefined,
       };
-      const w = new Worker(script, { workerData: job });
+      const w = new Worker(script, { workerData: job, transferList: [channel.port2] });
       threads.push(w);
       exited.push(new Promise((res) => w.once('exit', () => res())));
       w.on('message', (m: WorkerMessage) => {
         if (m.ready) {
           ready.push(m.ready);
           resolve();
+        } else if (m.reloaded) {
+          awaiting?.get(m.reloaded.queue)?.(m.reloaded.error);
         } else if (m.error) {
           const e = new ApplianceError(workerCode(m.error.code), `queue ${queue}: ${m.error.message}`);
           if (started) fail(e);
@@ -191,7 +218,49 @@ export async function startXdpServer(o: XdpServeOptions): Promise<XdpServer> {
   ready.sort((a, b) => a.queue - b.queue);
   started = true;
   let stopped = false;
+  let reloads = 0;
+  let reloading: Promise<Image> | null = null;
+  const reload = async (): Promise<Image> => {
+    const next = loadImage(o.image);
+    const z = new DnsTables(next).hasZones, h = new HttpTables(next).hasSites;
+    if (z !== hasZones || h !== hasSites) {
+      throw new ApplianceError('APPL_ERR_RELOAD', `${o.image}: the new image serves ${z ? 'DNS' : 'no DNS'} and ${h ? 'HTTP' : 'no HTTP'}, ` +
+        `the one served ${hasZones ? 'DNS' : 'no DNS'} and ${hasSites ? 'HTTP' : 'no HTTP'}: that changes only with a restart`);
+    }
+    const number = ++reloads;
+    const answers = new Map<number, string | null>();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 10_000);
+      awaiting = new Map(Array.from({ length: queues }, (_, q) => [q, (error: string | null) => {
+        answers.set(q, error);
+        if (answers.size === queues) {
+          clearTimeout(timer);
+          resolve();
+        }
+      }]));
+      const m: ReloadMessage = { reload: number, file: o.image, image: next.shared };
+      for (const p of ports) p.postMessage(m);
+      Atomics.store(controlWords, 1, number);
+    });
+    awaiting = null;
+    const refused = Array.from({ length: queues }, (_, q) => q).filter((q) => answers.get(q) !== null);
+    const took = queues - refused.length;
+    if (took > 0) current = next;
+    if (refused.length > 0) {
+      const why = refused.map((q) => `queue ${q}: ${answers.has(q) ? answers.get(q) : 'no answer within 10 s'}`).join('; ');
+      throw new ApplianceError('APPL_ERR_RELOAD', `${o.image}: ${took > 0 ? `${took} of ${queues} workers switched, the others kept the old image` : 'the old image is still served'}: ${why}`);
+    }
+    return next;
+  };
   return {
+    image: () => current,
+    logRings: rings,
+    // One reload at a time: a second asked for meanwhile waits for the first, then runs.
+    reload: () => {
+      const run = (reloading ?? Promise.resolve()).catch(() => undefined).then(reload);
+      reloading = run;
+      return run;
+    },
     mode: ready[0]!.mode,
     queues,
     xdpMode: program.mode,
@@ -208,7 +277,8 @@ export async function startXdpServer(o: XdpServeOptions): Promise<XdpServer> {
       if (stopped) return;
       stopped = true;
       stopping = true;
-      Atomics.store(new Int32Array(control), 0, 1);
+      Atomics.store(controlWords, 0, 1);
+      for (const p of ports) p.close();
       const timer = setTimeout(() => { for (const w of threads) void w.terminate(); }, 10_000);
       await Promise.all(exited);
       clearTimeout(timer);

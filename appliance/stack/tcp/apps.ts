@@ -8,12 +8,33 @@
 
 import { DnsStreams, STREAM_CLOSE, type DnsStreamSink } from '../../dns/stream.js';
 import { PLAN_TEMPLATE, type ResponsePlan } from '../../http/responder.js';
-import { HttpSessions, SESSION_CLOSE, type HttpSink } from '../../http/session.js';
+import { HttpSessions, SESSION_CLOSE, type AccessLogSink, type HttpSink } from '../../http/session.js';
+import type { LogRing, QueryLog } from '../../log-ring.js';
 import { T_BUFFER_EXHAUSTED } from './counters.js';
 import { APP_CLOSE, type TcpApp, type TcpCore } from './core.js';
 import { F_RST_NOW } from './table.js';
 
+/** The peer's address of a slot into `out` (IPv4 in the first 4 bytes); its family, 4 or 6. */
+function peerAddress(tcp: TcpCore, slot: number, out: Uint8Array): number {
+  const t = tcp.table;
+  if (t.FAMILY[slot] === 4) {
+    const a = t.R_ADDR4[slot]!;
+    out[0] = a >>> 24;
+    out[1] = (a >>> 16) & 0xff;
+    out[2] = (a >>> 8) & 0xff;
+    out[3] = a & 0xff;
+    return 4;
+  }
+  for (let i = 0; i < 16; i++) out[i] = t.R_ADDR6[slot * 16 + i]!;
+  return 6;
+}
+
 export class DnsTcpApp implements TcpApp, DnsStreamSink {
+  /** The query log (--query-log), or null; `now` is the batch's time, for its records. */
+  queryLog: QueryLog | null = null;
+  now = 0;
+  private readonly addr = new Uint8Array(16);
+
   constructor(readonly streams: DnsStreams, private readonly tcp: TcpCore) {}
 
   open(slot: number, now: number, v6: boolean): void {
@@ -21,6 +42,7 @@ export class DnsTcpApp implements TcpApp, DnsStreamSink {
   }
 
   data(slot: number, mem: Uint8Array, off: number, len: number, now: number): number {
+    this.now = now;
     const n = this.streams.data(slot, mem, off, len, now, this);
     return n === STREAM_CLOSE ? APP_CLOSE : n;
   }
@@ -49,16 +71,35 @@ export class DnsTcpApp implements TcpApp, DnsStreamSink {
     }
     tcp.markReady(slot);
     tcp.table.touch(slot);
+    if (this.queryLog !== null && len > 2) {
+      this.queryLog.tcp(peerAddress(tcp, slot, this.addr), this.addr, 0, tcp.table.R_PORT[slot]!, buf, off + 2, len - 2, this.now);
+    }
     return tcp.outq.hasRoom(slot);
   }
 }
 
-export class HttpTcpApp implements TcpApp, HttpSink {
+export class HttpTcpApp implements TcpApp, HttpSink, AccessLogSink {
   private now = 0;
   /** A dynamic head's bytes, before they are copied into the arena. */
   private readonly head = new Uint8Array(4096);
 
+  private readonly addr = new Uint8Array(16);
+  /** The access log's ring (--access-log), or null. */
+  private ring: LogRing | null = null;
+
   constructor(readonly sessions: HttpSessions, private readonly tcp: TcpCore, private readonly wallOffsetMs: number) {}
+
+  /** Logs every request answered into `ring`. */
+  logTo(ring: LogRing): void {
+    this.ring = ring;
+    this.sessions.accessLog = this;
+  }
+
+  /** AccessLogSink: the request into the ring, with the peer's address and the wall-clock time. */
+  request(slot: number, head: Uint8Array, off: number, len: number, status: number, bodyBytes: number): void {
+    const family = peerAddress(this.tcp, slot, this.addr);
+    this.ring!.access(family, this.addr, 0, this.tcp.table.R_PORT[slot]!, status, bodyBytes, this.now + this.wallOffsetMs, head, off, len);
+  }
 
   open(slot: number, now: number): void {
     this.sessions.open(slot, now);

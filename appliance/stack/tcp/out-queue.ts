@@ -34,6 +34,11 @@ export const RECORDS_PER_ANSWER = 2;
 /** Bytes a connection may have queued (sent or not, unacknowledged) before its session must wait. */
 export const MAX_QUEUED = 64 * 1024;
 export const SMALL_BLOCK = 2048;
+/**
+ * Images a worker's connections may hold at once: the one served, and older ones that
+ * records still refer to after reloads (a reload when all are held is refused).
+ */
+export const GENERATIONS = 16;
 export const LARGE_BLOCK = 65536 + 4;
 
 /** What REC_RESPONSE records need of the image's HTTP tables (appliance/http/tables.ts). */
@@ -70,8 +75,16 @@ export class OutQueue {
   readonly Q_LEN: Float64Array;
   private readonly small: BlockPool;
   private readonly large: BlockPool;
-  private readonly blob: Uint8Array;
-  private readonly http: ResponseTables | null;
+  /**
+   * The images' tables by generation: a REC_BLOB or REC_RESPONSE record is read from the
+   * image it was queued from (its generation in GEN), so that a response under way when the
+   * image is reloaded goes on, and is retransmitted, from the bytes it started with.
+   */
+  private readonly gens: Array<ResponseTables | null> = new Array<ResponseTables | null>(GENERATIONS).fill(null);
+  /** Image records queued from each generation; a generation not current is let go at 0. */
+  private readonly held = new Uint32Array(GENERATIONS);
+  private readonly gen: Uint8Array;
+  private current = 0;
   /** REC_RESPONSE: the Date's second; the Connection field (1: close). */
   private readonly aux: Uint32Array;
   private readonly closeFlag: Uint8Array;
@@ -96,11 +109,35 @@ export class OutQueue {
     this.Q_LEN = new Float64Array(n);
     this.small = new BlockPool(SMALL_BLOCK, o.smallBlocks ?? n * 4);
     this.large = new BlockPool(LARGE_BLOCK, o.largeBlocks ?? 64);
-    this.http = o.http ?? null;
-    this.blob = o.http?.blob ?? new Uint8Array(0);
+    this.gens[0] = o.http ?? null;
+    this.gen = new Uint8Array(n * RECORDS);
     this.aux = new Uint32Array(n * RECORDS);
     this.closeFlag = new Uint8Array(n * RECORDS);
     this.arenaBytes = new Float64Array(n);
+  }
+
+  /**
+   * The tables of a reloaded image, for the records queued from now on; records queued
+   * before go on from theirs. False when every generation is still held (nothing changes).
+   */
+  setHttp(http: ResponseTables): boolean {
+    for (let k = 1; k <= GENERATIONS; k++) {
+      const g = (this.current + k) % GENERATIONS;
+      if (g === this.current || this.held[g]! > 0) continue;
+      this.gens[g] = http;
+      const old = this.current;
+      this.current = g;
+      if (this.held[old] === 0) this.gens[old] = null;
+      return true;
+    }
+    return false;
+  }
+
+  /** Images the records hold, the current one included (1 when no older response is under way). */
+  get imagesHeld(): number {
+    let n = 0;
+    for (let g = 0; g < GENERATIONS; g++) if (this.gens[g] !== null && (g === this.current || this.held[g]! > 0)) n++;
+    return n;
   }
 
   /** A connection starts sending at `seq` (ISS + 1). */
@@ -173,9 +210,10 @@ export class OutQueue {
 
   /** A prebuilt response of the image, its Date the second `dateSec`, its Connection field `close` or keep-alive. */
   appendResponse(slot: number, resp: number, dateSec: number, close: boolean): boolean {
-    if (this.count[slot]! >= RECORDS || this.http === null) return false;
+    const http = this.gens[this.current]!;
+    if (this.count[slot]! >= RECORDS || http === null) return false;
     const a = resp * L.RESPONSE_WORDS;
-    const r = this.http.responses;
+    const r = http.responses;
     const len = r[a + L.RESP_HEAD_LEN]! + r[a + L.RESP_BODY_LEN]!;
     const i = slot * RECORDS + ((this.head[slot]! + this.count[slot]!) % RECORDS);
     this.aux[i] = dateSec;
@@ -201,6 +239,10 @@ export class OutQueue {
     this.ref[i] = ref;
     this.off[i] = off;
     this.len[i] = len;
+    if (kind !== REC_ARENA) {
+      this.gen[i] = this.current;
+      this.held[this.current]!++;
+    }
     this.count[slot]!++;
     this.Q_LEN[slot] = this.Q_LEN[slot]! + len;
   }
@@ -278,15 +320,16 @@ export class OutQueue {
       }
       const kind = this.kind[r];
       if (kind === REC_ARENA) return -1;
-      const base = kind === REC_RESPONSE ? this.http!.responses[this.ref[r]! * L.RESPONSE_WORDS + L.RESP_HEAD_OFF]! : 0;
-      return (this.blob.byteOffset + base + this.off[r]! + skip) & 7;
+      const h = this.gens[this.gen[r]!]!;
+      const base = kind === REC_RESPONSE ? h.responses[this.ref[r]! * L.RESPONSE_WORDS + L.RESP_HEAD_OFF]! : 0;
+      return (h.blob.byteOffset + base + this.off[r]! + skip) & 7;
     }
     return -1;
   }
 
   /** Response bytes [pos, pos+n) of record r into dst[at..], Date and Connection patched. */
   private copyResponse(r: number, pos: number, n: number, dst: Uint8Array, at: number): void {
-    const h = this.http!;
+    const h = this.gens[this.gen[r]!]!;
     const a = this.ref[r]! * L.RESPONSE_WORDS;
     const base = h.responses[a + L.RESP_HEAD_OFF]!;
     copyBytes(dst, at, h.blob, base + pos, n);
@@ -300,7 +343,7 @@ export class OutQueue {
    * else -1 (nothing written).
    */
   private piece(r: number, pos: number, n: number, dst: Uint8Array, at: number, v6: boolean): number {
-    const h = this.http!;
+    const h = this.gens[this.gen[r]!]!;
     const a = this.ref[r]! * L.RESPONSE_WORDS;
     const cut = v6 ? L.MSS_IPV6 : L.MSS_IPV4;
     if (pos % cut !== 0) return -1;
@@ -322,7 +365,7 @@ export class OutQueue {
   }
 
   private recordBytes(r: number): Uint8Array {
-    if (this.kind[r] === REC_BLOB || this.kind[r] === REC_RESPONSE) return this.blob;
+    if (this.kind[r] === REC_BLOB || this.kind[r] === REC_RESPONSE) return this.gens[this.gen[r]!]!.blob;
     const b = this.ref[r]!;
     return b >= 0 ? this.small.block(b) : this.large.block(-1 - b);
   }
@@ -334,6 +377,10 @@ export class OutQueue {
       if (b >= 0) this.small.give(b);
       else this.large.give(-1 - b);
       this.arenaBytes[slot] = Math.max(0, this.arenaBytes[slot]! - this.len[r]!);
+    } else if (this.kind[r] !== 0) {
+      const g = this.gen[r]!;
+      // The last record of an older image: the image is let go (freed once no worker holds it).
+      if (--this.held[g]! === 0 && g !== this.current) this.gens[g] = null;
     }
     this.kind[r] = 0;
     this.head[slot] = (this.head[slot]! + 1) % RECORDS;

@@ -1,0 +1,119 @@
+// What `appliance serve` does around the serving itself, on both backends: the signals an
+// operator sends (SIGHUP reloads the image, SIGUSR1 reopens the log files, SIGINT and
+// SIGTERM stop), the reload's bookkeeping and log lines, the image's description for the
+// metrics, and dropping root after the ports are bound (--user).
+
+import { execFileSync } from 'node:child_process';
+import { ApplianceError, UsageError, isApplianceError } from '../../basics/errors.js';
+import type { Image } from '../../specializers/image/format.js';
+import { errorFields, type Logger } from '../log.js';
+import { zoneSerials } from '../dns/serials.js';
+import type { ImageInfo, ServerInfo } from '../worker/metrics.js';
+
+export function imageInfo(img: Image): ImageInfo {
+  return { file: img.file, sha256: img.hash, builtAt: img.meta.builtAt, zones: zoneSerials(img) };
+}
+
+/**
+ * Reloads, one at a time, counted and logged: a refused image is logged with why, and the
+ * image served before goes on.
+ */
+export class Reloads {
+  ok = 0;
+  failed = 0;
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly log: Logger, private readonly swap: () => Promise<Image>, private current: ImageInfo) {}
+
+  get image(): ImageInfo {
+    return this.current;
+  }
+
+  run(why: string): Promise<ImageInfo> {
+    const next = this.chain.catch(() => undefined).then(async () => {
+      const started = performance.now();
+      try {
+        const img = await this.swap();
+        this.current = imageInfo(img);
+        this.ok++;
+        this.log.info({ why, image: this.current.sha256, built: this.current.builtAt, zones: this.current.zones, ms: Math.round(performance.now() - started) },
+          `reloaded ${img.file}`);
+        return this.current;
+      } catch (e) {
+        this.failed++;
+        this.log.error({ why, ...errorFields(e), code: isApplianceError(e) ? e.code : undefined },
+          `reload refused; still serving ${this.current.sha256.slice(0, 16)}…`);
+        throw e;
+      }
+    });
+    this.chain = next;
+    return next;
+  }
+
+  info(backend: ServerInfo['backend'], startedAt: number): ServerInfo {
+    return { backend, startedAt, image: this.current, reloads: { ok: this.ok, failed: this.failed } };
+  }
+}
+
+export interface Signals {
+  /** SIGHUP. */
+  reload: () => void;
+  /** SIGUSR1. */
+  reopen: () => void;
+}
+
+/**
+ * Until SIGINT or SIGTERM (resolves with its name), SIGHUP and SIGUSR1 call their handlers;
+ * every handler is removed at the end.
+ */
+export function untilStopSignal(on: Signals, stopEarly?: Promise<unknown>): Promise<string> {
+  return new Promise((resolve) => {
+    const hup = (): void => on.reload();
+    const usr1 = (): void => on.reopen();
+    const done = (sig: string): void => {
+      process.off('SIGINT', int);
+      process.off('SIGTERM', term);
+      process.off('SIGHUP', hup);
+      process.off('SIGUSR1', usr1);
+      resolve(sig);
+    };
+    const int = (): void => done('SIGINT');
+    const term = (): void => done('SIGTERM');
+    process.on('SIGINT', int);
+    process.on('SIGTERM', term);
+    process.on('SIGHUP', hup);
+    process.on('SIGUSR1', usr1);
+    stopEarly?.then(() => done('failure'), () => done('failure'));
+  });
+}
+
+/**
+ * --user NAME[:GROUP]: once the ports are bound, the process becomes that user (its group,
+ * or GROUP, and the user's supplementary groups). Needs root (or CAP_SETUID and CAP_SETGID).
+ */
+export function dropPrivileges(spec: string, log: Logger): void {
+  const [user, group] = spec.split(':');
+  if (!user) throw new UsageError(`--user ${spec}: expected USER or USER:GROUP`);
+  if (typeof process.setuid !== 'function') throw new UsageError('--user: this platform cannot change user');
+  try {
+    const gid = group ?? groupOf(user);
+    // (Node has initgroups on POSIX; @types/node 20 does not declare it.)
+    (process as unknown as { initgroups: (user: string, group: number | string) => void }).initgroups(user, gid);
+    process.setgid!(gid);
+    process.setuid!(user);
+  } catch (e) {
+    throw new ApplianceError('APPL_ERR_USAGE', `--user ${spec}: cannot become that user (${(e as Error).message}); ` +
+      'start as root, or with CAP_SETUID and CAP_SETGID', { cause: e });
+  }
+  log.info({ uid: process.getuid!(), gid: process.getgid!() }, `running as ${spec} from now on`);
+}
+
+/** A user's primary group, by name or number (`id -g`). */
+function groupOf(user: string): number {
+  try {
+    return Number(execFileSync('id', ['-g', user], { encoding: 'utf8' }).trim());
+  } catch {
+    throw new UsageError(`--user ${user}: no such user`);
+  }
+}
+
