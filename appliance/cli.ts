@@ -3,14 +3,26 @@
 // This contract is what tests, scripts and users call; keep it. Errors a person sees are
 // ApplianceErrors: printed as "appliance: CODE: message", exit status 1 (2 for usage).
 
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { isApplianceError, UsageError } from '../basics/errors.js';
 import { runBuild } from './commands/build.js';
 import { runInspect } from './commands/inspect.js';
-import { runServe } from './commands/serve.js';
+import { runServe, type ServeOptions } from './commands/serve.js';
 import { toolVersion } from '../specializers/build.js';
 import { RRL_DEFAULTS } from './dns/rrl.js';
 import { LOG_LEVELS } from './log.js';
+
+/** "rrl-rate" → "rrlRate" (commander's attribute name). */
+function camel(flag: string): string {
+  return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** The line of a top-level key in a config file (1 when not there). */
+function lineOfKey(file: string, key: string): number {
+  const i = readFileSync(file, 'utf8').split('\n').findIndex((l) => l.trimStart().startsWith(key) && /^\s*[\w-]+\s*=/.test(l) && l.trim().split(/\s*=/)[0] === key);
+  return i < 0 ? 1 : i + 1;
+}
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -71,7 +83,8 @@ export function makeProgram(): Command {
 
   program.command('serve')
     .description('Serve an image: through kernel sockets (--backend socket), or through AF_XDP with the fused stack (--backend xdp).')
-    .argument('<IMAGE>', 'the image file')
+    .argument('[IMAGE]', 'the image file (or image = "..." in the --config file)')
+    .option('--config <FILE>', 'read options from a TOML file: a key per option, named as the option (rrl-rate = 200, http = ["127.0.0.1:8080", "[::1]:8080"]), and image; flags given here win')
     .addOption(new Option('--backend <KIND>', 'socket: node:net and node:dgram; xdp: one AF_XDP socket and worker per NIC queue').choices(['socket', 'xdp']).default('socket'))
     .option('--http <ADDR:PORT>', 'socket backend: where HTTP listens (repeatable, e.g. 127.0.0.1:8080 and [::1]:8080; default 127.0.0.1:8080)', collect, [])
     .option('--dns <ADDR:PORT>', 'socket backend: where DNS listens, UDP and TCP (repeatable; default 127.0.0.1:5353)', collect, [])
@@ -113,7 +126,53 @@ export function makeProgram(): Command {
     .addOption(new Option('--log-format <FORM>', 'auto: readable text on a terminal, JSON lines otherwise').choices(['auto', 'json', 'text']).default('auto'))
     .addHelpText('after', '\nSignals: SIGHUP re-reads the image and swaps it in without dropping a query or a connection\n' +
       '(also: appliance reload ADDR:PORT, with --metrics); SIGUSR1 reopens the log files; SIGINT and SIGTERM stop.')
-    .action(async (image, o) => runServe(image, o));
+    .action(async (image: string | undefined, _o, cmd: Command) => {
+      const { applyConfig, readConfig, configProblem, ConfigError } = await import('./commands/config.js');
+      const o = cmd.opts();
+      if (o.config === undefined) {
+        if (image === undefined) throw new UsageError('serve needs an IMAGE (or --config FILE naming one)');
+        return runServe(image, o as ServeOptions);
+      }
+      const cfg = readConfig(o.config as string, cmd);
+      applyConfig(cfg, cmd);
+      const file = image ?? cfg.image;
+      if (file === undefined) throw new ConfigError(cfg.file, [{ line: 1, key: 'image', message: 'no image: give IMAGE on the command line or image = "PATH" in the file' }]);
+      try {
+        await runServe(file, cmd.opts() as ServeOptions);
+      } catch (e) {
+        // A bad value the file gave: said with the file's line.
+        if (e instanceof UsageError) {
+          const p = configProblem(cfg, e);
+          if (p.key !== '' && cmd.getOptionValueSource(camel(p.key)) === 'config') throw new ConfigError(cfg.file, [p]);
+        }
+        throw e;
+      }
+    });
+
+  program.command('check-config')
+    .description('Check a serve config file (TOML) as serve would read it: every key and value, the image it names (read and verified), the log files, the user; prints what it would serve, or every problem with its line.')
+    .argument('<FILE>', 'the config file')
+    .action(async (file: string) => {
+      const { readConfig, applyConfig, configProblem, ConfigError } = await import('./commands/config.js');
+      type ConfigProblem = import('./commands/config.js').ConfigProblem;
+      const { checkServeOptions } = await import('./commands/serve.js');
+      const serve = makeProgram().commands.find((c) => c.name() === 'serve')!;
+      const found: ConfigProblem[] = [];
+      const cfg = readConfig(file, serve, found);
+      applyConfig(cfg, serve);
+      const { problems, image } = checkServeOptions(cfg.image, serve.opts() as ServeOptions);
+      found.push(...problems.map(({ key, error }) => {
+        if (key === '') return configProblem(cfg, error);
+        const line = key === 'image' ? lineOfKey(file, 'image') : cfg.lines.get(camel(key)) ?? 1;
+        return { line, key, message: error.message };
+      }));
+      if (found.length > 0) throw new ConfigError(file, found.sort((a, b) => a.line - b.line));
+      const o = serve.opts() as ServeOptions;
+      const lines = [`${file}: ok`, `  backend ${o.backend}`, `  image ${cfg.image} (sha256 ${image!.sha256.slice(0, 16)}…, ${image!.sites} site${image!.sites === 1 ? '' : 's'}, ${image!.zones.length} zone${image!.zones.length === 1 ? '' : 's'})`];
+      for (const z of image!.zones) lines.push(`    zone ${z.origin} serial ${z.serial}`);
+      for (const [attr] of cfg.values) lines.push(`  ${cfg.flags.get(attr)!.slice(2)} = ${JSON.stringify(serve.getOptionValue(attr))}`);
+      process.stdout.write(lines.join('\n') + '\n');
+    });
 
   program.command('reload')
     .description('Have a running server (started with --metrics ADDR:PORT) re-read its image and swap it in, as SIGHUP does; prints what it serves then.')

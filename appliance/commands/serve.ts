@@ -8,6 +8,9 @@ import { LogRing, QueryLog } from '../log-ring.js';
 import { chaosStrings, type ChaosStrings } from '../dns/responder.js';
 import { toolVersion } from '../../specializers/build.js';
 import { hostname } from 'node:os';
+import { accessSync, constants as fsConstants } from 'node:fs';
+import { dirname } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { parseFaultSpec } from '../../netmap-binding/fault.js';
 import { loadImage } from '../../specializers/image/format.js';
 import { HttpTables } from '../http/tables.js';
@@ -129,6 +132,8 @@ function urlHost(host: string): string {
 }
 
 export async function runServe(file: string, o: ServeOptions): Promise<void> {
+  // Lines on a stdout nobody reads any more (a pipe closed) are dropped, not fatal.
+  process.stdout.on('error', () => undefined);
   const log = configureLogging({ level: o.logLevel, format: o.logFormat });
   const rrl = rrlOptions(o);
   const chaos = chaosStrings(o, hostname(), toolVersion());
@@ -267,6 +272,75 @@ function faultSpec(spec: string): string {
     throw new UsageError(`--fault ${spec}: ${(e as Error).message}`);
   }
   return spec;
+}
+
+/**
+ * Every check serve makes before it binds anything, each problem once (for check-config, as
+ * `nginx -t` or nsd-checkconf): the options' values, what the backend needs, the image
+ * (read and verified), the log files' directories, the user. Returns the problems, and what
+ * the image holds when it could be read.
+ */
+export function checkServeOptions(file: string | undefined, o: ServeOptions): { problems: ServeProblem[]; image?: { sha256: string; sites: number; zones: Array<{ origin: string; serial: number }> } } {
+  const problems: ServeProblem[] = [];
+  // `key`: the option a problem is about, when known here ('' when the message names its flag).
+  const check = (key: string, fn: () => void): void => {
+    try { fn(); } catch (e) { problems.push({ key, error: e instanceof Error ? e : new Error(String(e)) }); }
+  };
+  check('', () => rrlOptions(o));
+  check('', () => chaosStrings(o, hostname(), toolVersion()));
+  for (const at of listOr(o.http, DEFAULT_HTTP)) check('http', () => parseHostPort(at, '--http'));
+  for (const at of listOr(o.dns, DEFAULT_DNS)) check('dns', () => parseHostPort(at, '--dns'));
+  if (o.metrics !== undefined) check('metrics', () => parseHostPort(o.metrics!, '--metrics'));
+  check('cpus', () => parseCpus(o.cpus));
+  const problem = (key: string, message: string): void => { problems.push({ key, error: new UsageError(message) }); };
+  if (o.backend === 'xdp') {
+    if (!o.iface) problem('iface', '--iface: the xdp backend needs the interface');
+    if (o.addr.length === 0) problem('addr', '--addr: the xdp backend needs at least one address the appliance owns');
+    if (o.user !== undefined) problem('user', '--user is for the socket backend (the xdp backend keeps the capabilities it detaches its program with)');
+  } else if (o.user !== undefined) {
+    check('user', () => userExists(o.user!));
+  }
+  if (o.accessLog !== undefined) check('access-log', () => writableLog('--access-log', o.accessLog!));
+  if (o.queryLog !== undefined) check('query-log', () => writableLog('--query-log', o.queryLog!));
+  let image: ReturnType<typeof checkServeOptions>['image'];
+  if (file === undefined) problem('image', 'no image to serve (give IMAGE, or image = "..." in the config file)');
+  else {
+    check('image', () => {
+      const img = loadImage(file);
+      const info = imageInfo(img);
+      image = { sha256: img.hash, sites: img.meta.sites.length, zones: info.zones };
+      if (img.meta.sites.length === 0 && img.meta.zones.length === 0) throw new UsageError(`${file}: the image has nothing to serve`);
+    });
+  }
+  return { problems, image };
+}
+
+export interface ServeProblem {
+  key: string;
+  error: Error;
+}
+
+/** A log path serve could append to: an existing file it may write, or a new one in a directory it may write. */
+function writableLog(flag: string, path: string): void {
+  try {
+    accessSync(path, fsConstants.W_OK);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new UsageError(`${flag} ${path}: not writable (${(e as NodeJS.ErrnoException).code})`);
+    try {
+      accessSync(dirname(path), fsConstants.W_OK);
+    } catch (d) {
+      throw new UsageError(`${flag} ${path}: cannot be created (${(d as NodeJS.ErrnoException).code} on ${dirname(path)})`);
+    }
+  }
+}
+
+function userExists(spec: string): void {
+  const user = spec.split(':')[0] ?? '';
+  try {
+    execFileSync('id', ['-u', user], { stdio: 'ignore' });
+  } catch {
+    throw new UsageError(`--user ${spec}: no such user`);
+  }
 }
 
 function parseCpus(list: string | undefined): number[] {

@@ -29,7 +29,7 @@ export interface Serving extends Served {
 }
 
 /** `appliance ARGS` started, resolved once it says it serves (rejected if it exits first or takes over 15 s). */
-async function start(args: string[]): Promise<Served> {
+export async function start(args: string[]): Promise<Served> {
   const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   await new Promise<void>((resolve, reject) => {

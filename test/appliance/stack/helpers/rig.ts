@@ -16,7 +16,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPipe, type PipeDevice, type PipeEndOptions } from '../../../../netmap-binding/pipe.js';
 import { receiveFrames, sendFrames } from '../../../../netmap-binding/device-util.js';
-import { BatchRunner, makeStack, type StackJob } from '../../../../appliance/worker/serve-worker.js';
+import { BatchRunner, makeServing, type Serving, type StackJob } from '../../../../appliance/worker/serve-worker.js';
 import { COUNTER_STRIDE, DNS_BASE, RX_BATCHES, STACK_COUNTER_NAMES, TX_BATCHES } from '../../../../appliance/stack/counters.js';
 import type { Stack } from '../../../../appliance/stack/stack.js';
 import { CSUM_AUTO } from '../../../../appliance/wire/reasons.js';
@@ -66,6 +66,8 @@ export class Rig {
   readonly dev: PipeDevice;
   readonly client: PipeDevice;
   readonly stack: Stack;
+  /** The stack with its image switch (makeServing, as the worker builds it; makeStack is its `stack`). */
+  readonly serving: Serving;
   readonly counters = new Float64Array(COUNTER_STRIDE);
   /** The socket-free path: a responder of its own over the same image. */
   readonly reference: DnsResponder;
@@ -75,7 +77,8 @@ export class Rig {
 
   constructor(readonly image: ZonesImage, o: RigOptions = {}) {
     [this.dev, this.client] = createPipe({ poison: true, ...o.end }, { poison: true });
-    this.stack = makeStack(stackJob(image, o), this.dev, this.counters, this.now);
+    this.serving = makeServing(stackJob(image, o), this.dev, this.counters, this.now);
+    this.stack = this.serving.stack;
     this.runner = new BatchRunner(this.dev, this.stack);
     this.reference = new DnsResponder(new DnsTables(attachImage(image.file, image.shared)));
   }
