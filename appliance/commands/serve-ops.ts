@@ -88,6 +88,47 @@ export function untilStopSignal(on: Signals, stopEarly?: Promise<unknown>): Prom
 }
 
 /**
+ * Counters that say a limit bit (a connection refused or evicted at a cap, SYNs shed, a
+ * buffer spent, a full ring, log records lost, answers rate-limited): by the end of a name,
+ * and what to tell the operator.
+ */
+const LIMITS: ReadonlyArray<[RegExp, string]> = [
+  [/(^|_)(refused_at_cap|evicted_at_cap|table_full)$/, 'connections at --max-connections: some refused or the idlest closed'],
+  [/(^|_)(refused_per_source|evicted_per_source)$/, 'connections at --max-connections-per-source for some sources'],
+  [/(^|_)half_open_limit$/, 'half-open TCP connections at their limit (a SYN flood?): SYN cookies answer'],
+  [/(^|_)syns_shed$/, 'the worker fell behind: new connections were shed'],
+  [/(^|_)(buffer_exhausted|blocks_exhausted|head_blocks_exhausted)$/, 'buffers spent: connections reset'],
+  [/^(tx_ring_full|dev_rx_ring_full)$/, 'a NIC ring was full: frames dropped'],
+  [/^log_records_lost$/, 'log records lost: the log ring was full (the logs cannot keep up; sample the query log)'],
+  [/^rrl_dropped$/, 'response rate limiting dropped answers'],
+];
+
+/**
+ * Every `everyMs`, logs once per counter family that moved since the last look: a limit
+ * that bites is said in the log (at most one line per limit per period), not only counted.
+ */
+export function watchLimits(totals: () => Record<string, number>, log: Logger, everyMs = 10_000): () => void {
+  let last = totals();
+  const timer = setInterval(() => {
+    const now = totals();
+    const moved = new Map<string, Record<string, number>>();
+    for (const [name, v] of Object.entries(now)) {
+      const d = v - (last[name] ?? 0);
+      if (d <= 0) continue;
+      const limit = LIMITS.find(([re]) => re.test(name));
+      if (!limit) continue;
+      const m = moved.get(limit[1]) ?? {};
+      m[name] = d;
+      moved.set(limit[1], m);
+    }
+    for (const [what, counts] of moved) log.warn({ counts, seconds: everyMs / 1000 }, what);
+    last = now;
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/**
  * --user NAME[:GROUP]: once the ports are bound, the process becomes that user (its group,
  * or GROUP, and the user's supplementary groups). Needs root (or CAP_SETUID and CAP_SETGID).
  */

@@ -2,7 +2,7 @@
 
 import { ApplianceError, UsageError } from '../../basics/errors.js';
 import { configureLogging, type LogFormat, type Logger } from '../log.js';
-import { Reloads, dropPrivileges, imageInfo, untilStopSignal } from './serve-ops.js';
+import { Reloads, dropPrivileges, imageInfo, untilStopSignal, watchLimits } from './serve-ops.js';
 import { LogDrain, LogFile, type AccessFormat, type LogTargets, type QueryFormat } from './log-files.js';
 import { LogRing, QueryLog } from '../log-ring.js';
 import { chaosStrings, type ChaosStrings } from '../dns/responder.js';
@@ -220,6 +220,7 @@ export async function runServe(file: string, o: ServeOptions): Promise<void> {
     throw e;
   }
   const drain = ring !== null ? new LogDrain(() => [ring], targets, log) : null;
+  const unwatch = watchLimits(() => socketTotals(sources), log);
   process.stdout.write(`appliance: serving ${file} (sha256 ${img.hash.slice(0, 16)}…) through kernel sockets\n${lines.join('\n')}\n` +
     'press Ctrl-C to stop (SIGHUP reloads the image)\n');
   log.info({ backend: 'socket', image: img.hash, built: img.meta.builtAt, http: http.hasSites ? listOr(o.http, DEFAULT_HTTP) : [], dns: dns.hasZones ? listOr(o.dns, DEFAULT_DNS) : [] }, `serving ${file}`);
@@ -230,6 +231,7 @@ export async function runServe(file: string, o: ServeOptions): Promise<void> {
   process.stdout.write(`appliance: ${sig}: stopping\n`);
   log.info({ signal: sig }, 'stopping');
   await metrics?.close();
+  unwatch();
   await Promise.all(stops.map((s) => s()));
   drain?.stop();
   log.info('stopped');
@@ -397,6 +399,7 @@ async function runServeXdp(file: string, o: ServeOptions, rrl: RrlOptions, chaos
   ];
   if (metrics) lines.push(`stats http://${o.metrics!.replace(/:\d+$/, '')}:${metrics.port}/metrics   (or: appliance stats ${o.metrics!.replace(/:\d+$/, '')}:${metrics.port})`);
   process.stdout.write(lines.join('\n') + '\npress Ctrl-C to stop (SIGHUP reloads the image)\n');
+  const unwatch = watchLimits(() => server.totals(), log);
   log.info({ backend: 'xdp', iface: o.iface, queues: server.queues, mode: server.mode, xdp: server.xdpMode, image: server.image().hash }, `serving ${file}`);
   // Until a signal, or until a worker fails: then the error is logged, everything is taken
   // down, and serve exits non-zero (a supervisor such as systemd restarts it).
@@ -410,6 +413,7 @@ async function runServeXdp(file: string, o: ServeOptions, rrl: RrlOptions, chaos
     process.stdout.write(`appliance: ${sig}: stopping\n`);
     log.info({ signal: sig }, 'stopping');
   }
+  unwatch();
   await metrics?.close();
   await server.stop();
   drain?.stop();
