@@ -71,7 +71,9 @@ export function makeProgram(): Command {
     .option('--brotli-quality <0-11>', 'brotli quality for every file (default: 11 up to 1 MiB, 5 above)', intIn(0, 11))
     .option('--gzip-level <1-9>', 'gzip level', intIn(1, 9), 9)
     .option('-q, --quiet', 'print nothing but errors', false)
-    .addHelpText('after', '\nExample:\n  appliance build --site ./site --site docs.example.com=./docs --zone example.com=./example.com.zone -o site.apl')
+    .addHelpText('after', '\nThe same inputs give the same image, byte for byte. SOURCE_DATE_EPOCH (seconds since 1970) sets every\n' +
+      'time the image records (its build time, the cap on Last-Modified); without it, the clock.\n' +
+      '\nExample:\n  appliance build --site ./site --site docs.example.com=./docs --zone example.com=./example.com.zone -o site.apl')
     .action(async (o) => runBuild(o));
 
   program.command('inspect')

@@ -2,7 +2,7 @@
 // duplicates, reorders and delays frames at seeded rates, in either direction — what the
 // wrapped device receives before the application sees it (rx), and what the application
 // transmits before it reaches the wrapped device (tx). For the loss tests of the TCP
-// (TCP-DESIGN "Tests": every transfer byte-exact at several loss rates) and for a hidden
+// (docs/TCP-DESIGN.md "Tests": every transfer byte-exact at several loss rates) and for a hidden
 // `serve --fault SPEC` on a real interface.
 //
 //            rx                                            tx

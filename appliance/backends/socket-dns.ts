@@ -63,7 +63,7 @@ const SERVER_COUNTER_NAMES = ['udp_drop_port0', 'udp_send_errors', 'tcp_message_
 
 function listenError(proto: string, o: DnsSocketOptions, e: NodeJS.ErrnoException): ApplianceError {
   return new ApplianceError('APPL_ERR_LISTEN', `cannot listen for DNS over ${proto} on ${o.host}:${o.port}: ${e.code ?? e.message}` +
-    (e.code === 'EADDRINUSE' ? ' (the port is taken; choose another with --dns ADDR:PORT)' : e.code === 'EACCES' ? ' (ports below 1024 need root)' : ''));
+    (e.code === 'EADDRINUSE' ? ' (the port is taken; choose another with --dns ADDR:PORT)' : e.code === 'EACCES' ? ' (a port below 1024 needs the capability CAP_NET_BIND_SERVICE: start as root with --user USER to drop the rest, or grant it, as deploy/appliance.service does)' : ''));
 }
 
 export class DnsSocketServer implements DnsStreamSink {

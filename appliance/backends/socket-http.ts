@@ -106,7 +106,7 @@ export class HttpSocketServer implements HttpSink, AccessLogSink {
     return new Promise((resolve, reject) => {
       const onError = (e: NodeJS.ErrnoException): void => {
         reject(new ApplianceError('APPL_ERR_LISTEN', `cannot listen for HTTP on ${this.opts.host}:${this.opts.port}: ${e.code ?? e.message}` +
-          (e.code === 'EADDRINUSE' ? ' (the port is taken; choose another with --http ADDR:PORT)' : e.code === 'EACCES' ? ' (ports below 1024 need root)' : '')));
+          (e.code === 'EADDRINUSE' ? ' (the port is taken; choose another with --http ADDR:PORT)' : e.code === 'EACCES' ? ' (a port below 1024 needs the capability CAP_NET_BIND_SERVICE: start as root with --user USER to drop the rest, or grant it, as deploy/appliance.service does)' : '')));
       };
       this.server.once('error', onError);
       this.server.listen({ host: this.opts.host, port: this.opts.port }, () => {

@@ -2,7 +2,7 @@
 // counters. It reads the image the supervisor loaded (shared, read-only) and shares
 // nothing writable with any other worker.
 //
-// The loop (DESIGN.md "The per-core loop"): receive a batch → answer each frame in place
+// The loop (docs/DESIGN.md "The per-core loop"): receive a batch → answer each frame in place
 // → send the batch with at most one kick → recycle → sleep in the kernel only when idle.
 
 import { BATCH, type Device } from '../../netmap-binding/device.js';

@@ -601,7 +601,7 @@ export class TcpPeer {
     this.streamLen += d.length;
   }
 
-  /** Bytes that arrive again must be the bytes that came before at the same place (TCP-DESIGN: byte-identical retransmissions). */
+  /** Bytes that arrive again must be the bytes that came before at the same place (docs/TCP-DESIGN.md: byte-identical retransmissions). */
   private checkOverlap(pos: number, d: Uint8Array): void {
     const inOrder = Math.min(pos + d.length, this.streamLen);
     for (let p = Math.max(pos, 0); p < inOrder; p++) {

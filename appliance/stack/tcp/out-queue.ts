@@ -1,4 +1,4 @@
-// What each connection has to send, as records, not as a send buffer (TCP-DESIGN principle
+// What each connection has to send, as records, not as a send buffer (docs/TCP-DESIGN.md principle
 // 2): the bytes at any sequence number are found again from the records until the peer
 // acknowledges them, so a retransmission copies the same bytes as the first transmission.
 //

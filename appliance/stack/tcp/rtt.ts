@@ -1,6 +1,6 @@
 // The retransmission timer (RFC 6298): SRTT and RTTVAR from one timed segment per round
 // trip, Karn's rule (no sample from a segment that was sent again), exponential backoff.
-// Deployed values: a minimum of 200 ms (Linux's, where RFC 6298 §2.4 asks 1 s; TCP-DESIGN),
+// Deployed values: a minimum of 200 ms (Linux's, where RFC 6298 §2.4 asks 1 s; docs/TCP-DESIGN.md),
 // a maximum of 60 s, 1 s before the first sample (§2.1).
 
 import { F_RETRANSMITTED, F_RTT_TIMING, type TcpTable } from './table.js';

@@ -4,7 +4,7 @@
 // retransmission timer), RFC 5681 and RFC 6582 (congestion control), RFC 6928 (initial
 // window), RFC 4987 (SYN cookies), RFC 6528 (ISNs), RFC 7323 §2 (window scale).
 //
-// What the stack calls, per batch (TCP-DESIGN "One batch"):
+// What the stack calls, per batch (docs/TCP-DESIGN.md "One batch"):
 //
 //   segment(...)       a checked segment for one of our addresses → a reply written in the
 //                      frame it came in (SYN-ACK, RST, ACK from TIME-WAIT), or 0

@@ -1,4 +1,4 @@
-// DNS over TCP through the fused stack under loss (TCP-DESIGN "Tests": loss): a real TCP
+// DNS over TCP through the fused stack under loss (docs/TCP-DESIGN.md "Tests": loss): a real TCP
 // client (test/helpers/tcp-peer.ts) on one end of the pipe, the appliance on the other, a
 // seeded fault injector dropping, duplicating, reordering and delaying frames in both
 // directions. Every answer must arrive byte for byte as the responder gives it without the

@@ -1,6 +1,6 @@
 // A rig for the fused TCP: the stack on one end of the pipe (through the real loop body),
 // the test playing a TCP peer on the other, with segments given relative to the two ISNs
-// (TCP-DESIGN "Tests, one shape per layer"): send(seg), step() → what came back,
+// (docs/TCP-DESIGN.md "Tests, one shape per layer"): send(seg), step() → what came back,
 // advance(ms). The server's ISS is fixed just below 2^32 and the peer's too, so every test
 // crosses the wrap.
 //
