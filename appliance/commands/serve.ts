@@ -2,6 +2,7 @@
 
 import { ApplianceError, UsageError } from '../../basics/errors.js';
 import { configureLogging, type LogFormat, type Logger } from '../log.js';
+import { collectGarbage } from '../gc.js';
 import { Reloads, dropPrivileges, imageInfo, untilStopSignal, watchLimits } from './serve-ops.js';
 import { LogDrain, LogFile, type AccessFormat, type LogTargets, type QueryFormat } from './log-files.js';
 import { LogRing, QueryLog } from '../log-ring.js';
@@ -159,15 +160,19 @@ export async function runServe(file: string, o: ServeOptions): Promise<void> {
   };
   // A reload swaps the tables of every server between two requests (or queries): what is
   // being written goes on from the image it started on.
+  // (The closure keeps what is served, not the first image's tables: those must go once replaced.)
+  const servesHttp = http.hasSites, servesDns = dns.hasZones;
   const reloads = new Reloads(log, async () => {
     const next = loadImage(file);
     const h = new HttpTables(next), d = new DnsTables(next);
-    if (h.hasSites !== http.hasSites || d.hasZones !== dns.hasZones) {
+    if (h.hasSites !== servesHttp || d.hasZones !== servesDns) {
       throw new ApplianceError('APPL_ERR_RELOAD', `${file}: the new image serves ${d.hasZones ? 'DNS' : 'no DNS'} and ${h.hasSites ? 'HTTP' : 'no HTTP'}, ` +
-        `the one served ${dns.hasZones ? 'DNS' : 'no DNS'} and ${http.hasSites ? 'HTTP' : 'no HTTP'}: that changes only with a restart`);
+        `the one served ${servesDns ? 'DNS' : 'no DNS'} and ${servesHttp ? 'HTTP' : 'no HTTP'}: that changes only with a restart`);
     }
     for (const s of httpServers) s.setTables(h);
     for (const s of dnsServers) s.setTables(d);
+    // Responses being written may still hold the old image: collections soon after let it go.
+    for (const ms of [1000, 10_000]) setTimeout(() => collectGarbage(), ms).unref();
     return next;
   }, imageInfo(img));
   let metrics: { close: () => Promise<void>; port: number } | undefined;

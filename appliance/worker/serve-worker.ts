@@ -16,6 +16,7 @@ import { DnsResponder, type ChaosStrings } from '../dns/responder.js';
 import { Stack, type StackConfig } from '../stack/stack.js';
 import { TxQueue } from '../stack/tx.js';
 import { LogRing, QueryLog } from '../log-ring.js';
+import { collectGarbage } from '../gc.js';
 import { COUNTER_STRIDE, IMAGES_HELD, LOG_RECORDS, LOG_RECORDS_LOST, DEV_FILL_RING_EMPTY, DEV_RX_DROPPED, DEV_RX_RING_FULL, DEV_TX_KICKS, DEV_TX_KICKS_DEFERRED, DNS_BASE, DNS_STREAM_BASE, HANDLER_ERRORS, HTTP_BASE, RRL_BASE, RX_BATCHES, TCP_BASE, TX_BATCHES, TX_FRAMES, TX_RING_FULL } from '../stack/counters.js';
 import { RRL_COUNTERS, RRL_DEFAULTS, ResponseRateLimiter, type RrlOptions } from '../dns/rrl.js';
 import { Tcp } from '../stack/tcp/tcp.js';
@@ -193,7 +194,7 @@ export function makeServing(job: StackJob, dev: Pick<Device, 'mac' | 'mtu'>, cou
         return `the new image has ${what(dns.hasZones, web.hasSites)}, the one served ${what(responder !== null, hasSites)}: ` +
           'what is served (DNS, HTTP) changes only with a restart';
       }
-      if (sessions !== null && !stack.tcp!.outq.setHttp(web)) {
+      if (sessions !== null && !stack.tcp!.setHttp(web)) {
         return `connections still send from ${GENERATIONS} older images; try again when they are done (at most --idle-timeout)`;
       }
       if (responder !== null) responder.t = dns;
@@ -285,6 +286,9 @@ export async function serveWorkerMain(job: ServeJob, post: (m: WorkerMessage) =>
     (job as { image: SharedArrayBuffer | null }).image = null;
     const stop = new Int32Array(job.control);
     let reloadSeen = 0;
+    // After a reload, a collection once the old image is let go (see appliance/gc.ts).
+    let collectPending = false;
+    let held = 1;
     post({ ready: { queue: job.queue, mode: dev.mode, cpu: currentCpu() } });
     let faultWindow = 0;
     let faults = 0;
@@ -312,7 +316,13 @@ export async function serveWorkerMain(job: ServeJob, post: (m: WorkerMessage) =>
         counters[DEV_FILL_RING_EMPTY] = devStats.fillRingEmpty;
         counters[DEV_TX_KICKS] = devStats.kicks;
         counters[DEV_TX_KICKS_DEFERRED] = devStats.kicksDeferred;
-        counters[IMAGES_HELD] = serving.imagesHeld();
+        const nowHeld = serving.imagesHeld();
+        if (collectPending && nowHeld < held) {
+          collectGarbage();
+          collectPending = nowHeld > 1;
+        }
+        held = nowHeld;
+        counters[IMAGES_HELD] = nowHeld;
         if (serving.logRing !== null) {
           counters[LOG_RECORDS] = serving.logRing.put;
           counters[LOG_RECORDS_LOST] = serving.logRing.lost;
@@ -329,7 +339,10 @@ export async function serveWorkerMain(job: ServeJob, post: (m: WorkerMessage) =>
           } catch (e) {
             error = (e as Error).message;
           }
-          counters[IMAGES_HELD] = serving.imagesHeld();
+          if (error === null) {
+            collectPending = true;
+            held++;
+          }
           post({ reloaded: { queue: job.queue, reload: r.reload, error } });
         }
       }

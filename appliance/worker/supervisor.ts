@@ -9,6 +9,7 @@ import { ApplianceError, UsageError, type ErrorCode } from '../../basics/errors.
 import { BoundedLog, logger } from '../log.js';
 import { exclusiveAddresses } from './addresses.js';
 import { LogRing } from '../log-ring.js';
+import { collectGarbage } from '../gc.js';
 import { attachXdp, interfaceInfo, parseIPv4, parseIPv6, type XdpProgram } from '../../netmap-binding/afxdp.js';
 import { loadImage, type Image } from '../../specializers/image/format.js';
 import { DnsTables } from '../dns/tables.js';
@@ -155,6 +156,9 @@ export async function startXdpServer(o: XdpServeOptions): Promise<XdpServer> {
   /** Answers to the reload under way, by queue. */
   let awaiting: Map<number, (error: string | null) => void> | null = null;
   let current: Image = img;
+  // What the workers' jobs are made from; let go once they started, so that no closure here
+  // keeps the first image alive after a reload replaced it.
+  let firstImage: SharedArrayBuffer | null = img.shared;
   const rings = o.log !== undefined ? Array.from({ length: queues }, () => new LogRing()) : [];
   const script = workerScript();
   const threads: Worker[] = [];
@@ -170,7 +174,7 @@ export async function startXdpServer(o: XdpServeOptions): Promise<XdpServer> {
       const channel = new MessageChannel();
       ports.push(channel.port1);
       const job: ServeJob = {
-        kind: 'serve', file: o.image, image: img.shared, iface: o.iface, netns: o.netns, queue,
+        kind: 'serve', file: o.image, image: firstImage!, iface: o.iface, netns: o.netns, queue,
         cpu: o.cpus.length > 0 ? o.cpus[queue % o.cpus.length]! : -1,
         xskMapFd: program.xskMapFd, ipv4, ipv6, dnsPort: o.dnsPort, checksums: o.checksums,
         tcpConnections: o.tcpConnections, secret, idleTimeoutMs: o.idleTimeoutMs, messageTimeoutMs: o.messageTimeoutMs,
@@ -217,6 +221,7 @@ export async function startXdpServer(o: XdpServeOptions): Promise<XdpServer> {
   }
   ready.sort((a, b) => a.queue - b.queue);
   started = true;
+  firstImage = null;
   let stopped = false;
   let reloads = 0;
   let reloading: Promise<Image> | null = null;
@@ -246,6 +251,8 @@ export async function startXdpServer(o: XdpServeOptions): Promise<XdpServer> {
     const refused = Array.from({ length: queues }, (_, q) => q).filter((q) => answers.get(q) !== null);
     const took = queues - refused.length;
     if (took > 0) current = next;
+    // The old image's last reference here is gone: collect, so that its memory goes now.
+    collectGarbage();
     if (refused.length > 0) {
       const why = refused.map((q) => `queue ${q}: ${answers.has(q) ? answers.get(q) : 'no answer within 10 s'}`).join('; ');
       throw new ApplianceError('APPL_ERR_RELOAD', `${o.image}: ${took > 0 ? `${took} of ${queues} workers switched, the others kept the old image` : 'the old image is still served'}: ${why}`);

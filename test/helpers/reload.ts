@@ -48,6 +48,41 @@ export async function buildVersions(dir: string, n: number): Promise<Version[]> 
   return out;
 }
 
+/** Two images of a site holding one large incompressible file (`bytes` of random data), for memory checks. */
+export async function buildBigPair(dir: string, bytes: number): Promise<[string, string]> {
+  const out: string[] = [];
+  for (const k of [0, 1]) {
+    const site = join(dir, `big${k}`);
+    mkdirSync(site, { recursive: true });
+    writeFileSync(join(site, 'index.html'), `big ${k}\n`);
+    writeFileSync(join(site, 'big.bin'), randomBytes(bytes));
+    out.push(await buildTestImage(join(dir, `big${k}.apl`), [{ host: null, dir: site }], [], 1));
+  }
+  return out as [string, string];
+}
+
+/**
+ * `n` reloads alternating between two images at `served` (SIGHUP to `pid`, each waited for
+ * in the metrics), then the largest resident size seen (bytes; `rss` reads it).
+ */
+export async function reloadMemory(pair: [string, string], served: string, pid: number, metricsPort: number, n: number, rss: () => number): Promise<number> {
+  let most = 0;
+  for (let k = 1; k <= n; k++) {
+    copyFileSync(pair[k % 2]!, served + '.new');
+    renameSync(served + '.new', served);
+    process.kill(pid, 'SIGHUP');
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { signal: AbortSignal.timeout(5000) });
+      if (parseMetrics(await res.text()).info?.reloads.ok === k) break;
+      if (Date.now() > deadline) throw new Error(`reload ${k} not done in 15 s`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    most = Math.max(most, rss());
+  }
+  return most;
+}
+
 /** Puts version `v` at `served` the way a deploy does: a copy beside it, renamed over it. */
 export function install(v: Version, served: string): void {
   copyFileSync(v.image, served + '.new');

@@ -284,6 +284,17 @@ export class TcpCore {
     return g.v4 ? this.tw.find4(g.raddr, g.sport, g.dport, g.local) : this.tw.find6(mem, g.raddrAt, g.sport, g.dport, g.local);
   }
 
+  /**
+   * A reloaded image's HTTP tables for the responses queued from now on (OutQueue.setHttp);
+   * false when every generation is held. The config then names the image served, so that
+   * nothing here keeps the first one once no response refers to it.
+   */
+  setHttp(http: ResponseTables): boolean {
+    if (!this.outq.setHttp(http)) return false;
+    this.cfg.http = http;
+    return true;
+  }
+
   /** For tests: problems with the tables' invariants. */
   checkInvariants(): string[] {
     const out = this.table.checkInvariants();
