@@ -195,7 +195,7 @@ export function makeServing(job: StackJob, dev: Pick<Device, 'mac' | 'mtu'>, cou
           'what is served (DNS, HTTP) changes only with a restart';
       }
       if (sessions !== null && !stack.tcp!.setHttp(web)) {
-        return `connections still send from ${GENERATIONS} older images; try again when they are done (at most --idle-timeout)`;
+        return `responses under way still send from ${GENERATIONS} images, the one served and ${GENERATIONS - 1} older; try again when they are done (at most --idle-timeout)`;
       }
       if (responder !== null) responder.t = dns;
       sessions?.responder.setTables(web);
@@ -343,6 +343,7 @@ export async function serveWorkerMain(job: ServeJob, post: (m: WorkerMessage) =>
             collectPending = true;
             held++;
           }
+          counters[IMAGES_HELD] = serving.imagesHeld();
           post({ reloaded: { queue: job.queue, reload: r.reload, error } });
         }
       }

@@ -121,6 +121,11 @@ export class OutQueue {
    * before go on from theirs. False when every generation is still held (nothing changes).
    */
   setHttp(http: ResponseTables): boolean {
+    // No record refers to the image served: its slot is taken over.
+    if (this.held[this.current] === 0) {
+      this.gens[this.current] = http;
+      return true;
+    }
     for (let k = 1; k <= GENERATIONS; k++) {
       const g = (this.current + k) % GENERATIONS;
       if (g === this.current || this.held[g]! > 0) continue;
