@@ -208,6 +208,7 @@ export function makeProgram(): Command {
     .option('--server-cpu <N>', 'CPU the server is pinned to', intIn(0, 1023), 0)
     .option('--load-cpu <N>', 'CPU the generator is pinned to', intIn(0, 1023), 1)
     .option('--profile <DIR>', 'write a CPU profile of the appliance (UDP: its first round; TCP: an extra run with a connection per query) to DIR and print where the time goes')
+    .option('--json <FILE>', 'also write the figures (every round) to FILE, as bench report reads them')
     .action(async (o) => {
       const { workerScript } = await import('./worker/supervisor.js');
       const log = (l: string): void => { process.stdout.write(l + '\n'); };
@@ -220,6 +221,11 @@ export function makeProgram(): Command {
           rounds: o.rounds, seconds: o.seconds, qps: o.qps ?? 100_000, servers, serverCpu: o.serverCpu, loadCpu: o.loadCpu,
           connections: o.connections, outstanding: o.outstanding, cli: process.argv[1]!, profileDir: o.profile, log,
         });
+        if (o.json) {
+          const { dnsTcpFigures } = await import('./bench/report/convert.js');
+          const { writeFigures } = await import('./bench/report/results.js');
+          writeFigures(o.json, dnsTcpFigures(r, { serverCpu: o.serverCpu, loadCpu: o.loadCpu, seconds: o.seconds, command: commandLine() }));
+        }
         if (r.wrong > 0 || r.failures.length > 0) process.exitCode = 1;
         return;
       }
@@ -231,6 +237,11 @@ export function makeProgram(): Command {
         rounds: o.rounds, seconds: o.seconds, qps: o.qps ?? 2_000_000, serverCpu: o.serverCpu, loadCpu: o.loadCpu, servers, queues: o.queues,
         cli: process.argv[1]!, workerScript: workerScript(), profileDir: o.profile, log,
       });
+      if (o.json) {
+        const { dnsUdpFigures } = await import('./bench/report/convert.js');
+        const { writeFigures } = await import('./bench/report/results.js');
+        writeFigures(o.json, dnsUdpFigures(r, { serverCpu: o.serverCpu, loadCpu: o.loadCpu, seconds: o.seconds, qps: o.qps ?? 2_000_000, command: commandLine() }));
+      }
       if (r.wrong > 0) process.exitCode = 1;
     });
 
@@ -239,6 +250,7 @@ export function makeProgram(): Command {
     .option('--seconds <N>', 'length of each kxdpgun run', intIn(1, 30), 3)
     .option('--rounds <N>', 'rounds, every server once per round', intIn(1, 20), 3)
     .option('--servers <LIST>', 'which servers, in order: reflector,knot,nsd', 'reflector,knot,nsd')
+    .option('--json <FILE>', 'also write the figures (every round) to FILE, as bench report reads them')
     .action(async (o) => {
       const { runReflectorBench, formatReflectorBench } = await import('./bench/reflector-bench.js');
       const { workerScript } = await import('./worker/supervisor.js');
@@ -248,6 +260,11 @@ export function makeProgram(): Command {
         workerUrl: pathToFileURL(workerScript()), log: (l: string) => process.stdout.write(l + '\n'),
       });
       process.stdout.write(formatReflectorBench(r) + '\n');
+      if (o.json) {
+        const { reflectorFigures } = await import('./bench/report/convert.js');
+        const { writeFigures } = await import('./bench/report/results.js');
+        writeFigures(o.json, reflectorFigures(r, 0));
+      }
     });
 
   bench.command('http')
@@ -261,6 +278,7 @@ export function makeProgram(): Command {
     .option('--server-cpu <N>', 'CPU the server is pinned to', intIn(0, 1023), 0)
     .option('--load-cpu <N>', 'CPU wrk is pinned to', intIn(0, 1023), 1)
     .option('--profile <DIR>', 'after the rounds, profile the fused worker under the first of --loads (1 KiB keep-alive by default), write the profile to DIR and print where the time goes')
+    .option('--json <FILE>', 'also write the figures (every round) to FILE, as bench report reads them')
     .action(async (o) => {
       const { runHttpBench, HTTP_BENCH_SERVERS, HTTP_BENCH_LOADS } = await import('./bench/http-xdp.js');
       const list = <T extends string>(v: string, all: readonly T[], flag: string): T[] => v.split(',').map((x) => x.trim()).map((x) => {
@@ -272,6 +290,11 @@ export function makeProgram(): Command {
         servers: list(String(o.servers), HTTP_BENCH_SERVERS, '--servers'), loads: list(String(o.loads), HTTP_BENCH_LOADS, '--loads'),
         cli: process.argv[1]!, profileDir: o.profile, log: (l: string) => process.stdout.write(l + '\n'),
       });
+      if (o.json) {
+        const { httpFigures } = await import('./bench/report/convert.js');
+        const { writeFigures } = await import('./bench/report/results.js');
+        writeFigures(o.json, httpFigures(r, { serverCpu: o.serverCpu, loadCpu: o.loadCpu, seconds: o.seconds, connections: o.connections, command: commandLine() }));
+      }
       if (r.failures.length > 0) process.exitCode = 1;
     });
 
@@ -283,9 +306,15 @@ export function makeProgram(): Command {
     .option('--file-bytes <N>', 'size of the file requested', intIn(1, 100 << 20), 1024)
     .option('--server-cpu <N>', 'CPU the server is pinned to', intIn(0, 1023), 0)
     .option('--client-cpu <N>', 'CPU wrk is pinned to', intIn(0, 1023), 1)
+    .option('--json <FILE>', 'also write the figures (every round) to FILE, as bench report reads them')
     .action(async (o) => {
       const { runHttpSocketBench } = await import('./bench/http-socket.js');
-      await runHttpSocketBench({ ...o, cli: process.argv[1]!, log: (l: string) => process.stdout.write(l + '\n') });
+      const r = await runHttpSocketBench({ ...o, cli: process.argv[1]!, log: (l: string) => process.stdout.write(l + '\n') });
+      if (o.json) {
+        const { httpSocketFigures } = await import('./bench/report/convert.js');
+        const { writeFigures } = await import('./bench/report/results.js');
+        writeFigures(o.json, httpSocketFigures(r, { serverCpu: o.serverCpu, loadCpu: o.clientCpu, seconds: o.seconds, connections: o.connections, fileBytes: o.fileBytes, command: commandLine() }));
+      }
     });
 
   bench.command('dns-socket')
@@ -297,13 +326,74 @@ export function makeProgram(): Command {
     .option('--no-edns', 'queries without EDNS (default: EDNS on every query)')
     .option('--server-cpu <N>', 'CPU the server is pinned to', intIn(0, 1023), 0)
     .option('--client-cpu <N>', 'CPU dnsperf is pinned to', intIn(0, 1023), 1)
+    .option('--json <FILE>', 'also write the figures (every round) to FILE, as bench report reads them')
     .action(async (o) => {
       const { runDnsSocketBench } = await import('./bench/dns-socket.js');
       const r = await runDnsSocketBench({ ...o, cli: process.argv[1]!, log: (l: string) => process.stdout.write(l + '\n') });
+      if (o.json) {
+        const { dnsSocketFigures } = await import('./bench/report/convert.js');
+        const { writeFigures } = await import('./bench/report/results.js');
+        writeFigures(o.json, dnsSocketFigures(r, { serverCpu: o.serverCpu, loadCpu: o.clientCpu, seconds: o.seconds, command: commandLine() }));
+      }
       if (r.mismatches.length > 0) process.exitCode = 1;
     });
 
+  bench.command('zone-build')
+    .description('Building a big generated zone (scripts/gen-zone.mjs) with appliance build against nsd-checkzone, each under GNU time: wall time and peak memory.')
+    .option('--names <N>', 'names in the zone', intIn(1000, 100_000_000), 1_000_000)
+    .option('--seed <N>', 'the generator\'s seed', intIn(0, 1 << 30), 1)
+    .option('--runs <N>', 'runs of each tool, alternating', intIn(1, 20), 3)
+    .option('--cpu <N>', 'pin both to this CPU (default: not pinned)', intIn(0, 1023))
+    .option('--dir <DIR>', 'where the zone (kept, reused) and the image go', '.tmp/zone-bench')
+    .option('--json <FILE>', 'also write the figures to FILE, as bench report reads them')
+    .action(async (o) => {
+      const { runZoneBuildBench } = await import('./bench/zone-build.js');
+      const f = runZoneBuildBench({ names: o.names, seed: o.seed, runs: o.runs, cpu: o.cpu ?? -1, dir: o.dir, cli: process.argv[1]!, log: (l: string) => process.stdout.write(l + '\n') });
+      if (o.json) {
+        const { writeFigures } = await import('./bench/report/results.js');
+        writeFigures(o.json, f);
+      }
+    });
+
+  bench.command('report')
+    .description('Run the benches that apply on this machine (DNS fused, socket and TCP, the reflector, HTTP fused and socket by file size and connection mode, the build of a big zone) and draw their figures as charts: DIR/results.json, one SVG per chart, and DIR/index.html, one page that opens offline.')
+    .requiredOption('-o, --output <DIR>', 'where results.json, the SVGs and index.html go')
+    .option('--quick', 'short runs, one round each (about 6 minutes as root)')
+    .option('--full', 'the benches\' own lengths, three rounds (the default; about 25 minutes as root)')
+    .option('--from <FILE...>', 'draw from saved results (bench report\'s results.json, or benches\' --json files) instead of running the benches')
+    .option('--server-cpu <N>', 'CPU the servers are pinned to', intIn(0, 1023), 0)
+    .option('--load-cpu <N>', 'CPU the generators are pinned to', intIn(0, 1023), 1)
+    .action(async (o) => {
+      const { renderReport } = await import('./bench/report/render.js');
+      const { mergeResults, newResults, readResults, writeResults } = await import('./bench/report/results.js');
+      const { mkdirSync } = await import('node:fs');
+      const { join } = await import('node:path');
+      if (o.quick && o.full) throw new UsageError('--quick or --full, not both');
+      mkdirSync(o.output, { recursive: true });
+      let results;
+      if (o.from) {
+        const files = o.from as string[];
+        results = files.length === 1 ? readResults(files[0]!) : newResults('single');
+        if (files.length > 1) for (const f of files) mergeResults(results, readResults(f));
+        writeResults(join(o.output, 'results.json'), results);
+      } else {
+        const { runReport } = await import('./bench/report/run.js');
+        const { workerScript } = await import('./worker/supervisor.js');
+        results = await runReport({
+          dir: o.output, mode: o.quick ? 'quick' : 'full', cli: process.argv[1]!, workerScript: workerScript(), serverCpu: o.serverCpu, loadCpu: o.loadCpu,
+          log: (l: string) => process.stdout.write(l + '\n'),
+        });
+      }
+      const files = await renderReport(results, o.output);
+      process.stdout.write(`${files.length - 1} charts; open ${join(o.output, 'index.html')}\n`);
+    });
+
   return program;
+}
+
+/** The command line as typed (for the figures' record of how they were measured). */
+function commandLine(): string {
+  return ['appliance', ...process.argv.slice(2)].join(' ');
 }
 
 export async function main(argv: string[]): Promise<void> {

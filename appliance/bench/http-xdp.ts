@@ -67,6 +67,13 @@ const LOADS: Record<HttpBenchLoad, LoadSpec> = {
   'pipe-1k': { what: `1 KiB, ${PIPELINE_DEPTH} pipelined per connection`, file: '1k.bin', wrkArgs: [], pipelined: true },
 };
 
+/** What each load is, for the report: its file's size and its connection mode. */
+export const HTTP_LOAD_INFO: Record<HttpBenchLoad, { what: string; bytes: number; mode: 'keep-alive' | 'close' | 'pipelined' }> = Object.fromEntries(
+  (Object.entries(LOADS) as Array<[HttpBenchLoad, LoadSpec]>).map(([k, l]) => [k, {
+    what: l.what, bytes: FILES[l.file]!, mode: l.pipelined ? 'pipelined' : l.wrkArgs.includes('Connection: close') ? 'close' : 'keep-alive',
+  }]),
+) as Record<HttpBenchLoad, { what: string; bytes: number; mode: 'keep-alive' | 'close' | 'pipelined' }>;
+
 const SERVER_NAMES: Record<HttpBenchServer, string> = { nginx: 'nginx (kernel TCP)', socket: 'appliance, socket backend', fused: 'appliance, fused (AF_XDP)' };
 
 export interface HttpBenchOptions {
