@@ -33,7 +33,9 @@ test.before(async () => {
   topo = await createTopology({ queues: 2, tag: 'xdpdns' });
   const image = await buildTestImage(join(tmp.dir, 'zones.apl'), [], zoneFiles.map((file) => ({ origin: null, file })));
   nsd = await startNsdInNamespace(topo, tmp.dir, zoneFiles, FIXTURE_ZONES);
-  app = await serveXdp(topo, image, ['--addr', APP4, '--addr', APP6, '--rrl-exempt', `${topo.client.ipv4}/32`, '--rrl-exempt', `${topo.client.ipv6}/128`]);
+  // NSD here hides its identity and version (test/helpers/nsd.ts): the appliance is told the same.
+  app = await serveXdp(topo, image, ['--addr', APP4, '--addr', APP6, '--rrl-exempt', `${topo.client.ipv4}/32`, '--rrl-exempt', `${topo.client.ipv6}/128`,
+    '--hide-identity', '--hide-version']);
 });
 
 test.after.always(async () => {

@@ -6,7 +6,9 @@
 
 import test from 'ava';
 import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { toolVersion } from '../../../specializers/build.js';
 import { createTopology, type Topology } from '../../../appliance/bench/netns.js';
 import { buildTestImage, FIXTURE_SITE, FIXTURE_ZONES, tempDir } from '../../helpers/fixtures.js';
 import { rootSkip, skipped } from '../../helpers/root.js';
@@ -71,6 +73,9 @@ test.serial('(root) the fused path logs every request and query with the client\
   for (const [tid, n] of after) t.true(n - (before.get(tid) ?? 0) < 10, `worker thread ${tid}: ${n - (before.get(tid) ?? 0)} writes`);
   const c = await app!.counters();
   t.is(c.log_records, 3021);
+  // CHAOS TXT with serve's defaults, as NSD's: the version string and the host name.
+  t.is((await topo!.run(topo!.client.ns, 'dig', ['+short', `@${APP4}`, 'CH', 'TXT', 'version.bind'])).trim(), `"appliance ${toolVersion()}"`);
+  t.is((await topo!.run(topo!.client.ns, 'dig', ['+short', `@${APP4}`, 'CH', 'TXT', 'id.server'])).trim(), `"${hostname()}"`);
   t.is(c.log_records_lost, 0);
   // Rotation: rename, SIGUSR1, and the next records go to a new file.
   renameSync(acc, acc + '.1');

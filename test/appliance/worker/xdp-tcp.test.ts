@@ -38,7 +38,9 @@ test.before(async () => {
   topo = await createTopology({ queues: 2, tag: 'xdptcp' });
   image = await buildTestImage(join(tmp.dir, 'zones.apl'), [], zoneFiles.map((file) => ({ origin: null, file })));
   nsd = await startNsdInNamespace(topo, tmp.dir, zoneFiles, FIXTURE_ZONES);
-  app = await serveXdp(topo, image, ['--addr', APP4, '--addr', APP6, '--capture', capturePrefix, '--capture-every', '16', '--capture-limit', '4000']);
+  // NSD here hides its identity and version (test/helpers/nsd.ts): the appliance is told the same.
+  app = await serveXdp(topo, image, ['--addr', APP4, '--addr', APP6, '--capture', capturePrefix, '--capture-every', '16', '--capture-limit', '4000',
+    '--hide-identity', '--hide-version']);
 });
 
 test.after.always(async () => {
