@@ -90,6 +90,7 @@ export function makeProgram(): Command {
     .addOption(new Option('--backend <KIND>', 'socket: node:net and node:dgram; xdp: one AF_XDP socket and worker per NIC queue').choices(['socket', 'xdp']).default('socket'))
     .option('--http <ADDR:PORT>', 'socket backend: where HTTP listens (repeatable, e.g. 127.0.0.1:8080 and [::1]:8080; default 127.0.0.1:8080)', collect, [])
     .option('--dns <ADDR:PORT>', 'socket backend: where DNS listens, UDP and TCP (repeatable; default 127.0.0.1:5353)', collect, [])
+    .option('--workers <N>', 'socket backend: threads answering DNS over UDP, each with its own socket on the port (SO_REUSEPORT) and a batch of datagrams per system call; 0: node:dgram in the main thread (default: one per CPU)', intIn(0, 256))
     .option('--user <USER[:GROUP]>', 'socket backend: become this user once the ports are bound (start as root, or with CAP_SETUID and CAP_SETGID)')
     .option('--iface <IFACE>', 'xdp backend: the network interface')
     .option('--addr <IP>', 'xdp backend: an address the appliance owns, IPv4 or IPv6 (repeatable)', collect, [])
@@ -326,10 +327,16 @@ export function makeProgram(): Command {
     .option('--no-edns', 'queries without EDNS (default: EDNS on every query)')
     .option('--server-cpu <N>', 'CPU the server is pinned to', intIn(0, 1023), 0)
     .option('--client-cpu <N>', 'CPU dnsperf is pinned to', intIn(0, 1023), 1)
+    .option('--workers <LIST>', 'the appliance once per entry, with serve --workers N (0: node:dgram); more than 1: not pinned', '1')
     .option('--json <FILE>', 'also write the figures (every round) to FILE, as bench report reads them')
     .action(async (o) => {
       const { runDnsSocketBench } = await import('./bench/dns-socket.js');
-      const r = await runDnsSocketBench({ ...o, cli: process.argv[1]!, log: (l: string) => process.stdout.write(l + '\n') });
+      const workers = String(o.workers).split(',').map((w) => {
+        const n = Number(w.trim());
+        if (!Number.isInteger(n) || n < 0 || n > 64) throw new UsageError(`--workers: ${w} is not a number of workers`);
+        return n;
+      });
+      const r = await runDnsSocketBench({ ...o, workers, cli: process.argv[1]!, log: (l: string) => process.stdout.write(l + '\n') });
       if (o.json) {
         const { dnsSocketFigures } = await import('./bench/report/convert.js');
         const { writeFigures } = await import('./bench/report/results.js');

@@ -230,10 +230,10 @@ export class QueryLog {
     this.ring.query(family, mem, srcAt, port, TRANSPORT_UDP, now + this.wallOffsetMs, mem, at, n);
   }
 
-  /** A UDP answer buf[off, off+len) to addr[0..]:port (the socket backend's: no frame around it). */
-  udpFrom(family: number, addr: Uint8Array, port: number, buf: Uint8Array, off: number, len: number, now: number): void {
+  /** A UDP answer buf[off, off+len) to the peer at addr[addrAt..]:port (the socket backend's: no frame around it). */
+  udpFrom(family: number, addr: Uint8Array, addrAt: number, port: number, buf: Uint8Array, off: number, len: number, now: number): void {
     if (!this.sampler.take()) return;
-    this.ring.query(family, addr, 0, port, TRANSPORT_UDP, now + this.wallOffsetMs, buf, off, len);
+    this.ring.query(family, addr, addrAt, port, TRANSPORT_UDP, now + this.wallOffsetMs, buf, off, len);
   }
 
   /** A TCP answer buf[off, off+len) (without its length field), to the peer at addr[addrAt..]:port. */

@@ -34,3 +34,4 @@ export { PipeDevice, createPipe, type PipeEndOptions } from './pipe.js';
 export { CaptureDevice, PcapWriter, readPcap, replay, LINKTYPE_ETHERNET, type PcapFile, type PcapRecord } from './pcap.js';
 export { XdpError, loadNative, nativeCandidates, packageRoot, NATIVE_PATH_ENV } from './loader.js';
 export { sendFrames, receiveFrames } from './device-util.js';
+export { UdpBatchSocket, UDP_BATCH, UDP_SLOT } from './udp.js';

@@ -96,4 +96,10 @@ export interface NativeBinding {
   /** poll(2): returns revents, 0 on timeout. */
   xskWait(fd: number, timeoutMs: number, events: number): number;
   xskStats(fd: number, out: Float64Array): void;
+  /** A UDP socket bound to addr (4 or 16 bytes) and port (0: any), non-blocking, SO_REUSEPORT when asked. */
+  udpOpen(addr: Uint8Array, port: number, reusePort: boolean): { fd: number; port: number };
+  /** recvmmsg(2) into the batch (see src/udp.c): datagrams received, 0 when none came within timeoutMs. */
+  udpRecv(fd: number, bufs: Uint8Array, slotSize: number, lens: Uint32Array, names: Uint8Array, max: number, timeoutMs: number): number;
+  /** sendmmsg(2) of the slots whose lens are not 0: answers sent; result: [sent, refused, times the send buffer was full]. */
+  udpSend(fd: number, bufs: Uint8Array, slotSize: number, lens: Uint32Array, names: Uint8Array, count: number, result: Uint32Array): number;
 }

@@ -45,6 +45,8 @@ export interface DnsSocketOptions {
   maxConnectionsPerSource?: number;
   /** Response rate limiting of UDP answers; absent, or a rate of 0: off (serve always passes its --rrl-* flags). */
   rrl?: RrlOptions;
+  /** Serve UDP here (node:dgram); false when worker threads with batched sockets serve it (dns-udp-workers.ts). Default true. */
+  udp?: boolean;
 }
 
 export const DEFAULT_MESSAGE_TIMEOUT_MS = 10_000;
@@ -61,7 +63,8 @@ const N_IDLE_TIMEOUTS = 3;
 const N_HANDLER_ERRORS = 4;
 const SERVER_COUNTER_NAMES = ['udp_drop_port0', 'udp_send_errors', 'tcp_message_timeouts', 'tcp_idle_timeouts', 'handler_errors'];
 
-function listenError(proto: string, o: DnsSocketOptions, e: NodeJS.ErrnoException): ApplianceError {
+/** Why a DNS port could not be bound, and what to do (the UDP workers say it the same way). */
+export function listenError(proto: string, o: { host: string; port: number }, e: { code?: string; message: string }): ApplianceError {
   return new ApplianceError('APPL_ERR_LISTEN', `cannot listen for DNS over ${proto} on ${o.host}:${o.port}: ${e.code ?? e.message}` +
     (e.code === 'EADDRINUSE' ? ' (the port is taken; choose another with --dns ADDR:PORT)' : e.code === 'EACCES' ? ' (a port below 1024 needs the capability CAP_NET_BIND_SERVICE: start as root with --user USER to drop the rest, or grant it, as deploy/appliance.service does)' : ''));
 }
@@ -125,6 +128,7 @@ export class DnsSocketServer implements DnsStreamSink {
       });
       this.tcp.removeAllListeners('error');
       this.port = (this.tcp.address() as net.AddressInfo).port;
+      if (this.o.udp === false) break;
       const bound = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
         this.udp.once('error', (e) => resolve(e));
         this.udp.bind(this.port, this.o.host, () => resolve(null));
@@ -138,6 +142,11 @@ export class DnsSocketServer implements DnsStreamSink {
       this.udp = this.udpSocket();
     }
     // From now on an error on a socket (say, a send the kernel refuses) is counted, never fatal.
+    if (this.o.udp === false) {
+      this.udp.close();
+      this.tcp.on('error', (e) => this.fault(e, -1, 'tcp server'));
+      return { address: this.o.host, port: this.port };
+    }
     this.udp.removeAllListeners('error');
     this.udp.on('error', (e) => this.fault(e, -1, 'udp socket'));
     this.tcp.on('error', (e) => this.fault(e, -1, 'tcp server'));
@@ -196,7 +205,7 @@ export class DnsSocketServer implements DnsStreamSink {
       this.udp.send(out, 0, n, rinfo.port, rinfo.address, this.onSent);
       if (this.queryLog !== null) {
         const family = addressBytes(rinfo.address, this.addr);
-        this.queryLog.udpFrom(family, this.addr, rinfo.port, out, 0, n, Date.now());
+        this.queryLog.udpFrom(family, this.addr, 0, rinfo.port, out, 0, n, Date.now());
       }
     } catch (e) {
       this.fault(e, -1, 'udp message');

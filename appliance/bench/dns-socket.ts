@@ -1,7 +1,8 @@
 // `appliance bench dns-socket`: the socket backend against NSD on loopback, with dnsperf.
 //
 // One server process each (NSD: server-count 1, rate limiting off, minimal responses, as
-// the appliance answers; the appliance: `serve --backend socket --rrl-rate 0`,
+// the appliance answers; the appliance: `serve --backend socket --rrl-rate 0 --workers N`
+// for each N of --workers: N threads answering UDP in batches, 0 for node:dgram;
 // response rate limiting off as NSD's), the same zone (the
 // benchmarks' bench.test, appliance/bench/dns-fixture.ts, with a wildcard added) and the
 // same query mix, back to back for several rounds. The server is pinned to one CPU and
@@ -17,7 +18,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dgram from 'node:dgram';
 import dnsPacket from 'dns-packet';
@@ -37,6 +38,12 @@ export interface DnsSocketBenchOptions {
   edns: boolean;
   serverCpu: number;
   clientCpu: number;
+  /**
+   * The appliance once per entry, with --workers N (default [1]: one worker, pinned beside
+   * one NSD process). With more than one worker the server is not pinned: it has every CPU,
+   * the one dnsperf runs on included.
+   */
+  workers?: number[];
   /** The CLI to run the appliance with (dist/cli.js). */
   cli: string;
   log: (line: string) => void;
@@ -44,7 +51,9 @@ export interface DnsSocketBenchOptions {
 
 export interface DnsSocketBenchResult {
   nsd: number[];
+  /** Answered/s per round, for each --workers entry (the first is `appliance`). */
   appliance: number[];
+  byWorkers: Array<{ workers: number; answers: number[] }>;
   /** Lines of the mix whose answers differ between the two servers. */
   mismatches: string[];
 }
@@ -152,12 +161,14 @@ export async function runDnsSocketBench(o: DnsSocketBenchOptions): Promise<DnsSo
       dir, addresses: ['127.0.0.1'], port: nsdPort, minimalResponses: true, zones: [{ origin: BENCH_ZONE, file: zoneFile }],
     }));
 
-    const start = async (which: 'nsd' | 'appliance'): Promise<Running> => {
+    const workerList = o.workers ?? [1];
+    const allCpus = Array.from({ length: availableParallelism() }, (_, i) => i).join(',');
+    const start = async (which: 'nsd' | 'appliance', workers = workerList[0]!): Promise<Running> => {
       const srv = which === 'nsd'
         ? startServer('taskset', ['-c', String(o.serverCpu), 'nsd', '-d', '-c', join(dir, 'nsd.conf')])
-        : startServer('taskset', ['-c', String(o.serverCpu), process.execPath, o.cli, 'serve', image, '--backend', 'socket', '--dns', `127.0.0.1:${appPort}`,
+        : startServer('taskset', ['-c', workers > 1 ? allCpus : String(o.serverCpu), process.execPath, o.cli, 'serve', image, '--backend', 'socket', '--dns', `127.0.0.1:${appPort}`,
           // RRL off, as NSD here (rrl-ratelimit: 0): dnsperf's one source would be limited at once.
-          '--rrl-rate', '0']);
+          '--rrl-rate', '0', '--workers', String(workers)]);
       running.push(srv);
       await waitForDns(which === 'nsd' ? nsdPort : appPort, srv);
       return srv;
@@ -180,14 +191,17 @@ export async function runDnsSocketBench(o: DnsSocketBenchOptions): Promise<DnsSo
     o.log(`answers compared before the runs: ${mix.length - mismatches.length} of ${mix.length} the same`);
     for (const m of mismatches.slice(0, 5)) o.log(`  DIFFERENT: ${m}`);
 
-    const result: DnsSocketBenchResult = { nsd: [], appliance: [], mismatches };
+    const byWorkers = workerList.map((workers) => ({ workers, answers: [] as number[] }));
+    const result: DnsSocketBenchResult = { nsd: [], appliance: byWorkers[0]!.answers, byWorkers, mismatches };
+    const label = (w: number): string => (w === 0 ? 'appliance, node:dgram' : `appliance, ${w} worker${w === 1 ? '' : 's'}`);
     for (let round = 1; round <= o.rounds; round++) {
-      for (const which of ['nsd', 'appliance'] as const) {
-        const srv = await start(which);
+      for (const run of [{ which: 'nsd' as const, workers: 0 }, ...workerList.map((w) => ({ which: 'appliance' as const, workers: w }))]) {
+        const srv = await start(run.which, run.workers);
         try {
-          const d = dnsperf(which === 'nsd' ? nsdPort : appPort, mixFile, o);
-          result[which].push(d.qps);
-          o.log(`  round ${round}: ${(which === 'nsd' ? 'NSD' : 'appliance').padEnd(9)} ${Math.round(d.qps).toLocaleString('en-US').padStart(9)} answered/s ` +
+          const d = dnsperf(run.which === 'nsd' ? nsdPort : appPort, mixFile, o);
+          if (run.which === 'nsd') result.nsd.push(d.qps);
+          else byWorkers.find((b) => b.workers === run.workers)!.answers.push(d.qps);
+          o.log(`  round ${round}: ${(run.which === 'nsd' ? 'NSD' : label(run.workers)).padEnd(24)} ${Math.round(d.qps).toLocaleString('en-US').padStart(9)} answered/s ` +
             `(${d.completed.toLocaleString('en-US')} completed, ${d.lost} lost; ${d.rcodes})`);
         } finally {
           await srv.stop();
@@ -196,9 +210,10 @@ export async function runDnsSocketBench(o: DnsSocketBenchOptions): Promise<DnsSo
     }
     const fmt = (v: number[]): string => `median ${Math.round(median(v)).toLocaleString('en-US')}, min ${Math.round(Math.min(...v)).toLocaleString('en-US')}, max ${Math.round(Math.max(...v)).toLocaleString('en-US')}`;
     o.log('');
-    o.log(`NSD (1 server process, kernel UDP)  answered queries/s: ${fmt(result.nsd)}`);
-    o.log(`appliance (socket backend)          answered queries/s: ${fmt(result.appliance)}`);
-    o.log(`ratio appliance / NSD: ${(median(result.appliance) / median(result.nsd)).toFixed(2)}`);
+    o.log(`NSD (1 server process, kernel UDP)   answered queries/s: ${fmt(result.nsd)}`);
+    for (const b of byWorkers) {
+      o.log(`${(label(b.workers) + (b.workers > 1 ? ' (all CPUs)' : '')).padEnd(37)}answered queries/s: ${fmt(b.answers)}   ratio to NSD ${(median(b.answers) / median(result.nsd)).toFixed(2)}`);
+    }
     return result;
   } finally {
     for (const r of running) await r.stop();

@@ -8,7 +8,8 @@ import { LogDrain, LogFile, type AccessFormat, type LogTargets, type QueryFormat
 import { LogRing, QueryLog } from '../log-ring.js';
 import { chaosStrings, type ChaosStrings } from '../dns/responder.js';
 import { toolVersion } from '../../specializers/build.js';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
+import { startDnsUdpPool, type DnsUdpPool } from '../backends/dns-udp-workers.js';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { dirname } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -28,6 +29,8 @@ export interface ServeOptions {
   dns?: string[];
   logLevel?: string;
   logFormat?: LogFormat;
+  /** Socket backend: DNS-over-UDP worker threads (0: node:dgram in the main thread; default: one per CPU). */
+  workers?: number;
   /** Socket backend: the user (USER or USER:GROUP) to become once the ports are bound. */
   user?: string;
   /** The HTTP access log and its format; the DNS query log, its format, and the share of queries it logs. */
@@ -150,11 +153,23 @@ export async function runServe(file: string, o: ServeOptions): Promise<void> {
   const lines: string[] = [];
   const httpServers: HttpSocketServer[] = [];
   const dnsServers: DnsSocketServer[] = [];
+  const udpPools: DnsUdpPool[] = [];
+  const udpWorkers = o.workers ?? availableParallelism();
   const sources: Array<{ name: string; stats: () => Record<string, number> }> = [];
   // The socket servers put log records in one ring, drained like a fused worker's.
   const ring = targets.access || targets.query ? new LogRing() : null;
   const queryLog = ring !== null && targets.query ? new QueryLog(ring, o.queryLogSample ?? 1, 0) : null;
-  if (ring !== null) sources.push({ name: 'log', stats: () => ({ records: ring.put, records_lost: ring.lost }) });
+  if (ring !== null) {
+    sources.push({ name: 'log', stats: () => {
+      let records = ring.put, lost = ring.lost;
+      for (const p of udpPools) {
+        const c = p.logCounts();
+        records += c.records;
+        lost += c.lost;
+      }
+      return { records, records_lost: lost };
+    } });
+  }
   const limits = {
     idleTimeoutMs: o.idleTimeout * 1000, maxConnections: o.maxConnections, maxConnectionsPerSource: o.maxConnectionsPerSource,
   };
@@ -171,10 +186,51 @@ export async function runServe(file: string, o: ServeOptions): Promise<void> {
     }
     for (const s of httpServers) s.setTables(h);
     for (const s of dnsServers) s.setTables(d);
-    // Responses being written may still hold the old image: collections soon after let it go.
-    for (const ms of [1000, 10_000]) setTimeout(() => collectGarbage(), ms).unref();
+    await Promise.all(udpPools.map((p) => p.reload(next)));
+    collectSoon();
     return next;
   }, imageInfo(img));
+  /**
+   * DNS on host:port: TCP (and UDP through dgram, without workers) in this thread; with
+   * workers, UDP in their batched sockets on the port TCP took. Port 0: should another
+   * socket hold that port for UDP, both are tried again on another. The pool is null when
+   * the native module cannot load (dgram serves UDP then).
+   */
+  const listenDns = async (host: string, port: number, workers: boolean): Promise<{ server: DnsSocketServer; pool: DnsUdpPool | null }> => {
+    const make = (udp: boolean): DnsSocketServer => {
+      const server = new DnsSocketServer(dns, { host, port, messageTimeoutMs: o.dnsMessageTimeout * 1000, rrl, udp, ...limits });
+      server.responder.setChaos(chaos);
+      server.queryLog = queryLog;
+      stops.push(() => server.close());
+      return server;
+    };
+    if (!workers) {
+      const server = make(true);
+      await server.listen();
+      return { server, pool: null };
+    }
+    const { workerScript } = await import('../worker/supervisor.js');
+    for (let attempt = 1; ; attempt++) {
+      const server = make(false);
+      await server.listen();
+      try {
+        const pool = await startDnsUdpPool({
+          workers: udpWorkers, host, port: server.port, image: img, rrl, chaos, queryRate: targets.query ? o.queryLogSample ?? 1 : null, script: workerScript(),
+        });
+        stops.push(() => pool.close());
+        return { server, pool };
+      } catch (e) {
+        await server.close();
+        const msg = (e as Error).message;
+        if (/APPL_ERR_XDP_LOAD|cannot load the native module/.test(msg) || (e as { code?: string }).code === 'APPL_ERR_XDP_LOAD') {
+          const s = make(true);
+          await s.listen();
+          return { server: s, pool: null };
+        }
+        if (port !== 0 || !/EADDRINUSE/.test(msg) || attempt === 8) throw e;
+      }
+    }
+  };
   let metrics: { close: () => Promise<void>; port: number } | undefined;
   // Either everything listens, or nothing stays up: a server that cannot bind one of its
   // ports exits non-zero instead of serving half of what it was asked to.
@@ -195,19 +251,26 @@ export async function runServe(file: string, o: ServeOptions): Promise<void> {
     }
     if (dns.hasZones) {
       const zones = img.meta.zones.map((z) => z.origin);
+      let udpBy = udpWorkers > 0 ? `${udpWorkers} worker thread${udpWorkers === 1 ? '' : 's'}, a batch per system call` : 'node:dgram';
       for (const at of listOr(o.dns, DEFAULT_DNS)) {
         const { host, port } = parseHostPort(at, '--dns');
-        const server = new DnsSocketServer(dns, { host, port, messageTimeoutMs: o.dnsMessageTimeout * 1000, rrl, ...limits });
-        server.responder.setChaos(chaos);
-        server.queryLog = queryLog;
-        stops.push(() => server.close());
-        const addr = await server.listen();
+        // TCP here; UDP in the workers on the same port, or through dgram where they cannot run.
+        const { server, pool } = await listenDns(host, port, udpBy !== 'node:dgram');
+        if (pool === null && udpBy !== 'node:dgram') {
+          log.warn('DNS over UDP through node:dgram: the native module (batched sockets) cannot load here');
+          udpBy = 'node:dgram';
+        }
         dnsServers.push(server);
         sources.push({ name: 'dns', stats: () => server.stats() });
-        lines.push(`DNS   ${urlHost(addr.address)}:${addr.port} UDP and TCP  (${zones.length} zone${zones.length === 1 ? '' : 's'}: ${zones.slice(0, 4).join(' ')}${zones.length > 4 ? ' …' : ''})`);
-        if (dnsServers.length === 1) lines.push(`      try: dig @${addr.address} -p ${addr.port} ${zones[0]} SOA`);
+        if (pool !== null) {
+          udpPools.push(pool);
+          sources.push({ name: 'dns', stats: () => pool.stats() });
+        }
+        lines.push(`DNS   ${urlHost(host)}:${server.port} UDP and TCP  (${zones.length} zone${zones.length === 1 ? '' : 's'}: ${zones.slice(0, 4).join(' ')}${zones.length > 4 ? ' …' : ''})`);
+        if (dnsServers.length === 1) lines.push(`      try: dig @${host} -p ${server.port} ${zones[0]} SOA`);
       }
-      lines.push(rrlLine(rrl, false));
+      lines.push(`      UDP through ${udpBy}`);
+      lines.push(rrlLine(rrl, udpBy !== 'node:dgram'));
     }
     if (o.metrics) {
       const { serveMetrics } = await import('../worker/metrics.js');
@@ -224,7 +287,7 @@ export async function runServe(file: string, o: ServeOptions): Promise<void> {
     closeLogs();
     throw e;
   }
-  const drain = ring !== null ? new LogDrain(() => [ring], targets, log) : null;
+  const drain = ring !== null ? new LogDrain(() => [ring, ...udpPools.flatMap((p) => p.rings)], targets, log) : null;
   const unwatch = watchLimits(() => socketTotals(sources), log);
   process.stdout.write(`appliance: serving ${file} (sha256 ${img.hash.slice(0, 16)}…) through kernel sockets\n${lines.join('\n')}\n` +
     'press Ctrl-C to stop (SIGHUP reloads the image)\n');
@@ -245,6 +308,15 @@ export async function runServe(file: string, o: ServeOptions): Promise<void> {
 const DEFAULT_HTTP = '127.0.0.1:8080';
 const DEFAULT_DNS = '127.0.0.1:5353';
 
+/**
+ * Collections a second and ten seconds from now: responses being written may still hold
+ * the old image. (Outside runServe on purpose: a timer's closure made inside a reload would
+ * hold the reload's context, and with it the image just loaded, for its ten seconds.)
+ */
+function collectSoon(): void {
+  for (const ms of [1000, 10_000]) setTimeout(collectGarbage, ms).unref();
+}
+
 /** The log files asked for, opened (a path that cannot be opened is a usage error now, not later). */
 function openLogs(o: ServeOptions): LogTargets {
   const t: LogTargets = {};
@@ -264,10 +336,11 @@ function listOr(v: string[] | string | undefined, def: string): string[] {
   return l.length > 0 ? l : [def];
 }
 
-/** The socket servers' counters under one name space: http_*, dns_*. */
+/** The socket servers' counters under one name space: http_*, dns_*, summed over the listeners. */
 function socketTotals(sources: Array<{ name: string; stats: () => Record<string, number> }>): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const src of sources) for (const [k, v] of Object.entries(src.stats())) out[`${src.name}_${k}`] = v;
+  // Several listeners (repeated --http or --dns) and the UDP workers sum under one name.
+  for (const src of sources) for (const [k, v] of Object.entries(src.stats())) out[`${src.name}_${k}`] = (out[`${src.name}_${k}`] ?? 0) + v;
   return out;
 }
 

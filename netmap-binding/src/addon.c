@@ -257,6 +257,7 @@ NAPI_MODULE_INIT() {
       {"closeFd", sys_close_fd},   {"xdpAttach", xdp_attach}, {"xskOpen", xsk_open},
       {"xskClose", xsk_close},     {"xskKick", xsk_kick},     {"xskWakeRx", xsk_wake_rx},
       {"xskWait", xsk_wait},       {"xskStats", xsk_stats},
+      {"udpOpen", udp_open},       {"udpRecv", udp_recv},     {"udpSend", udp_send},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

@@ -88,5 +88,8 @@ napi_value xsk_kick(napi_env env, napi_callback_info info);
 napi_value xsk_wake_rx(napi_env env, napi_callback_info info);
 napi_value xsk_wait(napi_env env, napi_callback_info info);
 napi_value xsk_stats(napi_env env, napi_callback_info info);
+napi_value udp_open(napi_env env, napi_callback_info info);
+napi_value udp_recv(napi_env env, napi_callback_info info);
+napi_value udp_send(napi_env env, napi_callback_info info);
 
 #endif

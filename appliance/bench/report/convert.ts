@@ -21,7 +21,9 @@ export function dnsUdpFigures(r: { rows: DnsBenchRow[]; wrong: number }, o: Pinn
 export function dnsSocketFigures(r: DnsSocketBenchResult, o: Pinning & { seconds: number; command: string }): DnsSocketFigures {
   return {
     kind: 'dns-socket', command: o.command, seconds: o.seconds, serverCpu: o.serverCpu, loadCpu: o.loadCpu, mismatches: r.mismatches.length,
-    rows: [{ server: 'NSD', answers: r.nsd }, { server: 'appliance (socket backend)', answers: r.appliance }],
+    rows: [{ server: 'NSD', answers: r.nsd }, ...r.byWorkers.map((b) => ({
+      server: b.workers === 0 ? 'appliance (socket backend, node:dgram)' : `appliance (socket backend, ${b.workers} worker${b.workers === 1 ? '' : 's'})`, answers: b.answers,
+    }))],
   };
 }
 

@@ -54,11 +54,12 @@ function steps(o: ReportOptions): Step[] {
       },
     },
     {
-      title: 'DNS over kernel sockets on loopback (dnsperf)', root: false, estimate: rounds * 2 * (s.sock + 4),
+      title: 'DNS over kernel sockets on loopback: batched workers (1, 2) and node:dgram against NSD (dnsperf)', root: false, estimate: rounds * 4 * (s.sock + 4),
       run: async () => {
         const { runDnsSocketBench } = await import('../dns-socket.js');
-        const r = await runDnsSocketBench({ seconds: s.sock, rounds, outstanding: 200, clients: 4, edns: true, serverCpu: o.serverCpu, clientCpu: o.loadCpu, cli: o.cli, log: quiet });
-        return dnsSocketFigures(r, { ...pin, seconds: s.sock, command: `appliance bench dns-socket --seconds ${s.sock} --rounds ${rounds}` });
+        const workers = [1, 2, 0];
+        const r = await runDnsSocketBench({ seconds: s.sock, rounds, outstanding: 200, clients: 4, edns: true, serverCpu: o.serverCpu, clientCpu: o.loadCpu, workers, cli: o.cli, log: quiet });
+        return dnsSocketFigures(r, { ...pin, seconds: s.sock, command: `appliance bench dns-socket --seconds ${s.sock} --rounds ${rounds} --workers ${workers.join(',')}` });
       },
     },
     {

@@ -83,7 +83,7 @@ test('query format: client#port, transport, name, class, type, rcode, flags, siz
   const ring = new LogRing();
   const q = new QueryLog(ring, 1, 0);
   const ans = dnsPacket.encode({ type: 'response', id: 1, flags: dnsPacket.AUTHORITATIVE_ANSWER, questions: [{ type: 'AAAA', name: 'www.Example.com' }] });
-  q.udpFrom(4, V4, 5353, ans, 0, ans.length, Date.UTC(2026, 11, 1));
+  q.udpFrom(4, V4, 0, 5353, ans, 0, ans.length, Date.UTC(2026, 11, 1));
   const [r] = takeAll(ring);
   t.is(formatQuery(r!, 'text'), `2026-12-01T00:00:00.000Z 198.18.0.2#5353 udp www.Example.com. IN AAAA NOERROR qr aa ${ans.length}b\n`);
   t.like(JSON.parse(formatQuery(r!, 'json')), { qname: 'www.Example.com.', qtype: 'AAAA', rcode: 'NOERROR', transport: 'udp' });
