@@ -68,6 +68,8 @@ export function makeProgram(): Command {
     .option('--zone <FILE|ORIGIN=FILE>', 'a DNS zone file; its origin from ORIGIN=, else $ORIGIN, else its SOA owner (repeatable)', collect, [])
     .requiredOption('-o, --output <IMAGE>', 'the image file to write')
     .option('--include-dotfiles', 'serve files and directories whose names start with a dot (.git, .env): off by default', false)
+    .option('--follow-symlinks', 'serve what a symbolic link that leaves the site points to (as nginx does); without it such a link is an error', false)
+    .option('--strict', 'make warnings errors (a dangling link, a file left out): for CI', false)
     .option('--brotli-quality <0-11>', 'brotli quality for every file (default: 11 up to 1 MiB, 5 above)', intIn(0, 11))
     .option('--gzip-level <1-9>', 'gzip level', intIn(1, 9), 9)
     .option('-q, --quiet', 'print nothing but errors', false)

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../basics/errors.js';
 import { ImageWriter, SectionId, type ImageMeta } from './image/format.js';
-import { compileHttp, DEFAULT_HTTP_OPTIONS, type HttpBuildOptions, type HttpBuildResult, type SiteSpec } from './http/compile.js';
+import { compileHttp, DEFAULT_HTTP_OPTIONS, scanWarnings, strictCheck, type HttpBuildOptions, type HttpBuildResult, type SiteSpec } from './http/compile.js';
 import { compileDns, type DnsBuildResult, type ZoneSpec } from './dns/compile.js';
 
 export interface BuildRequest {
@@ -76,11 +76,12 @@ export function buildTime(env: NodeJS.ProcessEnv = process.env, now: () => numbe
 export async function buildImage(req: BuildRequest): Promise<BuildResult> {
   const started = performance.now();
   const builtAt = req.builtAt ?? buildTime();
+  const httpOpts = { ...DEFAULT_HTTP_OPTIONS, ...req.http };
   const w = new ImageWriter(req.output);
   try {
     w.beginBlob();
     const http = req.sites.length > 0
-      ? await compileHttp(w, req.sites, { ...DEFAULT_HTTP_OPTIONS, ...req.http }, Math.floor(builtAt.getTime() / 1000))
+      ? await compileHttp(w, req.sites, httpOpts, Math.floor(builtAt.getTime() / 1000))
       : null;
     const dns = req.zones.length > 0 ? compileDns(w, req.zones) : null;
     w.endBlob();
@@ -109,11 +110,12 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
       zones: (dns?.zones ?? []).map((z) => ({ origin: z.origin, file: z.file, records: z.records, names: z.names })),
     };
     w.addSection(SectionId.META, Buffer.from(JSON.stringify(meta), 'utf8'));
-    const { size, hash } = w.finish();
     const warnings = [
-      ...(http?.sites ?? []).flatMap((s) => s.skipped.filter((k) => !k.why.startsWith('dotfile')).map((k) => `${s.dir}: ${k.path}: skipped, ${k.why}`)),
+      ...(http?.sites ?? []).flatMap((s) => scanWarnings(s.dir, s.skipped)),
       ...(dns?.warnings ?? []),
     ];
+    if (httpOpts.strict) strictCheck(warnings);
+    const { size, hash } = w.finish();
     return { output: req.output, size, hash, seconds: (performance.now() - started) / 1000, http, dns, warnings };
   } catch (e) {
     w.abort();

@@ -11,6 +11,8 @@ export interface BuildOptions {
   zone: string[];
   output: string;
   includeDotfiles: boolean;
+  followSymlinks: boolean;
+  strict: boolean;
   brotliQuality?: number;
   gzipLevel: number;
   quiet: boolean;
@@ -59,7 +61,8 @@ export async function runBuild(o: BuildOptions): Promise<void> {
   const result = await buildImage({
     sites, zones, output: o.output,
     http: {
-      includeDotfiles: o.includeDotfiles, brotliQuality: o.brotliQuality ?? null, gzipLevel: o.gzipLevel,
+      includeDotfiles: o.includeDotfiles, followSymlinks: o.followSymlinks, strict: o.strict,
+      brotliQuality: o.brotliQuality ?? null, gzipLevel: o.gzipLevel,
       concurrency: 4, onProgress: bar ? (d, t) => bar.update(d, t) : undefined,
     },
   });

@@ -20,7 +20,7 @@ import { addSums, partialSum, swapSum } from '../../basics/checksum.js';
 import { formatHttpDate } from './date.js';
 import { encodePath } from './path.js';
 import { reasonPhrase } from './status.js';
-import { ImageError } from '../../basics/errors.js';
+import { ApplianceError, ImageError } from '../../basics/errors.js';
 import { MAX_IMAGE_BYTES, type ImageWriter } from '../image/format.js';
 import { readRegularFile } from '../regular-file.js';
 import { hashBytes, tableSizeFor } from '../image/hash.js';
@@ -39,6 +39,10 @@ export interface SiteSpec {
 
 export interface HttpBuildOptions {
   includeDotfiles: boolean;
+  /** Serve the targets of symbolic links that leave the site (else they stop the build). */
+  followSymlinks?: boolean;
+  /** Stop the build (APPL_ERR_BUILD_STRICT) when the scan left something out with a warning. */
+  strict?: boolean;
   /** Brotli quality for every file; null: 11 up to BROTLI_BEST_MAX bytes, 5 above. */
   brotliQuality: number | null;
   gzipLevel: number;
@@ -49,6 +53,8 @@ export interface HttpBuildOptions {
 
 export const DEFAULT_HTTP_OPTIONS: HttpBuildOptions = {
   includeDotfiles: false,
+  followSymlinks: false,
+  strict: false,
   brotliQuality: null,
   gzipLevel: 9,
   concurrency: 4,
@@ -84,6 +90,11 @@ export interface HttpBuildResult {
   bytes: number;
   gzipVariants: number;
   brotliVariants: number;
+}
+
+/** The warnings a site's scan gives (what it left out, dotfiles aside: those are counted). */
+export function scanWarnings(dir: string, skipped: Array<{ path: string; why: string }>): string[] {
+  return skipped.filter((k) => !k.why.startsWith('dotfile')).map((k) => `${dir}: ${k.path}: skipped, ${k.why}`);
 }
 
 /** The small HTML page sent with an error when the site has none of its own. */
@@ -349,7 +360,8 @@ function planSites(specs: SiteSpec[]): Array<SiteSpec & { isDefault: boolean }> 
 export async function compileHttp(w: ImageWriter, specs: SiteSpec[], opts: HttpBuildOptions, placeholderSeconds: number): Promise<HttpBuildResult> {
   const plan = planSites(specs);
   const exclude = w.ownFiles();
-  const scanned: ScannedSite[] = plan.map((s) => scanSite(s.dir, { includeDotfiles: opts.includeDotfiles, exclude }));
+  const scanned: ScannedSite[] = plan.map((s) => scanSite(s.dir, { includeDotfiles: opts.includeDotfiles, followSymlinks: opts.followSymlinks ?? false, exclude }));
+  if (opts.strict) strictCheck(plan.flatMap((s, i) => scanWarnings(s.dir, scanned[i]!.skipped)));
   // Last-Modified is never later than the build (RFC 9110 §8.8.2.1: a modification time in
   // the future is replaced by the time the response was made) nor before 1970: VAR_MTIME
   // is a u32 the runtime compares with If-Modified-Since.
@@ -495,4 +507,11 @@ export async function compileHttp(w: ImageWriter, specs: SiteSpec[], opts: HttpB
     gzipVariants,
     brotliVariants,
   };
+}
+
+/** --strict: the warnings stop the build, all of them listed. */
+export function strictCheck(warnings: string[]): void {
+  if (warnings.length === 0) return;
+  throw new ApplianceError('APPL_ERR_BUILD_STRICT',
+    `--strict: ${warnings.length} warning${warnings.length === 1 ? '' : 's'} (drop --strict to build anyway):\n` + warnings.map((x) => `  ${x}`).join('\n'));
 }

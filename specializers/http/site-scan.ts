@@ -3,12 +3,19 @@
 // Security defaults: names starting with a dot (".git", ".env", ".htpasswd") are left out
 // unless asked for, and a symbolic link is judged by where it leads as well as by its own
 // name: a link whose target has a dot-named component inside the site ("env.txt" →
-// ".env", "repo" → ".git") is a dotfile too. A link that resolves outside the site is
-// refused (it would publish files the operator never put in the site); a link that
-// resolves inside is followed. Files that are neither regular files nor directories
-// (sockets, FIFOs, devices) are skipped and reported, and so are names that are not
-// UTF-8 (a route is a UTF-8 path), and the files this build writes (the image and its
-// temporary file, when -o points into the site): by device and inode, and by real path.
+// ".env", "repo" → ".git") is a dotfile too. A link that resolves inside the site is
+// followed. One that resolves outside would publish files the operator never put in the
+// site: it is refused unless followSymlinks (--follow-symlinks: nginx's default, and how
+// distributions ship documentation, Sphinx's _static/jquery.js → /usr/share/javascript).
+// Followed, its target is judged by the names of its real path below the deepest
+// directory it shares with the site (/home/u/.ssh/id_rsa from /home/u/site: ".ssh"), so
+// no link publishes a dotfile from outside either. A dangling link, or a loop of links,
+// is left out with a warning, and its path answers 404, as nginx's would.
+//
+// Files that are neither regular files nor directories (sockets, FIFOs, devices) are
+// skipped and reported, and so are names that are not UTF-8 (a route is a UTF-8 path),
+// and the files this build writes (the image and its temporary file, when -o points into
+// the site): by device and inode, and by real path.
 //
 // What the scan saw (real path, device, inode, size) goes with each file: the compiler
 // opens the real path with O_NOFOLLOW and checks with fstat that it is the same regular
@@ -16,7 +23,7 @@
 // with APPL_ERR_SITE_READ rather than published or read forever
 // (specializers/regular-file.ts).
 
-import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { join, relative, isAbsolute, sep } from 'node:path';
 import { BuildInputError } from '../../basics/errors.js';
 import { MAX_IMAGE_BYTES, type OwnFiles } from '../image/format.js';
@@ -52,6 +59,8 @@ export interface ScannedSite {
 
 export interface ScanOptions {
   includeDotfiles: boolean;
+  /** Serve what a symbolic link that leaves the site points to (else such a link is an error). */
+  followSymlinks?: boolean;
   /** Files never to publish: the image this build writes and its temporary file. */
   exclude?: OwnFiles;
 }
@@ -95,11 +104,24 @@ function inside(realRoot: string, target: string): boolean {
   return r === '' || (!r.startsWith('..' + sep) && r !== '..' && !isAbsolute(r));
 }
 
-/** The first dot-named component of a real path inside the site, or null. */
+/**
+ * The first dot-named component of a real path below the deepest directory it shares with
+ * the site's real root (the whole path inside the site), or null. relative() starts a path
+ * outside with "..": those steps up are not names.
+ */
 function dotComponent(realRoot: string, real: string): string | null {
   const r = relative(realRoot, real);
-  for (const c of r.split(sep)) if (c.startsWith('.')) return c;
+  for (const c of r.split(sep)) if (c !== '..' && c.startsWith('.')) return c;
   return null;
+}
+
+/** What a link says, for messages ("→ ../x.js"). */
+function linkText(path: string): string {
+  try {
+    return `→ ${readlinkSync(path)}`;
+  } catch (e) {
+    return `unreadable: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+  }
 }
 
 const DOTFILE = 'dotfile (use --include-dotfiles to serve it)';
@@ -158,18 +180,25 @@ function walk(w: Walk, dirPath: string, realDir: string, rel: string, ancestors:
       continue;
     }
     if (st.isSymbolicLink()) {
+      const link = real;
       try {
-        real = realpathSync(real);
-      } catch {
-        throw new BuildInputError('APPL_ERR_SITE_SYMLINK', abs, undefined, 'dangling symbolic link; remove it or point it at a file inside the site');
+        real = realpathSync(link);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') {
+          site.skipped.push({ path: childRel, why: `${code === 'ELOOP' ? 'a loop of symbolic links' : 'a dangling symbolic link'} (${linkText(link)}): not served, it answers 404` });
+          continue;
+        }
+        throw new BuildInputError('APPL_ERR_SITE_SYMLINK', abs, undefined, `cannot resolve the symbolic link: ${(e as Error).message}`);
       }
-      if (!inside(realRoot, real)) {
+      const leaves = !inside(realRoot, real);
+      if (leaves && !opts.followSymlinks) {
         throw new BuildInputError('APPL_ERR_SITE_SYMLINK', abs, undefined,
-          `symbolic link leaves the site directory (it resolves to ${real}); copy the file into the site instead`);
+          `symbolic link leaves the site directory (it resolves to ${real}); pass --follow-symlinks to serve what it points to (as nginx does), or copy the file into the site`);
       }
       const dot = opts.includeDotfiles ? null : dotComponent(realRoot, real);
       if (dot !== null) {
-        site.skipped.push({ path: childRel, why: `dotfile: a symbolic link to ${relative(realRoot, real)} (${dot}); use --include-dotfiles to serve it` });
+        site.skipped.push({ path: childRel, why: `dotfile: a symbolic link to ${leaves ? real : relative(realRoot, real)} (${dot}); use --include-dotfiles to serve it` });
         continue;
       }
       try {
