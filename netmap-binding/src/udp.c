@@ -52,6 +52,11 @@ napi_value udp_open(napi_env env, napi_callback_info info) {
     close(fd);
     return throw_sys(env, E_OPEN, "setsockopt(SO_REUSEPORT)", e, "cannot share the UDP port between workers");
   }
+  /* Room for a burst while the worker answers the batch before: 4 MiB each way, past
+   * net.core.rmem_max when allowed (SO_RCVBUFFORCE, CAP_NET_ADMIN), else what it allows. */
+  int room = 4 << 20;
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &room, sizeof room) < 0) (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &room, sizeof room);
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &room, sizeof room) < 0) (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &room, sizeof room);
   struct sockaddr_storage ss;
   socklen_t sl;
   memset(&ss, 0, sizeof ss);
