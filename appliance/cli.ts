@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { isApplianceError, UsageError } from '../basics/errors.js';
-import { runBuild } from './commands/build.js';
+import { parseSize, runBuild } from './commands/build.js';
 import { runInspect } from './commands/inspect.js';
 import { runServe, type ServeOptions } from './commands/serve.js';
 import { toolVersion } from '../specializers/build.js';
@@ -70,8 +70,12 @@ export function makeProgram(): Command {
     .option('--include-dotfiles', 'serve files and directories whose names start with a dot (.git, .env): off by default', false)
     .option('--follow-symlinks', 'serve what a symbolic link that leaves the site points to (as nginx does); without it such a link is an error', false)
     .option('--strict', 'make warnings errors (a dangling link, a file left out): for CI', false)
-    .option('--brotli-quality <0-11>', 'brotli quality for every file (default: 11 up to 1 MiB, 5 above)', intIn(0, 11))
+    .option('--brotli-quality <0-11>', 'brotli quality for every file (default: by type and size; 11 for assets up to 1 MiB)', intIn(0, 11))
     .option('--gzip-level <1-9>', 'gzip level', intIn(1, 9), 9)
+    .option('--cache <DIR>', 'the build cache: what is derived from each file\'s bytes, reused by the next build (default: $XDG_CACHE_HOME/appliance or ~/.cache/appliance)')
+    .option('--no-cache', 'neither read nor write the build cache')
+    .option('--cache-max-size <SIZE>', 'the most the cache keeps, least recently used out first (1G, 500M)', parseSize, 1 << 30)
+    .option('-j, --jobs <N>', 'compression threads (default: one per core)', intIn(1, 256))
     .option('-q, --quiet', 'print nothing but errors', false)
     .addHelpText('after', '\nThe same inputs give the same image, byte for byte. SOURCE_DATE_EPOCH (seconds since 1970) sets every\n' +
       'time the image records (its build time, the cap on Last-Modified); without it, the clock.\n' +

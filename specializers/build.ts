@@ -9,12 +9,16 @@
 // time (META builtAt, the Date placeholder, the Last-Modified ceiling): the current time,
 // or SOURCE_DATE_EPOCH when set (https://reproducible-builds.org/specs/source-date-epoch/).
 // test/specializers/reproducible.test.ts builds the fixtures twice and compares bytes.
+// The build cache changes nothing in the image (test/specializers/build-cache.test.ts: a
+// cached rebuild is byte for byte a clean build), and nothing about it is recorded there.
 
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../basics/errors.js';
 import { ImageWriter, SectionId, type ImageMeta } from './image/format.js';
+import { BuildCache, type CacheStats, type PruneResult } from './build-cache.js';
 import { compileHttp, DEFAULT_HTTP_OPTIONS, scanWarnings, strictCheck, type HttpBuildOptions, type HttpBuildResult, type SiteSpec } from './http/compile.js';
+import { BROTLI_POLICY } from './http/compress.js';
 import { compileDns, type DnsBuildResult, type ZoneSpec } from './dns/compile.js';
 
 export interface BuildRequest {
@@ -24,6 +28,8 @@ export interface BuildRequest {
   http: HttpBuildOptions;
   /** The build time to record; default: buildTime() (SOURCE_DATE_EPOCH, else the clock). */
   builtAt?: Date;
+  /** The build cache (specializers/build-cache.ts); none when absent or null. */
+  cache?: { dir: string; limit?: number } | null;
 }
 
 export interface BuildResult {
@@ -34,6 +40,8 @@ export interface BuildResult {
   http: HttpBuildResult | null;
   dns: DnsBuildResult | null;
   warnings: string[];
+  /** What the cache gave and took, and what it holds after the build (pruned to its limit). */
+  cache: { dir: string; limit: number; stats: CacheStats; held: PruneResult } | null;
 }
 
 /** The package version, from the package.json above this module (sources, build/ or dist/). */
@@ -77,11 +85,12 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
   const started = performance.now();
   const builtAt = req.builtAt ?? buildTime();
   const httpOpts = { ...DEFAULT_HTTP_OPTIONS, ...req.http };
+  const cache = req.cache ? new BuildCache(req.cache.dir, req.cache.limit) : null;
   const w = new ImageWriter(req.output);
   try {
     w.beginBlob();
     const http = req.sites.length > 0
-      ? await compileHttp(w, req.sites, httpOpts, Math.floor(builtAt.getTime() / 1000))
+      ? await compileHttp(w, req.sites, httpOpts, Math.floor(builtAt.getTime() / 1000), cache)
       : null;
     const dns = req.zones.length > 0 ? compileDns(w, req.zones) : null;
     w.endBlob();
@@ -102,7 +111,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
       builtAt: builtAt.toISOString(),
       options: {
         includeDotfiles: req.http.includeDotfiles,
-        brotliQuality: req.http.brotliQuality ?? 'auto (11 up to 1 MiB, 5 above)',
+        brotliQuality: req.http.brotliQuality ?? BROTLI_POLICY,
         gzipLevel: req.http.gzipLevel,
         mss: { ipv4: 1460, ipv6: 1440 },
       },
@@ -113,10 +122,15 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
     const warnings = [
       ...(http?.sites ?? []).flatMap((s) => scanWarnings(s.dir, s.skipped)),
       ...(dns?.warnings ?? []),
+      ...(cache?.writeFailure ? [cache.writeFailure] : []),
     ];
     if (httpOpts.strict) strictCheck(warnings);
     const { size, hash } = w.finish();
-    return { output: req.output, size, hash, seconds: (performance.now() - started) / 1000, http, dns, warnings };
+    const held = cache?.prune() ?? null;
+    return {
+      output: req.output, size, hash, seconds: (performance.now() - started) / 1000, http, dns, warnings,
+      cache: cache && held ? { dir: cache.dir, limit: cache.limit, stats: cache.stats, held } : null,
+    };
   } catch (e) {
     w.abort();
     throw e;

@@ -57,7 +57,7 @@ function cli(args: string[]): { status: number | null; stdout: string; stderr: s
 let n = 0;
 function build(site: string, ...flags: string[]): { out: string; status: number | null; stderr: string } {
   const out = join(tmp.dir, `l${n++}.apl`);
-  const r = cli(['build', '-q', '--site', site, ...flags, '-o', out]);
+  const r = cli(['build', '-q', '--no-cache', '--site', site, ...flags, '-o', out]);
   return { out, status: r.status, stderr: r.stderr };
 }
 
