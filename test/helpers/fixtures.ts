@@ -8,6 +8,8 @@ import { buildImage } from '../../specializers/build.js';
 import { DEFAULT_HTTP_OPTIONS } from '../../specializers/http/compile.js';
 import type { SiteSpec } from '../../specializers/http/compile.js';
 import type { ZoneSpec } from '../../specializers/dns/compile.js';
+import { loadImage } from '../../specializers/image/format.js';
+import { DnsTables } from '../../appliance/dns/tables.js';
 
 /** The repository root (tests run from build/test/..., sources sit at the root). */
 export const ROOT = (() => {
@@ -49,3 +51,22 @@ export async function buildTestImage(out: string, sites: SiteSpec[], zones: Zone
 }
 
 export { freePort } from '../../appliance/bench/process.js';
+
+/** `appliance ARGS` to its end: the exit status and everything it printed. */
+export async function runCli(args: string[]): Promise<{ code: number; out: string }> {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  try {
+    const r = await promisify(execFile)(process.execPath, [CLI, ...args]);
+    return { code: 0, out: r.stdout + r.stderr };
+  } catch (e) {
+    const x = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: x.code ?? 1, out: (x.stdout ?? '') + (x.stderr ?? '') };
+  }
+}
+
+/** The DNS tables of the fixture zones, built into `dir`. */
+export async function fixtureZoneTables(dir: string): Promise<DnsTables> {
+  const zones = readdirSync(FIXTURE_ZONES).filter((f) => f.endsWith('.zone')).sort().map((f) => ({ origin: null, file: join(FIXTURE_ZONES, f) }));
+  return new DnsTables(loadImage(await buildTestImage(join(dir, 'zones.apl'), [], zones)));
+}

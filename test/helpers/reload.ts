@@ -2,13 +2,12 @@
 // (a rename, as a deploy does), then SIGHUP or `appliance reload`; and the probe that
 // sends a DNS query and an HTTP request every 10 ms across them (reload-probe.ts).
 
-import { execFile, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { parseMetrics } from '../../appliance/worker/metrics.js';
-import { buildTestImage, CLI, ROOT } from './fixtures.js';
+import { buildTestImage, ROOT, runCli } from './fixtures.js';
 import type { ProbeResult } from './reload-probe.js';
 
 export const RELOAD_ZONE = 'reload.test.';
@@ -96,14 +95,8 @@ export async function servedSerial(metricsPort: number): Promise<number> {
 }
 
 /** `appliance reload 127.0.0.1:PORT`: its exit code and output. */
-export async function cliReload(metricsPort: number): Promise<{ code: number; out: string }> {
-  try {
-    const r = await promisify(execFile)(process.execPath, [CLI, 'reload', `127.0.0.1:${metricsPort}`]);
-    return { code: 0, out: r.stdout + r.stderr };
-  } catch (e) {
-    const x = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: x.code ?? 1, out: (x.stdout ?? '') + (x.stderr ?? '') };
-  }
+export function cliReload(metricsPort: number): Promise<{ code: number; out: string }> {
+  return runCli(['reload', `127.0.0.1:${metricsPort}`]);
 }
 
 /**
@@ -169,4 +162,32 @@ export function probeProblems(r: ProbeResult, versions: Version[]): string[] {
   const bodies = versions.map((v) => v.body);
   if (JSON.stringify(r.http.bodies) !== JSON.stringify(bodies)) p.push(`HTTP bodies seen ${r.http.bodies.join(' ')}, expected ${bodies.join(' ')}`);
   return p;
+}
+
+/**
+ * The probe across the reloads of `versions`: the probe started (its process from `spawn`),
+ * `settleMs` for it to see the first version, a slow download started every 400 ms, the
+ * reloads, then the probe's result, how long each reload took to show, and each
+ * download's sha256.
+ */
+export async function probedReloads(o: {
+  spawn: () => ChildProcess; download: (k: number) => Promise<string>; versions: Version[]; served: string; pid: number; metricsPort: number; settleMs: number;
+}): Promise<{ result: ProbeResult; took: number[]; shas: string[] }> {
+  const probe = await startedProbe(o.spawn());
+  await new Promise((res) => setTimeout(res, o.settleMs));
+  const downloads: Array<Promise<string>> = [];
+  const timer = setInterval(() => downloads.push(o.download(downloads.length)), 400);
+  let took: number[];
+  try {
+    took = await reloadThrough(o.versions, o.served, o.pid, o.metricsPort, { alternate: true });
+  } finally {
+    clearInterval(timer);
+  }
+  const result = await probe.finish();
+  return { result, took, shas: await Promise.all(downloads) };
+}
+
+/** The probe's figures, one line for the test's log. */
+export function probeLine(r: ProbeResult, took: number[]): string {
+  return `probe: DNS ${r.dns.answered}/${r.dns.sent} answered, HTTP ${r.http.answered}/${r.http.sent}; reloads took ${Math.min(...took).toFixed(0)}–${Math.max(...took).toFixed(0)} ms to show`;
 }

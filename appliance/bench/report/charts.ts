@@ -74,15 +74,16 @@ function rounds(n: number, seconds: number): string {
   return `${n} round${n === 1 ? '' : 's'} of ${seconds} s, medians, min–max bars`;
 }
 
+/** What every chart has: the schema, its title and how it was measured, its size, its data. */
+function frame(title: string, subtitle: string, values: Array<Record<string, unknown>>): Spec {
+  return { $schema: SCHEMA, title: { text: title, subtitle: wrap(subtitle), anchor: 'start' }, width: WIDTH, height: HEIGHT, data: { values } };
+}
+
 /** Bars of a median per category with min–max rules and a label per bar. */
 function barsWithRange(title: string, subtitle: string, values: Array<Record<string, unknown>>, o: { x: string; y: string; yTitle: string; color?: string; label: string }): Spec {
   const x = { field: o.x, type: 'nominal', title: null, axis: { labelAngle: 0, labelLimit: 160 }, sort: null };
   return {
-    $schema: SCHEMA,
-    title: { text: title, subtitle: wrap(subtitle), anchor: 'start' },
-    width: WIDTH,
-    height: HEIGHT,
-    data: { values },
+    ...frame(title, subtitle, values),
     layer: [
       { mark: { type: 'bar', tooltip: true }, encoding: { x, y: { field: o.y, type: 'quantitative', title: o.yTitle }, color: { field: o.color ?? o.x, type: 'nominal', legend: null, scale: colors(values.map((v) => String(v[o.color ?? o.x]))) } } },
       { mark: { type: 'rule', strokeWidth: 2 }, encoding: { x, y: { field: 'min', type: 'quantitative' }, y2: { field: 'max' } } },
@@ -99,11 +100,7 @@ function groupedBars(title: string, subtitle: string, values: Array<Record<strin
     color: { field: o.group, type: 'nominal', title: null, sort: null, legend: { orient: 'bottom', labelLimit: 300 }, scale: colors(values.map((v) => String(v[o.group]))) },
   };
   return {
-    $schema: SCHEMA,
-    title: { text: title, subtitle: wrap(subtitle), anchor: 'start' },
-    width: WIDTH,
-    height: HEIGHT,
-    data: { values },
+    ...frame(title, subtitle, values),
     encoding: enc,
     layer: [
       { mark: { type: 'bar', tooltip: true }, encoding: { y: { field: o.y, type: 'quantitative', title: o.yTitle, ...(o.yScale ? { scale: o.yScale } : {}) } } },
@@ -117,11 +114,7 @@ function lines(title: string, subtitle: string, values: Array<Record<string, unk
   const x = { field: o.x, type: 'quantitative', title: o.xTitle, scale: { type: 'log', base: 2 }, axis: { labelExpr: "datum.value >= 1048576 ? datum.value / 1048576 + ' MiB' : datum.value / 1024 + ' KiB'" } };
   const color = { field: o.series, type: 'nominal', title: null, legend: { orient: 'bottom', labelLimit: 300 }, scale: colors(values.map((v) => String(v[o.series]))) };
   return {
-    $schema: SCHEMA,
-    title: { text: title, subtitle: wrap(subtitle), anchor: 'start' },
-    width: WIDTH,
-    height: HEIGHT,
-    data: { values },
+    ...frame(title, subtitle, values),
     layer: [
       { mark: { type: 'line', point: true, tooltip: true }, encoding: { x, y: { field: o.y, type: 'quantitative', title: o.yTitle }, color } },
       { mark: { type: 'rule' }, encoding: { x, y: { field: 'min', type: 'quantitative' }, y2: { field: 'max' }, color } },

@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PNG } from 'pngjs';
-import { CLI, ROOT, tempDir } from '../../helpers/fixtures.js';
+import { ROOT, runCli, tempDir } from '../../helpers/fixtures.js';
 import { hasCommand } from '../../helpers/processes.js';
 
 const FIXTURE = join(ROOT, 'fixtures', 'bench', 'results.json');
@@ -18,15 +18,7 @@ const tmp = tempDir('report');
 const out = join(tmp.dir, 'page');
 test.after.always(() => tmp.cleanup());
 
-async function cli(args: string[]): Promise<{ code: number; out: string }> {
-  try {
-    const r = await promisify(execFile)(process.execPath, [CLI, ...args]);
-    return { code: 0, out: r.stdout + r.stderr };
-  } catch (e) {
-    const x = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: x.code ?? 1, out: (x.stdout ?? '') + (x.stderr ?? '') };
-  }
-}
+const cli = runCli;
 
 const svg = (id: string): string => readFileSync(join(out, `${id}.svg`), 'utf8');
 

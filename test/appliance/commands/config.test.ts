@@ -4,12 +4,10 @@
 // serve reads the file, and a flag given on the command line wins over it.
 
 import test from 'ava';
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import dnsPacket from 'dns-packet';
-import { buildTestImage, CLI, FIXTURE_SITE, FIXTURE_ZONES, tempDir } from '../../helpers/fixtures.js';
+import { buildTestImage, FIXTURE_SITE, FIXTURE_ZONES, runCli, tempDir } from '../../helpers/fixtures.js';
 import { udpExchange } from '../../helpers/dns.js';
 import { start } from '../../helpers/serve.js';
 
@@ -20,15 +18,7 @@ test.before(async () => {
 });
 test.after.always(() => tmp.cleanup());
 
-async function cli(args: string[]): Promise<{ code: number; out: string }> {
-  try {
-    const r = await promisify(execFile)(process.execPath, [CLI, ...args]);
-    return { code: 0, out: r.stdout + r.stderr };
-  } catch (e) {
-    const x = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: x.code ?? 1, out: (x.stdout ?? '') + (x.stderr ?? '') };
-  }
-}
+const cli = runCli;
 
 function file(name: string, text: string): string {
   const f = join(tmp.dir, name);

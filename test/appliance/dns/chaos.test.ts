@@ -5,15 +5,12 @@
 
 import test from 'ava';
 import dnsPacket from 'dns-packet';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   CHAOS_HIDDEN, checkChaos, chaosStrings, DnsResponder, DNS_COUNTER_NAMES, TRANSPORT_TCP, TRANSPORT_UDP, type ChaosStrings,
 } from '../../../appliance/dns/responder.js';
 import { DnsTables } from '../../../appliance/dns/tables.js';
 import { RRL_ANY, RRL_ERROR, RRL_POSITIVE } from '../../../appliance/dns/rrl.js';
-import { loadImage } from '../../../specializers/image/format.js';
-import { buildTestImage, FIXTURE_ZONES, tempDir } from '../../helpers/fixtures.js';
+import { fixtureZoneTables, tempDir } from '../../helpers/fixtures.js';
 import { countsOf, DO, flagsOf, header, opt, question, RD, rcodeOf } from '../../helpers/dns-wire.js';
 import { rrlNameHash } from '../../helpers/nsd-rrl.js';
 
@@ -21,8 +18,7 @@ const tmp = tempDir('chaos');
 let tables: DnsTables;
 
 test.before(async () => {
-  const zones = readdirSync(FIXTURE_ZONES).filter((f) => f.endsWith('.zone')).sort().map((f) => ({ origin: null, file: join(FIXTURE_ZONES, f) }));
-  tables = new DnsTables(loadImage(await buildTestImage(join(tmp.dir, 'zones.apl'), [], zones)));
+  tables = await fixtureZoneTables(tmp.dir);
 });
 test.after.always(() => tmp.cleanup());
 

@@ -12,14 +12,11 @@
 import test from 'ava';
 import fc from 'fast-check';
 import dnsPacket from 'dns-packet';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   DnsResponder, DNS_COUNTER_NAMES, TRANSPORT_TCP, TRANSPORT_UDP,
 } from '../../../appliance/dns/responder.js';
 import { DnsTables } from '../../../appliance/dns/tables.js';
-import { loadImage } from '../../../specializers/image/format.js';
-import { buildTestImage, FIXTURE_ZONES, tempDir } from '../../helpers/fixtures.js';
+import { fixtureZoneTables, tempDir } from '../../helpers/fixtures.js';
 import { encodeQuery, loadCorpus } from '../../helpers/dns.js';
 import {
   countsOf, DO, ednsOption, flagsOf, header, opcodeOf, opt, question, RD, rcodeOf, rr, tsig, typeClass, wireName,
@@ -30,8 +27,7 @@ const tmp = tempDir('responder');
 let tables: DnsTables;
 
 test.before(async () => {
-  const zones = readdirSync(FIXTURE_ZONES).filter((f) => f.endsWith('.zone')).sort().map((f) => ({ origin: null, file: join(FIXTURE_ZONES, f) }));
-  tables = new DnsTables(loadImage(await buildTestImage(join(tmp.dir, 'zones.apl'), [], zones)));
+  tables = await fixtureZoneTables(tmp.dir);
 });
 test.after.always(() => tmp.cleanup());
 

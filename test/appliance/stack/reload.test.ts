@@ -29,6 +29,7 @@ import { TCP_COUNTER_NAMES } from '../../../appliance/stack/tcp/counters.js';
 import { GENERATIONS } from '../../../appliance/stack/tcp/out-queue.js';
 import { loadImage, type Image } from '../../../specializers/image/format.js';
 import { buildTestImage, tempDir } from '../../helpers/fixtures.js';
+import { parseResponses, type RawResponse } from '../../helpers/http.js';
 import { be16, be32, CLIENT4, ETH_IPV4, ethernet, ipv4, layers, tcp, udp4Frame, udpPayload, US4, US_MAC } from '../../helpers/packets.js';
 import type { HttpTcpApp } from '../../../appliance/stack/tcp/apps.js';
 import { PeerHost, RST, type TcpPeer } from '../../helpers/tcp-peer.js';
@@ -294,39 +295,16 @@ function open(t: ExecutionContext, v: Version): Net {
   return net;
 }
 
-interface Response {
-  status: number;
-  headers: Record<string, string>;
-  body: Buffer;
-}
-
 /** The complete responses (to GETs) in what `p` received so far. */
-function responses(p: TcpPeer): Response[] {
-  const bytes = Buffer.from(p.received());
-  const out: Response[] = [];
-  let o = 0;
-  for (;;) {
-    const e = bytes.indexOf('\r\n\r\n', o);
-    if (e < 0) break;
-    const head = bytes.toString('latin1', o, e + 4);
-    const headers: Record<string, string> = {};
-    for (const l of head.split('\r\n').slice(1)) {
-      const c = l.indexOf(':');
-      if (c > 0) headers[l.slice(0, c).toLowerCase()] = l.slice(c + 1).trim();
-    }
-    const n = Number(headers['content-length'] ?? 0);
-    if (e + 4 + n > bytes.length) break;
-    out.push({ status: Number(head.slice(9, 12)), headers, body: bytes.subarray(e + 4, e + 4 + n) });
-    o = e + 4 + n;
-  }
-  return out;
+function responses(p: TcpPeer): RawResponse[] {
+  return parseResponses(Buffer.from(p.received())).responses;
 }
 
 /** The bodies of `p`'s complete responses, as text. */
 const texts = (p: TcpPeer): string[] => responses(p).map((r) => r.body.toString('latin1'));
 
 /** One GET on a new connection, to its end; the response. */
-function fetchNew(t: ExecutionContext, net: Net, path: string): Response {
+function fetchNew(t: ExecutionContext, net: Net, path: string): RawResponse {
   const p = net.connect();
   net.get(p, path);
   t.true(net.until(() => responses(p).length === 1), `no response to ${path}`);

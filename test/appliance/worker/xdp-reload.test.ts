@@ -15,7 +15,7 @@ import { createTopology, type Topology } from '../../../appliance/bench/netns.js
 import { tempDir } from '../../helpers/fixtures.js';
 import { rootSkip, skipped } from '../../helpers/root.js';
 import { serveXdp, type Served } from '../../helpers/serve.js';
-import { buildBigPair, buildVersions, cliReload, reloadMemory, install, PROBE, probeProblems, reloadThrough, RELOAD_ZONE, servedSerial, startedProbe, type Version } from '../../helpers/reload.js';
+import { buildBigPair, buildVersions, cliReload, install, PROBE, probedReloads, probeLine, probeProblems, reloadMemory, RELOAD_ZONE, servedSerial, type Version } from '../../helpers/reload.js';
 
 const APP4 = '198.18.0.10';
 const skip = rootSkip(['curl', 'wrk', 'dnsperf', 'sha256sum']);
@@ -54,20 +54,12 @@ test.serial('(root) 20 reloads of the fused path under a probe every 10 ms: noth
   if (guard(t)) return;
   const job = join(tmp.dir, 'probe.json');
   writeFileSync(job, JSON.stringify({ host: APP4, httpPort: 80, dnsPort: 53, zone: RELOAD_ZONE, path: '/version.txt', everyMs: 10 }));
-  const probe = await startedProbe(topo!.spawn(topo!.client.ns, process.execPath, [PROBE, job], { stdio: ['pipe', 'pipe', 'pipe'] }));
-  await new Promise((res) => setTimeout(res, 300));
-  const downloads: Array<Promise<string>> = [];
-  const timer = setInterval(() => downloads.push(slowDownload()), 400);
-  let took: number[];
-  try {
-    took = await reloadThrough(versions, served, app!.proc.pid!, app!.metricsPort, { alternate: true });
-  } finally {
-    clearInterval(timer);
-  }
-  const r = await probe.finish();
-  t.log(`probe: DNS ${r.dns.answered}/${r.dns.sent} answered, HTTP ${r.http.answered}/${r.http.sent}; reloads took ${Math.min(...took).toFixed(0)}–${Math.max(...took).toFixed(0)} ms to show`);
+  const { result: r, took, shas } = await probedReloads({
+    spawn: () => topo!.spawn(topo!.client.ns, process.execPath, [PROBE, job], { stdio: ['pipe', 'pipe', 'pipe'] }),
+    download: () => slowDownload(), versions, served, pid: app!.proc.pid!, metricsPort: app!.metricsPort, settleMs: 300,
+  });
+  t.log(probeLine(r, took));
   t.deepEqual(probeProblems(r, versions), []);
-  const shas = await Promise.all(downloads);
   const known = new Set(versions.map((v) => v.bigSha));
   t.log(`${shas.length} slow downloads across the reloads, ${new Set(shas).size} versions among them`);
   t.true(shas.length > 0);
