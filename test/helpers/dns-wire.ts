@@ -2,6 +2,8 @@
 // with any label bytes, OPT and TSIG records built field by field (RFC 1035 §4.1, RFC 6891
 // §6.1.2, RFC 8945 §4.2), so that a test can say exactly which byte is wrong.
 
+import { DNS_COUNTER_NAMES, TRANSPORT_TCP, TRANSPORT_UDP, type DnsResponder } from '../../appliance/dns/responder.js';
+
 export interface HeaderFields {
   id?: number;
   flags?: number;
@@ -115,3 +117,34 @@ export const rcodeOf = (m: Buffer): number => m.readUInt16BE(2) & 0xf;
 export const opcodeOf = (m: Buffer): number => (m.readUInt16BE(2) >> 11) & 0xf;
 export const countsOf = (m: Buffer): [number, number, number, number] =>
   [m.readUInt16BE(4), m.readUInt16BE(6), m.readUInt16BE(8), m.readUInt16BE(10)];
+
+/** The responder's answer to query q, checked: nothing written past the room it was given; the counters that moved. */
+/** Where the query sits in the buffer: not at 0, to catch offsets taken from the buffer start. */
+const OFF = 7;
+const SENTINEL = 0xee;
+
+export interface Reply {
+  n: number;
+  /** The response (empty when dropped). */
+  msg: Buffer;
+  /** Counters that moved, by name. */
+  counted: Record<string, number>;
+}
+
+export function askResponder(r: DnsResponder, q: Uint8Array, o: { tcp?: boolean; cap?: number } = {}): Reply {
+  const cap = o.cap ?? 4096;
+  const buf = Buffer.alloc(OFF + Math.max(cap, q.length) + 64, SENTINEL);
+  buf.set(q, OFF);
+  const before = Float64Array.from(r.counters);
+  const n = r.answer(buf, OFF, q.length, cap, o.tcp ? TRANSPORT_TCP : TRANSPORT_UDP);
+  for (let i = OFF + cap; i < buf.length; i++) {
+    if (i >= OFF + q.length && buf[i] !== SENTINEL) throw new Error(`byte ${i - OFF} written past cap ${cap}`);
+  }
+  const counted: Record<string, number> = {};
+  DNS_COUNTER_NAMES.forEach((name, i) => {
+    const d = r.counters[i]! - before[i]!;
+    if (d !== 0) counted[name] = d;
+  });
+  return { n, msg: n > 0 ? Buffer.from(buf.subarray(OFF, OFF + n)) : Buffer.alloc(0), counted };
+}
+

@@ -6,12 +6,12 @@
 import test from 'ava';
 import dnsPacket from 'dns-packet';
 import {
-  CHAOS_HIDDEN, checkChaos, chaosStrings, DnsResponder, DNS_COUNTER_NAMES, TRANSPORT_TCP, TRANSPORT_UDP, type ChaosStrings,
+  CHAOS_HIDDEN, checkChaos, chaosStrings, DnsResponder, type ChaosStrings,
 } from '../../../appliance/dns/responder.js';
 import { DnsTables } from '../../../appliance/dns/tables.js';
 import { RRL_ANY, RRL_ERROR, RRL_POSITIVE } from '../../../appliance/dns/rrl.js';
 import { fixtureZoneTables, tempDir } from '../../helpers/fixtures.js';
-import { countsOf, DO, flagsOf, header, opt, question, RD, rcodeOf } from '../../helpers/dns-wire.js';
+import { askResponder, countsOf, DO, flagsOf, header, opt, question, RD, rcodeOf, type Reply } from '../../helpers/dns-wire.js';
 import { rrlNameHash } from '../../helpers/nsd-rrl.js';
 
 const tmp = tempDir('chaos');
@@ -24,27 +24,7 @@ test.after.always(() => tmp.cleanup());
 
 const CH = 3, A = 1, SOA = 6, TXT = 16, IXFR = 251, AXFR = 252, ANY = 255;
 const SHOWN: ChaosStrings = { identity: 'ns1.example', version: 'appliance 9.9.9' };
-const OFF = 7;
-const SENTINEL = 0xee;
-
-interface Reply { n: number; msg: Buffer; counted: Record<string, number> }
-
-function ask(r: DnsResponder, q: Uint8Array, o: { tcp?: boolean; cap?: number } = {}): Reply {
-  const cap = o.cap ?? 4096;
-  const buf = Buffer.alloc(OFF + Math.max(cap, q.length) + 64, SENTINEL);
-  buf.set(q, OFF);
-  const before = Float64Array.from(r.counters);
-  const n = r.answer(buf, OFF, q.length, cap, o.tcp ? TRANSPORT_TCP : TRANSPORT_UDP);
-  for (let i = OFF + Math.max(cap, q.length); i < buf.length; i++) {
-    if (buf[i] !== SENTINEL) throw new Error(`byte ${i - OFF} written past cap ${cap}`);
-  }
-  const counted: Record<string, number> = {};
-  DNS_COUNTER_NAMES.forEach((name, i) => {
-    const d = r.counters[i]! - before[i]!;
-    if (d !== 0) counted[name] = d;
-  });
-  return { n, msg: n > 0 ? Buffer.from(buf.subarray(OFF, OFF + n)) : Buffer.alloc(0), counted };
-}
+const ask = askResponder;
 
 const chQuery = (name: string, qtype = TXT, o: { edns?: boolean; dnssecOk?: boolean; flags?: number; qclass?: number } = {}): Buffer =>
   Buffer.concat([header({ flags: o.flags, ar: o.edns ? 1 : 0 }), question(name, qtype, o.qclass ?? CH), o.edns ? opt({ flags: o.dnssecOk ? DO : 0 }) : Buffer.alloc(0)]);

@@ -12,14 +12,13 @@
 import test from 'ava';
 import fc from 'fast-check';
 import dnsPacket from 'dns-packet';
-import {
-  DnsResponder, DNS_COUNTER_NAMES, TRANSPORT_TCP, TRANSPORT_UDP,
-} from '../../../appliance/dns/responder.js';
+import { DnsResponder } from '../../../appliance/dns/responder.js';
 import { DnsTables } from '../../../appliance/dns/tables.js';
 import { fixtureZoneTables, tempDir } from '../../helpers/fixtures.js';
 import { encodeQuery, loadCorpus } from '../../helpers/dns.js';
 import {
   countsOf, DO, ednsOption, flagsOf, header, opcodeOf, opt, question, RD, rcodeOf, rr, tsig, typeClass, wireName,
+  askResponder, type Reply,
 } from '../../helpers/dns-wire.js';
 
 const SEED = 20251125;
@@ -31,34 +30,7 @@ test.before(async () => {
 });
 test.after.always(() => tmp.cleanup());
 
-/** Where the query sits in the buffer: not at 0, to catch offsets taken from the buffer start. */
-const OFF = 7;
-const SENTINEL = 0xee;
-
-interface Reply {
-  n: number;
-  /** The response (empty when dropped). */
-  msg: Buffer;
-  /** Counters that moved, by name. */
-  counted: Record<string, number>;
-}
-
-function ask(r: DnsResponder, q: Uint8Array, o: { tcp?: boolean; cap?: number } = {}): Reply {
-  const cap = o.cap ?? 4096;
-  const buf = Buffer.alloc(OFF + Math.max(cap, q.length) + 64, SENTINEL);
-  buf.set(q, OFF);
-  const before = Float64Array.from(r.counters);
-  const n = r.answer(buf, OFF, q.length, cap, o.tcp ? TRANSPORT_TCP : TRANSPORT_UDP);
-  for (let i = OFF + cap; i < buf.length; i++) {
-    if (i >= OFF + q.length && buf[i] !== SENTINEL) throw new Error(`byte ${i - OFF} written past cap ${cap}`);
-  }
-  const counted: Record<string, number> = {};
-  DNS_COUNTER_NAMES.forEach((name, i) => {
-    const d = r.counters[i]! - before[i]!;
-    if (d !== 0) counted[name] = d;
-  });
-  return { n, msg: n > 0 ? Buffer.from(buf.subarray(OFF, OFF + n)) : Buffer.alloc(0), counted };
-}
+const ask = askResponder;
 
 const q = (...parts: Buffer[]): Buffer => Buffer.concat(parts);
 const WWW = question('www.example.com', 1);
