@@ -40,7 +40,7 @@ function wrap(text: string, width = 96): string[] {
 /** One color per server across every chart: the appliance's variants warm, the peers cool. */
 const PALETTE: ReadonlyArray<[RegExp, string]> = [
   [/fused|AF_XDP|fused TCP/i, '#e4572e'],
-  [/socket backend/i, '#f3a712'],
+  [/socket backend|worker|dgram/i, '#f3a712'],
   [/reflector/i, '#8c8c8c'],
   [/^appliance/i, '#e4572e'],
   [/^nginx/i, '#29a329'],
@@ -74,6 +74,9 @@ function rounds(n: number, seconds: number): string {
   return `${n} round${n === 1 ? '' : 's'} of ${seconds} s, medians, min–max bars`;
 }
 
+/** Category labels on lines of their own at ", " and " (": long server names stay whole. */
+const LABELS = { labelAngle: 0, labelLimit: 400, labelExpr: "split(replace(datum.label, ' (', ', ('), ', ')" };
+
 /** What every chart has: the schema, its title and how it was measured, its size, its data. */
 function frame(title: string, subtitle: string, values: Array<Record<string, unknown>>): Spec {
   return { $schema: SCHEMA, title: { text: title, subtitle: wrap(subtitle), anchor: 'start' }, width: WIDTH, height: HEIGHT, data: { values } };
@@ -81,7 +84,7 @@ function frame(title: string, subtitle: string, values: Array<Record<string, unk
 
 /** Bars of a median per category with min–max rules and a label per bar. */
 function barsWithRange(title: string, subtitle: string, values: Array<Record<string, unknown>>, o: { x: string; y: string; yTitle: string; color?: string; label: string }): Spec {
-  const x = { field: o.x, type: 'nominal', title: null, axis: { labelAngle: 0, labelLimit: 160 }, sort: null };
+  const x = { field: o.x, type: 'nominal', title: null, axis: LABELS, sort: null };
   return {
     ...frame(title, subtitle, values),
     layer: [
@@ -95,7 +98,7 @@ function barsWithRange(title: string, subtitle: string, values: Array<Record<str
 /** Grouped bars: a category on x, a group per color, with min–max rules. */
 function groupedBars(title: string, subtitle: string, values: Array<Record<string, unknown>>, o: { x: string; group: string; y: string; yTitle: string; yScale?: Record<string, unknown> }): Spec {
   const enc = {
-    x: { field: o.x, type: 'nominal', title: null, axis: { labelAngle: 0, labelLimit: 180 }, sort: null },
+    x: { field: o.x, type: 'nominal', title: null, axis: LABELS, sort: null },
     xOffset: { field: o.group, sort: null },
     color: { field: o.group, type: 'nominal', title: null, sort: null, legend: { orient: 'bottom', labelLimit: 300 }, scale: colors(values.map((v) => String(v[o.group]))) },
   };

@@ -22,7 +22,7 @@ export function dnsSocketFigures(r: DnsSocketBenchResult, o: Pinning & { seconds
   return {
     kind: 'dns-socket', command: o.command, seconds: o.seconds, serverCpu: o.serverCpu, loadCpu: o.loadCpu, mismatches: r.mismatches.length,
     rows: [{ server: 'NSD', answers: r.nsd }, ...r.byWorkers.map((b) => ({
-      server: b.workers === 0 ? 'appliance (socket backend, node:dgram)' : `appliance (socket backend, ${b.workers} worker${b.workers === 1 ? '' : 's'})`, answers: b.answers,
+      server: b.workers === 0 ? 'appliance, node:dgram' : `appliance, ${b.workers} worker${b.workers === 1 ? '' : 's'}`, answers: b.answers,
     }))],
   };
 }
