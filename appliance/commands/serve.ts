@@ -309,11 +309,13 @@ const DEFAULT_HTTP = '127.0.0.1:8080';
 const DEFAULT_DNS = '127.0.0.1:5353';
 
 /**
- * Collections a second and ten seconds from now: responses being written may still hold
- * the old image. (Outside runServe on purpose: a timer's closure made inside a reload would
- * hold the reload's context, and with it the image just loaded, for its ten seconds.)
+ * A collection now (the old image goes at once when nothing is being written from it), and
+ * a second and ten seconds from now (responses being written may still hold it). Outside
+ * runServe on purpose: a timer's closure made inside a reload would hold the reload's
+ * context, and with it the image just loaded, for its ten seconds.
  */
 function collectSoon(): void {
+  setImmediate(collectGarbage);
   for (const ms of [1000, 10_000]) setTimeout(collectGarbage, ms).unref();
 }
 

@@ -28,5 +28,5 @@ test('bench dns-socket: NSD and the socket backend answer the mix alike, and dns
   t.is(r.nsd.length, 1);
   t.is(r.appliance.length, 1);
   t.true(r.nsd[0]! > 0 && r.appliance[0]! > 0);
-  t.regex(lines.join('\n'), /ratio appliance \/ NSD: [\d.]+/);
+  t.regex(lines.join('\n'), /ratio to NSD [\d.]+/);
 });
