@@ -78,10 +78,11 @@ export function dnsUdpWorkerMain(job: DnsUdpJob, post: (m: UdpWorkerMessage) => 
           let error: string | null = null;
           try {
             responder.t = new DnsTables(attachImage(r.file, r.image));
-            collectAt = performance.now() + 100; // the old tables are garbage now: see appliance/gc.ts
           } catch (e) {
             error = (e as Error).message;
           }
+          // The old tables (or the refused image) are garbage now: see appliance/gc.ts.
+          collectAt = performance.now() + 100;
           post({ reloaded: { index: job.index, reload: r.reload, error } });
         }
       }
@@ -141,6 +142,8 @@ export const DNS_UDP_COUNTER_NAMES: readonly string[] = [...DNS_COUNTER_NAMES, .
 export interface DnsUdpPool {
   readonly port: number;
   readonly workers: number;
+  /** Settles with the error of a worker that fails after start-up (serve then stops, as for the fused workers). */
+  readonly failed: Promise<ApplianceError>;
   /** Counters summed over the workers, by name. */
   stats(): Record<string, number>;
   /** The workers' log rings (when the query log is on), and the records they took and lost. */
@@ -169,18 +172,26 @@ export interface DnsUdpPoolOptions {
  * when the native module cannot load).
  */
 export async function startDnsUdpPool(o: DnsUdpPoolOptions): Promise<DnsUdpPool> {
-  const counters = new SharedArrayBuffer(o.workers * STRIDE * 8);
+  // What the closures below need, taken out of `o`: they must not keep o.image alive.
+  const workers = o.workers, host = o.host, queryRate = o.queryRate ?? null, file = o.image.file;
+  const counters = new SharedArrayBuffer(workers * STRIDE * 8);
   const view = new Float64Array(counters);
   const control = new SharedArrayBuffer(8);
   const words = new Int32Array(control);
   const threads: Worker[] = [];
   const ports: MessagePort[] = [];
-  const rings = o.queryRate !== undefined && o.queryRate !== null ? Array.from({ length: o.workers }, () => new LogRing()) : [];
+  const rings = queryRate !== null ? Array.from({ length: workers }, () => new LogRing()) : [];
   const exited: Array<Promise<void>> = [];
-  let awaiting: Map<number, (e: string | null) => void> | null = null;
+  /** The reload under way: its number, and each worker's answer. */
+  let awaiting: { reload: number; answer: Map<number, (e: string | null) => void> } | null = null;
   let port = o.port;
   let image: SharedArrayBuffer | null = o.image.shared;
+  let started = false;
+  let stopping = false;
+  let fail: (e: ApplianceError) => void = () => undefined;
+  const failed = new Promise<ApplianceError>((resolve) => { fail = resolve; });
   const stopAll = async (): Promise<void> => {
+    stopping = true;
     Atomics.store(words, 0, 1);
     for (const p of ports) p.close();
     const timer = setTimeout(() => { for (const w of threads) void w.terminate(); }, 5000);
@@ -188,30 +199,40 @@ export async function startDnsUdpPool(o: DnsUdpPoolOptions): Promise<DnsUdpPool>
     clearTimeout(timer);
   };
   try {
-    for (let index = 0; index < o.workers; index++) {
+    for (let index = 0; index < workers; index++) {
       const channel = new MessageChannel();
       ports.push(channel.port1);
       const job: DnsUdpJob = {
-        kind: 'dns-udp', index, file: o.image.file, image, host: o.host, port, rrl: o.rrl, chaos: o.chaos, counters, control,
-        reloads: channel.port2, log: rings[index] ? { ring: rings[index]!.shared as SharedArrayBuffer, queryRate: o.queryRate! } : undefined,
+        kind: 'dns-udp', index, file, image, host, port, rrl: o.rrl, chaos: o.chaos, counters, control,
+        reloads: channel.port2, log: rings[index] ? { ring: rings[index]!.shared as SharedArrayBuffer, queryRate: queryRate! } : undefined,
       };
       const w = new Worker(o.script, { workerData: job, transferList: [channel.port2] });
       threads.push(w);
       exited.push(new Promise((r) => w.once('exit', () => r())));
+      const bound = port;
       port = await new Promise<number>((resolve, reject) => {
         w.on('message', (m: UdpWorkerMessage) => {
           if (m.ready) resolve(m.ready.port);
+          else if (m.error && started) fail(new ApplianceError('APPL_ERR_WORKER', `DNS over UDP, worker ${index}: ${m.error.message}`));
           else if (m.error) {
             // A port that cannot be bound is said as the dgram path says it; anything else as the worker's error.
             const errno = /\((E[A-Z]+)\)/.exec(m.error.message)?.[1];
             reject(m.error.code === 'APPL_ERR_XDP_LOAD' ? new ApplianceError('APPL_ERR_XDP_LOAD', m.error.message)
-              : errno !== undefined && /bind/.test(m.error.message) ? listenError('UDP', { host: o.host, port }, { code: errno, message: m.error.message })
+              : errno !== undefined && /bind/.test(m.error.message) ? listenError('UDP', { host, port: bound }, { code: errno, message: m.error.message })
                 : new ApplianceError('APPL_ERR_LISTEN', `DNS over UDP, worker ${index}: ${m.error.message}`));
           }
-          else if (m.reloaded) awaiting?.get(m.reloaded.index)?.(m.reloaded.error);
+          // An answer to an older reload (one that timed out) is not this one's.
+          else if (m.reloaded && awaiting !== null && m.reloaded.reload === awaiting.reload) awaiting.answer.get(m.reloaded.index)?.(m.reloaded.error);
         });
-        w.once('error', (e) => reject(new ApplianceError('APPL_ERR_WORKER', `DNS over UDP, worker ${index}: ${e.message}`, { cause: e })));
-        w.once('exit', (code) => reject(new ApplianceError('APPL_ERR_WORKER', `DNS over UDP, worker ${index} exited (${code}) before it was ready`)));
+        w.once('error', (e) => {
+          const err = new ApplianceError('APPL_ERR_WORKER', `DNS over UDP, worker ${index}: ${e.message}`, { cause: e });
+          if (started) fail(err);
+          else reject(err);
+        });
+        w.once('exit', (code) => {
+          if (!started) reject(new ApplianceError('APPL_ERR_WORKER', `DNS over UDP, worker ${index} exited (${code}) before it was ready`));
+          else if (!stopping) fail(new ApplianceError('APPL_ERR_WORKER', `DNS over UDP, worker ${index} exited (${code}) while serving`));
+        });
       });
     }
   } catch (e) {
@@ -219,21 +240,23 @@ export async function startDnsUdpPool(o: DnsUdpPoolOptions): Promise<DnsUdpPool>
     throw e;
   }
   image = null;
+  started = true;
   let reloads = 0;
   return {
     port,
-    workers: o.workers,
+    workers,
+    failed,
     rings,
     stats: () => {
       const out: Record<string, number> = {};
-      for (let w = 0; w < o.workers; w++) {
+      for (let w = 0; w < workers; w++) {
         DNS_UDP_COUNTER_NAMES.forEach((n, i) => { out[n] = (out[n] ?? 0) + view[w * STRIDE + i]!; });
       }
       return out;
     },
     logCounts: () => {
       let records = 0, lost = 0;
-      for (let w = 0; w < o.workers; w++) {
+      for (let w = 0; w < workers; w++) {
         records += view[w * STRIDE + N_LOG]!;
         lost += view[w * STRIDE + N_LOG_LOST]!;
       }
@@ -244,13 +267,16 @@ export async function startDnsUdpPool(o: DnsUdpPoolOptions): Promise<DnsUdpPool>
       const answers = new Map<number, string | null>();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 10_000);
-        awaiting = new Map(threads.map((_, i) => [i, (err: string | null) => {
-          answers.set(i, err);
-          if (answers.size === threads.length) {
-            clearTimeout(timer);
-            resolve();
-          }
-        }]));
+        awaiting = {
+          reload: number,
+          answer: new Map(threads.map((_, i) => [i, (err: string | null) => {
+            answers.set(i, err);
+            if (answers.size === threads.length) {
+              clearTimeout(timer);
+              resolve();
+            }
+          }])),
+        };
         for (const p of ports) p.postMessage({ reload: number, file: img.file, image: img.shared });
         Atomics.store(words, 1, number);
       });

@@ -47,8 +47,12 @@ export class LogFile {
     closeSync(old);
   }
 
+  /** Closes the file (again: nothing). */
   close(): void {
-    closeSync(this.fd);
+    if (this.fd < 0) return;
+    const fd = this.fd;
+    this.fd = -1;
+    closeSync(fd);
   }
 }
 
@@ -198,15 +202,17 @@ export class LogDrain {
         else if (r.kind === KIND_QUERY && q) query += formatQuery(r, q.format);
       });
     }
-    try {
-      a?.file.write(access);
-      q?.file.write(query);
-      this.failed = false;
-    } catch (e) {
-      // A full disk or a file gone read-only costs those lines, said once until it works again.
-      if (!this.failed) this.log.error({ ...errorFields(e) }, 'cannot write to a log file; its lines are lost until it can');
-      this.failed = true;
+    // A full disk or a file gone read-only costs that file's lines, said once until it works again.
+    let failed = false;
+    for (const [t, text] of [[a, access], [q, query]] as const) {
+      try {
+        t?.file.write(text);
+      } catch (e) {
+        failed = true;
+        if (!this.failed) this.log.error({ ...errorFields(e), file: t?.file.path }, 'cannot write to a log file; its lines are lost until it can');
+      }
     }
+    this.failed = failed;
   }
 
   /** SIGUSR1: what is waiting goes to the old files, then both are reopened. */

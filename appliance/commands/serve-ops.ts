@@ -29,8 +29,13 @@ export class Reloads {
     return this.current;
   }
 
+  /** The reload waiting behind the one running, which later asks join (at most one waits). */
+  private waiting: Promise<ImageInfo> | null = null;
+
   run(why: string): Promise<ImageInfo> {
+    if (this.waiting !== null) return this.waiting;
     const next = this.chain.catch(() => undefined).then(async () => {
+      this.waiting = null;
       const started = performance.now();
       try {
         const img = await this.swap();
@@ -47,6 +52,7 @@ export class Reloads {
       }
     });
     this.chain = next;
+    this.waiting = next;
     return next;
   }
 
@@ -62,27 +68,41 @@ export interface Signals {
   reopen: () => void;
 }
 
+const IGNORED: Signals = { reload: () => undefined, reopen: () => undefined };
+let targets: Signals = IGNORED;
+let guarded = false;
+
+/**
+ * SIGHUP and SIGUSR1 handled from the first moment of serve to its last, doing nothing
+ * outside untilStopSignal(): without a handler, SIGHUP ends the process, and SIGUSR1 starts
+ * Node's inspector on 127.0.0.1:9229 (code run with the xdp backend's capabilities) — and
+ * logrotate or systemctl reload may send one while serve starts or stops.
+ */
+export function guardSignals(): void {
+  if (guarded) return;
+  guarded = true;
+  process.on('SIGHUP', () => targets.reload());
+  process.on('SIGUSR1', () => targets.reopen());
+}
+
 /**
  * Until SIGINT or SIGTERM (resolves with its name), SIGHUP and SIGUSR1 call their handlers;
- * every handler is removed at the end.
+ * then they are ignored again (guardSignals). `stopEarly` settling ends the wait too ('failure').
  */
 export function untilStopSignal(on: Signals, stopEarly?: Promise<unknown>): Promise<string> {
+  guardSignals();
+  targets = on;
   return new Promise((resolve) => {
-    const hup = (): void => on.reload();
-    const usr1 = (): void => on.reopen();
     const done = (sig: string): void => {
       process.off('SIGINT', int);
       process.off('SIGTERM', term);
-      process.off('SIGHUP', hup);
-      process.off('SIGUSR1', usr1);
+      targets = IGNORED;
       resolve(sig);
     };
     const int = (): void => done('SIGINT');
     const term = (): void => done('SIGTERM');
     process.on('SIGINT', int);
     process.on('SIGTERM', term);
-    process.on('SIGHUP', hup);
-    process.on('SIGUSR1', usr1);
     stopEarly?.then(() => done('failure'), () => done('failure'));
   });
 }

@@ -3,18 +3,20 @@
 import { ApplianceError, UsageError } from '../../basics/errors.js';
 import { configureLogging, type LogFormat, type Logger } from '../log.js';
 import { collectGarbage } from '../gc.js';
-import { Reloads, dropPrivileges, imageInfo, untilStopSignal, watchLimits } from './serve-ops.js';
+import { Reloads, dropPrivileges, guardSignals, imageInfo, untilStopSignal, watchLimits } from './serve-ops.js';
 import { LogDrain, LogFile, type AccessFormat, type LogTargets, type QueryFormat } from './log-files.js';
 import { LogRing, QueryLog } from '../log-ring.js';
 import { chaosStrings, type ChaosStrings } from '../dns/responder.js';
 import { toolVersion } from '../../specializers/build.js';
 import { availableParallelism, hostname } from 'node:os';
+import { isIP } from 'node:net';
+import { lookup } from 'node:dns/promises';
 import { startDnsUdpPool, type DnsUdpPool } from '../backends/dns-udp-workers.js';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { dirname } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { parseFaultSpec } from '../../netmap-binding/fault.js';
-import { loadImage } from '../../specializers/image/format.js';
+import { loadImage, type Image } from '../../specializers/image/format.js';
 import { HttpTables } from '../http/tables.js';
 import { HttpSocketServer } from '../backends/socket-http.js';
 import { DnsSocketServer } from '../backends/socket-dns.js';
@@ -136,6 +138,7 @@ function urlHost(host: string): string {
 }
 
 export async function runServe(file: string, o: ServeOptions): Promise<void> {
+  guardSignals();
   // Lines on a stdout nobody reads any more (a pipe closed) are dropped, not fatal.
   process.stdout.on('error', () => undefined);
   const log = configureLogging({ level: o.logLevel, format: o.logFormat });
@@ -184,10 +187,14 @@ export async function runServe(file: string, o: ServeOptions): Promise<void> {
       throw new ApplianceError('APPL_ERR_RELOAD', `${file}: the new image serves ${d.hasZones ? 'DNS' : 'no DNS'} and ${h.hasSites ? 'HTTP' : 'no HTTP'}, ` +
         `the one served ${servesDns ? 'DNS' : 'no DNS'} and ${servesHttp ? 'HTTP' : 'no HTTP'}: that changes only with a restart`);
     }
-    for (const s of httpServers) s.setTables(h);
-    for (const s of dnsServers) s.setTables(d);
-    await Promise.all(udpPools.map((p) => p.reload(next)));
-    collectSoon();
+    // The UDP workers first: should one refuse, the other servers have not changed yet.
+    try {
+      await Promise.all(udpPools.map((p) => p.reload(next)));
+      for (const s of httpServers) s.setTables(h);
+      for (const s of dnsServers) s.setTables(d);
+    } finally {
+      collectSoon();
+    }
     return next;
   }, imageInfo(img));
   /**
@@ -196,37 +203,41 @@ export async function runServe(file: string, o: ServeOptions): Promise<void> {
    * socket hold that port for UDP, both are tried again on another. The pool is null when
    * the native module cannot load (dgram serves UDP then).
    */
-  const listenDns = async (host: string, port: number, workers: boolean): Promise<{ server: DnsSocketServer; pool: DnsUdpPool | null }> => {
-    const make = (udp: boolean): DnsSocketServer => {
-      const server = new DnsSocketServer(dns, { host, port, messageTimeoutMs: o.dnsMessageTimeout * 1000, rrl, udp, ...limits });
+  // (The image and tables come in as arguments: a closure that named the first ones would
+  // keep them for as long as the process serves.)
+  const listenDns = async (host: string, port: number, workers: boolean, tables: DnsTables, image: Image): Promise<{ server: DnsSocketServer; pool: DnsUdpPool | null }> => {
+    const make = async (udp: boolean): Promise<DnsSocketServer> => {
+      const server = new DnsSocketServer(tables, { host, port, messageTimeoutMs: o.dnsMessageTimeout * 1000, rrl, udp, ...limits });
       server.responder.setChaos(chaos);
       server.queryLog = queryLog;
-      stops.push(() => server.close());
+      try {
+        await server.listen();
+      } catch (e) {
+        await server.close();
+        throw e;
+      }
       return server;
     };
-    if (!workers) {
-      const server = make(true);
-      await server.listen();
-      return { server, pool: null };
-    }
+    const keep = (server: DnsSocketServer, pool: DnsUdpPool | null): { server: DnsSocketServer; pool: DnsUdpPool | null } => {
+      stops.push(() => server.close());
+      if (pool !== null) stops.push(() => pool.close());
+      return { server, pool };
+    };
+    if (!workers) return keep(await make(true), null);
     const { workerScript } = await import('../worker/supervisor.js');
+    // The workers bind a numeric address: a name (localhost) is looked up here.
+    const numeric = isIP(host) !== 0 ? host : (await lookup(host)).address;
     for (let attempt = 1; ; attempt++) {
-      const server = make(false);
-      await server.listen();
+      const server = await make(false);
       try {
         const pool = await startDnsUdpPool({
-          workers: udpWorkers, host, port: server.port, image: img, rrl, chaos, queryRate: targets.query ? o.queryLogSample ?? 1 : null, script: workerScript(),
+          workers: udpWorkers, host: numeric, port: server.port, image, rrl, chaos, queryRate: targets.query ? o.queryLogSample ?? 1 : null, script: workerScript(),
         });
-        stops.push(() => pool.close());
-        return { server, pool };
+        return keep(server, pool);
       } catch (e) {
         await server.close();
         const msg = (e as Error).message;
-        if (/APPL_ERR_XDP_LOAD|cannot load the native module/.test(msg) || (e as { code?: string }).code === 'APPL_ERR_XDP_LOAD') {
-          const s = make(true);
-          await s.listen();
-          return { server: s, pool: null };
-        }
+        if ((e as { code?: string }).code === 'APPL_ERR_XDP_LOAD' || /cannot load the native module/.test(msg)) return keep(await make(true), null);
         if (port !== 0 || !/EADDRINUSE/.test(msg) || attempt === 8) throw e;
       }
     }
@@ -255,7 +266,7 @@ export async function runServe(file: string, o: ServeOptions): Promise<void> {
       for (const at of listOr(o.dns, DEFAULT_DNS)) {
         const { host, port } = parseHostPort(at, '--dns');
         // TCP here; UDP in the workers on the same port, or through dgram where they cannot run.
-        const { server, pool } = await listenDns(host, port, udpBy !== 'node:dgram');
+        const { server, pool } = await listenDns(host, port, udpBy !== 'node:dgram', dns, img);
         if (pool === null && udpBy !== 'node:dgram') {
           log.warn('DNS over UDP through node:dgram: the native module (batched sockets) cannot load here');
           udpBy = 'node:dgram';
@@ -292,17 +303,24 @@ export async function runServe(file: string, o: ServeOptions): Promise<void> {
   process.stdout.write(`appliance: serving ${file} (sha256 ${img.hash.slice(0, 16)}…) through kernel sockets\n${lines.join('\n')}\n` +
     'press Ctrl-C to stop (SIGHUP reloads the image)\n');
   log.info({ backend: 'socket', image: img.hash, built: img.meta.builtAt, http: http.hasSites ? listOr(o.http, DEFAULT_HTTP) : [], dns: dns.hasZones ? listOr(o.dns, DEFAULT_DNS) : [] }, `serving ${file}`);
+  // Until a signal, or until a UDP worker fails (then, as on the fused path, everything is
+  // taken down and serve exits non-zero for its supervisor to restart it).
+  let failure: ApplianceError | undefined;
   const sig = await untilStopSignal({
     reload: () => { reloads.run('SIGHUP').catch(() => undefined); },
     reopen: () => drain?.reopen(),
-  });
-  process.stdout.write(`appliance: ${sig}: stopping\n`);
-  log.info({ signal: sig }, 'stopping');
+  }, udpPools.length > 0 ? Promise.race(udpPools.map((p) => p.failed)).then((e) => { failure = e; }) : undefined);
+  if (failure) log.error({ err: failure, code: failure.code }, 'a worker failed; stopping');
+  else {
+    process.stdout.write(`appliance: ${sig}: stopping\n`);
+    log.info({ signal: sig }, 'stopping');
+  }
   await metrics?.close();
   unwatch();
   await Promise.all(stops.map((s) => s()));
   drain?.stop();
   log.info('stopped');
+  if (failure) throw failure;
 }
 
 const DEFAULT_HTTP = '127.0.0.1:8080';

@@ -342,6 +342,8 @@ export async function serveWorkerMain(job: ServeJob, post: (m: WorkerMessage) =>
           if (error === null) {
             collectPending = true;
             held++;
+          } else {
+            collectGarbage(); // the refused image's tables are garbage at once
           }
           counters[IMAGES_HELD] = serving.imagesHeld();
           post({ reloaded: { queue: job.queue, reload: r.reload, error } });

@@ -193,7 +193,8 @@ export async function startXdpServer(o: XdpServeOptions): Promise<XdpServer> {
           ready.push(m.ready);
           resolve();
         } else if (m.reloaded) {
-          awaiting?.get(m.reloaded.queue)?.(m.reloaded.error);
+          // An answer to an older reload (one that timed out) is not this one's.
+          if (m.reloaded.reload === reloads) awaiting?.get(m.reloaded.queue)?.(m.reloaded.error);
         } else if (m.error) {
           const e = new ApplianceError(workerCode(m.error.code), `queue ${queue}: ${m.error.message}`);
           if (started) fail(e);
