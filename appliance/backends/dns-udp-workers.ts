@@ -19,6 +19,7 @@ import { DnsTables } from '../dns/tables.js';
 import { collectGarbage } from '../gc.js';
 import { LogRing, QueryLog } from '../log-ring.js';
 import { listenError } from './socket-dns.js';
+import { stopThreads } from '../worker/threads.js';
 
 /** A worker's counters: the responder's, then RRL's, then the loop's own. */
 const RRL_AT = DNS_COUNTERS;
@@ -192,11 +193,7 @@ export async function startDnsUdpPool(o: DnsUdpPoolOptions): Promise<DnsUdpPool>
   const failed = new Promise<ApplianceError>((resolve) => { fail = resolve; });
   const stopAll = async (): Promise<void> => {
     stopping = true;
-    Atomics.store(words, 0, 1);
-    for (const p of ports) p.close();
-    const timer = setTimeout(() => { for (const w of threads) void w.terminate(); }, 5000);
-    await Promise.all(exited);
-    clearTimeout(timer);
+    await stopThreads(words, ports, threads, exited, 5000);
   };
   try {
     for (let index = 0; index < workers; index++) {

@@ -10,6 +10,7 @@ import { BoundedLog, logger } from '../log.js';
 import { exclusiveAddresses } from './addresses.js';
 import { LogRing } from '../log-ring.js';
 import { collectGarbage } from '../gc.js';
+import { stopThreads } from './threads.js';
 import { attachXdp, interfaceInfo, parseIPv4, parseIPv6, type XdpProgram } from '../../netmap-binding/afxdp.js';
 import { loadImage, type Image } from '../../specializers/image/format.js';
 import { DnsTables } from '../dns/tables.js';
@@ -285,11 +286,7 @@ export async function startXdpServer(o: XdpServeOptions): Promise<XdpServer> {
       if (stopped) return;
       stopped = true;
       stopping = true;
-      Atomics.store(controlWords, 0, 1);
-      for (const p of ports) p.close();
-      const timer = setTimeout(() => { for (const w of threads) void w.terminate(); }, 10_000);
-      await Promise.all(exited);
-      clearTimeout(timer);
+      await stopThreads(controlWords, ports, threads, exited, 10_000);
       program.detach();
     },
   };
