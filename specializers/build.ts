@@ -104,7 +104,12 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
       w.addU32Section(SectionId.HTTP_SEGMENTS, t.segments);
       w.addU32Section(SectionId.HTTP_SPECIAL, t.special);
     }
-    if (dns) for (const [id, words] of dns.sections) w.addU32Section(id, words);
+    if (dns) {
+      for (const [id, words] of dns.sections) {
+        if (words instanceof Uint32Array) w.addU32Section(id, words);
+        else w.addSpilledSection(id, words);
+      }
+    }
     const meta: ImageMeta = {
       tool: 'appliance',
       toolVersion: toolVersion(),

@@ -16,7 +16,7 @@ import { attachImage, type Image } from '../../specializers/image/format.js';
 import { DnsResponder, DNS_COUNTERS, DNS_COUNTER_NAMES, TRANSPORT_UDP, type ChaosStrings } from '../dns/responder.js';
 import { FAMILY_IPV4, FAMILY_IPV6, RRL_COUNTERS, RRL_COUNTER_NAMES, RRL_DEFAULTS, RRL_DROP, RRL_SLIP, ResponseRateLimiter, type RrlOptions } from '../dns/rrl.js';
 import { DnsTables } from '../dns/tables.js';
-import { collectGarbage } from '../gc.js';
+import { collectGarbage } from '../../basics/gc.js';
 import { LogRing, QueryLog } from '../log-ring.js';
 import { listenError } from './socket-dns.js';
 import { stopThreads } from '../worker/threads.js';

@@ -2,7 +2,7 @@
 
 import { ApplianceError, UsageError } from '../../basics/errors.js';
 import { configureLogging, type LogFormat, type Logger } from '../log.js';
-import { collectGarbage } from '../gc.js';
+import { collectGarbage } from '../../basics/gc.js';
 import { Reloads, dropPrivileges, guardSignals, imageInfo, untilStopSignal, watchLimits } from './serve-ops.js';
 import { LogDrain, LogFile, type AccessFormat, type LogTargets, type QueryFormat } from './log-files.js';
 import { LogRing, QueryLog } from '../log-ring.js';

@@ -16,7 +16,7 @@ import { DnsResponder, type ChaosStrings } from '../dns/responder.js';
 import { Stack, type StackConfig } from '../stack/stack.js';
 import { TxQueue } from '../stack/tx.js';
 import { LogRing, QueryLog } from '../log-ring.js';
-import { collectGarbage } from '../gc.js';
+import { collectGarbage } from '../../basics/gc.js';
 import { COUNTER_STRIDE, IMAGES_HELD, LOG_RECORDS, LOG_RECORDS_LOST, DEV_FILL_RING_EMPTY, DEV_RX_DROPPED, DEV_RX_RING_FULL, DEV_TX_KICKS, DEV_TX_KICKS_DEFERRED, DNS_BASE, DNS_STREAM_BASE, HANDLER_ERRORS, HTTP_BASE, RRL_BASE, RX_BATCHES, TCP_BASE, TX_BATCHES, TX_FRAMES, TX_RING_FULL } from '../stack/counters.js';
 import { RRL_COUNTERS, RRL_DEFAULTS, ResponseRateLimiter, type RrlOptions } from '../dns/rrl.js';
 import { Tcp } from '../stack/tcp/tcp.js';

@@ -9,7 +9,7 @@ import { ApplianceError, UsageError, type ErrorCode } from '../../basics/errors.
 import { BoundedLog, logger } from '../log.js';
 import { exclusiveAddresses } from './addresses.js';
 import { LogRing } from '../log-ring.js';
-import { collectGarbage } from '../gc.js';
+import { collectGarbage } from '../../basics/gc.js';
 import { stopThreads } from './threads.js';
 import { attachXdp, interfaceInfo, parseIPv4, parseIPv6, type XdpProgram } from '../../netmap-binding/afxdp.js';
 import { loadImage, type Image } from '../../specializers/image/format.js';

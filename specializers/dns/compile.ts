@@ -17,9 +17,9 @@
 
 import { ImageWriter, SectionId } from '../image/format.js';
 import { tableSizeFor } from '../image/hash.js';
-import { U32Builder } from '../image/u32-builder.js';
+import { SpillingU32Builder, U32Builder } from '../image/u32-builder.js';
 import * as D from './layout.js';
-import { buildModel, endsWithName, hasType, loadZones, rrsetOf, runEnd, type DnsModel, type DnsNode, type DnsZone, type RRset, type ZoneSpec } from './model.js';
+import { buildModel, collectAfterPhase, endsWithName, hasType, loadZones, rrsetOf, runEnd, type DnsModel, type DnsNode, type DnsZone, type RRset, type ZoneSpec } from './model.js';
 import type { ZoneRecord } from './zone.js';
 import { T, typeToText } from './rr-types.js';
 import { nameToText } from './dns-name.js';
@@ -28,7 +28,8 @@ import { TemplateWriter, nameLength } from './template-writer.js';
 export type { ZoneSpec } from './model.js';
 
 export interface DnsBuildResult {
-  sections: Array<[number, Uint32Array]>;
+  /** The tables, in the order they are written; the big ones made through a spill file. */
+  sections: Array<[number, Uint32Array | SpillingU32Builder]>;
   zones: Array<{ origin: string; file: string; records: number; names: number }>;
   warnings: string[];
   templates: number;
@@ -58,10 +59,11 @@ function rdataName(rdata: Uint8Array, off = 0): Uint8Array {
 }
 
 class Compiler {
-  // Sized from the name count (about 1.7 templates and 2.5 types a name in a typical zone).
-  private readonly templates: U32Builder;
-  private readonly typemap: U32Builder;
-  private readonly names: U32Builder;
+  // The three tables that grow with the zone, made a window at a time (SpillingU32Builder):
+  // at a million names they are 150 MB, which would otherwise be alive beside the model.
+  private readonly templates: SpillingU32Builder;
+  private readonly typemap: SpillingU32Builder;
+  private readonly names: SpillingU32Builder;
   private readonly zoneNodata: number[] = [];
   private readonly zoneNxdomain: number[] = [];
   private readonly wildOf = new Map<DnsNode, number[]>();
@@ -71,10 +73,10 @@ class Compiler {
   private scratch = new Uint8Array(1024);
 
   constructor(private readonly w: ImageWriter, private readonly m: DnsModel) {
-    const n = m.nodes.size;
-    this.names = new U32Builder(n * D.NAME_WORDS);
-    this.templates = new U32Builder(2 * n * D.TEMPLATE_WORDS);
-    this.typemap = new U32Builder(3 * n * D.TYPEMAP_WORDS);
+    const spill = (): ReturnType<ImageWriter['spillFile']> => w.spillFile();
+    this.names = new SpillingU32Builder(spill);
+    this.templates = new SpillingU32Builder(spill);
+    this.typemap = new SpillingU32Builder(spill);
   }
 
   get templateCount(): number {
@@ -132,6 +134,7 @@ class Compiler {
     const off = this.w.append(tw.buf, 0, tw.len);
     const ptrOff = this.u16s(tw.pointers, tw.pointerCount);
     const setsOff = this.u16s(tw.arSets, tw.arSetCount * 2);
+    const index = this.templates.length / D.TEMPLATE_WORDS;
     const at = this.templates.record(D.TEMPLATE_WORDS);
     const t = this.templates.array;
     t[at + D.TPL_OFF] = off;
@@ -146,7 +149,7 @@ class Compiler {
     t[at + D.TPL_EXTRA] = extra;
     t[at + D.TPL_ARSETS_OFF] = setsOff;
     t[at + D.TPL_ARSETS_COUNT] = tw.arSetCount;
-    return at / D.TEMPLATE_WORDS;
+    return index;
   }
 
   private writeSet(tw: TemplateWriter, set: RRset, ownerIsQname: boolean, ownerOverride?: Uint8Array): number {
@@ -457,7 +460,7 @@ class Compiler {
   }
 
   /** Writes the name table, the hash and the zone table; returns the sections. */
-  nameTable(): Array<[number, Uint32Array]> {
+  nameTable(): Array<[number, Uint32Array | SpillingU32Builder]> {
     const nodes = this.m.nodes.list;
     const hash = new Uint32Array(tableSizeFor(nodes.length));
     for (let i = 0; i < nodes.length; i++) {
@@ -559,10 +562,10 @@ class Compiler {
     }
     return [
       [SectionId.DNS_ZONES, zones.view()],
-      [SectionId.DNS_NAMES, this.names.view()],
+      [SectionId.DNS_NAMES, this.names],
       [SectionId.DNS_NAME_HASH, hash],
-      [SectionId.DNS_RRSETS, this.typemap.view()],
-      [SectionId.DNS_ANSWERS, this.templates.view()],
+      [SectionId.DNS_RRSETS, this.typemap],
+      [SectionId.DNS_ANSWERS, this.templates],
     ];
   }
 }
@@ -571,6 +574,7 @@ class Compiler {
 export function compileDns(w: ImageWriter, specs: ZoneSpec[]): DnsBuildResult {
   const { parsed, warnings } = loadZones(specs);
   const model = buildModel(parsed, warnings);
+  collectAfterPhase(parsed.reduce((n, z) => n + z.records.length, 0));
   return compileModel(w, model);
 }
 

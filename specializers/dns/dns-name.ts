@@ -228,10 +228,22 @@ export class ByteArena {
   private chunk = new Uint8Array(ARENA_CHUNK);
   private used = 0;
 
+  /** The chunk the last place() copied into (valid until the next place()). */
+  placed: Uint8Array = this.chunk;
+
   /** A view holding a copy of src[start, end). */
   copy(src: Uint8Array, start: number, end: number): Uint8Array {
+    const at = this.place(src, start, end);
+    return this.placed.subarray(at, at + end - start);
+  }
+
+  /** Copies src[start, end) into the arena without making a view: returns its offset in `placed`. */
+  place(src: Uint8Array, start: number, end: number): number {
     const len = end - start;
-    if (len > ARENA_CHUNK >>> 4) return src.slice(start, end);
+    if (len > ARENA_CHUNK >>> 4) {
+      this.placed = src.slice(start, end);
+      return 0;
+    }
     if (this.used + len > this.chunk.length) {
       this.chunk = new Uint8Array(ARENA_CHUNK);
       this.used = 0;
@@ -240,7 +252,8 @@ export class ByteArena {
     const c = this.chunk;
     for (let i = 0; i < len; i++) c[at + i] = src[start + i]!;
     this.used = at + len;
-    return c.subarray(at, at + len);
+    this.placed = c;
+    return at;
   }
 }
 

@@ -9,6 +9,7 @@
 // apex are not used for answers; its DS RRset at the child apex is (DS is parent-side).
 
 import { UsageError } from '../../basics/errors.js';
+import { collectGarbage } from '../../basics/gc.js';
 import { hashBytesFolded } from '../image/hash.js';
 import { T } from './rr-types.js';
 import { checkZone, refuseSigned, parseZoneFile, nameToText, type ParsedZone, type ZoneRecord } from './zone.js';
@@ -281,11 +282,22 @@ export function endsWithName(name: Uint8Array, suffix: Uint8Array): boolean {
   return false;
 }
 
+/** Zones of more records than this are collected after between build phases (basics/gc.ts): below it the garbage is small. */
+const COLLECT_ABOVE_RECORDS = 100_000;
+
+/** A full collection after a phase of a big zone's build, so that its garbage is gone before the next phase's live data grows. */
+export function collectAfterPhase(records: number): void {
+  if (records > COLLECT_ABOVE_RECORDS) collectGarbage();
+}
+
 export function loadZones(specs: ZoneSpec[]): { parsed: ParsedZone[]; warnings: string[] } {
   const parsed: ParsedZone[] = [];
   const warnings: string[] = [];
   for (const s of specs) {
-    const z = checkZone(parseZoneFile(s.file, s.origin === null ? {} : { origin: s.origin }));
+    const p = parseZoneFile(s.file, s.origin === null ? {} : { origin: s.origin });
+    collectAfterPhase(p.records.length); // the file's bytes and the lexer's tables
+    const z = checkZone(p);
+    collectAfterPhase(z.records.length);
     refuseSigned(z);
     for (const w of z.warnings) warnings.push(w);
     parsed.push(z);

@@ -52,6 +52,7 @@ import { basename, dirname, join } from 'node:path';
 import { copyBytes } from '../../basics/bytes.js';
 import { ImageError } from '../../basics/errors.js';
 import { fileKind, readRegularFile } from '../regular-file.js';
+import type { SpillFile, SpillingU32Builder } from './u32-builder.js';
 
 export const MAGIC = Uint8Array.of(0x41, 0x50, 0x50, 0x4c, 0x49, 0x4d, 0x47, 0x1a); // "APPLIMG\x1a"
 export const FORMAT_VERSION = 1;
@@ -192,6 +193,8 @@ export class ImageWriter {
   private blobOpen = false;
   private done = false;
   private closed = false;
+  /** Open spill files (SpillingU32Builder), closed once copied or on abort. */
+  private readonly spills: number[] = [];
 
   constructor(readonly path: string) {
     const existing = judgeOutput(path);
@@ -272,9 +275,65 @@ export class ImageWriter {
     this.addSection(id, new Uint8Array(words.buffer, words.byteOffset, words.byteLength));
   }
 
+  /**
+   * A file for a SpillingU32Builder's windows: in the image's directory (the space a
+   * build needs is the image's, wherever /tmp is), unlinked as soon as it is open, so
+   * that nothing is left behind whatever happens to the build. Closed by
+   * addSpilledSection, or by abort().
+   */
+  spillFile(): SpillFile {
+    const path = join(dirname(this.path), `.${basename(this.path)}.spill-${process.pid}-${randomBytes(4).toString('hex')}`);
+    const fd = this.io('creating a temporary file', () =>
+      openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600));
+    try { unlinkSync(path); } catch { /* removed already: the open descriptor is what counts */ }
+    this.spills.push(fd);
+    let end = 0;
+    return {
+      fd,
+      append: (bytes: Uint8Array) => {
+        let done = 0;
+        while (done < bytes.length) done += this.io('writing a temporary file', () => writeSync(fd, bytes, done, bytes.length - done, end + done));
+        end += bytes.length;
+      },
+    };
+  }
+
+  /** A section whose words a SpillingU32Builder made: the spilled part read back from its file, then the rest. */
+  addSpilledSection(id: number, table: SpillingU32Builder): void {
+    if (this.blobOpen) throw new Error('addSection while the BLOB is open');
+    if (this.sections.some((s) => s.id === id)) throw new Error(`section ${id} written twice`);
+    if (SECTION_NAMES[id] === undefined) throw new Error(`section ${id} is not defined in format.ts`);
+    this.pad();
+    const offset = this.size;
+    const { file, bytes } = table.spilledFile;
+    if (file !== null) {
+      const chunk = Buffer.allocUnsafe(WRITE_BUFFER * 4);
+      for (let at = 0; at < bytes; ) {
+        const want = Math.min(chunk.length, bytes - at);
+        const got = this.io('reading a temporary file', () => readSync(file.fd, chunk, 0, want, at));
+        if (got === 0) throw new ImageError('APPL_ERR_IMAGE_WRITE', this.path, 'a temporary file of the build ended early');
+        this.write(chunk.subarray(0, got));
+        at += got;
+      }
+      this.closeSpill(file.fd);
+    }
+    const tail = table.tail();
+    this.write(tail);
+    this.sections.push({ id, offset, length: bytes + tail.length });
+    this.pad();
+  }
+
+  private closeSpill(fd: number): void {
+    const i = this.spills.indexOf(fd);
+    if (i < 0) return;
+    this.spills.splice(i, 1);
+    try { closeSync(fd); } catch { /* unlinked already; nothing to lose */ }
+  }
+
   /** Writes the section table and header, syncs, then moves the file to its final name. */
   finish(): { size: number; hash: string } {
     if (this.blobOpen) throw new Error('finish with the BLOB open');
+    for (const fd of this.spills.slice()) this.closeSpill(fd);
     this.pad();
     const tableOff = this.size;
     const table = new Uint8Array(this.sections.length * SECTION_ENTRY_LEN);
@@ -315,6 +374,7 @@ export class ImageWriter {
 
   /** Removes the temporary file of a build that failed. */
   abort(): void {
+    for (const fd of this.spills.slice()) this.closeSpill(fd);
     if (this.done) return;
     this.done = true;
     // Not closed twice: the number may belong to another file by now.

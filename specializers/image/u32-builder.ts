@@ -53,3 +53,75 @@ export class U32Builder {
     this.words = next;
   }
 }
+
+/** Where a SpillingU32Builder puts its full windows: a file the image writer opens. */
+export interface SpillFile {
+  fd: number;
+  /** Writes bytes at the file's end; errors name the image being built. */
+  append(bytes: Uint8Array): void;
+}
+
+/**
+ * A table of u32 records too big to keep whole while it is being made (the DNS names and
+ * answers of a zone of a million names are 150 MB, built while the zone's model, the other
+ * large thing, is still alive): it keeps one window of words, and each full window goes to
+ * a temporary file that the image writer later copies into the table's section
+ * (ImageWriter.addSpilledSection). Records are written once, right after record(), and
+ * never read back, which is how the DNS compiler makes its tables.
+ *
+ * A table that never fills its window never touches a file.
+ */
+export class SpillingU32Builder {
+  private readonly words: Uint32Array;
+  private used = 0;
+  private spilled = 0;
+  private file: SpillFile | null = null;
+
+  /**
+   * @param open makes the file on the first spill
+   * @param windowWords words kept in memory (records never straddle a window)
+   */
+  constructor(private readonly open: () => SpillFile, windowWords = 1 << 20) {
+    this.words = new Uint32Array(windowWords);
+  }
+
+  /** Words in the table so far (the index the next record starts at). */
+  get length(): number {
+    return this.spilled + this.used;
+  }
+
+  /**
+   * Appends a zeroed record of `n` words; returns where it starts in `array` (not its
+   * index in the table: that is `length` before the call).
+   */
+  record(n: number): number {
+    if (n > this.words.length) throw new RangeError(`a record of ${n} words is larger than the window (${this.words.length})`);
+    if (this.used + n > this.words.length) this.spill();
+    const at = this.used;
+    this.used += n;
+    return at;
+  }
+
+  /** The window, for writing the record just made (valid until the next record()). */
+  get array(): Uint32Array {
+    return this.words;
+  }
+
+  /** Bytes already in the file, and the file (null when nothing spilled). */
+  get spilledFile(): { file: SpillFile | null; bytes: number } {
+    return { file: this.file, bytes: this.spilled * 4 };
+  }
+
+  /** The words still in memory, after the spilled ones. */
+  tail(): Uint8Array {
+    return new Uint8Array(this.words.buffer, 0, this.used * 4);
+  }
+
+  private spill(): void {
+    this.file ??= this.open();
+    this.file.append(this.tail());
+    this.spilled += this.used;
+    this.words.fill(0, 0, this.used);
+    this.used = 0;
+  }
+}
