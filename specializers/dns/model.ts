@@ -43,7 +43,7 @@ export interface DnsNode {
   parent: DnsNode | null;
   /** The "*" child, if any. */
   wildcard: DnsNode | null;
-  isApex: boolean;
+  readonly isApex: boolean;
   /** NS here and not at an apex: the top of a delegated subtree. */
   isCut: boolean;
   /** The cut above this name, when it is occluded (this is glue or junk below a delegation). */
@@ -191,6 +191,52 @@ export class NameIndex {
 /** The records array of a name without any. */
 const NO_RECS: ZoneRecord[] = [];
 
+/** What few names have: a wildcard child, a cut above, the parent zone's DS. */
+interface NodeExtra {
+  wildcard: DnsNode | null;
+  cutAbove: DnsNode | null;
+  parentDs: RRset | null | undefined;
+  parentZone: number;
+}
+
+const NODE_APEX = 1;
+const NODE_CUT = 2;
+
+/**
+ * A DnsNode in eight fields: the flags in one, and what few names have in an object of its
+ * own (null for the rest). A million names are a million of these, alive from the model to
+ * the end of the compile: four fields fewer are 35 MB less at the build's peak.
+ */
+class Node implements DnsNode {
+  recs: ZoneRecord[] = NO_RECS;
+  recStart = 0;
+  recCount = 0;
+  parent: DnsNode | null = null;
+  private flags: number;
+  private extra: NodeExtra | null = null;
+
+  constructor(readonly name: Uint8Array, readonly zone: number, isApex: boolean) {
+    this.flags = isApex ? NODE_APEX : 0;
+  }
+
+  get isApex(): boolean { return (this.flags & NODE_APEX) !== 0; }
+  get isCut(): boolean { return (this.flags & NODE_CUT) !== 0; }
+  set isCut(v: boolean) { this.flags = v ? this.flags | NODE_CUT : this.flags & ~NODE_CUT; }
+
+  private more(): NodeExtra {
+    return (this.extra ??= { wildcard: null, cutAbove: null, parentDs: undefined, parentZone: -1 });
+  }
+
+  get wildcard(): DnsNode | null { return this.extra === null ? null : this.extra.wildcard; }
+  set wildcard(v: DnsNode | null) { this.more().wildcard = v; }
+  get cutAbove(): DnsNode | null { return this.extra === null ? null : this.extra.cutAbove; }
+  set cutAbove(v: DnsNode | null) { this.more().cutAbove = v; }
+  get parentDs(): RRset | null | undefined { return this.extra === null ? undefined : this.extra.parentDs; }
+  set parentDs(v: RRset | null | undefined) { this.more().parentDs = v; }
+  get parentZone(): number { return this.extra === null ? -1 : this.extra.parentZone; }
+  set parentZone(v: number) { this.more().parentZone = v; }
+}
+
 /** Does the name hold records of this type? */
 export function hasType(n: DnsNode, type: number): boolean {
   const recs = n.recs;
@@ -332,7 +378,7 @@ export function buildModel(parsed: ParsedZone[], warnings: string[] = []): DnsMo
 
     const own = new NameIndex(z.records.length);
     const newNode = (name: Uint8Array, hash: number, isApex: boolean): DnsNode => {
-      const n: DnsNode = { name, zone: index, recs: NO_RECS, recStart: 0, recCount: 0, parent: null, wildcard: null, isApex, isCut: false, cutAbove: null, parentDs: undefined, parentZone: -1 };
+      const n = new Node(name, index, isApex);
       own.add(n, hash);
       return n;
     };
