@@ -19,8 +19,7 @@ import { ImageWriter, SectionId } from '../image/format.js';
 import { tableSizeFor } from '../image/hash.js';
 import { SpillingU32Builder, U32Builder } from '../image/u32-builder.js';
 import * as D from './layout.js';
-import { buildModel, collectAfterPhase, endsWithName, hasType, loadZones, rrsetOf, runEnd, type DnsModel, type DnsNode, type DnsZone, type RRset, type ZoneSpec } from './model.js';
-import type { ZoneRecord } from './zone.js';
+import { buildModel, collectAfterPhase, endsWithName, hasType, loadZones, rrsetOf, runEnd, typeAt, type DnsModel, type DnsNode, type DnsZone, type RRset, type SortedRecords, type ZoneSpec } from './model.js';
 import { T, typeToText } from './rr-types.js';
 import { nameToText } from './dns-name.js';
 import { TemplateWriter, nameLength } from './template-writer.js';
@@ -90,15 +89,16 @@ class Compiler {
   }
 
   /** The largest RRset written into the current template (named when it never fits). */
-  private biggest: { rec: ZoneRecord; count: number; bytes: number } | null = null;
-  /** RRsets already warned about (one appears in several templates: exact, ANY, chains). */
-  private readonly warned = new Set<ZoneRecord>();
+  private biggest: { file: string; line: number; type: number; owner: Uint8Array; count: number; bytes: number } | null = null;
+  /** RRsets already warned about, by the place of their first record (one appears in several templates: exact, ANY, chains). */
+  private readonly warned = new Set<string>();
 
   private warnNeverFits(): void {
     const b = this.biggest;
-    if (b === null || this.warned.has(b.rec)) return;
-    this.warned.add(b.rec);
-    this.m.warnings.push(`${b.rec.file}:${b.rec.line}: the ${typeToText(b.rec.type)} RRset of ${nameToText(b.rec.owner)} ` +
+    const key = b === null ? '' : `${b.file}:${b.line}:${b.type}`;
+    if (b === null || this.warned.has(key)) return;
+    this.warned.add(key);
+    this.m.warnings.push(`${b.file}:${b.line}: the ${typeToText(b.type)} RRset of ${nameToText(b.owner)} ` +
       `(${b.count} record${b.count === 1 ? '' : 's'}, ${b.bytes} bytes in an answer) does not fit in a DNS message (65,535 bytes): ` +
       `every query for it is answered TC=1 with no records, as NSD answers it`);
   }
@@ -152,19 +152,29 @@ class Compiler {
     return index;
   }
 
+  /** Writes an RRset (of record objects); returns how many records. */
   private writeSet(tw: TemplateWriter, set: RRset, ownerIsQname: boolean, ownerOverride?: Uint8Array): number {
-    return this.writeRun(tw, set.records, 0, set.records.length, ownerIsQname, ownerOverride);
+    const start = tw.len;
+    const recs = set.records;
+    for (const r of recs) tw.rr(ownerIsQname ? null : (ownerOverride ?? r.owner), r.type, r.class, r.ttl, r.rdata);
+    if (recs.length > 0 && (this.biggest === null || tw.len - start > this.biggest.bytes)) {
+      const r = recs[0]!;
+      this.biggest = { file: r.file, line: r.line, type: r.type, owner: r.owner, count: recs.length, bytes: tw.len - start };
+    }
+    return recs.length;
   }
 
-  /** Writes recs[from, to) (one RRset); returns how many records. */
-  private writeRun(tw: TemplateWriter, recs: ZoneRecord[], from: number, to: number, ownerIsQname: boolean, ownerOverride?: Uint8Array): number {
+  /** Writes the records from to to of a name's (one RRset), straight from the store; returns how many. */
+  private writeRun(tw: TemplateWriter, recs: SortedRecords, from: number, to: number, ownerIsQname: boolean, ownerOverride?: Uint8Array): number {
     const start = tw.len;
+    const st = recs.store, order = recs.order;
     for (let i = from; i < to; i++) {
-      const r = recs[i]!;
-      tw.rr(ownerIsQname ? null : (ownerOverride ?? r.owner), r.type, r.class, r.ttl, r.rdata);
+      const k = order[i]!;
+      tw.rr(ownerIsQname ? null : (ownerOverride ?? st.owner[k]!), st.type[k]!, st.cls[k]!, st.ttl[k]!, st.rdata(k));
     }
     if (to > from && (this.biggest === null || tw.len - start > this.biggest.bytes)) {
-      this.biggest = { rec: recs[from]!, count: to - from, bytes: tw.len - start };
+      const k = order[from]!;
+      this.biggest = { file: st.file(k), line: st.line[k]!, type: st.type[k]!, owner: st.owner[k]!, count: to - from, bytes: tw.len - start };
     }
     return to - from;
   }
@@ -298,7 +308,7 @@ class Compiler {
         const j = runEnd(recs, i, stop);
         const tw = head();
         tw.an += this.writeRun(tw, recs, i, j, false, end.owner);
-        this.pushPair(recs[i]!.type, this.emit(tw, RCODE_NOERROR, true));
+        this.pushPair(typeAt(recs, i), this.emit(tw, RCODE_NOERROR, true));
         i = j;
       }
     }
@@ -330,7 +340,7 @@ class Compiler {
     const recs = n.recs;
     for (let i = n.recStart, stop = i + n.recCount; i < stop; ) {
       const j = runEnd(recs, i, stop);
-      const type = recs[i]!.type;
+      const type = typeAt(recs, i);
       const tw = this.writer(q0);
       tw.an += this.writeRun(tw, recs, i, j, true);
       i = j;
@@ -574,7 +584,7 @@ class Compiler {
 export function compileDns(w: ImageWriter, specs: ZoneSpec[]): DnsBuildResult {
   const { parsed, warnings } = loadZones(specs);
   const model = buildModel(parsed, warnings);
-  collectAfterPhase(parsed.reduce((n, z) => n + z.records.length, 0));
+  collectAfterPhase(parsed.reduce((n, z) => n + z.store.length, 0));
   return compileModel(w, model);
 }
 

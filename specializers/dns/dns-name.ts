@@ -228,6 +228,11 @@ export class ByteArena {
   private chunk = new Uint8Array(ARENA_CHUNK);
   private used = 0;
 
+  /** The chunk short copies go into now. */
+  get current(): Uint8Array {
+    return this.chunk;
+  }
+
   /** The chunk the last place() copied into (valid until the next place()). */
   placed: Uint8Array = this.chunk;
 

@@ -13,6 +13,7 @@ import { collectGarbage } from '../../basics/gc.js';
 import { hashBytesFolded } from '../image/hash.js';
 import { T } from './rr-types.js';
 import { checkZone, refuseSigned, parseZoneFile, nameToText, type ParsedZone, type ZoneRecord } from './zone.js';
+import { RecordStore } from './record-store.js';
 
 export interface ZoneSpec {
   origin: string | null;
@@ -31,13 +32,13 @@ export interface DnsNode {
   name: Uint8Array;
   zone: number;
   /**
-   * The name's records are recs[recStart, recStart + recCount): those of one type
-   * together, types in zone-file order of their first record. `recs` is the zone's one
-   * array of records sorted by name (not an array, nor RRset objects, per name: at a
+   * The name's records are recs.order[recStart, recStart + recCount) of recs.store:
+   * those of one type together, types in zone-file order of their first record. `recs` is
+   * the zone's one order of its records by name (not an array, nor RRset objects, per name: at a
    * million names such long-lived objects are what the collector spends its time on);
    * rrsetOf() and rrsetsOf() make RRsets from it when asked.
    */
-  recs: ZoneRecord[];
+  recs: SortedRecords;
   recStart: number;
   recCount: number;
   parent: DnsNode | null;
@@ -188,8 +189,17 @@ export class NameIndex {
   }
 }
 
-/** The records array of a name without any. */
-const NO_RECS: ZoneRecord[] = [];
+/**
+ * A zone's records in name order: the i-th is record order[i] of the store (model.ts
+ * sorts indices, never records).
+ */
+export interface SortedRecords {
+  readonly store: RecordStore;
+  readonly order: Int32Array;
+}
+
+/** The records of a name without any. */
+const NO_RECS: SortedRecords = { store: new RecordStore(0), order: new Int32Array(0) };
 
 /** What few names have: a wildcard child, a cut above, the parent zone's DS. */
 interface NodeExtra {
@@ -208,7 +218,7 @@ const NODE_CUT = 2;
  * the end of the compile: four fields fewer are 35 MB less at the build's peak.
  */
 class Node implements DnsNode {
-  recs: ZoneRecord[] = NO_RECS;
+  recs: SortedRecords = NO_RECS;
   recStart = 0;
   recCount = 0;
   parent: DnsNode | null = null;
@@ -237,18 +247,31 @@ class Node implements DnsNode {
   set parentZone(v: number) { this.more().parentZone = v; }
 }
 
+/** The records i to j (one RRset) as an RRset of record objects. */
+function setOf(recs: SortedRecords, i: number, j: number): RRset {
+  const records: ZoneRecord[] = [];
+  for (let x = i; x < j; x++) records.push(recs.store.record(recs.order[x]!));
+  return { type: records[0]!.type, owner: records[0]!.owner, records };
+}
+
 /** Does the name hold records of this type? */
 export function hasType(n: DnsNode, type: number): boolean {
-  const recs = n.recs;
-  for (let i = n.recStart, end = i + n.recCount; i < end; i++) if (recs[i]!.type === type) return true;
+  const types = n.recs.store.type, order = n.recs.order;
+  for (let i = n.recStart, end = i + n.recCount; i < end; i++) if (types[order[i]!] === type) return true;
   return false;
 }
 
-/** Where the run of records of the type that starts at recs[i] ends (at `end` at most). */
-export function runEnd(recs: ZoneRecord[], i: number, end: number): number {
-  const type = recs[i]!.type;
+/** The type of the i-th record in name order. */
+export function typeAt(recs: SortedRecords, i: number): number {
+  return recs.store.type[recs.order[i]!]!;
+}
+
+/** Where the run of records of the type that starts at the i-th ends (at `end` at most). */
+export function runEnd(recs: SortedRecords, i: number, end: number): number {
+  const types = recs.store.type, order = recs.order;
+  const type = types[order[i]!];
   let j = i + 1;
-  while (j < end && recs[j]!.type === type) j++;
+  while (j < end && types[order[j]!] === type) j++;
   return j;
 }
 
@@ -256,7 +279,7 @@ export function runEnd(recs: ZoneRecord[], i: number, end: number): number {
 export function rrsetOf(n: DnsNode, type: number): RRset | undefined {
   const recs = n.recs;
   for (let i = n.recStart, end = i + n.recCount; i < end; i++) {
-    if (recs[i]!.type === type) return { type, owner: recs[i]!.owner, records: recs.slice(i, runEnd(recs, i, end)) };
+    if (typeAt(recs, i) === type) return setOf(recs, i, runEnd(recs, i, end));
   }
   return undefined;
 }
@@ -267,7 +290,7 @@ export function rrsetsOf(n: DnsNode): RRset[] {
   const recs = n.recs;
   for (let i = n.recStart, end = i + n.recCount; i < end; ) {
     const j = runEnd(recs, i, end);
-    out.push({ type: recs[i]!.type, owner: recs[i]!.owner, records: recs.slice(i, j) });
+    out.push(setOf(recs, i, j));
     i = j;
   }
   return out;
@@ -287,13 +310,14 @@ function isWildcardLabel(name: Uint8Array): boolean {
  * regrouped so that a name's records of one type are together, types in order of first
  * appearance): a counting sort by name. Sets recs, recStart and recCount of every name.
  */
-function sortRecordsByName(records: ZoneRecord[], nodeOf: Int32Array, nodes: DnsNode[]): void {
+function sortRecordsByName(store: RecordStore, nodeOf: Int32Array, nodes: DnsNode[]): void {
   const start = new Int32Array(nodes.length + 1);
   for (let k = 0; k < nodeOf.length; k++) start[nodeOf[k]! + 1]!++;
   for (let i = 0; i < nodes.length; i++) start[i + 1]! += start[i]!;
-  const sorted: ZoneRecord[] = new Array<ZoneRecord>(records.length);
+  const order = new Int32Array(store.length);
   const fill = start.slice(0, nodes.length);
-  for (let k = 0; k < records.length; k++) sorted[fill[nodeOf[k]!]!++] = records[k]!;
+  for (let k = 0; k < store.length; k++) order[fill[nodeOf[k]!]!++] = k;
+  const sorted: SortedRecords = { store, order };
   for (let i = 0; i < nodes.length; i++) {
     const n = nodes[i]!;
     const from = start[i]!, to = start[i + 1]!;
@@ -301,21 +325,21 @@ function sortRecordsByName(records: ZoneRecord[], nodeOf: Int32Array, nodes: Dns
     n.recs = sorted;
     n.recStart = from;
     n.recCount = to - from;
-    if (to - from > 2) groupTypes(sorted, from, to);
+    if (to - from > 2) groupTypes(store.type, order, from, to);
   }
 }
 
-/** Makes the records of each type in recs[from, to) contiguous, types in order of first appearance, stably. */
-function groupTypes(recs: ZoneRecord[], from: number, to: number): void {
+/** Makes the records of each type in order[from, to) contiguous, types in order of first appearance, stably. */
+function groupTypes(types: Uint16Array, order: Int32Array, from: number, to: number): void {
   for (let i = from + 1; i < to; i++) {
-    if (recs[i]!.type === recs[i - 1]!.type) continue;
+    if (types[order[i]!] === types[order[i - 1]!]) continue;
     // A new type starts at i: is an earlier run of it further up? Then move this one there.
     let last = i - 1;
-    while (last >= from && recs[last]!.type !== recs[i]!.type) last--;
+    while (last >= from && types[order[last]!] !== types[order[i]!]) last--;
     if (last < from) continue;
-    const r = recs[i]!;
-    for (let j = i; j > last + 1; j--) recs[j] = recs[j - 1]!;
-    recs[last + 1] = r;
+    const r = order[i]!;
+    for (let j = i; j > last + 1; j--) order[j] = order[j - 1]!;
+    order[last + 1] = r;
   }
 }
 
@@ -341,9 +365,9 @@ export function loadZones(specs: ZoneSpec[]): { parsed: ParsedZone[]; warnings: 
   const warnings: string[] = [];
   for (const s of specs) {
     const p = parseZoneFile(s.file, s.origin === null ? {} : { origin: s.origin });
-    collectAfterPhase(p.records.length); // the file's bytes and the lexer's tables
+    collectAfterPhase(p.store.length); // the file's bytes and the lexer's tables
     const z = checkZone(p);
-    collectAfterPhase(z.records.length);
+    collectAfterPhase(z.store.length);
     refuseSigned(z);
     for (const w of z.warnings) warnings.push(w);
     parsed.push(z);
@@ -372,11 +396,15 @@ export function buildModel(parsed: ParsedZone[], warnings: string[] = []): DnsMo
     if (seen.has(originKey)) throw new UsageError(`zone ${text} given twice (${seen.get(originKey)} and ${z.file})`);
     seen.set(originKey, z.file);
     const index = zones.length;
-    const soa = z.records.find((r) => r.type === T.SOA)!;
+    const st = z.store;
+    let soaAt = 0;
+    while (soaAt < st.length && st.type[soaAt] !== T.SOA) soaAt++;
+    if (soaAt === st.length) throw new UsageError(`zone ${text} (${z.file}) has no SOA record: check it with checkZone first`);
+    const soa = st.record(soaAt);
     const zone: DnsZone = { index, origin: z.origin, originKey, originText: text, file: z.file, apex: null as unknown as DnsNode, soa, recordCount: 0, nameCount: 0 };
     zones.push(zone);
 
-    const own = new NameIndex(z.records.length);
+    const own = new NameIndex(st.length);
     const newNode = (name: Uint8Array, hash: number, isApex: boolean): DnsNode => {
       const n = new Node(name, index, isApex);
       own.add(n, hash);
@@ -385,12 +413,11 @@ export function buildModel(parsed: ParsedZone[], warnings: string[] = []): DnsMo
     const apex = newNode(z.origin, hashBytesFolded(z.origin, 0, z.origin.length), true);
     // Each record's name, by position in the index; the parser hands records of one owner
     // the same array, so a run of them is looked up once.
-    const records = z.records;
-    const nodeOf = new Int32Array(records.length);
+    const nodeOf = new Int32Array(st.length);
     let lastOwner: Uint8Array | null = null;
     let lastNode = 0;
-    for (let k = 0; k < records.length; k++) {
-      const o = records[k]!.owner;
+    for (let k = 0; k < st.length; k++) {
+      const o = st.owner[k]!;
       if (o !== lastOwner) {
         const h = hashBytesFolded(o, 0, o.length);
         lastNode = own.indexOf(o, 0, o.length, h);
@@ -402,8 +429,8 @@ export function buildModel(parsed: ParsedZone[], warnings: string[] = []): DnsMo
       }
       nodeOf[k] = lastNode;
     }
-    zone.recordCount = records.length;
-    sortRecordsByName(records, nodeOf, own.list);
+    zone.recordCount = st.length;
+    sortRecordsByName(st, nodeOf, own.list);
     // Empty non-terminals: every ancestor up to the apex exists (RFC 4592 §2.2.2). (Names
     // added on the way are visited too: their chain is linked already, they stop at once.)
     const list = own.list;

@@ -16,7 +16,8 @@ import { NameTable, isSubdomain, lowerNameInPlace, nameToText, wireNameLength } 
 import { rdataToText } from './rdata-text.js';
 import { CLASS_IN, F, T, classToText, layoutOf, typeToText } from './rr-types.js';
 import { ProblemList, where } from './zone-errors.js';
-import type { ParsedZone, ZoneRecord } from './zone-parser.js';
+import { parsedZone, type ParsedZone } from './zone-parser.js';
+import type { RecordStore, ZoneRecord } from './record-store.js';
 
 const MAX_DUPLICATE_WARNINGS = 100;
 
@@ -52,8 +53,8 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
-function recordText(r: ZoneRecord): string {
-  return `${nameToText(r.owner)} ${r.ttl} ${classToText(r.class)} ${typeToText(r.type)} ${rdataToText(r.type, r.rdata)}`;
+function recordText(st: RecordStore, k: number): string {
+  return `${nameToText(st.owner[k]!)} ${st.ttl[k]} ${classToText(st.cls[k]!)} ${typeToText(st.type[k]!)} ${rdataToText(st.type[k]!, st.rdata(k))}`;
 }
 
 /**
@@ -63,8 +64,9 @@ function recordText(r: ZoneRecord): string {
 export function checkZone(z: ParsedZone): ParsedZone {
   const problems = new ProblemList();
   const warnings = z.warnings.slice();
-  const recs = z.records;
-  const n = recs.length;
+  const st = z.store;
+  const n = st.length;
+  const owners = st.owner, types = st.type, classes = st.cls, lines = st.line;
   const apexText = nameToText(z.origin);
 
   // Owner ids, case-insensitive; the previous record's owner array short-cuts the lookup.
@@ -74,19 +76,19 @@ export function checkZone(z: ParsedZone): ParsedZone {
   let prevOwner: Uint8Array | null = null;
   let prevId = -1;
   for (let k = 0; k < n; k++) {
-    const r = recs[k]!;
-    if (r.owner !== prevOwner) {
-      prevOwner = r.owner;
+    const o = owners[k]!;
+    if (o !== prevOwner) {
+      prevOwner = o;
       const before = names.size;
-      prevId = names.internArray(r.owner);
-      if (prevId === before) outside.push(!isSubdomain(r.owner, z.origin));
+      prevId = names.internArray(o);
+      if (prevId === before) outside.push(!isSubdomain(o, z.origin));
     }
     ownerId[k] = prevId;
     if (outside[prevId]) {
-      problems.add('APPL_ERR_ZONE_CHECK', r.file, r.line, `out of zone data: ${nameToText(r.owner)} is outside the zone ${apexText}`);
+      problems.add('APPL_ERR_ZONE_CHECK', st.file(k), lines[k], `out of zone data: ${nameToText(o)} is outside the zone ${apexText}`);
     }
-    if (r.class !== CLASS_IN) {
-      problems.add('APPL_ERR_ZONE_CHECK', r.file, r.line, `class ${classToText(r.class)}: only class IN is supported`);
+    if (classes[k] !== CLASS_IN) {
+      problems.add('APPL_ERR_ZONE_CHECK', st.file(k), lines[k], `class ${classToText(classes[k]!)}: only class IN is supported`);
     }
   }
   const apexId = names.find(z.origin, 0, z.origin.length);
@@ -111,10 +113,9 @@ export function checkZone(z: ParsedZone): ParsedZone {
   // Type, class, canonical RDATA, then file order: duplicates become adjacent and the
   // first of each run (in file order) is the one kept.
   const byRdata = (a: number, b: number): number => {
-    const ra = recs[a]!, rb = recs[b]!;
-    if (ra.type !== rb.type) return ra.type - rb.type;
-    if (ra.class !== rb.class) return ra.class - rb.class;
-    const d = compareBytes(canonicalRdata(ra.type, ra.rdata), canonicalRdata(rb.type, rb.rdata));
+    if (types[a] !== types[b]) return types[a]! - types[b]!;
+    if (classes[a] !== classes[b]) return classes[a]! - classes[b]!;
+    const d = compareBytes(canonicalRdata(types[a]!, st.rdata(a)), canonicalRdata(types[b]!, st.rdata(b)));
     return d !== 0 ? d : a - b;
   };
 
@@ -128,23 +129,22 @@ export function checkZone(z: ParsedZone): ParsedZone {
       let setStart = 0;
       let kept = group[0]!;
       for (let g = 1; g <= group.length; g++) {
-        const prev = recs[group[g - 1]!]!;
-        const cur = g < group.length ? recs[group[g]!]! : null;
-        if (cur !== null && cur.type === prev.type && cur.class === prev.class) {
-          if (compareBytes(canonicalRdata(prev.type, prev.rdata), canonicalRdata(cur.type, cur.rdata)) === 0) {
-            dropped[group[g]!] = 1;
+        const prev = group[g - 1]!;
+        const cur = g < group.length ? group[g]! : -1;
+        if (cur >= 0 && types[cur] === types[prev] && classes[cur] === classes[prev]) {
+          if (compareBytes(canonicalRdata(types[prev]!, st.rdata(prev)), canonicalRdata(types[cur]!, st.rdata(cur))) === 0) {
+            dropped[cur] = 1;
             if (duplicates++ < MAX_DUPLICATE_WARNINGS) {
-              const first = recs[kept]!;
-              warnings.push(`${where(cur.file, cur.line)}: duplicate record dropped: ${recordText(cur)} (same as ${where(first.file, first.line)})`);
+              warnings.push(`${where(st.file(cur), lines[cur])}: duplicate record dropped: ${recordText(st, cur)} (same as ${where(st.file(kept), lines[kept])})`);
             }
           } else {
-            kept = group[g]!;
+            kept = cur;
           }
           continue;
         }
-        ttlCheck(recs, group, setStart, g, dropped, warnings);
+        ttlCheck(st, group, setStart, g, dropped, warnings);
         setStart = g;
-        if (cur !== null) kept = group[g]!;
+        if (cur >= 0) kept = cur;
       }
     }
 
@@ -153,14 +153,14 @@ export function checkZone(z: ParsedZone): ParsedZone {
     for (let j = gs; j < ge; j++) {
       const k = order[j]!;
       if (dropped[k] !== 0) continue;
-      const r = recs[k]!;
-      switch (r.type) {
+      const file = st.file(k), line = lines[k];
+      switch (types[k]) {
         case T.CNAME:
-          if (cname >= 0) problems.add('APPL_ERR_ZONE_CHECK', r.file, r.line, `multiple CNAME records at ${nameToText(r.owner)} (a name has at most one, RFC 1034 §3.6.2)`);
+          if (cname >= 0) problems.add('APPL_ERR_ZONE_CHECK', file, line, `multiple CNAME records at ${nameToText(owners[k]!)} (a name has at most one, RFC 1034 §3.6.2)`);
           else cname = k;
           break;
         case T.DNAME:
-          if (dname >= 0) problems.add('APPL_ERR_ZONE_CHECK', r.file, r.line, `multiple DNAME records at ${nameToText(r.owner)} (a name has at most one, RFC 6672 §2.4)`);
+          if (dname >= 0) problems.add('APPL_ERR_ZONE_CHECK', file, line, `multiple DNAME records at ${nameToText(owners[k]!)} (a name has at most one, RFC 6672 §2.4)`);
           else dname = k;
           if (other < 0) other = k;
           break;
@@ -170,9 +170,9 @@ export function checkZone(z: ParsedZone): ParsedZone {
         case T.SOA:
           soaCount++;
           if (id !== apexId) {
-            problems.add('APPL_ERR_ZONE_CHECK', r.file, r.line, `SOA record at ${nameToText(r.owner)}, which is not the zone apex ${apexText}`);
+            problems.add('APPL_ERR_ZONE_CHECK', file, line, `SOA record at ${nameToText(owners[k]!)}, which is not the zone apex ${apexText}`);
           } else if (soa >= 0) {
-            problems.add('APPL_ERR_ZONE_CHECK', r.file, r.line, `a second SOA record at the apex (the first is at ${where(recs[soa]!.file, recs[soa]!.line)}); a zone has exactly one`);
+            problems.add('APPL_ERR_ZONE_CHECK', file, line, `a second SOA record at the apex (the first is at ${where(st.file(soa), lines[soa])}); a zone has exactly one`);
           } else {
             soa = k;
           }
@@ -193,27 +193,34 @@ export function checkZone(z: ParsedZone): ParsedZone {
       }
     }
     if (cname >= 0 && other >= 0) {
-      const later = recs[Math.max(cname, other)]!;
-      const c = recs[cname]!;
-      const what = recs[other]!.type === T.DNAME ? 'DNAME' : 'other data';
-      problems.add('APPL_ERR_ZONE_CHECK', later.file, later.line,
-        `CNAME and ${what} at the same name ${nameToText(c.owner)} (the CNAME is at ${where(c.file, c.line)}; RFC 1034 §3.6.2 allows nothing else there but RRSIG and NSEC)`);
+      const later = Math.max(cname, other);
+      const what = types[other] === T.DNAME ? 'DNAME' : 'other data';
+      problems.add('APPL_ERR_ZONE_CHECK', st.file(later), lines[later],
+        `CNAME and ${what} at the same name ${nameToText(owners[cname]!)} (the CNAME is at ${where(st.file(cname), lines[cname])}; RFC 1034 §3.6.2 allows nothing else there but RRSIG and NSEC)`);
     }
     if (dname >= 0) dnameIds.push(id);
   }
 
   if (dnameIds.length > 0 || cutIds.length > 0) {
     const below: Below = {
-      recs, names, order, startOf, dropped, outside, apexId, hasAddress, occluded: new Uint8Array(nNames), problems, warnings,
+      st, names, order, startOf, dropped, outside, apexId, hasAddress, occluded: new Uint8Array(nNames), problems, warnings,
     };
     checkBelowCuts(below, new Set(dnameIds), new Set(cutIds));
     checkGlue(below, cutIds);
   }
 
-  const firstInZone = recs.find((_, k) => !outside[ownerId[k]!]) ?? recs[0];
-  const zoneLine = firstInZone?.line;
-  const zoneFile = firstInZone?.file ?? z.file;
-  if (soaCount === 0 || apexId < 0 || !recs.some((r, k) => r.type === T.SOA && ownerId[k] === apexId)) {
+  let firstInZone = n > 0 ? 0 : -1;
+  for (let k = 0; k < n; k++) {
+    if (!outside[ownerId[k]!]) {
+      firstInZone = k;
+      break;
+    }
+  }
+  const zoneLine = firstInZone >= 0 ? lines[firstInZone] : undefined;
+  const zoneFile = firstInZone >= 0 ? st.file(firstInZone) : z.file;
+  let apexSoa = false;
+  for (let k = 0; k < n && !apexSoa; k++) apexSoa = types[k] === T.SOA && ownerId[k] === apexId;
+  if (soaCount === 0 || apexId < 0 || !apexSoa) {
     problems.add('APPL_ERR_ZONE_CHECK', zoneFile, zoneLine, `zone ${apexText} has no SOA record at its apex; add one ('@ SOA primary-ns hostmaster serial refresh retry expire minimum')`);
   }
   if (!apexHasNs) {
@@ -223,16 +230,11 @@ export function checkZone(z: ParsedZone): ParsedZone {
     warnings.push(`${z.file}: ${duplicates - MAX_DUPLICATE_WARNINGS} more duplicate records dropped`);
   }
   problems.throwIfAny(apexText);
-  return {
-    origin: z.origin,
-    file: z.file,
-    records: duplicates === 0 ? recs : recs.filter((_, k) => dropped[k] === 0),
-    warnings,
-  };
+  return parsedZone(z.origin, z.file, duplicates === 0 ? st : st.keep(dropped), warnings);
 }
 
 /** RFC 2181 §5.2: warn when an RRset's TTLs differ, naming the TTL of its first record. */
-function ttlCheck(recs: ZoneRecord[], group: number[], s: number, e: number, dropped: Uint8Array, warnings: string[]): void {
+function ttlCheck(st: RecordStore, group: number[], s: number, e: number, dropped: Uint8Array, warnings: string[]): void {
   if (e - s < 2) return;
   let first = -1;
   for (let g = s; g < e; g++) {
@@ -240,18 +242,17 @@ function ttlCheck(recs: ZoneRecord[], group: number[], s: number, e: number, dro
     if (dropped[k] === 0 && (first < 0 || k < first)) first = k;
   }
   if (first < 0) return;
-  const ttl = recs[first]!.ttl;
+  const ttl = st.ttl[first]!;
   for (let g = s; g < e; g++) {
     const k = group[g]!;
-    const r = recs[k]!;
-    if (r.ttl !== ttl && k !== first) {
-      warnings.push(`${where(r.file, r.line)}: ${nameToText(r.owner)} TTL ${r.ttl} does not match the TTL ${ttl} of the ${typeToText(r.type)} RRset (RFC 2181 §5.2)`);
+    if (st.ttl[k] !== ttl && k !== first) {
+      warnings.push(`${where(st.file(k), st.line[k])}: ${nameToText(st.owner[k]!)} TTL ${st.ttl[k]} does not match the TTL ${ttl} of the ${typeToText(st.type[k]!)} RRset (RFC 2181 §5.2)`);
     }
   }
 }
 
 interface Below {
-  recs: ZoneRecord[];
+  st: RecordStore;
   names: NameTable;
   order: Int32Array;
   startOf: Int32Array;
@@ -273,13 +274,13 @@ const MAX_DELEGATION_WARNINGS = 100;
  * rest is never served, which deserves a warning (Knot warns too; NSD keeps quiet).
  */
 function checkBelowCuts(z: Below, dnames: Set<number>, cuts: Set<number>): void {
-  const { recs, names, order, startOf, dropped } = z;
+  const { st, names, order, startOf, dropped } = z;
   const apexLen = names.names[z.apexId]?.length ?? 1;
   let warned = 0;
   for (let id = 0; id < names.size; id++) {
     if (z.outside[id]) continue;
     const o = names.names[id]!;
-    const first = recs[order[startOf[id]!]!]!;
+    const first = order[startOf[id]!]!;
     // The nearest DNAME or cut above this name (the apex's NS is no cut).
     let cut = -1;
     let p = 0;
@@ -289,7 +290,7 @@ function checkBelowCuts(z: Below, dnames: Set<number>, cuts: Set<number>): void 
       const anc = names.find(o, p, o.length);
       if (anc < 0) continue;
       if (dnames.has(anc)) {
-        z.problems.add('APPL_ERR_ZONE_CHECK', first.file, first.line,
+        z.problems.add('APPL_ERR_ZONE_CHECK', st.file(first), st.line[first],
           `${nameToText(o)} is below the DNAME at ${nameToText(names.names[anc]!)}; no data may exist below a DNAME (RFC 6672 §2.4)`);
         cut = -1;
         break;
@@ -300,15 +301,15 @@ function checkBelowCuts(z: Below, dnames: Set<number>, cuts: Set<number>): void 
     if (cut >= 0) z.occluded[id] = 1;
     else if (!atCut) continue;
     for (let j = startOf[id]!; j < startOf[id + 1]!; j++) {
-      const r = recs[order[j]!]!;
-      if (dropped[order[j]!] !== 0) continue;
-      const t = r.type;
+      const k = order[j]!;
+      if (dropped[k] !== 0) continue;
+      const t = st.type[k]!;
       // Addresses are glue; at the cut itself the delegation's own types belong too.
       const fine = t === T.A || t === T.AAAA || (cut < 0 && (t === T.NS || t === T.DS || t === T.RRSIG || t === T.NSEC));
       if (fine) continue;
       if (warned++ < MAX_DELEGATION_WARNINGS) {
         const at = nameToText(cut >= 0 ? names.names[cut]! : o);
-        z.warnings.push(`${where(r.file, r.line)}: ${nameToText(r.owner)} ${typeToText(t)} is ${cut >= 0 ? 'below' : 'at'} the delegation ${at} and will never be served (only the child zone's servers answer for it)`);
+        z.warnings.push(`${where(st.file(k), st.line[k])}: ${nameToText(st.owner[k]!)} ${typeToText(t)} is ${cut >= 0 ? 'below' : 'at'} the delegation ${at} and will never be served (only the child zone's servers answer for it)`);
       }
     }
   }
@@ -321,11 +322,13 @@ function checkGlue(z: Below, cutIds: number[]): void {
     if (z.occluded[id] !== 0) continue; // already warned about as data below a cut
     const cut = z.names.names[id]!;
     for (let j = z.startOf[id]!; j < z.startOf[id + 1]!; j++) {
-      const r = z.recs[z.order[j]!]!;
-      if (r.type !== T.NS || z.dropped[z.order[j]!] !== 0 || !isSubdomain(r.rdata, cut)) continue;
-      const target = z.names.find(r.rdata, 0, r.rdata.length);
+      const k = z.order[j]!;
+      if (z.st.type[k] !== T.NS || z.dropped[k] !== 0) continue;
+      const rdata = z.st.rdata(k);
+      if (!isSubdomain(rdata, cut)) continue;
+      const target = z.names.find(rdata, 0, rdata.length);
       if ((target < 0 || z.hasAddress[target] === 0) && warned++ < MAX_DELEGATION_WARNINGS) {
-        z.warnings.push(`${where(r.file, r.line)}: the delegation ${nameToText(cut)} names ${nameToText(r.rdata)}, which is inside it, but the zone has no A or AAAA glue for it: resolvers cannot reach that server`);
+        z.warnings.push(`${where(z.st.file(k), z.st.line[k])}: the delegation ${nameToText(cut)} names ${nameToText(rdata)}, which is inside it, but the zone has no A or AAAA glue for it: resolvers cannot reach that server`);
       }
     }
   }
@@ -337,8 +340,10 @@ function checkGlue(z: Below, cutIds: number[]): void {
  */
 export function refuseSigned(z: ParsedZone): void {
   const found = new Map<number, ZoneRecord>();
-  for (const r of z.records) {
-    if ((r.type === T.RRSIG || r.type === T.NSEC || r.type === T.NSEC3) && !found.has(r.type)) found.set(r.type, r);
+  const st = z.store;
+  for (let k = 0; k < st.length; k++) {
+    const t = st.type[k]!;
+    if ((t === T.RRSIG || t === T.NSEC || t === T.NSEC3) && !found.has(t)) found.set(t, st.record(k));
   }
   if (found.size === 0) return;
   const first = [...found.values()].sort((a, b) => a.line - b.line)[0]!;

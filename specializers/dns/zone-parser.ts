@@ -20,13 +20,14 @@
 //
 // Performance: the input is read as bytes, tokens are offsets, owner names are interned
 // (a blank owner reuses the previous name without a lookup), RDATA is written into one
-// scratch buffer and copied into an arena. Nothing per record but the record object is
-// allocated (its RDATA view is made when asked).
+// scratch buffer and copied into the record store's arena. Nothing is allocated per
+// record: a record is a row of the store's columns (record-store.ts).
 
 import { realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { ByteArena, NameTable, TextFormatError, nameToText, writeNameBytes, nameToWire } from './dns-name.js';
+import { NameTable, TextFormatError, nameToText, writeNameBytes, nameToWire } from './dns-name.js';
 import { RdataParser } from './rdata-parse.js';
+import { RecordStore, type ZoneRecord } from './record-store.js';
 import { CLASS_IN, T, classFromBytes, isMetaType, typeFromBytes, typeToText } from './rr-types.js';
 import { MAX_TTL, period } from './text-codec.js';
 import { ProblemList, where } from './zone-errors.js';
@@ -34,57 +35,23 @@ import { TOK_QUOTED, ZoneLexer } from './zone-lexer.js';
 import { BuildInputError } from '../../basics/errors.js';
 import { readRegularFile } from '../regular-file.js';
 
-export interface ZoneRecord {
-  /** Uncompressed wire-format owner, case as written; records with the same spelling share one array. */
-  readonly owner: Uint8Array;
-  readonly type: number;
-  readonly class: number;
-  readonly ttl: number;
-  /**
-   * Uncompressed wire-format RDATA (names inside uncompressed, case as written). A view
-   * into a shared chunk: read-only, and mind byteOffset when copying.
-   */
-  readonly rdata: Uint8Array;
-  /** Source line where the record's entry starts. */
-  readonly line: number;
-  readonly file: string;
-}
-
-/**
- * A record as the parser keeps it: its RDATA as a place in a shared chunk, the view made
- * when asked. A view kept per record costs about 100 bytes of heap: 140 MB for a zone of
- * 1.4 million records, which `bench zone-build` measured as the largest part of the
- * build's peak. The views made on demand die young.
- */
-class ParsedRecord implements ZoneRecord {
-  readonly class: number;
-
-  constructor(
-    readonly owner: Uint8Array,
-    readonly type: number,
-    cls: number,
-    readonly ttl: number,
-    private readonly chunk: Uint8Array,
-    private readonly off: number,
-    private readonly len: number,
-    readonly line: number,
-    readonly file: string,
-  ) {
-    this.class = cls;
-  }
-
-  get rdata(): Uint8Array {
-    return this.chunk.subarray(this.off, this.off + this.len);
-  }
-}
+export type { ZoneRecord } from './record-store.js';
 
 export interface ParsedZone {
   /** The zone apex, wire format. */
   origin: Uint8Array;
   file: string;
-  records: ZoneRecord[];
+  /** The records, column by column: what the build reads. */
+  store: RecordStore;
+  /** The records as objects, made on the first use (tests, small users; the build reads `store`). */
+  readonly records: ZoneRecord[];
   /** "file:line: message" lines. */
   warnings: string[];
+}
+
+/** A ParsedZone over a store, its `records` made when first read. */
+export function parsedZone(origin: Uint8Array, file: string, store: RecordStore, warnings: string[]): ParsedZone {
+  return { origin, file, store, warnings, get records() { return store.all(); } };
 }
 
 export interface ParseOptions {
@@ -131,12 +98,11 @@ function absoluteOrigin(text: string): Uint8Array {
 }
 
 class ZoneParser {
-  private readonly records: ZoneRecord[] = [];
+  private readonly store = new RecordStore();
   private readonly warnings: string[] = [];
   private warningCount = 0;
   private readonly problems = new ProblemList();
   private readonly owners = new NameTable(false);
-  private readonly arena = new ByteArena();
   private readonly rdataParser = new RdataParser();
   private readonly nameBuf = new Uint8Array(1024);
   private readonly apex: Uint8Array | null;
@@ -178,7 +144,7 @@ class ZoneParser {
         "cannot tell the zone's origin: the file has no SOA record and no $ORIGIN; give it as --zone ORIGIN=FILE");
     }
     this.problems.throwIfAny(apex === null ? file : nameToText(apex));
-    return { origin: apex!, file, records: this.records, warnings: this.warnings };
+    return parsedZone(apex!, file, this.store, this.warnings);
   }
 
   private warn(file: string, line: number, message: string): void {
@@ -260,7 +226,6 @@ class ZoneParser {
     this.tok = -1; // from here on, the RDATA parser knows the token at fault
     const len = this.rdataParser.parse(type, lx, i, this.origin);
     // Copy out only once parsing succeeded.
-    const at = this.arena.place(this.rdataParser.out, 0, len);
 
     if (ttl < 0) {
       if (!this.ttlSet) {
@@ -273,7 +238,7 @@ class ZoneParser {
     if (type === T.SOA && this.soaOwner === null) this.soaOwner = owner;
     this.lastOwner = owner;
     this.lastClass = cls;
-    this.records.push(new ParsedRecord(owner, type, cls, ttl, this.arena.placed, at, len, lx.entryLine, file));
+    this.store.add(owner, type, cls, ttl, this.rdataParser.out, 0, len, lx.entryLine, file);
   }
 
   private ownerName(lx: ZoneLexer, file: string): Uint8Array {
