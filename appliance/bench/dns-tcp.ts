@@ -182,7 +182,7 @@ export async function runDnsTcpBench(o: DnsTcpBenchOptions): Promise<DnsTcpBench
       for (const s of order) {
         await topo.detachXdp(topo.server);
         const subject: Subject = s === 'appliance' ? await startAppliance(topo, image, o)
-          : { handle: s === 'knot' ? await startKnot(topo, dir, o.serverCpu, true) : await startNsd(topo, dir, o.serverCpu) };
+          : { handle: s === 'knot' ? await startKnot(topo, dir, o.serverCpu, { tcp: true }) : await startNsd(topo, dir, o.serverCpu) };
         await topo.pinNapi();
         try {
           if (s === 'appliance') {
