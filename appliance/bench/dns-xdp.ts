@@ -164,7 +164,7 @@ export function queryMix(): string {
   return lines.join('\n') + '\n';
 }
 
-/** A DNS query in wire form for a mix line, the way kxdpgun sends it (RD clear). */
+/** A DNS query in wire form for a mix line, the way kxdpgun 3.2 sends it (RD set, as tcpdump shows its queries). */
 export function encodeMixQuery(line: string, id: number): Buffer {
   const [name, type, flag] = line.split(' ');
   const labels = name!.split('.').filter((l) => l.length > 0);
@@ -174,6 +174,7 @@ export function encodeMixQuery(line: string, id: number): Buffer {
   const edns = flag === 'E' || flag === 'D';
   const b = Buffer.alloc(12 + qname.length + 4 + (edns ? 11 : 0));
   b.writeUInt16BE(id, 0);
+  b.writeUInt16BE(0x0100, 2);
   b.writeUInt16BE(1, 4);
   b.writeUInt16BE(edns ? 1 : 0, 10);
   qname.copy(b, 12);
