@@ -203,7 +203,7 @@ export function makeProgram(): Command {
   const bench = program.command('bench')
     .description('Measure the appliance against nginx, NSD and Knot DNS, side by side in one run, and print the figures.');
   bench.command('dns')
-    .description('DNS over the fused datapath: the appliance against NSD, Knot DNS (XDP) and the bare JS reflector, with kxdpgun, in network namespaces (root). --transport tcp: DNS over TCP against NSD and Knot, a connection per query (kxdpgun -T) and connections reused (dnsperf -m tcp).')
+    .description('DNS over the fused datapath: the appliance against NSD, Knot DNS (XDP) and the bare JS reflector, with kxdpgun, in network namespaces (root). --names N: on a generated zone of N names, and the appliance on the small zone too. --transport tcp: DNS over TCP against NSD and Knot, a connection per query (kxdpgun -T) and connections reused (dnsperf -m tcp).')
     .option('--transport <T>', 'udp, or tcp', 'udp')
     .option('--seconds <N>', 'length of each run', intIn(1, 60), 5)
     .option('--rounds <N>', 'rounds, every server once per round, back to back', intIn(1, 20), 3)
