@@ -203,12 +203,14 @@ export function makeProgram(): Command {
   const bench = program.command('bench')
     .description('Measure the appliance against nginx, NSD and Knot DNS, side by side in one run, and print the figures.');
   bench.command('dns')
-    .description('DNS over the fused datapath: the appliance against NSD, Knot DNS (XDP) and the bare JS reflector, with kxdpgun, in network namespaces (root). --transport tcp: DNS over TCP against NSD and Knot, a connection per query (kxdpgun -T) and connections reused (dnsperf -m tcp).')
+    .description('DNS over the fused datapath: the appliance against NSD, Knot DNS (XDP) and the bare JS reflector, with kxdpgun, in network namespaces (root). --names N: on a generated zone of N names, and the appliance on the small zone too. --transport tcp: DNS over TCP against NSD and Knot, a connection per query (kxdpgun -T) and connections reused (dnsperf -m tcp).')
     .option('--transport <T>', 'udp, or tcp', 'udp')
     .option('--seconds <N>', 'length of each run', intIn(1, 60), 5)
     .option('--rounds <N>', 'rounds, every server once per round, back to back', intIn(1, 20), 3)
     .option('--qps <N>', 'queries per second kxdpgun is asked for (default 2,000,000 over UDP, 100,000 over TCP)', intIn(1000, 100_000_000))
-    .option('--servers <LIST>', 'which servers, in order: appliance (RRL off), appliance-rrl (RRL on at a rate that never limits), appliance-rrl-exempt (RRL defaults, the generator exempt), knot, nsd, reflector (over TCP: appliance, knot, nsd)')
+    .option('--servers <LIST>', 'which servers, in order: appliance (RRL off), appliance-rrl (RRL on at a rate that never limits), appliance-rrl-exempt (RRL defaults, the generator exempt), knot, nsd, reflector; with --names also appliance-small, knot-small, nsd-small (on the small zone; appliance-small is in the default list) (over TCP: appliance, knot, nsd)')
+    .option('--names <N>', 'UDP: serve a zone of N names made by scripts/gen-zone.mjs, and a 100,000-line query file drawn from it, instead of the small zone', intIn(1000, 10_000_000))
+    .option('--seed <N>', 'with --names: the seed of the zone and of the query file', intIn(0, 1 << 30), 1)
     .option('--queues <N>', 'NIC queues of the veth pair and appliance workers (UDP)', intIn(1, 2), 1)
     .option('--connections <N>', 'TCP with reuse: dnsperf\'s connections (-c)', intIn(1, 1000), 8)
     .option('--outstanding <N>', 'TCP with reuse: dnsperf\'s queries in flight (-q)', intIn(1, 100000), 256)
@@ -221,6 +223,7 @@ export function makeProgram(): Command {
       const log = (l: string): void => { process.stdout.write(l + '\n'); };
       const split = (v: string): string[] => v.split(',').map((x) => x.trim());
       if (o.transport === 'tcp') {
+        if (o.names !== undefined) throw new UsageError('--names: over UDP only (the TCP bench serves the small zone)');
         const { runDnsTcpBench, DNS_TCP_SERVERS } = await import('./bench/dns-tcp.js');
         const servers = split(String(o.servers ?? DNS_TCP_SERVERS.join(','))) as Array<typeof DNS_TCP_SERVERS[number]>;
         for (const s of servers) if (!DNS_TCP_SERVERS.includes(s)) throw new UsageError(`--servers: over TCP, one of ${DNS_TCP_SERVERS.join(', ')} (not ${s})`);
@@ -237,12 +240,17 @@ export function makeProgram(): Command {
         return;
       }
       if (o.transport !== 'udp') throw new UsageError(`--transport: udp or tcp, not ${o.transport}`);
-      const { runDnsBench, DNS_BENCH_SERVERS } = await import('./bench/dns-xdp.js');
-      const servers = split(String(o.servers ?? DNS_BENCH_SERVERS.join(','))) as Array<typeof DNS_BENCH_SERVERS[number]>;
-      for (const s of servers) if (!DNS_BENCH_SERVERS.includes(s)) throw new UsageError(`--servers: unknown server ${s} (one of ${DNS_BENCH_SERVERS.join(', ')})`);
+      const { runDnsBench, DNS_BENCH_SERVERS, SMALL_ZONE_SERVERS, defaultDnsBenchServers } = await import('./bench/dns-xdp.js');
+      const names = o.names as number | undefined;
+      const known = names === undefined ? DNS_BENCH_SERVERS : [...DNS_BENCH_SERVERS, ...SMALL_ZONE_SERVERS];
+      const servers = (o.servers === undefined ? defaultDnsBenchServers(names) : split(String(o.servers))) as Array<typeof known[number]>;
+      for (const s of servers) {
+        if ((SMALL_ZONE_SERVERS as readonly string[]).includes(s) && names === undefined) throw new UsageError(`--servers: ${s} only with --names (without it every row serves the small zone)`);
+        if (!known.includes(s)) throw new UsageError(`--servers: unknown server ${s} (one of ${known.join(', ')})`);
+      }
       const r = await runDnsBench({
         rounds: o.rounds, seconds: o.seconds, qps: o.qps ?? 2_000_000, serverCpu: o.serverCpu, loadCpu: o.loadCpu, servers, queues: o.queues,
-        cli: process.argv[1]!, workerScript: workerScript(), profileDir: o.profile, log,
+        cli: process.argv[1]!, workerScript: workerScript(), profileDir: o.profile, names, seed: o.seed, log,
       });
       if (o.json) {
         const { dnsUdpFigures } = await import('./bench/report/convert.js');

@@ -8,6 +8,21 @@ export const BENCH_ZONE = 'bench.test';
 export const BENCH_ZONE_FILE = 'bench.test.zone';
 export const BENCH_QUERY_FILE = 'queries.txt';
 
+/**
+ * A zone as a bench configures its servers with: the origin (no trailing dot), the file
+ * (absolute, or relative to the bench's directory), a name in it with an A record that is
+ * asked until a server answers, and its number of names (the start-up waits scale with it).
+ */
+export interface ServedZone {
+  origin: string;
+  file: string;
+  probe: string;
+  names: number;
+}
+
+/** The small zone, as writeDnsFixture writes it into the bench's directory: @, ns1, www, host0..15. */
+export const SMALL_ZONE: ServedZone = { origin: BENCH_ZONE, file: BENCH_ZONE_FILE, probe: `www.${BENCH_ZONE}`, names: 19 };
+
 export function benchZoneText(): string {
   const lines = [
     `$ORIGIN ${BENCH_ZONE}.`,

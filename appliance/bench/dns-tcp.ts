@@ -29,7 +29,7 @@ import { DEFAULT_HTTP_OPTIONS } from '../../specializers/http/compile.js';
 import { parseMetrics } from '../worker/metrics.js';
 import { cpuTimes, summarizeProfile } from './cpu.js';
 import { BENCH_ZONE, writeDnsFixture } from './dns-fixture.js';
-import { answerBody, answerKey, encodeMixQuery, queryMix, referenceAnswers } from './dns-xdp.js';
+import { answerBody, answerKey, encodeMixQuery, queryMix, referenceAnswers, type ReferenceAnswers } from './dns-xdp.js';
 import { startKnot, waitUntilAnswers, type ServerHandle } from './knot.js';
 import { runKxdpgun } from './kxdpgun.js';
 import { createTopology, stopProcess, sweepStaleNamespaces, type Topology } from './netns.js';
@@ -99,7 +99,7 @@ async function startAppliance(topo: Topology, image: string, o: DnsTcpBenchOptio
 }
 
 /** The mix over one TCP connection, pipelined, from the client namespace: answers that differ from NSD's. */
-async function checkOverTcp(topo: Topology, dir: string, mix: string[], ref: Map<string, string>): Promise<string[]> {
+async function checkOverTcp(topo: Topology, dir: string, mix: string[], ref: ReferenceAnswers): Promise<string[]> {
   const client = join(dir, 'tcp-client.mjs');
   writeFileSync(client, TCP_CLIENT_SOURCE);
   const inFile = join(dir, 'tcp-q.json'), outFile = join(dir, 'tcp-a.json');
@@ -115,8 +115,8 @@ async function checkOverTcp(topo: Topology, dir: string, mix: string[], ref: Map
     }
     const m = Buffer.from(h, 'hex');
     const key = answerKey(m);
-    if (key === null || ref.get(key) === undefined) wrong.push(`an answer over TCP to ${line} for another question`);
-    else if (answerBody(m) !== ref.get(key)) wrong.push(`the answer over TCP to ${line} differs from NSD's`);
+    if (key === null || !ref.has(key)) wrong.push(`an answer over TCP to ${line} for another question`);
+    else if (answerBody(m) !== ref.body(key)) wrong.push(`the answer over TCP to ${line} differs from NSD's`);
   });
   return wrong;
 }
@@ -182,7 +182,7 @@ export async function runDnsTcpBench(o: DnsTcpBenchOptions): Promise<DnsTcpBench
       for (const s of order) {
         await topo.detachXdp(topo.server);
         const subject: Subject = s === 'appliance' ? await startAppliance(topo, image, o)
-          : { handle: s === 'knot' ? await startKnot(topo, dir, o.serverCpu, true) : await startNsd(topo, dir, o.serverCpu) };
+          : { handle: s === 'knot' ? await startKnot(topo, dir, o.serverCpu, { tcp: true }) : await startNsd(topo, dir, o.serverCpu) };
         await topo.pinNapi();
         try {
           if (s === 'appliance') {

@@ -4,8 +4,8 @@
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BENCH_ZONE, BENCH_ZONE_FILE } from './dns-fixture.js';
-import { waitUntilAnswers, type ServerHandle } from './knot.js';
+import { SMALL_ZONE, type ServedZone } from './dns-fixture.js';
+import { startWaitMs, STOP_GRACE_MS, waitUntilAnswers, type ServerHandle } from './knot.js';
 import { stopProcess, type Topology } from './netns.js';
 
 export interface NsdZone { origin: string; file: string }
@@ -67,16 +67,18 @@ function chaosLines(c: { identity: string | null; version: string | null }): str
   ];
 }
 
-/** The namespace benchmarks' NSD: the bench zone on port 53 of the server's address. */
-export function nsdConfig(dir: string, ipv4: string): string {
-  return nsdConf({ dir, addresses: [ipv4], port: 53, zones: [{ origin: BENCH_ZONE, file: BENCH_ZONE_FILE }] });
+/** The namespace benchmarks' NSD: the zones (by default the small bench zone) on port 53 of the server's address. */
+export function nsdConfig(dir: string, ipv4: string, zones: ReadonlyArray<Pick<ServedZone, 'origin' | 'file'>> = [SMALL_ZONE]): string {
+  return nsdConf({ dir, addresses: [ipv4], port: 53, zones: zones.map((z) => ({ origin: z.origin, file: z.file })) });
 }
 
-export async function startNsd(topo: Topology, dir: string, cpu: number): Promise<ServerHandle> {
+/** Starts NSD on the zones and waits until it answers in each (the wait scales with their names: startWaitMs). */
+export async function startNsd(topo: Topology, dir: string, cpu: number, zones: readonly ServedZone[] = [SMALL_ZONE]): Promise<ServerHandle> {
   const conf = join(dir, 'nsd.conf');
-  writeFileSync(conf, nsdConfig(dir, topo.server.ipv4));
+  writeFileSync(conf, nsdConfig(dir, topo.server.ipv4, zones));
   await topo.detachXdp(topo.server);
   const child = topo.spawn(topo.server.ns, 'taskset', ['-c', String(cpu), 'nsd', '-d', '-c', conf]);
-  await waitUntilAnswers(topo, child, 'nsd');
-  return { name: 'NSD (kernel UDP)', cpu, pid: child.pid, stop: () => stopProcess(child, 5000) };
+  const names = zones.reduce((n, z) => n + z.names, 0);
+  const startedMs = await waitUntilAnswers(topo, child, 'nsd', { probes: zones.map((z) => z.probe), timeoutMs: startWaitMs(names) });
+  return { name: 'NSD (kernel UDP)', cpu, pid: child.pid, startedMs, stop: () => stopProcess(child, STOP_GRACE_MS) };
 }

@@ -7,8 +7,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ApplianceError } from '../../basics/errors.js';
+import { genZoneScript } from './big-zone.js';
 import { median } from './process.js';
 import type { ZoneBuildFigures } from './report/results.js';
 
@@ -22,15 +22,6 @@ export interface ZoneBuildOptions {
   dir: string;
   cli: string;
   log: (line: string) => void;
-}
-
-/** scripts/gen-zone.mjs, from dist/ or from build/ (the project's root above either). */
-function genZoneScript(): string {
-  for (const rel of ['../scripts/gen-zone.mjs', '../../scripts/gen-zone.mjs', '../../../scripts/gen-zone.mjs']) {
-    const p = fileURLToPath(new URL(rel, import.meta.url));
-    if (existsSync(p)) return p;
-  }
-  throw new ApplianceError('APPL_ERR_BENCH', 'scripts/gen-zone.mjs is missing (the bench runs from a clone of the project)');
 }
 
 const TIME = '/usr/bin/time';

@@ -126,17 +126,20 @@ function lines(title: string, subtitle: string, values: Array<Record<string, unk
 }
 
 function dnsUdp(f: DnsUdpFigures): Chart[] {
-  const ref = f.rows.find((r) => /^NSD/i.test(r.server));
-  const refMedian = ref ? median(ref.answers) : NaN;
+  // Against the NSD row on the same zone (a run with --names has rows on two zones; files from before it record none).
+  const refOf = (r: DnsUdpFigures['rows'][number]): DnsUdpFigures['rows'][number] | undefined => f.rows.find((x) => /^NSD/i.test(x.server) && x.names === r.names);
   const values = f.rows.map((r) => {
     const m = median(r.answers);
-    return { server: r.server, answers: m, min: min(r.answers), max: max(r.answers), label: ref && r !== ref ? `${(m / refMedian).toFixed(2)}× NSD` : `${(m / 1000).toFixed(0)}k` };
+    const ref = refOf(r);
+    return { server: r.server, answers: m, min: min(r.answers), max: max(r.answers), label: ref && r !== ref ? `${(m / median(ref.answers)).toFixed(2)}× NSD` : `${(m / 1000).toFixed(0)}k` };
   });
   const perCpu = f.rows.map((r) => {
     const v = r.answers.map((a, i) => a / Math.max(1e-9, r.busy[i] ?? 1));
     return { server: r.server, perCpu: median(v), min: min(v), max: max(v), label: `${(median(v) / 1000).toFixed(0)}k` };
   });
-  const how = `kxdpgun -Q ${f.qps.toLocaleString('en')} over one veth pair, ${pinned(f)}; ${rounds(f.rows[0]?.answers.length ?? 0, f.seconds)}; ${f.wrong} wrong answers`;
+  const zone = f.names === undefined ? '' : `; a generated zone of ${f.names.toLocaleString('en')} names (scripts/gen-zone.mjs --seed ${f.seed ?? 1}, ` +
+    `${(f.queryLines ?? 0).toLocaleString('en')} query lines over it), the rows marked "small zone" on the small bench zone`;
+  const how = `kxdpgun -Q ${f.qps.toLocaleString('en')} over one veth pair, ${pinned(f)}; ${rounds(f.rows[0]?.answers.length ?? 0, f.seconds)}${zone}; ${f.wrong} wrong answers`;
   return [
     { id: 'dns-udp', title: 'DNS over UDP: answers per second, by server', how, spec: barsWithRange('DNS over UDP: answers per second, by server', how, values, { x: 'server', y: 'answers', yTitle: 'answers/s', label: 'label' }) },
     {

@@ -1,6 +1,6 @@
 // Each bench's result, as the figures of the results file (results.ts).
 
-import type { DnsBenchRow } from '../dns-xdp.js';
+import type { DnsBenchResult } from '../dns-xdp.js';
 import type { DnsSocketBenchResult } from '../dns-socket.js';
 import type { DnsTcpBenchResult } from '../dns-tcp.js';
 import { HTTP_LOAD_INFO, type HttpBenchResult } from '../http-xdp.js';
@@ -11,10 +11,12 @@ const TCP_MODES: Record<string, string> = { 'per-query': 'a connection per query
 const TCP_SERVERS: Record<string, string> = { appliance: 'appliance (fused TCP)', knot: 'Knot DNS (XDP)', nsd: 'NSD (kernel TCP)' };
 const HTTP_SERVERS: Record<string, string> = { nginx: 'nginx', socket: 'appliance, socket backend', fused: 'appliance, fused (AF_XDP)' };
 
-export function dnsUdpFigures(r: { rows: DnsBenchRow[]; wrong: number }, o: Pinning & { seconds: number; qps: number; command: string }): DnsUdpFigures {
+export function dnsUdpFigures(r: Pick<DnsBenchResult, 'rows' | 'wrong' | 'bigZone'>, o: Pinning & { seconds: number; qps: number; command: string }): DnsUdpFigures {
+  const z = r.bigZone;
   return {
     kind: 'dns-udp', command: o.command, seconds: o.seconds, qps: o.qps, serverCpu: o.serverCpu, loadCpu: o.loadCpu, wrong: r.wrong,
-    rows: r.rows.map((x) => ({ server: x.server, answers: x.rounds, busy: x.busy, note: x.note })),
+    ...(z ? { names: z.names, seed: z.seed, queryLines: z.queryLines } : {}),
+    rows: r.rows.map((x) => ({ server: x.server, names: x.names, answers: x.rounds, busy: x.busy, note: x.note })),
   };
 }
 

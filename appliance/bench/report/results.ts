@@ -22,7 +22,12 @@ export interface DnsUdpFigures extends Pinning {
   seconds: number;
   /** What kxdpgun was asked for. */
   qps: number;
-  rows: Array<{ server: string; answers: number[]; busy: number[]; note: string }>;
+  /** With --names: the generated zone's names, gen-zone's seed, and the lines of the query file drawn from it. */
+  names?: number;
+  seed?: number;
+  queryLines?: number;
+  /** names: of the zone the row served (a run with --names has rows on the small zone too; files from before it have none). */
+  rows: Array<{ server: string; names?: number; answers: number[]; busy: number[]; note: string }>;
   wrong: number;
 }
 
