@@ -474,6 +474,22 @@ export function pinThread(cpu: number): void {
   callNative(() => native.pinCpu(cpu));
 }
 
+/**
+ * Asks for transparent huge pages over a large table not yet written (see sys.c,
+ * sys_advise_huge): the bytes advised, 0 where the kernel or the platform says no, or
+ * where the native module cannot load (it is an optimization, never a requirement).
+ */
+export function adviseHugePages(bytes: Uint8Array): number {
+  let native: ReturnType<typeof loadNative>;
+  try {
+    native = loadNative();
+  } catch {
+    return 0;
+  }
+  if (!native.supported || typeof native.adviseHugePages !== 'function') return 0;
+  return native.adviseHugePages(bytes);
+}
+
 /** The CPU the calling thread runs on now. */
 export function currentCpu(): number {
   return loadNative().currentCpu();

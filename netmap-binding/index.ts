@@ -21,6 +21,7 @@ export {
   openAfXdp,
   pinThread,
   currentCpu,
+  adviseHugePages,
   interfaceInfo,
   addressBytes,
   parseIPv4,

@@ -86,6 +86,8 @@ export interface NativeBinding {
   ifInfo(name: string, netns?: string): NativeIfInfo;
   pinCpu(cpu: number): void;
   currentCpu(): number;
+  /** madvise(MADV_HUGEPAGE) over the 2 MiB-aligned part of the bytes; how many bytes were advised (0: refused). */
+  adviseHugePages(bytes: Uint8Array): number;
   closeFd(fd: number): void;
   xdpAttach(options: NativeAttachOptions): NativeAttachment;
   xskOpen(options: NativeOpenOptions): NativeSocket;

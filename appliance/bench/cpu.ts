@@ -17,23 +17,39 @@ export function cpuTimes(cpus: number[]): [number, number] {
   return [busy, total];
 }
 
-/** Self time by function of the worker thread's CPU profile (the largest .cpuprofile). */
-export function summarizeProfile(dir: string): string[] {
-  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')) : [];
-  if (files.length === 0) return ['(no profile written)'];
-  const sized = files.map((f) => ({ f, n: readFileSync(join(dir, f)).length })).sort((a, b) => b.n - a.n);
-  const prof = JSON.parse(readFileSync(join(dir, sized[0]!.f), 'utf8')) as {
-    nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>; samples: number[];
-  };
+type Profile = { nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>; samples: number[] };
+
+/** Self samples by function of a profile, "(idle)" left out. */
+function selfSamples(prof: Profile): Map<string, number> {
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
   const self = new Map<string, number>();
   for (const s of prof.samples) {
     const n = byId.get(s)!;
+    if (n.callFrame.functionName === '(idle)') continue;
     const url = n.callFrame.url.split('/').pop() || '';
     const k = `${n.callFrame.functionName || '(anonymous)'}${url ? ` ${url}` : ''}`;
     self.set(k, (self.get(k) ?? 0) + 1);
   }
-  const total = prof.samples.length;
-  return [...self].sort((a, b) => b[1] - a[1]).slice(0, 15).map(([k, v]) => `${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`);
+  return self;
 }
 
+/**
+ * Self time by function of the busiest thread's CPU profile (Node writes one file per
+ * thread: the worker's is the one with the most samples that are not idle; by size the
+ * main thread's idle one can win), as shares of its busy samples.
+ */
+export function summarizeProfile(dir: string): string[] {
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')) : [];
+  if (files.length === 0) return ['(no profile written)'];
+  let best: { file: string; self: Map<string, number>; busy: number; total: number } | null = null;
+  for (const f of files) {
+    const prof = JSON.parse(readFileSync(join(dir, f), 'utf8')) as Profile;
+    const self = selfSamples(prof);
+    let busy = 0;
+    for (const v of self.values()) busy += v;
+    if (best === null || busy > best.busy) best = { file: f, self, busy, total: prof.samples.length };
+  }
+  const b = best!;
+  const lines = [`(${b.file}: ${b.busy} of ${b.total} samples busy; shares of the busy ones)`];
+  return lines.concat([...b.self].sort((x, y) => y[1] - x[1]).slice(0, 15).map(([k, v]) => `${((100 * v) / Math.max(1, b.busy)).toFixed(1).padStart(5)}%  ${k}`));
+}

@@ -17,6 +17,7 @@ import { dirname } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { parseFaultSpec } from '../../netmap-binding/fault.js';
 import { loadImage, type Image } from '../../specializers/image/format.js';
+import { loadServedImage } from '../served-image.js';
 import { HttpTables } from '../http/tables.js';
 import { HttpSocketServer } from '../backends/socket-http.js';
 import { DnsSocketServer } from '../backends/socket-dns.js';
@@ -148,7 +149,7 @@ export async function runServe(file: string, o: ServeOptions): Promise<void> {
   const closeLogs = (): void => { targets.access?.file.close(); targets.query?.file.close(); };
   if (o.backend === 'xdp') return runServeXdp(file, o, rrl, chaos, targets, log).catch((e: unknown) => { closeLogs(); throw e; });
   const startedAt = Date.now();
-  const img = loadImage(file);
+  const img = loadServedImage(file);
   const http = new HttpTables(img);
   const dns = new DnsTables(img);
   if (!http.hasSites && !dns.hasZones) throw new UsageError(`${file}: the image has nothing to serve`);
@@ -181,7 +182,7 @@ export async function runServe(file: string, o: ServeOptions): Promise<void> {
   // (The closure keeps what is served, not the first image's tables: those must go once replaced.)
   const servesHttp = http.hasSites, servesDns = dns.hasZones;
   const reloads = new Reloads(log, async () => {
-    const next = loadImage(file);
+    const next = loadServedImage(file);
     const h = new HttpTables(next), d = new DnsTables(next);
     if (h.hasSites !== servesHttp || d.hasZones !== servesDns) {
       throw new ApplianceError('APPL_ERR_RELOAD', `${file}: the new image serves ${d.hasZones ? 'DNS' : 'no DNS'} and ${h.hasSites ? 'HTTP' : 'no HTTP'}, ` +

@@ -112,8 +112,10 @@ export class DnsTables {
   /** 'auto' (by the tables' size); the tests set 'always' and 'never' to compare the two. */
   prefetchMode: 'auto' | 'always' | 'never' = 'auto';
 
-  // prefetch()'s state for the names of one batch: hash, then name record.
+  // The read-ahead's state for the names of one batch: each name's hash, its parent's
+  // hash (0: the name is a single label), then the name record reached.
   private readonly pfHash = new Int32Array(PREFETCH_MAX);
+  private readonly pfParent = new Int32Array(PREFETCH_MAX);
   private readonly pfRec = new Int32Array(PREFETCH_MAX);
   private readonly pfType = new Int32Array(PREFETCH_MAX);
   private pfCount = 0;
@@ -123,13 +125,17 @@ export class DnsTables {
   /**
    * Adds the query name at buf[at, end) (a wire name, uncompressed; anything else is left
    * out) and its qtype to the batch that prefetchRun() brings into the cache. Reads only
-   * buf[at, end), at most 255 bytes; writes nothing but its own state.
+   * buf[at, end), at most 255 bytes; writes nothing but its own state. The parent's hash
+   * is taken on the way (FNV-1a runs from the start, so the parent's is a second sum over
+   * the bytes after the first label): a name that does not exist is answered from its
+   * closest encloser, most often the parent, which is a miss of its own.
    */
   prefetchAdd(buf: Uint8Array, at: number, end: number): void {
     if (this.pfCount === PREFETCH_MAX) return;
     const stop = Math.min(end, at + 255);
     const lower = LOWER;
     let h = 0x811c9dc5;
+    let hp = 0x811c9dc5;
     let p = at;
     for (;;) {
       if (p >= stop) return;
@@ -137,42 +143,67 @@ export class DnsTables {
       if (l === 0) break;
       if (l > 63 || p + l + 1 > stop) return;
       h = Math.imul(h ^ l, 0x01000193);
-      for (let i = p + 1, e = p + 1 + l; i < e; i++) h = Math.imul(h ^ lower[buf[i]!]!, 0x01000193);
+      if (p !== at) hp = Math.imul(hp ^ l, 0x01000193);
+      for (let i = p + 1, e = p + 1 + l; i < e; i++) {
+        const c = lower[buf[i]!]!;
+        h = Math.imul(h ^ c, 0x01000193);
+        if (p !== at) hp = Math.imul(hp ^ c, 0x01000193);
+      }
       p += l + 1;
     }
-    if (p + 3 > end) return;
-    h = Math.imul(h, 0x01000193); // the root label's zero byte
-    this.pfHash[this.pfCount] = h;
+    if (p + 3 > end || p === at) return;
+    // The root label's zero byte ends both names; a single label's parent is the root.
+    this.pfHash[this.pfCount] = Math.imul(h, 0x01000193);
+    this.pfParent[this.pfCount] = p === at + buf[at]! + 1 ? 0 : Math.imul(hp, 0x01000193);
     this.pfType[this.pfCount++] = (buf[p + 1]! << 8) | buf[p + 2]!;
   }
 
   /**
-   * Reads, for every name added since the last run, the slot of the name hash, then the
-   * name record, then its key, its (qtype, template) pairs and the template record, then
-   * the template's bytes: a stage for all names before the next stage, so that the cache
-   * misses of different names overlap instead of following one another (at a million
-   * names each stage is a miss). The lookups that follow find the lines in the cache. A
-   * pure read-ahead: what the lookups then do and answer is the same with it or without.
+   * Reads, for every name added since the last run, the slot of the name hash (and, where
+   * it is empty, of the parent's), then the name record, then its key, its (qtype,
+   * template) pairs and the template record, then the template's bytes: a stage for all
+   * names before the next stage, so that the cache misses of different names overlap
+   * instead of following one another (at a million names each stage is a miss). The
+   * lookups that follow find the lines in the cache. A pure read-ahead: what the lookups
+   * then do and answer is the same with it or without.
    */
   prefetchRun(): void {
     const n = this.pfCount;
     this.pfCount = 0;
-    const hash = this.hash, names = this.names, mask = this.mask, hs = this.pfHash, rec = this.pfRec;
+    const hash = this.hash, names = this.names, mask = this.mask, hs = this.pfHash, hp = this.pfParent, rec = this.pfRec;
     let sink = 0;
     for (let i = 0; i < n; i++) sink += hash[hs[i]! & mask]!;
+    // Names not in the table: the parent's slot instead (a read that overlaps the others').
     for (let i = 0; i < n; i++) {
+      if (hash[hs[i]! & mask] !== 0 || hp[i] === 0) {
+        rec[i] = 1; // the name's own slot
+        continue;
+      }
+      rec[i] = 0;
+      hs[i] = hp[i]!;
+      sink += hash[hp[i]! & mask]!;
+    }
+    for (let i = 0; i < n; i++) {
+      const own = rec[i] === 1;
       const e = hash[hs[i]! & mask]!;
       const a = e === 0 ? -1 : (e - 1) * D.NAME_WORDS;
-      rec[i] = a >= 0 && a < names.length ? a : -1;
-      if (rec[i]! >= 0) sink += names[a + D.NAME_HASH]!;
+      // An index past the table (the table is checked at load; this stays in bounds anyway).
+      rec[i] = a >= 0 && a < names.length ? (own ? a : -2 - a) : -1;
+      if (a >= 0 && a < names.length) sink += names[a + D.NAME_HASH]!;
     }
     const blob = this.blob, tpls = this.templates, types = this.pfType;
     for (let i = 0; i < n; i++) {
-      const a = rec[i]!;
-      if (a < 0) continue;
+      const r = rec[i]!;
+      if (r === -1) continue;
+      const a = r >= 0 ? r : -2 - r;
       sink += blob[names[a + D.NAME_KEY_OFF]!]! | 0;
-      const t = this.typeTemplate(names[a + D.NAME_TYPES_AT]!, names[a + D.NAME_TYPES_COUNT]!, types[i]!);
-      const tpl = t >= 0 ? t : names[a + D.NAME_EXACT_DEFAULT]!;
+      let tpl: number;
+      if (r >= 0) {
+        const t = this.typeTemplate(names[a + D.NAME_TYPES_AT]!, names[a + D.NAME_TYPES_COUNT]!, types[i]!);
+        tpl = t >= 0 ? t : names[a + D.NAME_EXACT_DEFAULT]!;
+      } else {
+        tpl = names[a + D.NAME_DESC_TPL]!; // what a name below it that does not exist gets
+      }
       rec[i] = tpl * D.TEMPLATE_WORDS;
       sink += tpls[rec[i]! + D.TPL_OFF]! | 0;
     }

@@ -12,7 +12,8 @@ import { LogRing } from '../log-ring.js';
 import { collectGarbage } from '../../basics/gc.js';
 import { stopThreads } from './threads.js';
 import { attachXdp, interfaceInfo, parseIPv4, parseIPv6, type XdpProgram } from '../../netmap-binding/afxdp.js';
-import { loadImage, type Image } from '../../specializers/image/format.js';
+import type { Image } from '../../specializers/image/format.js';
+import { loadServedImage } from '../served-image.js';
 import { DnsTables } from '../dns/tables.js';
 import { HttpTables } from '../http/tables.js';
 import { HTTP_SESSION_COUNTER_NAMES } from '../http/session.js';
@@ -129,7 +130,7 @@ export async function startXdpServer(o: XdpServeOptions): Promise<XdpServer> {
     try { parseIPv6(a); } catch { throw new UsageError(`--addr ${a}: not an IPv6 address`); }
   }
   if (ipv4.length + ipv6.length === 0) throw new UsageError('--backend xdp needs at least one --addr the appliance owns');
-  const img = loadImage(o.image);
+  const img = loadServedImage(o.image);
   const hasZones = new DnsTables(img).hasZones;
   const hasSites = new HttpTables(img).hasSites;
   if (!hasZones && !hasSites) throw new UsageError(`${o.image}: the image has nothing to serve`);
@@ -228,7 +229,7 @@ export async function startXdpServer(o: XdpServeOptions): Promise<XdpServer> {
   let reloads = 0;
   let reloading: Promise<Image> | null = null;
   const reload = async (): Promise<Image> => {
-    const next = loadImage(o.image);
+    const next = loadServedImage(o.image);
     const z = new DnsTables(next).hasZones, h = new HttpTables(next).hasSites;
     if (z !== hasZones || h !== hasSites) {
       throw new ApplianceError('APPL_ERR_RELOAD', `${o.image}: the new image serves ${z ? 'DNS' : 'no DNS'} and ${h ? 'HTTP' : 'no HTTP'}, ` +

@@ -258,6 +258,7 @@ NAPI_MODULE_INIT() {
       {"xskClose", xsk_close},     {"xskKick", xsk_kick},     {"xskWakeRx", xsk_wake_rx},
       {"xskWait", xsk_wait},       {"xskStats", xsk_stats},
       {"udpOpen", udp_open},       {"udpRecv", udp_recv},     {"udpSend", udp_send},
+      {"adviseHugePages", sys_advise_huge},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

@@ -80,6 +80,7 @@ int xskmap_put(int map_fd, uint32_t queue, int sock_fd);
 napi_value sys_if_info(napi_env env, napi_callback_info info);
 napi_value sys_pin_cpu(napi_env env, napi_callback_info info);
 napi_value sys_current_cpu(napi_env env, napi_callback_info info);
+napi_value sys_advise_huge(napi_env env, napi_callback_info info);
 napi_value sys_close_fd(napi_env env, napi_callback_info info);
 napi_value xdp_attach(napi_env env, napi_callback_info info);
 napi_value xsk_open(napi_env env, napi_callback_info info);

@@ -470,7 +470,15 @@ export interface ImageMeta {
 }
 
 /** Reads, verifies and loads an image into shared memory. Every failure is an ImageError. */
-export function loadImage(file: string): Image {
+export interface LoadOptions {
+  /**
+   * Called with the image's memory before the file is read into it (the runtime asks
+   * for huge pages there: netmap-binding adviseHugePages).
+   */
+  advise?: (bytes: Uint8Array) => void;
+}
+
+export function loadImage(file: string, o: LoadOptions = {}): Image {
   if (endianness() !== 'LE') {
     throw new ImageError('APPL_ERR_IMAGE_OPEN', file, 'this host is big-endian; images are little-endian only');
   }
@@ -479,7 +487,11 @@ export function loadImage(file: string): Image {
   let shared: SharedArrayBuffer | null = null;
   const r = readRegularFile(file, {
     limit: MAX_IMAGE_BYTES,
-    alloc: (size) => new Uint8Array((shared = new SharedArrayBuffer(size))),
+    alloc: (size) => {
+      const bytes = new Uint8Array((shared = new SharedArrayBuffer(size)));
+      o.advise?.(bytes);
+      return bytes;
+    },
   });
   if (!r.ok) {
     if (r.why.startsWith('too large')) {
