@@ -170,7 +170,7 @@ class Compiler {
     const st = recs.store, order = recs.order;
     for (let i = from; i < to; i++) {
       const k = order[i]!;
-      tw.rr(ownerIsQname ? null : (ownerOverride ?? st.owner[k]!), st.type[k]!, st.cls[k]!, st.ttl[k]!, st.rdata(k));
+      tw.rrAt(ownerIsQname ? null : (ownerOverride ?? st.owner[k]!), st.type[k]!, st.cls[k]!, st.ttl[k]!, st.rdataChunk(k), st.rdataOffset(k), st.rdataLength(k));
     }
     if (to > from && (this.biggest === null || tw.len - start > this.biggest.bytes)) {
       const k = order[from]!;

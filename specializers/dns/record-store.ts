@@ -86,6 +86,15 @@ export class RecordStore {
     return this.rdLen[k]!;
   }
 
+  /** The array record k's RDATA lies in, at rdataOffset(k): for readers that take an offset (no view made). */
+  rdataChunk(k: number): Uint8Array {
+    return this.chunks[this.rdChunk[k]!]!;
+  }
+
+  rdataOffset(k: number): number {
+    return this.rdOff[k]!;
+  }
+
   file(k: number): string {
     return this.files[this.fileOf[k]!]!;
   }

@@ -201,6 +201,11 @@ export class TemplateWriter {
    * names of the RFC 1035 types are compressed; everything else is copied as it is.
    */
   rr(owner: Uint8Array | null, type: number, cls: number, ttl: number, rdata: Uint8Array): void {
+    this.rrAt(owner, type, cls, ttl, rdata, 0, rdata.length);
+  }
+
+  /** rr() with the RDATA at src[off, off+len) (a record store's chunk: no view made). */
+  rrAt(owner: Uint8Array | null, type: number, cls: number, ttl: number, src: Uint8Array, off: number, len: number): void {
     if (owner === null) this.qname();
     else this.name(owner);
     this.u16(type);
@@ -211,18 +216,18 @@ export class TemplateWriter {
     const start = this.len;
     const layout = rdataNameLayout(type);
     if (layout === null) {
-      this.bytes(rdata);
+      this.bytes(src, off, len);
     } else if (layout === 'name') {
-      this.name(rdata, 0);
+      this.name(src, off);
     } else if (layout === 'mx') {
-      this.bytes(rdata, 0, 2);
-      this.name(rdata, 2);
+      this.bytes(src, off, 2);
+      this.name(src, off + 2);
     } else {
-      const first = nameLength(rdata, 0);
-      this.name(rdata, 0);
-      this.name(rdata, first);
-      const second = first + nameLength(rdata, first);
-      this.bytes(rdata, second);
+      const first = nameLength(src, off);
+      this.name(src, off);
+      this.name(src, off + first);
+      const second = first + nameLength(src, off + first);
+      this.bytes(src, off + second, len - second);
     }
     const rdlen = this.len - start;
     this.buf[lenAt] = rdlen >>> 8;

@@ -3,7 +3,7 @@
 // measured it, the pinned CPUs, the machine and the versions of every peer), so that a run
 // on one machine can be drawn on another (`bench report --from`).
 
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { ApplianceError } from '../../../basics/errors.js';
@@ -120,17 +120,12 @@ export interface Results {
 }
 
 /** The first line a command prints for its version (stdout or stderr), or null when it is not there. */
+/** The first line a tool prints for its version, on stdout or stderr (nginx -v and nsd -v use stderr, with status 0), or null when it is not installed. */
 function versionOf(cmd: string, args: string[]): string | null {
-  try {
-    const out = execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5000 });
-    return out.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
-  } catch (e) {
-    const x = e as { stdout?: string; stderr?: string; code?: string };
-    if (x.code === 'ENOENT') return null;
-    // Several print their version on stderr, some with a non-zero status (nginx -v, nsd -v).
-    const text = `${x.stdout ?? ''}${x.stderr ?? ''}`;
-    return text.split('\n').find((l) => l.trim() !== '')?.trim() ?? null;
-  }
+  const r = spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5000 });
+  if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return null;
+  const text = `${r.stdout ?? ''}\n${r.stderr ?? ''}`;
+  return text.split('\n').find((l) => l.trim() !== '')?.trim() ?? null;
 }
 
 export function machine(): Machine {
