@@ -2,8 +2,9 @@
 // the old image is no longer referenced (below); and between the phases of a big zone's
 // build (specializers/dns/model.ts), where each phase leaves hundreds of megabytes of
 // garbage that V8 would otherwise let pile up on the next phase's live data before it
-// collects: at a million names the build's peak was the two together. An image is a SharedArrayBuffer of the image file's
-// size; it is freed only when every thread that saw it has collected its last reference,
+// collects: at a million names the build's peak was the two together.
+//
+// An image is a SharedArrayBuffer of the image file's size; it is freed only when every thread that saw it has collected its last reference,
 // and a serving worker allocates so little that its heap may go minutes without a full
 // collection (30 reloads of a 48 MB image held 19 of them). V8 gives the gc() function to
 // contexts made after --expose-gc is set, so it is set at run time and taken from a new

@@ -82,7 +82,7 @@ export function dnsUdpWorkerMain(job: DnsUdpJob, post: (m: UdpWorkerMessage) => 
           } catch (e) {
             error = (e as Error).message;
           }
-          // The old tables (or the refused image) are garbage now: see appliance/gc.ts.
+          // The old tables (or the refused image) are garbage now: see basics/gc.ts.
           collectAt = performance.now() + 100;
           post({ reloaded: { index: job.index, reload: r.reload, error } });
         }

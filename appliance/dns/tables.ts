@@ -14,9 +14,9 @@ export const LOWER = Uint8Array.from({ length: 256 }, (_, c) => (c >= 0x41 && c 
 /** Names a batch prefetches at most (a receive batch's frames). */
 export const PREFETCH_MAX = 256;
 /**
- * prefetchPays from this hash size on: 2^18 slots, a zone of more than 131,072 names,
- * whose name table (12 words a name) and hash alone are several times the last-level
- * cache of the machines this runs on.
+ * prefetchPays from this hash size on: 2^18 slots, which tableSizeFor gives from 65,537
+ * names on, whose name table (12 words a name) and hash alone are several times the
+ * last-level cache of the machines this runs on.
  */
 const PREFETCH_ABOVE_SLOTS = 1 << 18;
 

@@ -20,14 +20,14 @@
 // RFC 4861 §7.2 (neighbour discovery), RFC 768 (UDP), RFC 1035 (DNS over UDP), RFC 9293 (TCP).
 
 import { ArpView, ARP_LEN, ARP_REQUEST } from '../wire/arp.js';
-import { EthernetView, ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETH_DST, ETH_SRC, ETH_TYPE } from '../wire/ethernet.js';
+import { EthernetView, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETH_DST, ETH_SRC } from '../wire/ethernet.js';
 import { CSUM_OFF } from '../wire/reasons.js';
 import { IcmpView, ICMP_ECHO_REQUEST } from '../wire/icmp.js';
 import { Icmpv6View, ICMP6_ECHO_REQUEST, ICMP6_NEIGHBOR_SOLICITATION, NA_LEN, NDP_TARGET } from '../wire/icmpv6.js';
-import { Ipv4View, IPV4_HEADER_LEN, IP4_PROTOCOL, IP4_SRC, PROTO_ICMP, PROTO_TCP, PROTO_UDP } from '../wire/ipv4.js';
+import { Ipv4View, IPV4_HEADER_LEN, IP4_SRC, PROTO_ICMP, PROTO_TCP, PROTO_UDP } from '../wire/ipv4.js';
 import { Ipv6View, IPV6_HEADER_LEN, IP6_DST, IP6_SRC, NH_ICMPV6, NH_TCP, NH_UDP } from '../wire/ipv6.js';
 import { TcpView } from '../wire/tcp.js';
-import { UdpView, UDP_DST_PORT, UDP_HEADER_LEN } from '../wire/udp.js';
+import { UdpView, UDP_HEADER_LEN } from '../wire/udp.js';
 import type { Tcp } from './tcp/tcp.js';
 import type { TxQueue } from './tx.js';
 import { TRANSPORT_UDP, type DnsResponder } from '../dns/responder.js';
@@ -35,10 +35,7 @@ import type { DnsTables } from '../dns/tables.js';
 import { FAMILY_IPV4, FAMILY_IPV6, RRL_DROP, RRL_SLIP, type ResponseRateLimiter } from '../dns/rrl.js';
 import * as C from './counters.js';
 import type { QueryLog } from '../log-ring.js';
-import { FAST_DNS_DROP, FAST_RRL_DROP, fastUdp4, type FastPathHost } from './fast-path.js';
-
-/** Where the query name of a DNS query over IPv4/UDP starts in an untagged frame without IP options. */
-const PREFETCH_QNAME = ETHERNET_HEADER_LEN + IPV4_HEADER_LEN + UDP_HEADER_LEN + 12;
+import { FAST_DNS_DROP, FAST_RRL_DROP, fastUdp4, prefetchQueries, type FastPathHost } from './fast-path.js';
 
 export interface StackConfig {
   /** The interface's MAC address: the source of every answer. */
@@ -164,18 +161,7 @@ export class Stack implements FastPathHost {
    */
   prefetch(mem: Uint8Array, addrs: Uint32Array, lens: Uint32Array, n: number): void {
     const t = this.dns?.t;
-    if (t === undefined || !t.prefetchPays) return;
-    const port = this.dnsPort;
-    for (let i = 0; i < n; i++) {
-      const a = addrs[i]!, len = lens[i]!;
-      if (len < PREFETCH_QNAME + 5 || mem[a + ETH_TYPE] !== ETHERTYPE_IPV4 >> 8 || mem[a + ETH_TYPE + 1] !== (ETHERTYPE_IPV4 & 0xff)) continue;
-      const ip = a + ETHERNET_HEADER_LEN;
-      if (mem[ip] !== 0x45 || mem[ip + IP4_PROTOCOL] !== PROTO_UDP) continue;
-      const u = ip + IPV4_HEADER_LEN;
-      if (((mem[u + UDP_DST_PORT]! << 8) | mem[u + UDP_DST_PORT + 1]!) !== port) continue;
-      t.prefetchAdd(mem, a + PREFETCH_QNAME, a + len);
-    }
-    t.prefetchRun();
+    if (t !== undefined && t.prefetchPays) prefetchQueries(t, this.dnsPort, mem, addrs, lens, n);
   }
 
   /** The batch's clock, for the TCP of the frame being handled. */

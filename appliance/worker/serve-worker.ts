@@ -287,7 +287,7 @@ export async function serveWorkerMain(job: ServeJob, post: (m: WorkerMessage) =>
     (job as { image: SharedArrayBuffer | null }).image = null;
     const stop = new Int32Array(job.control);
     let reloadSeen = 0;
-    // After a reload, a collection once the old image is let go (see appliance/gc.ts).
+    // After a reload, a collection once the old image is let go (see basics/gc.ts).
     let collectPending = false;
     let held = 1;
     post({ ready: { queue: job.queue, mode: dev.mode, cpu: currentCpu() } });

@@ -44,6 +44,9 @@ const RCODE_NXDOMAIN = 3;
 
 const WILDCARD_LABEL = Uint8Array.of(1, 0x2a);
 
+/** The most words of a table kept in memory while it is made (4 MiB; SpillingU32Builder). */
+const WINDOW_WORDS = 1 << 20;
+
 /** "*." + name: the reference question of templates answered for names below `name`. */
 function starOf(name: Uint8Array): Uint8Array {
   const q = new Uint8Array(name.length + 2);
@@ -73,9 +76,13 @@ class Compiler {
 
   constructor(private readonly w: ImageWriter, private readonly m: DnsModel) {
     const spill = (): ReturnType<ImageWriter['spillFile']> => w.spillFile();
-    this.names = new SpillingU32Builder(spill);
-    this.templates = new SpillingU32Builder(spill);
-    this.typemap = new SpillingU32Builder(spill);
+    // Windows sized from the name count (about 1.7 templates and 2.5 types a name in a
+    // typical zone), at most WINDOW_WORDS: a small zone never spills, nor takes 12 MiB.
+    const n = m.nodes.size;
+    const win = (words: number): number => Math.min(WINDOW_WORDS, Math.max(1024, words));
+    this.names = new SpillingU32Builder(spill, win(n * D.NAME_WORDS));
+    this.templates = new SpillingU32Builder(spill, win(2 * n * D.TEMPLATE_WORDS));
+    this.typemap = new SpillingU32Builder(spill, win(3 * n * D.TYPEMAP_WORDS));
   }
 
   get templateCount(): number {
@@ -95,7 +102,8 @@ class Compiler {
 
   private warnNeverFits(): void {
     const b = this.biggest;
-    const key = b === null ? '' : `${b.file}:${b.line}:${b.type}`;
+    // One file may be served under two origins (or included twice): the owner is part of the key.
+    const key = b === null ? '' : `${b.file}:${b.line}:${b.type}:${nameToText(b.owner)}`;
     if (b === null || this.warned.has(key)) return;
     this.warned.add(key);
     this.m.warnings.push(`${b.file}:${b.line}: the ${typeToText(b.type)} RRset of ${nameToText(b.owner)} ` +

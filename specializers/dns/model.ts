@@ -352,7 +352,7 @@ export function endsWithName(name: Uint8Array, suffix: Uint8Array): boolean {
   return false;
 }
 
-/** Zones of more records than this are collected after between build phases (basics/gc.ts): below it the garbage is small. */
+/** After each build phase of a zone of more records than this, a full collection (basics/gc.ts); below it the garbage is small. */
 const COLLECT_ABOVE_RECORDS = 100_000;
 
 /** A full collection after a phase of a big zone's build, so that its garbage is gone before the next phase's live data grows. */
@@ -364,9 +364,10 @@ export function loadZones(specs: ZoneSpec[]): { parsed: ParsedZone[]; warnings: 
   const parsed: ParsedZone[] = [];
   const warnings: string[] = [];
   for (const s of specs) {
-    const p = parseZoneFile(s.file, s.origin === null ? {} : { origin: s.origin });
+    let p: ParsedZone | null = parseZoneFile(s.file, s.origin === null ? {} : { origin: s.origin });
     collectAfterPhase(p.store.length); // the file's bytes and the lexer's tables
     const z = checkZone(p);
+    p = null; // its store, when the checker dropped duplicates and made a new one
     collectAfterPhase(z.store.length);
     refuseSigned(z);
     for (const w of z.warnings) warnings.push(w);

@@ -225,7 +225,6 @@ class ZoneParser {
 
     this.tok = -1; // from here on, the RDATA parser knows the token at fault
     const len = this.rdataParser.parse(type, lx, i, this.origin);
-    // Copy out only once parsing succeeded.
 
     if (ttl < 0) {
       if (!this.ttlSet) {
@@ -238,6 +237,7 @@ class ZoneParser {
     if (type === T.SOA && this.soaOwner === null) this.soaOwner = owner;
     this.lastOwner = owner;
     this.lastClass = cls;
+    // Copied into the store only now that the whole entry parsed.
     this.store.add(owner, type, cls, ttl, this.rdataParser.out, 0, len, lx.entryLine, file);
   }
 

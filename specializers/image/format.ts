@@ -276,16 +276,25 @@ export class ImageWriter {
   }
 
   /**
-   * A file for a SpillingU32Builder's windows: in the image's directory (the space a
-   * build needs is the image's, wherever /tmp is), unlinked as soon as it is open, so
-   * that nothing is left behind whatever happens to the build. Closed by
-   * addSpilledSection, or by abort().
+   * A file for a SpillingU32Builder's windows: in the image's directory (a build of a big
+   * zone needs free space there of about the image's size again, while the tables are
+   * copied into the image), unlinked as soon as it is open, so that a build that fails or
+   * is killed leaves nothing behind (but in the instant between the two calls). Closed by
+   * addSpilledSection, finish() or abort(). A file that cannot be unlinked is refused,
+   * named, rather than left in the directory.
    */
   spillFile(): SpillFile {
     const path = join(dirname(this.path), `.${basename(this.path)}.spill-${process.pid}-${randomBytes(4).toString('hex')}`);
     const fd = this.io('creating a temporary file', () =>
       openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600));
-    try { unlinkSync(path); } catch { /* removed already: the open descriptor is what counts */ }
+    try {
+      unlinkSync(path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+        try { closeSync(fd); } catch { /* closing is all that is left to do */ }
+        throw new ImageError('APPL_ERR_IMAGE_WRITE', this.path, `cannot remove the temporary file ${path} the build made: ${errnoText(e)}; remove it by hand`);
+      }
+    }
     this.spills.push(fd);
     let end = 0;
     return {

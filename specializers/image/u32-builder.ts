@@ -72,14 +72,14 @@ export interface SpillFile {
  * A table that never fills its window never touches a file.
  */
 export class SpillingU32Builder {
-  private readonly words: Uint32Array;
+  private words: Uint32Array;
   private used = 0;
   private spilled = 0;
   private file: SpillFile | null = null;
 
   /**
    * @param open makes the file on the first spill
-   * @param windowWords words kept in memory (records never straddle a window)
+   * @param windowWords words kept in memory (records never straddle a window; one larger than it gets a larger one)
    */
   constructor(private readonly open: () => SpillFile, windowWords = 1 << 20) {
     this.words = new Uint32Array(windowWords);
@@ -95,8 +95,10 @@ export class SpillingU32Builder {
    * index in the table: that is `length` before the call).
    */
   record(n: number): number {
-    if (n > this.words.length) throw new RangeError(`a record of ${n} words is larger than the window (${this.words.length})`);
-    if (this.used + n > this.words.length) this.spill();
+    if (this.used + n > this.words.length && this.used > 0) this.spill();
+    // A record larger than the window (the type map of a name with thousands of types):
+    // a larger window from here on.
+    if (n > this.words.length) this.words = new Uint32Array(2 ** Math.ceil(Math.log2(n)));
     const at = this.used;
     this.used += n;
     return at;

@@ -64,7 +64,22 @@ test('an aborted build closes its spill files and leaves nothing behind', (t) =>
   t.throws(() => fstatSync(fd), { code: 'EBADF' }, 'the spill file is closed');
 });
 
-test('a record larger than the window is refused, not split', (t) => {
-  const s = new SpillingU32Builder(() => { throw new Error('no spill expected'); }, 8);
-  t.throws(() => s.record(9), { instanceOf: RangeError });
+test('a record larger than the window gets a larger window, whole; no file for a table that fits it', (t) => {
+  const tmp = tempDir('spill');
+  t.teardown(tmp.cleanup);
+  const p = join(tmp.dir, 'c.apl');
+  const w = new ImageWriter(p);
+  w.beginBlob();
+  let opened = 0;
+  const s = new SpillingU32Builder(() => { opened++; return w.spillFile(); }, 8);
+  const big = s.record(20);
+  for (let i = 0; i < 20; i++) s.array[big + i] = 100 + i;
+  t.is(opened, 0, 'the first record, however large, needs no file');
+  const at = s.record(3);
+  for (let i = 0; i < 3; i++) s.array[at + i] = 200 + i;
+  w.endBlob();
+  w.addSpilledSection(35, s);
+  w.addSection(1, META);
+  w.finish();
+  t.deepEqual([...sectionWords(loadImage(p), 35)], [...Array.from({ length: 20 }, (_, i) => 100 + i), 200, 201, 202]);
 });
