@@ -115,48 +115,6 @@ for (let round = 0; round < rounds; round++) {
   lookupRates.push(done / ((performance.now() - t0) / 1000));
 }
 lookupRates.sort((a, b) => a - b);
-
-// answer() over batches of 64 queries, as the fused path receives them, without and with
-// the tables' prefetch pass (DnsTables.prefetchAdd/prefetchRun) before each batch, the two
-// taking turns round by round.
-const BATCH = 64;
-function batched(iterations: number, prefetch: boolean): number {
-  const nq = queries.length;
-  let sum = 0;
-  for (let k = 0, i = 0; k < iterations; k += BATCH) {
-    if (prefetch) {
-      for (let j = 0, q = i; j < BATCH; j++) {
-        tables.prefetchAdd(all, starts[q]! + 12, starts[q + 1]!);
-        if (++q === nq) q = 0;
-      }
-      tables.prefetchRun();
-    }
-    for (let j = 0; j < BATCH; j++) {
-      const s = starts[i]!, e = starts[i + 1]!;
-      all.copyWithin(workAt, s, e);
-      sum += responder.answer(all, workAt, e - s, WORK, TRANSPORT_UDP);
-      if (++i === nq) i = 0;
-    }
-  }
-  return sum;
-}
-batched(1_000_000, false);
-batched(1_000_000, true);
-const batchRates: Record<'off' | 'on', number[]> = { off: [], on: [] };
-for (let round = 0; round < rounds; round++) {
-  for (const mode of ['off', 'on'] as const) {
-    let done = 0;
-    const t0 = performance.now();
-    while (performance.now() < t0 + seconds * 1000) {
-      batched(BATCH * 8192, mode === 'on');
-      done += BATCH * 8192;
-    }
-    batchRates[mode].push(done / ((performance.now() - t0) / 1000));
-  }
-}
-const prefetchRatios = batchRates.on.map((v, i) => v / batchRates.off[i]!).sort((a, b) => a - b);
-batchRates.on.sort((a, b) => a - b);
-batchRates.off.sort((a, b) => a - b);
 await new Promise((r) => setTimeout(r, 50)); // let the GC observer deliver
 obs.disconnect();
 
@@ -168,8 +126,6 @@ process.stdout.write([
   `query mix: ${queries.length} queries; first pass: ${c0[C_ANSWERED]} answered (${c0[C_NXDOMAIN]} NXDOMAIN), ${c0[C_REFUSED]} REFUSED, ${c0[C_FORMERR]} FORMERR; ${bad} did not decode`,
   `answer() on one core: ${rounds} rounds of ${seconds} s: median ${m(sorted[rounds >> 1]!)} M/s (min ${m(sorted[0]!)}, max ${m(sorted[rounds - 1]!)})`,
   `table lookups alone (name → template, closest encloser for names that do not exist): median ${m(lookupRates[rounds >> 1]!)} M/s (min ${m(lookupRates[0]!)}, max ${m(lookupRates[rounds - 1]!)})`,
-  `answer() in batches of ${BATCH}: median ${m(batchRates.off[rounds >> 1]!)} M/s without the prefetch pass, ${m(batchRates.on[rounds >> 1]!)} M/s with it ` +
-    `(ratio median ${prefetchRatios[rounds >> 1]!.toFixed(2)}, min ${prefetchRatios[0]!.toFixed(2)}, max ${prefetchRatios[rounds - 1]!.toFixed(2)}; the tables ${tables.prefetchPays ? 'are' : 'are not'} big enough for the fused path to use it)`,
   `garbage collections during the timed rounds: ${gcs - gcBefore}; answered in all: ${c[C_ANSWERED]!.toLocaleString('en-US')}`,
   '',
 ].join('\n'));

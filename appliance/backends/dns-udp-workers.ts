@@ -97,13 +97,6 @@ export function dnsUdpWorkerMain(job: DnsUdpJob, post: (m: UdpWorkerMessage) => 
       c[N_RECEIVED]! += n;
       const now = Date.now();
       const nowSec = (performance.now() / 1000) | 0;
-      // A big zone's table lines for the whole batch first, their misses overlapping
-      // (DnsTables.prefetchRun; a read-ahead only, as on the fused path).
-      const t = responder.t;
-      if (n > 1 && t.prefetchPays) {
-        for (let i = 0; i < n; i++) if (lens[i]! > 12) t.prefetchAdd(bufs, i * UDP_SLOT + 12, i * UDP_SLOT + lens[i]!);
-        t.prefetchRun();
-      }
       for (let i = 0; i < n; i++) {
         const len = lens[i]!;
         if (len === 0) {

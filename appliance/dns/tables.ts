@@ -11,15 +11,6 @@ import * as D from '../../specializers/dns/layout.js';
 /** ASCII upper case to lower case, everything else as it is (RFC 4343): a table, not a branch. */
 export const LOWER = Uint8Array.from({ length: 256 }, (_, c) => (c >= 0x41 && c <= 0x5a ? c | 0x20 : c));
 
-/** Names a batch prefetches at most (a receive batch's frames). */
-export const PREFETCH_MAX = 256;
-/**
- * prefetchPays from this hash size on: 2^18 slots, which tableSizeFor gives from 65,537
- * names on, whose name table (12 words a name) and hash alone are several times the
- * last-level cache of the machines this runs on.
- */
-const PREFETCH_ABOVE_SLOTS = 1 << 18;
-
 export class DnsTables {
   readonly blob: Uint8Array;
   /** The BLOB as a DataView: templates are copied out four bytes at a time. */
@@ -99,119 +90,6 @@ export class DnsTables {
       if (i === len) return e - 1;
     }
     return -1;
-  }
-
-  /**
-   * Whether prefetch() pays: the tables are far larger than the caches. On a small zone
-   * every lookup hits the cache anyway, and the pass would be hashing for nothing.
-   */
-  get prefetchPays(): boolean {
-    return this.prefetchMode === 'auto' ? this.hash.length >= PREFETCH_ABOVE_SLOTS : this.prefetchMode === 'always';
-  }
-
-  /** 'auto' (by the tables' size); the tests set 'always' and 'never' to compare the two. */
-  prefetchMode: 'auto' | 'always' | 'never' = 'auto';
-
-  // The read-ahead's state for the names of one batch: each name's hash, its parent's
-  // hash (0: the name is a single label), then the name record reached.
-  private readonly pfHash = new Int32Array(PREFETCH_MAX);
-  private readonly pfParent = new Int32Array(PREFETCH_MAX);
-  private readonly pfRec = new Int32Array(PREFETCH_MAX);
-  private readonly pfType = new Int32Array(PREFETCH_MAX);
-  private pfCount = 0;
-  /** What the touching reads add up to, kept so that the compiler cannot drop them. */
-  sink = 0;
-
-  /**
-   * Adds the query name at buf[at, end) (a wire name, uncompressed; anything else is left
-   * out) and its qtype to the batch that prefetchRun() brings into the cache. Reads only
-   * buf[at, end), at most 255 bytes; writes nothing but its own state. The parent's hash
-   * is taken on the way (FNV-1a runs from the start, so the parent's is a second sum over
-   * the bytes after the first label): a name that does not exist is answered from its
-   * closest encloser, most often the parent, which is a miss of its own.
-   */
-  prefetchAdd(buf: Uint8Array, at: number, end: number): void {
-    if (this.pfCount === PREFETCH_MAX) return;
-    const stop = Math.min(end, at + 255);
-    const lower = LOWER;
-    let h = 0x811c9dc5;
-    let hp = 0x811c9dc5;
-    let p = at;
-    for (;;) {
-      if (p >= stop) return;
-      const l = buf[p]! | 0; // | 0: a read past the array's end is no label (the loop ends)
-      if (l === 0) break;
-      if (l > 63 || p + l + 1 > stop) return;
-      h = Math.imul(h ^ l, 0x01000193);
-      if (p !== at) hp = Math.imul(hp ^ l, 0x01000193);
-      for (let i = p + 1, e = p + 1 + l; i < e; i++) {
-        const c = lower[buf[i]!]!;
-        h = Math.imul(h ^ c, 0x01000193);
-        if (p !== at) hp = Math.imul(hp ^ c, 0x01000193);
-      }
-      p += l + 1;
-    }
-    if (p + 3 > end || p === at) return;
-    // The root label's zero byte ends both names; a single label's parent is the root.
-    this.pfHash[this.pfCount] = Math.imul(h, 0x01000193);
-    this.pfParent[this.pfCount] = p === at + buf[at]! + 1 ? 0 : Math.imul(hp, 0x01000193);
-    this.pfType[this.pfCount++] = (buf[p + 1]! << 8) | buf[p + 2]!;
-  }
-
-  /**
-   * Reads, for every name added since the last run, the slot of the name hash (and, where
-   * it is empty, of the parent's), then the name record, then its key, its (qtype,
-   * template) pairs and the template record, then the template's bytes: a stage for all
-   * names before the next stage, so that the cache misses of different names overlap
-   * instead of following one another (at a million names each stage is a miss). The
-   * lookups that follow find the lines in the cache. A pure read-ahead: what the lookups
-   * then do and answer is the same with it or without.
-   */
-  prefetchRun(): void {
-    const n = this.pfCount;
-    this.pfCount = 0;
-    const hash = this.hash, names = this.names, mask = this.mask, hs = this.pfHash, hp = this.pfParent, rec = this.pfRec;
-    let sink = 0;
-    for (let i = 0; i < n; i++) sink += hash[hs[i]! & mask]!;
-    // Names not in the table: the parent's slot instead (a read that overlaps the others').
-    for (let i = 0; i < n; i++) {
-      if (hash[hs[i]! & mask] !== 0 || hp[i] === 0) {
-        rec[i] = 1; // the name's own slot
-        continue;
-      }
-      rec[i] = 0;
-      hs[i] = hp[i]!;
-      sink += hash[hp[i]! & mask]!;
-    }
-    for (let i = 0; i < n; i++) {
-      const own = rec[i] === 1;
-      const e = hash[hs[i]! & mask]!;
-      const a = e === 0 ? -1 : (e - 1) * D.NAME_WORDS;
-      // An index past the table (the table is checked at load; this stays in bounds anyway).
-      rec[i] = a >= 0 && a < names.length ? (own ? a : -2 - a) : -1;
-      if (a >= 0 && a < names.length) sink += names[a + D.NAME_HASH]!;
-    }
-    const blob = this.blob, tpls = this.templates, types = this.pfType;
-    for (let i = 0; i < n; i++) {
-      const r = rec[i]!;
-      if (r === -1) continue;
-      const a = r >= 0 ? r : -2 - r;
-      sink += blob[names[a + D.NAME_KEY_OFF]!]! | 0;
-      let tpl: number;
-      if (r >= 0) {
-        const t = this.typeTemplate(names[a + D.NAME_TYPES_AT]!, names[a + D.NAME_TYPES_COUNT]!, types[i]!);
-        tpl = t >= 0 ? t : names[a + D.NAME_EXACT_DEFAULT]!;
-      } else {
-        tpl = names[a + D.NAME_DESC_TPL]!; // what a name below it that does not exist gets
-      }
-      rec[i] = tpl * D.TEMPLATE_WORDS;
-      sink += tpls[rec[i]! + D.TPL_OFF]! | 0;
-    }
-    for (let i = 0; i < n; i++) {
-      const a = rec[i]!;
-      if (a >= 0) sink += blob[tpls[a + D.TPL_OFF]!]! | 0;
-    }
-    this.sink = sink | 0;
   }
 
   /** The template for qtype in a run of (qtype, template) pairs, or -1. */

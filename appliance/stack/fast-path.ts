@@ -21,7 +21,6 @@ import { ETHERNET_HEADER_LEN, ETHERTYPE_IPV4, ETH_DST, ETH_SRC, ETH_TYPE, replyE
 import { CSUM_AUTO, CSUM_OFF, isOffloadForm, UDP_CSUM_OFFLOAD } from '../wire/reasons.js';
 import { IPV4_HEADER_LEN, IP4_DST, IP4_FLAGS_FRAG, IP4_PROTOCOL, IP4_SRC, IP4_TOTAL_LEN, PROTO_UDP, replyIpv4 } from '../wire/ipv4.js';
 import { UDP_CHECKSUM, UDP_DST_PORT, UDP_HEADER_LEN, UDP_LENGTH, UDP_SRC_PORT, replyUdp } from '../wire/udp.js';
-import type { DnsTables } from '../dns/tables.js';
 
 const IP = ETHERNET_HEADER_LEN;
 const UDP = IP + IPV4_HEADER_LEN;
@@ -99,21 +98,4 @@ export function fastUdp4(h: FastPathHost, b: Uint8Array, off: number, len: numbe
   replyIpv4(b, ip, newUlen);
   replyEthernet(b, off, h.mac);
   return IP + IPV4_HEADER_LEN + newUlen;
-}
-
-/**
- * The read-ahead before a batch (DnsTables.prefetchRun), for the frames that look like DNS
- * queries over IPv4/UDP to `port` (untagged, no IP options): their names are added, the
- * tables' lines read. Only a look at the bytes, like fastUdp4's first checks: the frames
- * are then handled one by one as without it.
- */
-export function prefetchQueries(t: DnsTables, port: number, mem: Uint8Array, addrs: Uint32Array, lens: Uint32Array, n: number): void {
-  for (let i = 0; i < n; i++) {
-    const a = addrs[i]!, len = lens[i]!;
-    if (len < DNS + 12 + 5 || mem[a + ETH_TYPE] !== ETHERTYPE_IPV4 >> 8 || mem[a + ETH_TYPE + 1] !== (ETHERTYPE_IPV4 & 0xff)) continue;
-    if (mem[a + IP] !== VER_IHL_PLAIN || mem[a + IP + IP4_PROTOCOL] !== PROTO_UDP) continue;
-    if (((mem[a + UDP + UDP_DST_PORT]! << 8) | mem[a + UDP + UDP_DST_PORT + 1]!) !== port) continue;
-    t.prefetchAdd(mem, a + DNS + 12, a + len);
-  }
-  t.prefetchRun();
 }

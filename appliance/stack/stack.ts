@@ -31,11 +31,10 @@ import { UdpView, UDP_HEADER_LEN } from '../wire/udp.js';
 import type { Tcp } from './tcp/tcp.js';
 import type { TxQueue } from './tx.js';
 import { TRANSPORT_UDP, type DnsResponder } from '../dns/responder.js';
-import type { DnsTables } from '../dns/tables.js';
 import { FAMILY_IPV4, FAMILY_IPV6, RRL_DROP, RRL_SLIP, type ResponseRateLimiter } from '../dns/rrl.js';
 import * as C from './counters.js';
 import type { QueryLog } from '../log-ring.js';
-import { FAST_DNS_DROP, FAST_RRL_DROP, fastUdp4, prefetchQueries, type FastPathHost } from './fast-path.js';
+import { FAST_DNS_DROP, FAST_RRL_DROP, fastUdp4, type FastPathHost } from './fast-path.js';
 
 export interface StackConfig {
   /** The interface's MAC address: the source of every answer. */
@@ -99,11 +98,6 @@ export class Stack implements FastPathHost {
     this.v6Count = cfg.ipv6.length;
   }
 
-  /** The DNS tables the stack answers from (the responder's, which a reload replaces), or null. */
-  get dnsTables(): DnsTables | null {
-    return this.dns?.t ?? null;
-  }
-
   /** The stack's TCP (built over this stack: its segments come from our MAC and addresses). */
   attachTcp(tcp: Tcp): void {
     this.tcp = tcp;
@@ -151,17 +145,6 @@ export class Stack implements FastPathHost {
       return eth.headerLen + ARP_LEN;
     }
     return this.drop(C.DROP_ETH_TYPE);
-  }
-
-  /**
-   * Before a batch is handled: the DNS tables' read-ahead (DnsTables.prefetchRun) for the
-   * names of the frames that look like DNS queries over IPv4/UDP to our port, when the
-   * tables are big enough for it to pay. A read-ahead only: frames are then handled, checked
-   * and answered one by one as without it (it looks at a frame's bytes, nothing more).
-   */
-  prefetch(mem: Uint8Array, addrs: Uint32Array, lens: Uint32Array, n: number): void {
-    const t = this.dns?.t;
-    if (t !== undefined && t.prefetchPays) prefetchQueries(t, this.dnsPort, mem, addrs, lens, n);
   }
 
   /** The batch's clock, for the TCP of the frame being handled. */

@@ -239,7 +239,6 @@ export class BatchRunner {
     }
     const mem = dev.mem;
     const cap = dev.maxFrameLen;
-    if (n > 1) stack.prefetch(mem, addrs, lens, n);
     for (let i = 0; i < n; i++) {
       const a = addrs[i]!;
       let len: number;
