@@ -37,17 +37,8 @@ export function numberArg(prog: string, name: string, def: number): number {
   return v;
 }
 
-/** mulberry32, as scripts/gen-zone.mjs: a number in [0, 1) per call. */
-export function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, as scripts/gen-zone.mjs (the benches' one copy in TypeScript). */
+export { mulberry32 } from '../appliance/bench/big-zone.js';
 
 export interface QueryMix {
   tables: DnsTables;

@@ -261,14 +261,19 @@ export class ImageWriter {
   }
 
   addSection(id: number, bytes: Uint8Array): void {
-    if (this.blobOpen) throw new Error('addSection while the BLOB is open');
-    if (this.sections.some((s) => s.id === id)) throw new Error(`section ${id} written twice`);
-    if (SECTION_NAMES[id] === undefined) throw new Error(`section ${id} is not defined in format.ts`);
+    this.newSection(id);
     this.pad();
     const offset = this.size;
     this.write(bytes);
     this.sections.push({ id, offset, length: bytes.length });
     this.pad();
+  }
+
+  /** A section may start here: the BLOB closed, the id defined and not written yet. */
+  private newSection(id: number): void {
+    if (this.blobOpen) throw new Error('addSection while the BLOB is open');
+    if (this.sections.some((s) => s.id === id)) throw new Error(`section ${id} written twice`);
+    if (SECTION_NAMES[id] === undefined) throw new Error(`section ${id} is not defined in format.ts`);
   }
 
   addU32Section(id: number, words: Uint32Array): void {
@@ -309,9 +314,7 @@ export class ImageWriter {
 
   /** A section whose words a SpillingU32Builder made: the spilled part read back from its file, then the rest. */
   addSpilledSection(id: number, table: SpillingU32Builder): void {
-    if (this.blobOpen) throw new Error('addSection while the BLOB is open');
-    if (this.sections.some((s) => s.id === id)) throw new Error(`section ${id} written twice`);
-    if (SECTION_NAMES[id] === undefined) throw new Error(`section ${id} is not defined in format.ts`);
+    this.newSection(id);
     this.pad();
     const offset = this.size;
     const { file, bytes } = table.spilledFile;
