@@ -448,7 +448,7 @@ export function emittedProblems(f: Uint8Array, x: EmitExpectations): string[] {
 /**
  * What is wrong with a TCP segment we sent, by itself: its checksum in full over the
  * pseudo-header `ph`, a sane header length, options well formed, no data on a RST, the ACK
- * bit on everything but a RST to a segment without ACK (RFC 9293 §3.10.7.1).
+ * bit on everything but a RST to a segment without ACK (RFC 9293 §3.10.7 CLOSED).
  */
 export function tcpProblems(seg: Uint8Array, ph: Uint8Array): string[] {
   const p: string[] = [];

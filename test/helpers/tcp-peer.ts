@@ -6,7 +6,7 @@
 //   PeerHost (one per device): receives every frame, checks IP and TCP checksums, hands each
 //   segment to its connection by (family, local port); runs the connections' timers; sends
 //   what they have to send (sendFrames: one flush per poll). A segment for no connection (or
-//   a closed one) gets a RST, as a real host would (RFC 9293 §3.10.7.1), and is counted.
+//   a closed one) gets a RST, as a real host would (RFC 9293 §3.10.7 CLOSED), and is counted.
 //
 //   TcpPeer (one per connection), active open only:
 //     SYN-SENT → ESTABLISHED → (close) FIN-WAIT-1 → FIN-WAIT-2 → TIME-WAIT
@@ -402,7 +402,7 @@ export class TcpPeer {
     this.sendData(this.sndNxt, this.out.subarray(off, off + 1), fin);
   }
 
-  // ── Receiving (RFC 9293 §3.10.7.3 SYN-SENT, §3.10.7.4 the rest) ─────────────────────────
+  // ── Receiving (RFC 9293 §3.10.7: SYN-SENT, then Other States for the rest) ─────────────────────────
 
   segment(seq: number, ack: number, flags: number, window: number, data: Uint8Array, options: Uint8Array, now: number): void {
     this.stats.segmentsIn++;
@@ -422,7 +422,7 @@ export class TcpPeer {
       }
       return;
     }
-    // Second: RST (in the window: RFC 9293 §3.10.7.4; we do not send challenge ACKs). In
+    // Second: RST (in the window: RFC 9293 §3.10.7 Other States; we do not send challenge ACKs). In
     // TIME-WAIT it ends TIME-WAIT early, as Linux does (tcp_rfc1337 = 0): not a failure.
     if (flags & RST) {
       if (this.state === 'TIME-WAIT') this.resetInTimeWait = true;
@@ -430,7 +430,7 @@ export class TcpPeer {
       this.state = 'CLOSED';
       return;
     }
-    // Fourth: a SYN in the window is an error (RFC 9293 §3.10.7.4; RFC 5961 would challenge).
+    // Fourth: a SYN in the window is an error (RFC 9293 §3.10.7 Other States; RFC 5961 would challenge).
     if (flags & SYN) {
       this.problems.push(`SYN in the window in ${this.state} (seq ${diff(seq, this.irs)})`);
       this.ackNow = true;
@@ -487,7 +487,7 @@ export class TcpPeer {
 
   private synSent(seq: number, ack: number, flags: number, window: number, options: Uint8Array): void {
     if (flags & ACK && ack !== add(this.iss, 1)) {
-      // RFC 9293 §3.10.7.3: an unacceptable ACK gets a RST (unless it is one).
+      // RFC 9293 §3.10.7 SYN-SENT: an unacceptable ACK gets a RST (unless it is one).
       if (!(flags & RST)) {
         this.problems.push(`SYN-SENT: ACK ${ack} for ISS ${this.iss}`);
         this.host.queue(this, { seq: ack, ack: 0, flags: RST, window: 0 }, new Uint8Array(0));
@@ -745,7 +745,7 @@ export class PeerHost {
     const window = be16(seg, 14);
     const p = this.byPort.get(`${v6 ? 6 : 4}:${dport}:${sport}`);
     if (!p || p.state === 'CLOSED') {
-      // RFC 9293 §3.10.7.1: CLOSED. A RST for anything but a RST.
+      // RFC 9293 §3.10.7 CLOSED: a RST for anything but a RST.
       this.strays++;
       if (seg.length > hl || flags & SYN) this.straysWithData++;
       if (flags & RST) return;

@@ -51,7 +51,7 @@ export function input(tcp: Tcp, mem: Uint8Array, now: number): number {
 }
 
 /**
- * RFC 9293 §3.10.7.1: a RST for a segment that belongs to nothing (none for a RST).
+ * RFC 9293 §3.10.7 CLOSED: a RST for a segment that belongs to nothing (none for a RST).
  */
 function resetFor(tcp: Tcp, mem: Uint8Array): number {
   const g = tcp.seg;
@@ -64,7 +64,7 @@ function resetFor(tcp: Tcp, mem: Uint8Array): number {
 }
 
 /**
- * TIME-WAIT (§3.10.7.4 and §3.6.1 of RFC 9293; RFC 6191 for a new SYN). -1: a SYN may open a new connection.
+ * TIME-WAIT (§3.10.7 Other States and §3.6.1 of RFC 9293; RFC 6191 for a new SYN). -1: a SYN may open a new connection.
  */
 function timeWait(tcp: Tcp, r: number, mem: Uint8Array, now: number): number {
   const g = tcp.seg;
@@ -89,7 +89,7 @@ function timeWait(tcp: Tcp, r: number, mem: Uint8Array, now: number): number {
 }
 
 /**
- * LISTEN (§3.10.7.2), and the ACK that returns a SYN cookie (RFC 4987 §3.6).
+ * LISTEN (§3.10.7 LISTEN), and the ACK that returns a SYN cookie (RFC 4987 §3.6).
  */
 function listening(tcp: Tcp, app: number, mem: Uint8Array, now: number): number {
   const g = tcp.seg;
@@ -233,7 +233,7 @@ function establish(tcp: Tcp, s: number, now: number): void {
 }
 
 /**
- * Is the segment acceptable (§3.10.7.4 first: the four cases of the receive window)?
+ * Is the segment acceptable (§3.10.7 Other States, first check: the four cases of the receive window)?
  */
 function acceptable(tcp: Tcp, s: number, segLen: number): boolean {
   const g = tcp.seg;
@@ -274,7 +274,7 @@ function synchronized(tcp: Tcp, s: number, mem: Uint8Array, now: number): number
   if (!acceptable(tcp, s, segLen)) {
     c[T.T_DROP_OUT_OF_WINDOW]!++;
     // "If the RCV.WND is zero, no segments will be acceptable, but special allowance should
-    // be made to accept valid ACKs, URGs, and RSTs" (§3.10.7.4): at RCV.NXT, the ACK (which
+    // be made to accept valid ACKs, URGs, and RSTs" (§3.10.7 Other States): at RCV.NXT, the ACK (which
     // may free answers and reopen the window) is still looked at; the data is not taken.
     if (!(t.RCV_WND[s] === 0 && g.seq === t.RCV_NXT[s] && f & ACK && !(f & (SYN | RST)))) {
       if (!(f & RST)) tcp.ackNow(s);
@@ -390,7 +390,7 @@ function synchronized(tcp: Tcp, s: number, mem: Uint8Array, now: number): number
 }
 
 /**
- * The ACK field of a synchronized connection (§3.10.7.4 fifth, RFC 5961 §5.2, RFC 5681,
+ * The ACK field of a synchronized connection (§3.10.7 Other States, fifth check, RFC 5961 §5.2, RFC 5681,
  * RFC 6298). Returns false when the segment is to be dropped.
  */
 function ackArrives(tcp: Tcp, s: number, now: number): boolean {

@@ -27,7 +27,7 @@ export const STATE_NAMES: Record<number, string> = {
 };
 
 /**
- * States in which data from the peer is taken (RFC 9293 §3.10.7.4, seventh).
+ * States in which data from the peer is taken (RFC 9293 §3.10.7 Other States, seventh check).
  */
 export const RECEIVING = ESTABLISHED | FIN_WAIT_1 | FIN_WAIT_2;
 /** States in which we may still send data. */

@@ -1,4 +1,4 @@
-// TIME-WAIT (RFC 9293 §3.10.7.4, §3.6.1): what is left of a connection that closed first
+// TIME-WAIT (RFC 9293 §3.10.7 Other States, §3.6.1): what is left of a connection that closed first
 // on our side, kept compact and apart from the connection table so that a server closing
 // first (as it should: the client's ports stay free) does not fill its slots. A row holds
 // the key, the two sequence numbers an ACK needs, the peer's MAC and tag, and its expiry.

@@ -103,7 +103,7 @@ function finish(t: ExecutionContext, r: LossyRig, peers: TcpPeer[], works: Work[
   // No connection was given up or refused. (The server closing an idle connection first is
   // its right, once every answer is out; a query it dropped would show above.) A RST answering
   // a late duplicate of a segment for a connection already gone (a closed slot: it fails the
-  // cookie check) is right too (RFC 9293 §3.10.7.1), and is all the RSTs there may be.
+  // cookie check) is right too (RFC 9293 §3.10.7 CLOSED), and is all the RSTs there may be.
   for (const k of ['retry_limit', 'send_timeouts', 'buffer_exhausted', 'evicted', 'table_full', 'syn_ack_timeouts', 'message_timeouts']) {
     t.is(counters[k] ?? 0, 0, `${label}: ${k}`);
   }

@@ -110,7 +110,7 @@ function zeroWindow(h: Hand): { next: number; rest: Uint8Array; sentMax: number 
   return { next, rest: stream.subarray(off), sentMax };
 }
 
-test('FIXED zero window: a segment at RCV.NXT while RCV.WND is 0 is dropped before its ACK is looked at, so the ACK that frees the answers (and would reopen the window) is lost (RFC 9293 §3.10.7.4: "If the RCV.WND is zero, no segments will be acceptable, but special allowance should be made to accept valid ACKs")', (t) => {
+test('FIXED zero window: a segment at RCV.NXT while RCV.WND is 0 is dropped before its ACK is looked at, so the ACK that frees the answers (and would reopen the window) is lost (RFC 9293 §3.10.7 Other States: "If the RCV.WND is zero, no segments will be acceptable, but special allowance should be made to accept valid ACKs")', (t) => {
   const h = new Hand();
   h.establish();
   const { next, rest, sentMax } = zeroWindow(h);
@@ -126,7 +126,7 @@ test('FIXED zero window: a segment at RCV.NXT while RCV.WND is 0 is dropped befo
   t.false(later.some((s) => s.len > 0 && s.seq < sentMax), 'acknowledged data was retransmitted on the RTO');
 });
 
-test('FIXED pure ACK sequence number after an RTO: it carries the rewound SND.NXT, behind data already sent, so a peer that takes the window only from newer segments (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2) ignores the window it advertises', (t) => {
+test('FIXED pure ACK sequence number after an RTO: it carries the rewound SND.NXT, behind data already sent, so a peer that takes the window only from newer segments (RFC 9293 §3.10.7 Other States, SND.WL1/SND.WL2) ignores the window it advertises', (t) => {
   const h = new Hand();
   h.establish();
   // A 60 KB answer: ten segments go (IW10); none is acknowledged; the RTO (1 s) goes back to SND.UNA.
@@ -180,7 +180,7 @@ test('FIXED give-up too soon: a peer silent for less than 100 s (a link down, a 
   t.is(resetAt, -1, `reset after ${resetAt / 1000} s of silence (retry_limit ${h.counter('retry_limit')}, send_timeouts ${h.counter('send_timeouts')})`);
 });
 
-test('FIXED RST after retransmission timeouts: the reset that ends a connection carries the rewound SND.NXT, behind data the peer has, so the peer discards it (out of its window: RFC 9293 §3.10.7.4 first check, RFC 5961 §3.2) and keeps a dead connection open; RFC 9293 §3.10.5 ABORT sends <SEQ=SND.NXT> of the RFC\'s model, the highest sent', (t) => {
+test('FIXED RST after retransmission timeouts: the reset that ends a connection carries the rewound SND.NXT, behind data the peer has, so the peer discards it (out of its window: RFC 9293 §3.10.7 Other States first check, RFC 5961 §3.2) and keeps a dead connection open; RFC 9293 §3.10.5 ABORT sends <SEQ=SND.NXT> of the RFC\'s model, the highest sent', (t) => {
   const h = new Hand();
   h.establish();
   // A 60 KB answer: ten segments arrive (IW10), the peer's ACKs are all lost.

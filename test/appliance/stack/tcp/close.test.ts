@@ -1,4 +1,4 @@
-// Closing (RFC 9293 §3.6, §3.10.7.4, the states of §3.3.2 a passive opener reaches): the peer
+// Closing (RFC 9293 §3.6, §3.10.7 Other States, the states of §3.3.2 a passive opener reaches): the peer
 // first (CLOSE-WAIT → LAST-ACK → CLOSED), the server first (FIN-WAIT-1 → FIN-WAIT-2 →
 // TIME-WAIT, in its own compact table), both at once (CLOSING), FIN-WAIT-2's timeout,
 // TIME-WAIT's ACK of a FIN again, a new SYN into TIME-WAIT (RFC 6191), its expiry, and the

@@ -1,4 +1,4 @@
-// The fused TCP in ESTABLISHED (RFC 9293 §3.10.7.4), carrying DNS over TCP (RFC 7766):
+// The fused TCP in ESTABLISHED (RFC 9293 §3.10.7 Other States), carrying DNS over TCP (RFC 7766):
 // pipelined queries, messages split across segments and several in one, an answer of
 // 60 KB cut to the peer's MSS and sent within its window and the congestion window,
 // the peer's window scale and zero window, data out of order (a duplicate ACK, RFC 5681
@@ -183,7 +183,7 @@ test('a SYN in the window gets a challenge ACK, never a reset (RFC 5961 §4.2)',
   clean(t, r);
 });
 
-test('an ACK of data never sent is dropped, answered with an ACK (RFC 9293 §3.10.7.4, RFC 5961 §5.2)', (t) => {
+test('an ACK of data never sent is dropped, answered with an ACK (RFC 9293 §3.10.7 Other States, RFC 5961 §5.2)', (t) => {
   const r = rig(t);
   r.established();
   const out = r.send({ flags: ACK, ack: 5000, data: TcpRig.framed(q('www.example.com A')) });

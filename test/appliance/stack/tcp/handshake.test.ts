@@ -1,4 +1,4 @@
-// The fused TCP, LISTEN and SYN-RECEIVED (RFC 9293 §3.10.7.2-3), on the pipe: the SYN-ACK
+// The fused TCP, LISTEN and SYN-RECEIVED (RFC 9293 §3.10.7 LISTEN and Other States), on the pipe: the SYN-ACK
 // and its options, the handshake's ACK, a SYN again, RSTs for what belongs to nothing,
 // SYN cookies past the half-open bound (RFC 4987), the SYN-ACK's retransmission and its end.
 
@@ -19,7 +19,7 @@ const QUERY = encodeQuery(parseCorpusLine('www.example.com A')!);
 
 for (const v6 of [false, true]) {
   const fam = v6 ? 'IPv6' : 'IPv4';
-  test(`LISTEN: a SYN gets a SYN-ACK from our ISS with our MSS, window scale 0 and SACK-permitted (RFC 9293 §3.10.7.2, RFC 7323 §2.2), ${fam}`, (t) => {
+  test(`LISTEN: a SYN gets a SYN-ACK from our ISS with our MSS, window scale 0 and SACK-permitted (RFC 9293 §3.10.7 LISTEN, RFC 7323 §2.2), ${fam}`, (t) => {
     const r = rig(t, { v6 });
     const sa = r.syn();
     t.is(sa.seq, 0);
@@ -41,7 +41,7 @@ test('LISTEN: no window scale or SACK in the SYN, none in the SYN-ACK (RFC 7323 
   clean(t, r);
 });
 
-test('SYN-RECEIVED: the handshake\'s ACK establishes; a query on it is answered (RFC 9293 §3.10.7.4 fifth)', (t) => {
+test('SYN-RECEIVED: the handshake\'s ACK establishes; a query on it is answered (RFC 9293 §3.10.7 Other States fifth)', (t) => {
   const r = rig(t);
   r.established();
   t.is(r.counters().established, 1);
@@ -76,7 +76,7 @@ test('SYN-RECEIVED: the peer\'s SYN again gets the same SYN-ACK again', (t) => {
   clean(t, r);
 });
 
-test('SYN-RECEIVED: an ACK that acknowledges something else gets a RST with its ack as seq (RFC 9293 §3.10.7.3)', (t) => {
+test('SYN-RECEIVED: an ACK that acknowledges something else gets a RST with its ack as seq (RFC 9293 §3.10.7 SYN-SENT)', (t) => {
   const r = rig(t);
   r.syn();
   const out = r.send({ flags: ACK, ack: 5 });
@@ -102,7 +102,7 @@ test('SYN-RECEIVED: the SYN-ACK is sent again on the RTO, backing off, then the 
   clean(t, r);
 });
 
-test('no connection, no listener: a segment with ACK gets RST seq=SEG.ACK; without ACK, RST|ACK ack=SEG.SEQ+SEG.LEN; a RST gets nothing (RFC 9293 §3.10.7.1)', (t) => {
+test('no connection, no listener: a segment with ACK gets RST seq=SEG.ACK; without ACK, RST|ACK ack=SEG.SEQ+SEG.LEN; a RST gets nothing (RFC 9293 §3.10.7 CLOSED)', (t) => {
   const r = rig(t, { port: 8053 });
   let out = r.send({ flags: ACK, seq: 100, ack: 77 });
   t.is(out.length, 1);
@@ -117,7 +117,7 @@ test('no connection, no listener: a segment with ACK gets RST seq=SEG.ACK; witho
   clean(t, r);
 });
 
-test('LISTEN: a segment with neither SYN nor ACK (a FIN, data) is dropped (RFC 9293 §3.10.7.2 fourth); a RST too', (t) => {
+test('LISTEN: a segment with neither SYN nor ACK (a FIN, data) is dropped (RFC 9293 §3.10.7 LISTEN fourth); a RST too', (t) => {
   const r = rig(t);
   t.deepEqual(r.send({ flags: FIN, seq: 100, data: Uint8Array.of(1, 2, 3) }), []);
   t.deepEqual(r.send({ flags: RST, seq: 100 }), []);
