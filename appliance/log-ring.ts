@@ -16,6 +16,8 @@
 //  48  the bytes: the request head (HTTP, cut at the slot's end), the answer's header and
 //      question (DNS)
 
+import { parseAddress } from './dns/rrl.js';
+
 export const SLOT_BYTES = 512;
 export const SLOTS = 4096;
 const HEADER = 16;
@@ -149,31 +151,13 @@ export class LogRing {
 }
 
 /**
- * An address in text (as node:net gives it) into out[0, 16): its family, 4 or 6 (0 when
- * unreadable). An IPv4-mapped IPv6 address (a dual-stack socket's) is the IPv4 one.
+ * A peer's address as Node gives it (text) into out[0..16): 4 bytes for IPv4 (IPv4-mapped
+ * included), 16 for IPv6; returns the family, or 0 when there is none. RRL's parser
+ * (dns/rrl.ts parseAddress), which allocates nothing.
  */
 export function addressBytes(text: string | undefined, out: Uint8Array): number {
   out.fill(0);
-  if (text === undefined) return 0;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(text);
-  const v4 = mapped ? mapped[1]! : text;
-  if (/^\d+\.\d+\.\d+\.\d+$/.test(v4)) {
-    v4.split('.').forEach((p, i) => { out[i] = Number(p); });
-    return 4;
-  }
-  const zone = text.indexOf('%');
-  const t = zone >= 0 ? text.slice(0, zone) : text;
-  const [head, tail] = t.includes('::') ? t.split('::') as [string, string] : [t, null];
-  const h = head ? head.split(':') : [];
-  const tl = tail ? tail.split(':') : [];
-  const groups = tail === null ? h : [...h, ...new Array<string>(8 - h.length - tl.length).fill('0'), ...tl];
-  if (groups.length !== 8) return 0;
-  groups.forEach((g, i) => {
-    const n = parseInt(g, 16);
-    out[i * 2] = n >> 8;
-    out[i * 2 + 1] = n & 0xff;
-  });
-  return 6;
+  return text === undefined ? 0 : parseAddress(text, out, 0);
 }
 
 function addressText(b: Uint8Array, at: number, family: number): string {
@@ -217,6 +201,7 @@ export class Sampler {
 /** The query log of a serving loop: sampled DNS answers into its ring, with the wall-clock time. */
 export class QueryLog {
   private readonly sampler: Sampler;
+  private readonly addr = new Uint8Array(16);
 
   /** `wallOffsetMs`: what turns the loop's clock (performance.now()) into the wall clock. */
   constructor(readonly ring: LogRing, rate: number, private readonly wallOffsetMs: number) {
@@ -234,6 +219,17 @@ export class QueryLog {
   udpFrom(family: number, addr: Uint8Array, addrAt: number, port: number, buf: Uint8Array, off: number, len: number, now: number): void {
     if (!this.sampler.take()) return;
     this.ring.query(family, addr, addrAt, port, TRANSPORT_UDP, now + this.wallOffsetMs, buf, off, len);
+  }
+
+  /**
+   * udpFrom() or tcp() for a peer whose address is text (the socket backend's, from Node):
+   * the text is parsed only for the queries the sample takes. `transport`: this file's
+   * TRANSPORT_UDP or TRANSPORT_TCP.
+   */
+  fromText(transport: number, address: string | undefined, port: number, buf: Uint8Array, off: number, len: number, now: number): void {
+    if (!this.sampler.take()) return;
+    const family = addressBytes(address, this.addr);
+    this.ring.query(family, this.addr, 0, port, transport, now + this.wallOffsetMs, buf, off, len);
   }
 
   /** A TCP answer buf[off, off+len) (without its length field), to the peer at addr[addrAt..]:port. */

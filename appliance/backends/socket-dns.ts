@@ -28,7 +28,7 @@ import type { DnsTables } from '../dns/tables.js';
 import { RRL_COUNTERS, RRL_COUNTER_NAMES, RRL_DEFAULTS, RRL_DROP, RRL_SLIP, ResponseRateLimiter, type RrlOptions } from '../dns/rrl.js';
 import { EDNS_UDP_SIZE } from '../../specializers/dns/layout.js';
 import { BoundedLog, errorFields, logger } from '../log.js';
-import { addressBytes, type QueryLog } from '../log-ring.js';
+import { TRANSPORT_TCP as LOG_TCP, TRANSPORT_UDP as LOG_UDP, type QueryLog } from '../log-ring.js';
 import { CONN_TABLE_COUNTER_NAMES } from './conn-table.js';
 import { CONN_CLOSE, SOCKET_CONN_COUNTER_NAMES, SocketConns } from './socket-conns.js';
 
@@ -87,7 +87,6 @@ export class DnsSocketServer implements DnsStreamSink {
   port = 0;
   /** The query log (--query-log), or null. */
   queryLog: QueryLog | null = null;
-  private readonly addr = new Uint8Array(16);
 
   constructor(t: DnsTables, private readonly o: DnsSocketOptions) {
     this.responder = new DnsResponder(t);
@@ -203,10 +202,7 @@ export class DnsSocketServer implements DnsStreamSink {
         if (d === RRL_SLIP) n = r.slip(out, 0);
       }
       this.udp.send(out, 0, n, rinfo.port, rinfo.address, this.onSent);
-      if (this.queryLog !== null) {
-        const family = addressBytes(rinfo.address, this.addr);
-        this.queryLog.udpFrom(family, this.addr, 0, rinfo.port, out, 0, n, Date.now());
-      }
+      if (this.queryLog !== null) this.queryLog.fromText(LOG_UDP, rinfo.address, rinfo.port, out, 0, n, Date.now());
     } catch (e) {
       this.fault(e, -1, 'udp message');
     }
@@ -216,10 +212,7 @@ export class DnsSocketServer implements DnsStreamSink {
   send(slot: number, buf: Uint8Array, off: number, len: number): boolean {
     const s = this.conns.beginWrite(slot, Date.now());
     s.write(Buffer.from(buf.subarray(off, off + len)));
-    if (this.queryLog !== null && len > 2) {
-      const family = addressBytes(s.remoteAddress, this.addr);
-      this.queryLog.tcp(family, this.addr, 0, s.remotePort ?? 0, buf, off + 2, len - 2, Date.now());
-    }
+    if (this.queryLog !== null && len > 2) this.queryLog.fromText(LOG_TCP, s.remoteAddress, s.remotePort ?? 0, buf, off + 2, len - 2, Date.now());
     return s.writableLength < TCP_QUEUE_CAP;
   }
 
