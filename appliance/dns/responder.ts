@@ -26,9 +26,10 @@
 import * as D from '../../specializers/dns/layout.js';
 import {
   DnsHeaderView, DNS_HEADER_LEN, EDNS_DO, FLAG_AA, FLAG_CD, FLAG_QR, FLAG_RD, FLAG_TC, OPCODE_QUERY, OPCODE_SHIFT, OPCODE_MASK,
-  RCODE_BADVERS, RCODE_FORMERR, RCODE_NOTIMP, RCODE_NXDOMAIN, RCODE_REFUSED, RCODE_YXDOMAIN, TYPE_OPT, setU16, u16,
+  RCODE_BADVERS, RCODE_FORMERR, RCODE_NOTIMP, RCODE_NXDOMAIN, RCODE_REFUSED, RCODE_SERVFAIL, RCODE_YXDOMAIN, TYPE_OPT, setU16, u16,
 } from '../wire/dns.js';
 import { UsageError } from '../../basics/errors.js';
+import { nameToText } from '../../specializers/dns/dns-name.js';
 import { LOWER, type DnsTables } from './tables.js';
 import {
   RRL_ANY, RRL_DNSKEY, RRL_ERROR, RRL_NAME_MASK, RRL_NODATA, RRL_NONE, RRL_NXDOMAIN, RRL_POSITIVE, RRL_REFERRAL, RRL_RRSIG,
@@ -79,10 +80,12 @@ export const C_BADVERS = 9;
 export const C_EDNS = 10;
 export const C_NOTAUTH = 11; // TSIG-signed queries (no keys here) and zone transfers of names we do not serve
 export const C_CHAOS = 12; // CHAOS TXT answers given (identity, version); also counted as answered
-export const DNS_COUNTERS = 13;
+export const C_SERVFAIL = 13; // queries under a secondary zone that has no data to serve (not transferred yet, or expired)
+export const C_NOTIFY = 14; // NOTIFY for a secondary zone, answered (NOERROR) before the source is judged by the server
+export const DNS_COUNTERS = 15;
 export const DNS_COUNTER_NAMES = [
   'queries', 'answered', 'drop_short', 'drop_response', 'formerr', 'notimp', 'refused', 'nxdomain', 'truncated', 'badvers', 'edns',
-  'notauth', 'chaos',
+  'notauth', 'chaos', 'servfail', 'notify',
 ];
 
 /**
@@ -162,6 +165,12 @@ export class DnsResponder {
    */
   rrlClass = RRL_NONE;
   rrlName = 0;
+  /**
+   * After answer(): the zone a NOTIFY answered NOERROR was for, else -1. The server then
+   * checks the source (one of the zone's primaries, or notifyRefused()) and tells the
+   * secondary's manager.
+   */
+  notified = -1;
   // What the classification needs from the lookups, reset per query (NSD's query fields:
   // q->zone, q->delegation_domain, q->wildcard_domain, q->qname).
   /** The zone of the query name's lookup, -1 when none (REFUSED, or no lookup). */
@@ -211,6 +220,7 @@ export class DnsResponder {
    * also leaves rrlClass and rrlName set for the answer (see slip()).
    */
   answer(buf: Uint8Array, off: number, len: number, cap: number, transport: number, v6 = false): number {
+    this.notified = -1;
     this.rZone = -1;
     this.rHasDeleg = false;
     this.rHasWild = false;
@@ -354,11 +364,7 @@ export class DnsResponder {
     this.rQtype = qtype;
     this.rQnameLen = qnameLen;
 
-    if (opcode === OPCODE_NOTIFY) {
-      // Refused: no zone here is a secondary (NSD without allow-notify).
-      c[C_REFUSED]!++;
-      return this.headerOnly(keep, RCODE_REFUSED);
-    }
+    if (opcode === OPCODE_NOTIFY) return this.notify(buf, off, qnameLen, qend, keep);
     const anIn = u16(buf, off + 6);
     const nsIn = u16(buf, off + 8);
     const arIn = u16(buf, off + 10);
@@ -457,7 +463,16 @@ export class DnsResponder {
     let tpl = this.lookup(buf, qnameAt, qnameLen, nLabels, qtype);
     this.rQname = this.lastHash;
     this.rHasQname = true;
-    if (tpl >= 0) this.rZone = this.t.names[this.lastRec * D.NAME_WORDS + D.NAME_ZONE]!;
+    if (tpl >= 0) {
+      const zone = this.rZone = this.t.names[this.lastRec * D.NAME_WORDS + D.NAME_ZONE]!;
+      if (this.t.zones[zone * D.ZONE_WORDS + D.ZONE_FLAGS]! & D.ZONE_FLAG_SERVFAIL) {
+        // A secondary with nothing to serve: SERVFAIL with the question, not authoritative (NSD's answer for a zone it has not got or let expire).
+        c[C_SERVFAIL]!++;
+        this.header(keep, RCODE_SERVFAIL, 1, 0, 0, edns ? 1 : 0);
+        if (edns) w = this.opt(buf, w, 0, ednsDo);
+        return w - off;
+      }
+    }
     if (tpl >= 0 && v6) tpl = this.forV6(tpl);
     if (tpl < 0) {
       // Under no zone served here.
@@ -868,6 +883,49 @@ export class DnsResponder {
     setU16(buf, w + 7, dnssecOk);
     setU16(buf, w + 9, 0);
     return w + D.OPT_RR_LEN;
+  }
+
+  /**
+   * NOTIFY (RFC 1996 §3.7): for the apex of a secondary zone, NOERROR and AA with the
+   * question as it came and no records (NSD's reply), leaving `notified` set to the zone
+   * for the server, which judges the source (notifyRefused() turns the reply into REFUSED
+   * when it is not one of the zone's primaries) and starts a check. Anything else is
+   * REFUSED without the question, as NSD without allow-notify answers.
+   */
+  private notify(buf: Uint8Array, off: number, qnameLen: number, qend: number, keep: number): number {
+    const n = u16(buf, off + 4) === 1 ? this.t.find(buf, off + DNS_HEADER_LEN, qnameLen) : -1;
+    const t = this.t;
+    if (n >= 0 && t.names[n * D.NAME_WORDS + D.NAME_FLAGS]! & D.NAME_FLAG_APEX) {
+      const zone = t.names[n * D.NAME_WORDS + D.NAME_ZONE]!;
+      if (t.zones[zone * D.ZONE_WORDS + D.ZONE_FLAGS]! & D.ZONE_FLAG_SECONDARY) {
+        this.counters[C_NOTIFY]!++;
+        this.notified = zone;
+        this.header(keep | FLAG_AA, 0, 1, 0, 0, 0);
+        return qend - off;
+      }
+    }
+    this.counters[C_REFUSED]!++;
+    return this.headerOnly(keep, RCODE_REFUSED);
+  }
+
+  /**
+   * The NOTIFY reply answer() just wrote at buf[off..], made REFUSED (header only): the
+   * source is not a primary of the zone. Returns the new length.
+   */
+  notifyRefused(buf: Uint8Array, off: number): number {
+    const hdr = this.hdr.wrap(buf, off, DNS_HEADER_LEN);
+    const keep = hdr.flags & (FLAG_RD | FLAG_CD | (OPCODE_MASK << OPCODE_SHIFT));
+    this.counters[C_NOTIFY]!--;
+    this.counters[C_REFUSED]!++;
+    this.notified = -1;
+    return this.headerOnly(keep, RCODE_REFUSED);
+  }
+
+  /** The name of zone `z`'s apex, as text ("example.org."): what a NOTIFY was for. */
+  zoneName(z: number): string {
+    const t = this.t;
+    const a = z * D.ZONE_WORDS;
+    return nameToText(t.blob, t.zones[a + D.ZONE_ORIGIN_OFF]!);
   }
 
   private headerOnly(keep: number, rcode: number): number {

@@ -29,6 +29,12 @@ export const ZONE_WORDS = 6;
 export const ZONE_ORIGIN_OFF = 0; // lower-cased wire name, BLOB bytes
 export const ZONE_ORIGIN_LEN = 1;
 export const ZONE_NAME = 2; // the apex's name record
+/** ZONE_FLAG_*; 0 in what `build` writes: serve sets them when it links secondary zones in (link.ts). */
+export const ZONE_FLAGS = 3;
+/** A secondary zone: NOTIFY for its apex is taken (from its primaries: the server checks the source). */
+export const ZONE_FLAG_SECONDARY = 1;
+/** Every query under the zone is answered SERVFAIL: a secondary not yet transferred, or past its SOA expire (RFC 1035 §3.3.13). */
+export const ZONE_FLAG_SERVFAIL = 2;
 
 export const NAME_WORDS = 12;
 export const NAME_KEY_OFF = 0; // lower-cased wire name, BLOB bytes
