@@ -39,7 +39,17 @@ export type ErrorCode =
   | 'APPL_ERR_RELOAD'
   | 'APPL_ERR_CONFIG'
   | 'APPL_ERR_BENCH'
-  | 'APPL_ERR_INSTALL';
+  | 'APPL_ERR_INSTALL'
+  // Zone transfers from a primary (appliance/secondary/): RFC 5936, RFC 1995, RFC 8945.
+  | 'APPL_ERR_XFR_TIMEOUT'
+  | 'APPL_ERR_XFR_CONNECT'
+  | 'APPL_ERR_XFR_RCODE'
+  | 'APPL_ERR_XFR_FORMAT'
+  | 'APPL_ERR_XFR_TSIG'
+  | 'APPL_ERR_XFR_LIMIT'
+  | 'APPL_ERR_XFR_CLOSED'
+  | 'APPL_ERR_XFR_ABORTED'
+  | 'APPL_ERR_SECONDARY';
 
 export class ApplianceError extends Error {
   readonly code: ErrorCode;
