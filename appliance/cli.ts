@@ -91,7 +91,7 @@ export function makeProgram(): Command {
 
   program.command('serve')
     .description('Serve an image: through kernel sockets (--backend socket), or through AF_XDP with the fused stack (--backend xdp).')
-    .argument('[IMAGE]', 'the image file (or image = "..." in the --config file)')
+    .argument('[IMAGE]', 'the image file (or image = "..." in the --config file); none needed with --secondary')
     .option('--config <FILE>', 'read options from a TOML file: a key per option, named as the option (rrl-rate = 200, http = ["127.0.0.1:8080", "[::1]:8080"]), and image; flags given here win')
     .addOption(new Option('--backend <KIND>', 'socket: node:net and node:dgram; xdp: one AF_XDP socket and worker per NIC queue').choices(['socket', 'xdp']).default('socket'))
     .option('--http <ADDR:PORT>', 'socket backend: where HTTP listens (repeatable, e.g. 127.0.0.1:8080 and [::1]:8080; default 127.0.0.1:8080)', collect, [])
@@ -131,6 +131,9 @@ export function makeProgram(): Command {
     .option('--hide-identity', 'DNS: refuse CH TXT id.server and hostname.bind (NSD\'s hide-identity)')
     .option('--version-string <TEXT>', `DNS: the answer to CH TXT version.server and version.bind (default: "appliance ${toolVersion()}")`)
     .option('--hide-version', 'DNS: refuse CH TXT version.server and version.bind (NSD\'s hide-version)')
+    .option('--secondary <ZONE=ADDR[:PORT][,key=NAME]>', 'DNS: serve ZONE as a secondary of the primary at ADDR (port 53 by default): transferred at start and on its SOA refresh or a NOTIFY from ADDR (IXFR, else AXFR), compiled and swapped in without loss; repeat a zone for more primaries; key=NAME signs with that --tsig-key', collect, [])
+    .option('--tsig-key <NAME:ALGORITHM:BASE64>', 'DNS: a TSIG key for --secondary (RFC 8945; hmac-sha256, hmac-sha1, hmac-sha224, hmac-sha384 or hmac-sha512) (repeatable)', collect, [])
+    .option('--state-dir <DIR>', 'DNS: where secondary zones are kept between restarts, and the image serve links them into (default: /var/lib/appliance as root, else ~/.local/state/appliance)')
     .addOption(new Option('--log-level <LEVEL>', 'log lines at this level and above (default: info, or APPLIANCE_LOG_LEVEL)').choices(LOG_LEVELS))
     .addOption(new Option('--log-format <FORM>', 'auto: readable text on a terminal, JSON lines otherwise').choices(['auto', 'json', 'text']).default('auto'))
     .addHelpText('after', '\nSignals: SIGHUP re-reads the image and swaps it in without dropping a query or a connection\n' +
@@ -139,13 +142,13 @@ export function makeProgram(): Command {
       const { applyConfig, readConfig, configProblem, ConfigError } = await import('./commands/config.js');
       const o = cmd.opts();
       if (o.config === undefined) {
-        if (image === undefined) throw new UsageError('serve needs an IMAGE (or --config FILE naming one)');
+        if (image === undefined && (o.secondary as string[]).length === 0) throw new UsageError('serve needs an IMAGE, --secondary zones, or both (or --config FILE naming them)');
         return runServe(image, o as ServeOptions);
       }
       const cfg = readConfig(o.config as string, cmd);
       applyConfig(cfg, cmd);
       const file = image ?? cfg.image;
-      if (file === undefined) throw new ConfigError(cfg.file, [{ line: 1, key: 'image', message: 'no image: give IMAGE on the command line or image = "PATH" in the file' }]);
+      if (file === undefined && ((cmd.opts() as ServeOptions).secondary ?? []).length === 0) throw new ConfigError(cfg.file, [{ line: 1, key: 'image', message: 'no image: give IMAGE on the command line or image = "PATH" in the file' }]);
       try {
         await runServe(file, cmd.opts() as ServeOptions);
       } catch (e) {

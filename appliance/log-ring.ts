@@ -160,7 +160,8 @@ export function addressBytes(text: string | undefined, out: Uint8Array): number 
   return text === undefined ? 0 : parseAddress(text, out, 0);
 }
 
-function addressText(b: Uint8Array, at: number, family: number): string {
+/** An address from its bytes (4 for IPv4, 16 for IPv6), as text (RFC 5952 for IPv6). */
+export function addressText(b: Uint8Array, at: number, family: number): string {
   if (family === 4) return `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(((b[at + i]! << 8) | b[at + i + 1]!).toString(16));

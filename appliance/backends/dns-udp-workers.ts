@@ -8,6 +8,7 @@
 // Reloads come as on the fused path (worker/serve-worker.ts): the image through a message
 // port, control[1] raised; the worker takes it between two batches.
 
+import { NotifyGate, type NotifySource } from '../dns/notify.js';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { ApplianceError } from '../../basics/errors.js';
 import { UdpBatchSocket, UDP_SLOT } from '../../netmap-binding/udp.js';
@@ -47,12 +48,15 @@ export interface DnsUdpJob {
   control: SharedArrayBuffer;
   reloads: MessagePort;
   log?: { ring: SharedArrayBuffer; queryRate: number };
+  /** The secondary zones' primaries, whose NOTIFY is taken (and posted to the pool). */
+  notify?: NotifySource[];
 }
 
 interface UdpWorkerMessage {
   ready?: { index: number; port: number };
   error?: { index: number; message: string; code?: string };
   reloaded?: { index: number; reload: number; error: string | null };
+  notify?: { zone: string; from: string };
 }
 
 /** The worker thread's loop (worker-entry.ts runs it for a 'dns-udp' job). */
@@ -65,6 +69,7 @@ export function dnsUdpWorkerMain(job: DnsUdpJob, post: (m: UdpWorkerMessage) => 
     const rrl = job.rrl !== undefined && (job.rrl.rate ?? RRL_DEFAULTS.rate) > 0 ? new ResponseRateLimiter(job.rrl, c.subarray(RRL_AT, RRL_AT + RRL_COUNTERS)) : null;
     const ring = job.log !== undefined ? new LogRing(job.log.ring) : null;
     const queryLog = ring !== null ? new QueryLog(ring, job.log!.queryRate, 0) : null;
+    const notify = job.notify !== undefined && job.notify.length > 0 ? new NotifyGate(job.notify, (zone, from) => post({ notify: { zone, from } })) : null;
     sock = UdpBatchSocket.open(job.host, job.port, true);
     post({ ready: { index: job.index, port: sock.port } });
     const control = new Int32Array(job.control);
@@ -113,6 +118,9 @@ export function dnsUdpWorkerMain(job: DnsUdpJob, post: (m: UdpWorkerMessage) => 
         const v6 = sock.isV6(i);
         const off = i * UDP_SLOT;
         let m = responder.answer(bufs, off, len, ANSWER_ROOM, TRANSPORT_UDP, v6);
+        if (m > 0 && responder.notified >= 0) {
+          m = notify !== null ? notify.judge(responder, bufs, off, m, names, sock.peerAt(i), v6 ? FAMILY_IPV6 : FAMILY_IPV4) : responder.notifyRefused(bufs, off);
+        }
         if (m > 0 && rrl !== null) {
           const d = rrl.decide(names, sock.peerAt(i), v6 ? FAMILY_IPV6 : FAMILY_IPV4, responder.rrlClass, responder.rrlName, nowSec);
           if (d === RRL_DROP) m = 0; // counted by the limiter
@@ -163,6 +171,9 @@ export interface DnsUdpPoolOptions {
   rrl?: RrlOptions;
   chaos?: ChaosStrings;
   queryRate?: number | null;
+  /** The secondary zones' primaries, whose NOTIFY the workers take; onNotify hears of each one taken. */
+  notify?: NotifySource[];
+  onNotify?: (zone: string, from: string) => void;
   /** The worker script (dist/worker.js). */
   script: string;
 }
@@ -174,7 +185,7 @@ export interface DnsUdpPoolOptions {
  */
 export async function startDnsUdpPool(o: DnsUdpPoolOptions): Promise<DnsUdpPool> {
   // What the closures below need, taken out of `o`: they must not keep o.image alive.
-  const workers = o.workers, host = o.host, queryRate = o.queryRate ?? null, file = o.image.file;
+  const workers = o.workers, host = o.host, queryRate = o.queryRate ?? null, file = o.image.file, onNotify = o.onNotify;
   const counters = new SharedArrayBuffer(workers * STRIDE * 8);
   const view = new Float64Array(counters);
   const control = new SharedArrayBuffer(8);
@@ -200,7 +211,7 @@ export async function startDnsUdpPool(o: DnsUdpPoolOptions): Promise<DnsUdpPool>
       const channel = new MessageChannel();
       ports.push(channel.port1);
       const job: DnsUdpJob = {
-        kind: 'dns-udp', index, file, image, host, port, rrl: o.rrl, chaos: o.chaos, counters, control,
+        kind: 'dns-udp', index, file, image, host, port, rrl: o.rrl, chaos: o.chaos, counters, control, notify: o.notify,
         reloads: channel.port2, log: rings[index] ? { ring: rings[index]!.shared as SharedArrayBuffer, queryRate: queryRate! } : undefined,
       };
       const w = new Worker(o.script, { workerData: job, transferList: [channel.port2] });
@@ -218,6 +229,7 @@ export async function startDnsUdpPool(o: DnsUdpPoolOptions): Promise<DnsUdpPool>
               : errno !== undefined && /bind/.test(m.error.message) ? listenError('UDP', { host, port: bound }, { code: errno, message: m.error.message })
                 : new ApplianceError('APPL_ERR_LISTEN', `DNS over UDP, worker ${index}: ${m.error.message}`));
           }
+          else if (m.notify) onNotify?.(m.notify.zone, m.notify.from);
           // An answer to an older reload (one that timed out) is not this one's.
           else if (m.reloaded && awaiting !== null && m.reloaded.reload === awaiting.reload) awaiting.answer.get(m.reloaded.index)?.(m.reloaded.error);
         });

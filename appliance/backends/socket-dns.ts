@@ -19,6 +19,7 @@
 // or not sent (counted). TCP answers are never limited. Its clock is monotonic seconds,
 // read per datagram (performance.now(): a wall clock stepped back would reset buckets).
 
+import type { NotifyGate } from '../dns/notify.js';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { ApplianceError } from '../../basics/errors.js';
@@ -87,6 +88,8 @@ export class DnsSocketServer implements DnsStreamSink {
   port = 0;
   /** The query log (--query-log), or null. */
   queryLog: QueryLog | null = null;
+  /** Who may NOTIFY the secondary zones (null: none; every NOTIFY is REFUSED). */
+  notifyGate: NotifyGate | null = null;
 
   constructor(t: DnsTables, private readonly o: DnsSocketOptions) {
     this.responder = new DnsResponder(t);
@@ -196,6 +199,7 @@ export class DnsSocketServer implements DnsStreamSink {
       const r = this.responder;
       let n = r.answer(out, 0, msg.length, out.length, TRANSPORT_UDP, rinfo.family === 'IPv6');
       if (n <= 0) return;
+      if (r.notified >= 0) n = this.notifyGate !== null ? this.notifyGate.judgeText(r, out, 0, n, rinfo.address) : r.notifyRefused(out, 0);
       if (this.rrl !== null) {
         const d = this.rrl.decideAddress(rinfo.address, r.rrlClass, r.rrlName, (performance.now() / 1000) | 0);
         if (d === RRL_DROP) return; // counted by the limiter
@@ -206,6 +210,12 @@ export class DnsSocketServer implements DnsStreamSink {
     } catch (e) {
       this.fault(e, -1, 'udp message');
     }
+  }
+
+  /** DnsStreamSink: a NOTIFY over TCP, judged by the connection's peer. */
+  judgeNotify(slot: number, r: DnsResponder, buf: Uint8Array, off: number, n: number): number {
+    const from = this.conns.socketOf(slot)?.remoteAddress;
+    return this.notifyGate !== null && from !== undefined ? this.notifyGate.judgeText(r, buf, off, n, from) : r.notifyRefused(buf, off);
   }
 
   /** DnsStreamSink: one framed answer; false once TCP_QUEUE_CAP bytes wait for the peer. */

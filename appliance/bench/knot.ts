@@ -120,3 +120,67 @@ export async function waitUntilAnswers(topo: Topology, child: ChildProcess, name
   await stopProcess(child);
   throw new ApplianceError('APPL_ERR_BENCH', `${name} did not answer ${pending.join(', ')} within ${timeoutMs} ms: ${stderr.trim()}`);
 }
+
+/** A zone a primary Knot serves to secondaries: who may transfer it (with a key or not), whom it NOTIFYs. */
+export interface KnotPrimaryZone {
+  domain: string;
+  file: string;
+  /** Addresses that may transfer it. */
+  transferFrom: string[];
+  /** The key a transfer must be signed with (a key of KnotPrimaryOptions.keys). */
+  key?: string;
+  /** Secondaries to NOTIFY of each change, as ADDR@PORT. */
+  notify?: string[];
+}
+
+export interface KnotPrimaryOptions {
+  dir: string;
+  /** Where Knot listens, ADDR@PORT (repeatable). */
+  listen: string[];
+  zones: KnotPrimaryZone[];
+  keys?: Array<{ id: string; algorithm: string; secret: string }>;
+}
+
+/**
+ * knot.conf for Knot DNS as a hidden primary (the secondary-zone tests and `bench
+ * secondary`): kernel sockets only, the zones' changes kept in the journal and served as
+ * IXFR (journal-content: changes; the zone file is never rewritten: zonefile-sync -1),
+ * changes made with `knotc zone-begin/zone-set/zone-commit` (the serial incremented by
+ * Knot), NOTIFY sent to the secondaries named.
+ */
+export function knotPrimaryConf(o: KnotPrimaryOptions): string {
+  const remotes = [...new Set(o.zones.flatMap((z) => z.notify ?? []))];
+  const remoteId = (r: string): string => `secondary-${remotes.indexOf(r)}`;
+  return [
+    'server:',
+    `    rundir: "${o.dir}"`,
+    `    pidfile: "${join(o.dir, 'knot.pid')}"`,
+    ...o.listen.map((l) => `    listen: ${l}`),
+    '    udp-workers: 1',
+    '    tcp-workers: 1',
+    '    background-workers: 1',
+    'control:',
+    `    listen: "${join(o.dir, 'knot.sock')}"`,
+    'log:',
+    '  - target: stderr',
+    '    any: warning',
+    'database:',
+    `    storage: "${join(o.dir, 'db')}"`,
+    ...(o.keys && o.keys.length > 0 ? ['key:', ...o.keys.flatMap((k) => [`  - id: ${k.id}`, `    algorithm: ${k.algorithm}`, `    secret: ${k.secret}`])] : []),
+    ...(remotes.length > 0 ? ['remote:', ...remotes.flatMap((r) => [`  - id: ${remoteId(r)}`, `    address: ${r}`])] : []),
+    'acl:',
+    ...o.zones.flatMap((z, i) => [`  - id: transfer-${i}`, ...z.transferFrom.map((a) => `    address: ${a}`), ...(z.key ? [`    key: ${z.key}`] : []), '    action: transfer']),
+    'template:',
+    '  - id: default',
+    `    storage: "${o.dir}"`,
+    '    semantic-checks: off',
+    '    zonefile-sync: -1',
+    '    journal-content: changes',
+    'zone:',
+    ...o.zones.flatMap((z, i) => [
+      `  - domain: ${z.domain}`, `    file: "${z.file}"`, `    acl: transfer-${i}`,
+      ...(z.notify && z.notify.length > 0 ? [`    notify: [${z.notify.map(remoteId).join(', ')}]`] : []),
+    ]),
+    '',
+  ].join('\n');
+}

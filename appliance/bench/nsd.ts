@@ -8,7 +8,12 @@ import { SMALL_ZONE, type ServedZone } from './dns-fixture.js';
 import { startWaitMs, STOP_GRACE_MS, waitUntilAnswers, type ServerHandle } from './knot.js';
 import { stopProcess, type Topology } from './netns.js';
 
-export interface NsdZone { origin: string; file: string }
+export interface NsdZone {
+  origin: string;
+  file: string;
+  /** More lines of the zone's clause (provide-xfr, notify, ...: a primary for secondary-zone tests). */
+  extra?: string[];
+}
 
 export interface NsdOptions {
   /** Where NSD keeps its pid file, zone list and log. */
@@ -51,7 +56,7 @@ export function nsdConf(o: NsdOptions): string {
     '    rrl-ratelimit: 0',
     'remote-control:',
     '    control-enable: no',
-    ...o.zones.flatMap((z) => ['zone:', `    name: "${z.origin}"`, `    zonefile: "${z.file}"`]),
+    ...o.zones.flatMap((z) => ['zone:', `    name: "${z.origin}"`, `    zonefile: "${z.file}"`, ...(z.extra ?? []).map((l) => `    ${l}`)]),
     '',
   ].join('\n');
 }

@@ -24,6 +24,11 @@ import { DnsSocketServer } from '../backends/socket-dns.js';
 import { DnsTables } from '../dns/tables.js';
 import { CSUM_AUTO, CSUM_OFF, CSUM_STRICT } from '../wire/reasons.js';
 import { RRL_DEFAULTS, parsePrefix, type RrlOptions } from '../dns/rrl.js';
+import { NotifyGate } from '../dns/notify.js';
+import { SecondaryManager } from '../secondary/manager.js';
+import { compileInChild, defaultStateDir, secondaryZones } from '../secondary/options.js';
+import { checkDisjoint, zoneOrigins } from '../../specializers/image/link.js';
+import type { ImageInfo, ServerInfo } from '../worker/metrics.js';
 
 export interface ServeOptions {
   backend: 'socket' | 'xdp';
@@ -73,6 +78,10 @@ export interface ServeOptions {
   rrlIpv6Prefix?: string;
   rrlSize?: string;
   rrlExempt?: string[];
+  /** Secondary zones: ZONE=ADDR[:PORT][,key=NAME] (repeatable), the TSIG keys, where their copies are kept. */
+  secondary?: string[];
+  tsigKey?: string[];
+  stateDir?: string;
 }
 
 /** The largest --rrl-size: the limiter's own cap (2^26 buckets, 2 GiB). */
@@ -138,7 +147,27 @@ function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-export async function runServe(file: string, o: ServeOptions): Promise<void> {
+/**
+ * The secondary zones' manager, started: kept copies compiled and linked with the image
+ * into the state directory's served.img, which is what serve then serves (null: none).
+ */
+async function startSecondaries(file: string | undefined, o: ServeOptions, log: Logger, apply: (why: string) => Promise<void>): Promise<SecondaryManager | null> {
+  if (!o.secondary || o.secondary.length === 0) return null;
+  const zones = secondaryZones(o.secondary, o.tsigKey ?? []);
+  if (file !== undefined) checkDisjoint(imageZones(file), zones.map((z) => z.zone), file);
+  const m = new SecondaryManager({
+    zones, stateDir: o.stateDir ?? defaultStateDir(), baseImage: file ?? null, compile: compileInChild(process.argv[1]!), apply,
+    log: log.child({ part: 'secondary' }),
+  });
+  await m.start();
+  return m;
+}
+
+function imageZones(file: string): string[] {
+  return zoneOrigins(loadImage(file));
+}
+
+export async function runServe(file: string | undefined, o: ServeOptions): Promise<void> {
   guardSignals();
   // Lines on a stdout nobody reads any more (a pipe closed) are dropped, not fatal.
   process.stdout.on('error', () => undefined);
@@ -147,7 +176,24 @@ export async function runServe(file: string, o: ServeOptions): Promise<void> {
   const chaos = chaosStrings(o, hostname(), toolVersion());
   const targets = openLogs(o);
   const closeLogs = (): void => { targets.access?.file.close(); targets.query?.file.close(); };
-  if (o.backend === 'xdp') return runServeXdp(file, o, rrl, chaos, targets, log).catch((e: unknown) => { closeLogs(); throw e; });
+  // The servers' reload, once they are up (the manager's transfers call it).
+  let applyServed: (why: string) => Promise<void> = async () => undefined;
+  const secondaries = await startSecondaries(file, o, log, (why) => applyServed(why)).catch((e: unknown) => { closeLogs(); throw e; });
+  if (file === undefined && secondaries === null) throw new UsageError('serve needs an IMAGE, --secondary zones, or both');
+  const served = secondaries ? secondaries.servedFile : file!;
+  if (o.backend === 'xdp') {
+    return runServeXdp(served, o, rrl, chaos, targets, log, secondaries, (f) => { applyServed = f; })
+      .catch((e: unknown) => { closeLogs(); throw e; }).finally(() => secondaries?.stop());
+  }
+  try {
+    return await runServeSocket(served, o, rrl, chaos, targets, log, closeLogs, secondaries, (f) => { applyServed = f; });
+  } finally {
+    secondaries?.stop();
+  }
+}
+
+async function runServeSocket(file: string, o: ServeOptions, rrl: RrlOptions, chaos: ChaosStrings, targets: LogTargets, log: Logger, closeLogs: () => void,
+  secondaries: SecondaryManager | null, setApply: (f: (why: string) => Promise<void>) => void): Promise<void> {
   const startedAt = Date.now();
   const img = loadServedImage(file);
   const http = new HttpTables(img);
@@ -198,6 +244,8 @@ export async function runServe(file: string, o: ServeOptions): Promise<void> {
     }
     return next;
   }, imageInfo(img));
+  // With secondaries, a reload asked for (SIGHUP, POST /reload) links the image file again with them first.
+  const reloadAll = (why: string): Promise<ImageInfo> => (secondaries ? secondaries.relinkBase(why).then(() => reloads.image) : reloads.run(why));
   /**
    * DNS on host:port: TCP (and UDP through dgram, without workers) in this thread; with
    * workers, UDP in their batched sockets on the port TCP took. Port 0: should another
@@ -210,6 +258,7 @@ export async function runServe(file: string, o: ServeOptions): Promise<void> {
     const make = async (udp: boolean): Promise<DnsSocketServer> => {
       const server = new DnsSocketServer(tables, { host, port, messageTimeoutMs: o.dnsMessageTimeout * 1000, rrl, udp, ...limits });
       server.responder.setChaos(chaos);
+      if (secondaries) server.notifyGate = new NotifyGate(secondaries.notifySources(), (zone, from) => secondaries.notify(zone, from));
       server.queryLog = queryLog;
       try {
         await server.listen();
@@ -233,6 +282,7 @@ export async function runServe(file: string, o: ServeOptions): Promise<void> {
       try {
         const pool = await startDnsUdpPool({
           workers: udpWorkers, host: numeric, port: server.port, image, rrl, chaos, queryRate: targets.query ? o.queryLogSample ?? 1 : null, script: workerScript(),
+          ...(secondaries ? { notify: secondaries.notifySources(), onNotify: (zone: string, from: string) => secondaries.notify(zone, from) } : {}),
         });
         return keep(server, pool);
       } catch (e) {
@@ -281,6 +331,7 @@ export async function runServe(file: string, o: ServeOptions): Promise<void> {
         lines.push(`DNS   ${urlHost(host)}:${server.port} UDP and TCP  (${zones.length} zone${zones.length === 1 ? '' : 's'}: ${zones.slice(0, 4).join(' ')}${zones.length > 4 ? ' …' : ''})`);
         if (dnsServers.length === 1) lines.push(`      try: dig @${host} -p ${server.port} ${zones[0]} SOA`);
       }
+      if (secondaries) lines.push(...secondaries.describe());
       lines.push(`      UDP through ${udpBy}`);
       lines.push(rrlLine(rrl, udpBy !== 'node:dgram'));
     }
@@ -288,7 +339,7 @@ export async function runServe(file: string, o: ServeOptions): Promise<void> {
       const { serveMetrics } = await import('../worker/metrics.js');
       const { host, port } = parseHostPort(o.metrics, '--metrics');
       metrics = await serveMetrics({
-        perQueue: () => [socketTotals(sources)], info: () => reloads.info('socket', startedAt), reload: () => reloads.run('POST /reload'),
+        perQueue: () => [socketTotals(sources)], info: () => withSecondaries(reloads.info('socket', startedAt), secondaries), reload: () => reloadAll('POST /reload'),
       }, host, port);
       lines.push(`stats http://${urlHost(host)}:${metrics.port}/metrics   (or: appliance stats ${urlHost(host)}:${metrics.port})`);
     }
@@ -300,6 +351,8 @@ export async function runServe(file: string, o: ServeOptions): Promise<void> {
     throw e;
   }
   const drain = ring !== null ? new LogDrain(() => [ring, ...udpPools.flatMap((p) => p.rings)], targets, log) : null;
+  setApply((why) => reloads.run(why).then(() => undefined));
+  secondaries?.run();
   const unwatch = watchLimits(() => socketTotals(sources), log);
   process.stdout.write(`appliance: serving ${file} (sha256 ${img.hash.slice(0, 16)}…) through kernel sockets\n${lines.join('\n')}\n` +
     'press Ctrl-C to stop (SIGHUP reloads the image)\n');
@@ -308,7 +361,7 @@ export async function runServe(file: string, o: ServeOptions): Promise<void> {
   // taken down and serve exits non-zero for its supervisor to restart it).
   let failure: ApplianceError | undefined;
   const sig = await untilStopSignal({
-    reload: () => { reloads.run('SIGHUP').catch(() => undefined); },
+    reload: () => { reloadAll('SIGHUP').catch(() => undefined); },
     reopen: () => drain?.reopen(),
   }, udpPools.length > 0 ? Promise.race(udpPools.map((p) => p.failed)).then((e) => { failure = e; }) : undefined);
   if (failure) log.error({ err: failure, code: failure.code }, 'a worker failed; stopping');
@@ -404,8 +457,16 @@ export function checkServeOptions(file: string | undefined, o: ServeOptions): { 
   if (o.accessLog !== undefined) check('access-log', () => writableLog('--access-log', o.accessLog!));
   if (o.queryLog !== undefined) check('query-log', () => writableLog('--query-log', o.queryLog!));
   let image: ReturnType<typeof checkServeOptions>['image'];
-  if (file === undefined) problem('image', 'no image to serve (give IMAGE, or image = "..." in the config file)');
-  else {
+  const secondary = o.secondary ?? [];
+  if (secondary.length > 0) {
+    check('secondary', () => {
+      const zones = secondaryZones(secondary, o.tsigKey ?? []);
+      if (file !== undefined) checkDisjoint(imageZones(file), zones.map((z) => z.zone), file);
+    });
+  }
+  if (file === undefined) {
+    if (secondary.length === 0) problem('image', 'no image to serve (give IMAGE, or image = "..." in the config file, or secondary zones)');
+  } else {
     check('image', () => {
       const img = loadImage(file);
       const info = imageInfo(img);
@@ -453,7 +514,13 @@ function parseCpus(list: string | undefined): number[] {
   });
 }
 
-async function runServeXdp(file: string, o: ServeOptions, rrl: RrlOptions, chaos: ChaosStrings, targets: LogTargets, log: Logger): Promise<void> {
+/** The server's figures with the secondary zones' state added. */
+function withSecondaries(info: ServerInfo, secondaries: SecondaryManager | null): ServerInfo {
+  return secondaries ? { ...info, secondaries: secondaries.status() } : info;
+}
+
+async function runServeXdp(file: string, o: ServeOptions, rrl: RrlOptions, chaos: ChaosStrings, targets: LogTargets, log: Logger,
+  secondaries: SecondaryManager | null, setApply: (f: (why: string) => Promise<void>) => void): Promise<void> {
   if (!o.iface) throw new UsageError('--backend xdp needs --iface IFACE');
   if (o.user !== undefined) {
     throw new UsageError('--user is for the socket backend: the xdp backend keeps CAP_NET_ADMIN, CAP_BPF and CAP_SYS_ADMIN to detach its XDP program at stop (see the service unit)');
@@ -470,16 +537,18 @@ async function runServeXdp(file: string, o: ServeOptions, rrl: RrlOptions, chaos
     capture: o.capture ? { prefix: o.capture, every: o.captureEvery, limit: o.captureLimit } : undefined,
     fault: o.fault !== undefined ? faultSpec(o.fault) : undefined,
     rrl, chaos,
+    ...(secondaries ? { notify: secondaries.notifySources(), onNotify: (zone: string, from: string) => secondaries.notify(zone, from) } : {}),
     log: targets.access || targets.query ? { access: targets.access !== undefined, queryRate: targets.query ? o.queryLogSample ?? 1 : null } : undefined,
   });
   const drain = targets.access || targets.query ? new LogDrain(() => server.logRings, targets, log) : null;
   const reloads = new Reloads(log, () => server.reload(), imageInfo(server.image()));
+  const reloadAll = (why: string): Promise<ImageInfo> => (secondaries ? secondaries.relinkBase(why).then(() => reloads.image) : reloads.run(why));
   let metrics: { close: () => Promise<void>; port: number } | undefined;
   try {
     if (o.metrics) {
       const { host, port } = parseHostPort(o.metrics, '--metrics');
       metrics = await serveMetrics({
-        perQueue: () => server.perQueue(), info: () => reloads.info('xdp', startedAt), reload: () => reloads.run('POST /reload'),
+        perQueue: () => server.perQueue(), info: () => withSecondaries(reloads.info('xdp', startedAt), secondaries), reload: () => reloadAll('POST /reload'),
       }, host, port);
     }
   } catch (e) {
@@ -493,18 +562,21 @@ async function runServeXdp(file: string, o: ServeOptions, rrl: RrlOptions, chaos
     ...(server.serves.dns ? [`DNS   ${where} over UDP and TCP`] : []),
     ...(server.serves.http ? [`HTTP  ${o.addr.map((a) => `http://${a.includes(':') ? `[${a}]` : a}${o.httpPort === 80 ? '' : `:${o.httpPort}`}/`).join(', ')}`] : []),
     `      ARP/NDP and ICMP echo answered for those addresses`,
+    ...(secondaries ? secondaries.describe() : []),
     rrlLine(rrl, true),
     ...server.workers.map((w) => `      queue ${w.queue}: worker on CPU ${w.cpu}${parseCpus(o.cpus).length ? ' (pinned)' : ''}`),
   ];
   if (metrics) lines.push(`stats http://${o.metrics!.replace(/:\d+$/, '')}:${metrics.port}/metrics   (or: appliance stats ${o.metrics!.replace(/:\d+$/, '')}:${metrics.port})`);
   process.stdout.write(lines.join('\n') + '\npress Ctrl-C to stop (SIGHUP reloads the image)\n');
   const unwatch = watchLimits(() => server.totals(), log);
+  setApply((why) => reloads.run(why).then(() => undefined));
+  secondaries?.run();
   log.info({ backend: 'xdp', iface: o.iface, queues: server.queues, mode: server.mode, xdp: server.xdpMode, image: server.image().hash }, `serving ${file}`);
   // Until a signal, or until a worker fails: then the error is logged, everything is taken
   // down, and serve exits non-zero (a supervisor such as systemd restarts it).
   let failure: ApplianceError | undefined;
   const sig = await untilStopSignal({
-    reload: () => { reloads.run('SIGHUP').catch(() => undefined); },
+    reload: () => { reloadAll('SIGHUP').catch(() => undefined); },
     reopen: () => drain?.reopen(),
   }, server.failed.then((e) => { failure = e; }));
   if (failure) log.error({ err: failure, code: failure.code }, 'a worker failed; stopping');

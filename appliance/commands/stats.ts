@@ -28,6 +28,11 @@ export async function runStats(addr: string, o: { json: boolean }): Promise<void
   if (info) {
     head.push(`${info.backend} backend, up ${formatUptime(info.uptime)}; reloads: ${info.reloads.ok} ok, ${info.reloads.failed} failed`);
     head.push(...describeImage(info.image));
+    for (const s of info.secondaries ?? []) {
+      const at = (ms: number | null): string => (ms === null ? 'never' : new Date(ms).toISOString());
+      head.push(`  secondary ${s.zone}: ${s.state}, serial ${s.serial ?? '-'}; last check ${at(s.lastCheck)}, last transfer ${at(s.lastTransfer)}; ` +
+        `${s.ixfr} IXFR, ${s.axfr} AXFR, ${s.failures} failed, ${s.notifies} NOTIFY${s.compileSeconds !== null ? `; compile ${s.compileSeconds.toFixed(2)} s` : ''}`);
+    }
   }
   const rows = Object.entries(totals).filter(([k, v]) => v !== 0 || !k.startsWith('drop_'));
   head.push(`${queues} queue${queues === 1 ? '' : 's'}`);

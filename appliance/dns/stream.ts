@@ -27,6 +27,12 @@ export const STREAM_ENDED = 2;
 export interface DnsStreamSink {
   /** Sends buf[off, off+len) (an answer with its length prefix; copy it). False when the connection can take no more now. */
   send(slot: number, buf: Uint8Array, off: number, len: number): boolean;
+  /**
+   * A NOTIFY reply of n bytes at buf[off..] for a secondary zone (r.notified >= 0): the
+   * transport judges the connection's peer (NotifyGate) and returns the reply's length.
+   * Absent: every NOTIFY over this transport is REFUSED.
+   */
+  judgeNotify?(slot: number, r: DnsResponder, buf: Uint8Array, off: number, n: number): number;
 }
 
 export interface DnsStreamOptions {
@@ -166,7 +172,9 @@ export class DnsStreams {
     this.counters[S_MESSAGES]!++;
     const work = this.work;
     copyBytes(work, 2, buf, at, len);
-    const n = this.responder.answer(work, 2, len, MAX_MESSAGE, TRANSPORT_TCP, this.v6[slot] === 1);
+    let n = this.responder.answer(work, 2, len, MAX_MESSAGE, TRANSPORT_TCP, this.v6[slot] === 1);
+    // NOTIFY over TCP too (Knot DNS sends it so): the transport knows the peer.
+    if (n > 0 && this.responder.notified >= 0) n = sink.judgeNotify ? sink.judgeNotify(slot, this.responder, work, 2, n) : this.responder.notifyRefused(work, 2);
     if (n < 0) {
       // Not a query (a response, or too short for a question): this peer is not speaking DNS.
       this.counters[S_CLOSED_NOT_DNS]!++;

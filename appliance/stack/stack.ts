@@ -19,6 +19,7 @@
 // RFC 826 (ARP), RFC 791 (IPv4), RFC 8200 (IPv6), RFC 792 and RFC 4443 (echo),
 // RFC 4861 §7.2 (neighbour discovery), RFC 768 (UDP), RFC 1035 (DNS over UDP), RFC 9293 (TCP).
 
+import type { NotifyGate } from '../dns/notify.js';
 import { ArpView, ARP_LEN, ARP_REQUEST } from '../wire/arp.js';
 import { EthernetView, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETH_DST, ETH_SRC } from '../wire/ethernet.js';
 import { CSUM_OFF } from '../wire/reasons.js';
@@ -77,6 +78,8 @@ export class Stack implements FastPathHost {
   tcp: Tcp | null = null;
   /** The query log (--query-log): UDP answers sent, sampled; or null. */
   queryLog: QueryLog | null = null;
+  /** Who may NOTIFY the secondary zones (null: none here; every NOTIFY is REFUSED). */
+  notifyGate: NotifyGate | null = null;
 
   /**
    * The batch's clock in whole seconds, for response rate limiting (a small integer: see
@@ -319,12 +322,19 @@ export class Stack implements FastPathHost {
   }
 
   answerUdp4(mem: Uint8Array, at: number, len: number, room: number, srcAt: number): number {
-    const n = this.dns!.answer(mem, at, len, room, TRANSPORT_UDP, false);
+    let n = this.dns!.answer(mem, at, len, room, TRANSPORT_UDP, false);
     if (n < 0) return FAST_DNS_DROP;
+    if (this.dns!.notified >= 0) n = this.judgeNotify(mem, at, n, srcAt, FAMILY_IPV4);
     const m = this.rrl === null ? n : this.rateLimit(mem, at, n, srcAt, FAMILY_IPV4);
     if (m < 0) return FAST_RRL_DROP;
     if (this.queryLog !== null) this.queryLog.udp(4, mem, srcAt, at, m, this.now);
     return m;
+  }
+
+  /** A NOTIFY reply just written at mem[at, at+n), from the address at mem[srcAt..]: kept for a primary (the gate tells the supervisor), else REFUSED. */
+  private judgeNotify(mem: Uint8Array, at: number, n: number, srcAt: number, family: number): number {
+    const dns = this.dns!;
+    return this.notifyGate !== null ? this.notifyGate.judge(dns, mem, at, n, mem, srcAt, family) : dns.notifyRefused(mem, at);
   }
 
   /**
@@ -392,6 +402,7 @@ export class Stack implements FastPathHost {
     if (room < 12) return this.drop(C.DROP_TOO_BIG);
     let n = this.dns.answer(mem, at, udp.length - UDP_HEADER_LEN, room, TRANSPORT_UDP, v6);
     if (n < 0) return this.drop(C.DROP_DNS);
+    if (this.dns.notified >= 0) n = this.judgeNotify(mem, at, n, srcAt, v6 ? FAMILY_IPV6 : FAMILY_IPV4);
     if (this.rrl !== null) {
       n = this.rateLimit(mem, at, n, srcAt, v6 ? FAMILY_IPV6 : FAMILY_IPV4);
       if (n < 0) return 0; // counted by the limiter (rrl_dropped)

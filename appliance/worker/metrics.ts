@@ -13,7 +13,27 @@ export interface ServerInfo {
   startedAt: number;
   image: ImageInfo;
   reloads: { ok: number; failed: number };
+  /** The secondary zones (appliance/secondary/manager.ts), when serve has any. */
+  secondaries?: SecondaryInfo[];
 }
+
+/** A secondary zone's state, as the metrics give it (times in ms since the epoch). */
+export interface SecondaryInfo {
+  zone: string;
+  serial: number | null;
+  state: 'ok' | 'pending' | 'expired';
+  lastCheck: number | null;
+  lastTransfer: number | null;
+  checks: number;
+  ixfr: number;
+  axfr: number;
+  failures: number;
+  notifies: number;
+  compileSeconds: number | null;
+  lastError?: string | null;
+}
+
+const SECONDARY_STATES = ['ok', 'pending', 'expired'] as const;
 
 export interface ImageInfo {
   file: string;
@@ -67,10 +87,33 @@ export function renderMetrics(src: MetricsSource, now = Date.now()): string {
       lines.push('# HELP appliance_zone_serial The SOA serial of each zone served.', '# TYPE appliance_zone_serial gauge');
       for (const z of img.zones) lines.push(`appliance_zone_serial{zone="${label(z.origin)}"} ${z.serial}`);
     }
+    if (info.secondaries && info.secondaries.length > 0) lines.push(...secondaryLines(info.secondaries));
     lines.push('# HELP appliance_reloads_total Image reloads, by result.', '# TYPE appliance_reloads_total counter',
       `appliance_reloads_total{result="ok"} ${info.reloads.ok}`, `appliance_reloads_total{result="failed"} ${info.reloads.failed}`);
   }
   return lines.join('\n') + '\n';
+}
+
+function secondaryLines(list: SecondaryInfo[]): string[] {
+  const out: string[] = [];
+  const family = (name: string, type: string, help: string, rows: Array<[string, number | null]>): void => {
+    const r = rows.filter((x): x is [string, number] => x[1] !== null);
+    if (r.length === 0) return;
+    out.push(`# HELP appliance_secondary_${name} ${help}`, `# TYPE appliance_secondary_${name} ${type}`);
+    for (const [labels, v] of r) out.push(`appliance_secondary_${name}{${labels}} ${v}`);
+  };
+  const z = (s: SecondaryInfo, extra = ''): string => `zone="${label(s.zone)}"${extra}`;
+  family('serial', 'gauge', 'The SOA serial served for each secondary zone.', list.map((s) => [z(s), s.serial]));
+  family('state', 'gauge', 'Each secondary zone\'s state (1 for the one it is in): ok, pending (never transferred: SERVFAIL), expired (SERVFAIL).',
+    list.flatMap((s) => SECONDARY_STATES.map((st): [string, number] => [z(s, `,state="${st}"`), s.state === st ? 1 : 0])));
+  family('last_check_timestamp_seconds', 'gauge', 'When each secondary zone was last checked with its primary.', list.map((s) => [z(s), s.lastCheck === null ? null : s.lastCheck / 1000]));
+  family('last_transfer_timestamp_seconds', 'gauge', 'When each secondary zone was last transferred.', list.map((s) => [z(s), s.lastTransfer === null ? null : s.lastTransfer / 1000]));
+  family('checks_total', 'counter', 'SOA checks made per secondary zone.', list.map((s) => [z(s), s.checks]));
+  family('transfers_total', 'counter', 'Zone transfers served from, by kind.', list.flatMap((s): Array<[string, number]> => [[z(s, ',kind="ixfr"'), s.ixfr], [z(s, ',kind="axfr"'), s.axfr]]));
+  family('failures_total', 'counter', 'Failed checks, transfers and compiles per secondary zone (the old zone kept serving).', list.map((s) => [z(s), s.failures]));
+  family('notifies_total', 'counter', 'NOTIFY messages taken from the primaries per secondary zone.', list.map((s) => [z(s), s.notifies]));
+  family('compile_seconds', 'gauge', 'The last compile of the secondary zones inside serve, seconds.', list.map((s) => [z(s), s.compileSeconds]));
+  return out;
 }
 
 export function serveMetrics(src: MetricsSource, host: string, port: number): Promise<{ close: () => Promise<void>; port: number }> {
@@ -111,7 +154,7 @@ export interface ParsedMetrics {
   totals: Record<string, number>;
   queues: number;
   /** The process's figures, when the server gave them. */
-  info?: { backend: string; uptime: number; image: ImageInfo; reloads: { ok: number; failed: number } };
+  info?: { backend: string; uptime: number; image: ImageInfo; reloads: { ok: number; failed: number }; secondaries?: SecondaryInfo[] };
 }
 
 /** Parses the text format back into totals per counter and per queue, and the process's figures. */
@@ -132,6 +175,28 @@ export function parseMetrics(text: string): ParsedMetrics {
     if (m) {
       totals[m[1]!] = (totals[m[1]!] ?? 0) + Number(m[4]);
       queues = Math.max(queues, Number(m[3]) + 1);
+      continue;
+    }
+    const sm = /^appliance_secondary_(\w+)\{(.*)\} ([\d.e+-]+)$/.exec(line);
+    if (sm) {
+      const l = labels(sm[2]!);
+      const v = Number(sm[3]);
+      const list = (ensure().secondaries ??= []);
+      let s = list.find((x) => x.zone === l.zone);
+      if (!s) {
+        s = { zone: l.zone ?? '', serial: null, state: 'pending', lastCheck: null, lastTransfer: null, checks: 0, ixfr: 0, axfr: 0, failures: 0, notifies: 0, compileSeconds: null };
+        list.push(s);
+      }
+      const f = sm[1];
+      if (f === 'serial') s.serial = v;
+      else if (f === 'state' && v === 1) s.state = (l.state ?? 'pending') as SecondaryInfo['state'];
+      else if (f === 'last_check_timestamp_seconds') s.lastCheck = v * 1000;
+      else if (f === 'last_transfer_timestamp_seconds') s.lastTransfer = v * 1000;
+      else if (f === 'checks_total') s.checks = v;
+      else if (f === 'transfers_total') s[l.kind === 'ixfr' ? 'ixfr' : 'axfr'] = v;
+      else if (f === 'failures_total') s.failures = v;
+      else if (f === 'notifies_total') s.notifies = v;
+      else if (f === 'compile_seconds') s.compileSeconds = v;
       continue;
     }
     m = /^appliance_(uptime_seconds|image_info|zone_serial|reloads_total)(?:\{(.*)\})? ([\d.e+-]+)$/.exec(line);

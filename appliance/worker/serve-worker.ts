@@ -5,6 +5,7 @@
 // The loop (docs/DESIGN.md "The per-core loop"): receive a batch → answer each frame in place
 // → send the batch with at most one kick → recycle → sleep in the kernel only when idle.
 
+import { NotifyGate, type NotifySource } from '../dns/notify.js';
 import { BATCH, type Device } from '../../netmap-binding/device.js';
 import { currentCpu, openAfXdp, pinThread, parseIPv4, parseIPv6 } from '../../netmap-binding/afxdp.js';
 import { CaptureDevice, PcapWriter } from '../../netmap-binding/pcap.js';
@@ -78,6 +79,8 @@ export interface ServeJob {
   log?: { ring: SharedArrayBuffer; access: boolean; queryRate: number | null };
   /** The CHAOS TXT strings (id.server, version.bind); absent: both hidden. */
   chaos?: ChaosStrings;
+  /** The secondary zones' primaries: their NOTIFY is taken and posted to the supervisor. */
+  notify?: NotifySource[];
 }
 
 /** A reloaded image, verified by the supervisor. */
@@ -96,6 +99,8 @@ export interface WorkerMessage {
   error?: { queue: number; message: string; code?: string };
   /** A frame's handler threw; the worker goes on (sent at most a few times a second). */
   fault?: { queue: number; message: string; stack?: string };
+  /** A NOTIFY from a primary of a secondary zone, taken. */
+  notify?: { zone: string; from: string };
 }
 
 /** Fault reports a worker sends at most, per second. */
@@ -115,7 +120,7 @@ export function ipv4ToU32(a: string): number {
   return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
 }
 
-export type StackJob = Pick<ServeJob, 'file' | 'image' | 'ipv4' | 'ipv6' | 'dnsPort' | 'checksums' | 'tcpConnections' | 'secret' | 'idleTimeoutMs' | 'messageTimeoutMs' | 'httpPort' | 'headerTimeoutMs' | 'testIss' | 'rrl' | 'log' | 'chaos'>;
+export type StackJob = Pick<ServeJob, 'file' | 'image' | 'ipv4' | 'ipv6' | 'dnsPort' | 'checksums' | 'tcpConnections' | 'secret' | 'idleTimeoutMs' | 'messageTimeoutMs' | 'httpPort' | 'headerTimeoutMs' | 'testIss' | 'rrl' | 'log' | 'chaos' | 'notify'>;
 
 /** A worker's stack, and the switch to a reloaded image. */
 export interface Serving {
@@ -138,7 +143,8 @@ export function makeStack(job: StackJob, dev: Pick<Device, 'mac' | 'mtu'>, count
 }
 
 /** makeStack(), with the image switch the worker's reloads use. */
-export function makeServing(job: StackJob, dev: Pick<Device, 'mac' | 'mtu'>, counters: Float64Array, now = performance.now()): Serving {
+export function makeServing(job: StackJob, dev: Pick<Device, 'mac' | 'mtu'>, counters: Float64Array, now = performance.now(),
+  onNotify: (zone: string, from: string) => void = () => undefined): Serving {
   const img = attachImage(job.file, job.image);
   const tables = new DnsTables(img);
   const responder = tables.hasZones ? new DnsResponder(tables, counters.subarray(DNS_BASE), { chaos: job.chaos }) : null;
@@ -161,6 +167,7 @@ export function makeServing(job: StackJob, dev: Pick<Device, 'mac' | 'mtu'>, cou
   const wallOffsetMs = Date.now() - performance.now();
   const queryLog = ring !== null && job.log!.queryRate !== null && responder !== null ? new QueryLog(ring, job.log!.queryRate, wallOffsetMs) : null;
   stack.queryLog = queryLog;
+  if (job.notify !== undefined && job.notify.length > 0) stack.notifyGate = new NotifyGate(job.notify, onNotify);
   if (responder !== null || http.hasSites) {
     const tcp = new Tcp({ capacity: job.tcpConnections, secret: job.secret, mtu: dev.mtu, testIss: job.testIss, http: http.hasSites ? http : undefined },
       stack, counters.subarray(TCP_BASE), now);
@@ -170,6 +177,7 @@ export function makeServing(job: StackJob, dev: Pick<Device, 'mac' | 'mtu'>, cou
         counters.subarray(DNS_STREAM_BASE));
       const app = new DnsTcpApp(streams, tcp);
       app.queryLog = queryLog;
+      app.notifyGate = stack.notifyGate;
       tcp.listen(job.dnsPort, app);
     }
     if (http.hasSites) {
@@ -280,7 +288,7 @@ export async function serveWorkerMain(job: ServeJob, post: (m: WorkerMessage) =>
     }
     if (job.capture) dev = new CaptureDevice(dev, new PcapWriter(job.capture.file), { every: job.capture.every, limit: job.capture.limit });
     const counters = new Float64Array(job.counters, job.queue * COUNTER_STRIDE * 8, COUNTER_STRIDE);
-    const serving = makeServing(job, dev, counters);
+    const serving = makeServing(job, dev, counters, performance.now(), (zone, from) => post({ notify: { zone, from } }));
     const stack = serving.stack;
     // The image is held by the stack from here; the job's reference would keep it for ever.
     (job as { image: SharedArrayBuffer | null }).image = null;

@@ -2,6 +2,7 @@
 // steers the appliance's traffic to its sockets, starts one worker thread per NIC queue,
 // sums their counters when asked, and takes everything down again.
 
+import type { NotifySource } from '../dns/notify.js';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
@@ -53,6 +54,9 @@ export interface XdpServeOptions {
   log?: { access: boolean; queryRate: number | null };
   /** The CHAOS TXT strings every worker answers with. */
   chaos?: ChaosStrings;
+  /** The secondary zones' primaries, whose NOTIFY the workers take; onNotify hears of each one taken. */
+  notify?: NotifySource[];
+  onNotify?: (zone: string, from: string) => void;
 }
 
 export interface XdpServer {
@@ -185,6 +189,7 @@ export async function startXdpServer(o: XdpServeOptions): Promise<XdpServer> {
         capture: o.capture ? { file: `${o.capture.prefix}.q${queue}.pcap`, every: o.capture.every, limit: o.capture.limit } : undefined,
         fault: o.fault,
         chaos: o.chaos,
+        notify: o.notify,
         log: o.log !== undefined ? { ring: rings[queue]!.shared as SharedArrayBuffer, ...o.log } : undefined,
       };
       const w = new Worker(script, { workerData: job, transferList: [channel.port2] });
@@ -201,6 +206,8 @@ export async function startXdpServer(o: XdpServeOptions): Promise<XdpServer> {
           const e = new ApplianceError(workerCode(m.error.code), `queue ${queue}: ${m.error.message}`);
           if (started) fail(e);
           else reject(e);
+        } else if (m.notify) {
+          o.onNotify?.(m.notify.zone, m.notify.from);
         } else if (m.fault) {
           log.error({ queue, err: { message: m.fault.message, stack: m.fault.stack } }, 'a frame\'s handler threw; the frame was dropped and the worker goes on');
         }

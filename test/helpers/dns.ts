@@ -4,12 +4,13 @@
 
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
 import { nameToText, nameToWire, textToType } from '../../specializers/dns/zone.js';
 import { buildModel, loadZones, typesOf } from '../../specializers/dns/model.js';
 import { ROOT } from './fixtures.js';
+import type { Topology } from '../../appliance/bench/netns.js';
 
 export interface CorpusQuery {
   line: string;
@@ -264,4 +265,15 @@ export function compareAnswers(ref: Buffer | null, ours: Buffer | null, qtype: n
     if (!same(a.additionals, b.additionals)) d.push(`additional ${JSON.stringify(a.additionals)} vs ${JSON.stringify(b.additionals)}`);
   }
   return d;
+}
+
+/** The queries sent from namespace `ns` to host:port over UDP (test/helpers/dns-client.ts there), their answers; `dir` holds the two files. */
+export async function exchangeInNamespace(topo: Topology, ns: string, dir: string, host: string, queries: Buffer[], port = 53): Promise<Array<Buffer | null>> {
+  const tag = `${host.replace(/[:.]/g, '_')}-${port}`;
+  const inFile = join(dir, `q-${tag}.json`);
+  const outFile = join(dir, `a-${tag}.json`);
+  writeFileSync(inFile, JSON.stringify({ host, port, queries: queries.map((q) => q.toString('hex')) }));
+  await topo.run(ns, process.execPath, [join(ROOT, 'build', 'test', 'helpers', 'dns-client.js'), inFile, outFile], 120_000);
+  const out = JSON.parse(readFileSync(outFile, 'utf8')) as { responses: Array<string | null> };
+  return out.responses.map((h) => (h === null ? null : Buffer.from(h, 'hex')));
 }

@@ -26,7 +26,7 @@ export interface NsdChaos { identity: string | null; version: string | null }
 export function nsdConfig(dir: string, address: string, port: number, zones: NsdZone[], zonesdir = dir, chaos?: NsdChaos): string {
   return nsdConf({
     dir, addresses: address.split(','), port, zonesdir, verbosity: 1, hideIdentity: true, chaos, minimalResponses: true,
-    zones: zones.map((z) => ({ origin: z.origin, file: resolve(z.file) })),
+    zones: zones.map((z) => ({ origin: z.origin, file: resolve(z.file), extra: z.extra })),
   });
 }
 
@@ -74,5 +74,27 @@ export async function startNsdInNamespace(topo: Topology, dir: string, zoneFiles
     if (nsd.exitCode !== null || Date.now() > deadline) throw new Error(`NSD did not come up in ${topo.server.ns} (status ${nsd.exitCode})`);
     await new Promise((r) => setTimeout(r, 200));
   }
+  return nsd;
+}
+
+/** nsd.conf for NSD as a secondary on address:port: each zone requested (AXFR) from its primary ADDR@PORT, with a key when given. */
+export function nsdSecondaryConf(dir: string, address: string, port: number, zones: Array<{ origin: string; primary: string; key?: string }>,
+  keys: Array<{ name: string; algorithm: string; secret: string }> = []): string {
+  return nsdConf({
+    dir, addresses: [address], port, verbosity: 1, hideIdentity: true, minimalResponses: true,
+    zones: zones.map((z) => ({ origin: z.origin, file: join(dir, `${z.origin}zone`), extra: [`request-xfr: AXFR ${z.primary} ${z.key ?? 'NOKEY'}`] })),
+  }) + keys.flatMap((k) => ['key:', `    name: ${k.name}`, `    algorithm: ${k.algorithm}`, `    secret: "${k.secret}"`, '']).join('\n');
+}
+
+/**
+ * NSD as a secondary on 127.0.0.1:port, the reference for the appliance's secondary zones
+ * (nsdSecondaryConf). Resolves once NSD answers (not once it has the zones: wait for their serials).
+ */
+export async function startNsdSecondary(dir: string, port: number, zones: Array<{ origin: string; primary: string; key?: string }>,
+  keys: Array<{ name: string; algorithm: string; secret: string }> = []): Promise<Started> {
+  const conf = join(dir, 'nsd.conf');
+  writeFileSync(conf, nsdSecondaryConf(dir, '127.0.0.1', port, zones, keys));
+  const nsd = startProcess('nsd', ['-d', '-c', conf]);
+  await waitForDns('127.0.0.1', port, 15_000, nsd);
   return nsd;
 }

@@ -1,7 +1,7 @@
 // A probe across reloads, run where the server can be reached (inside a test namespace for
 // the xdp backend):  node build/test/helpers/reload-probe.js IN.json
 // IN.json: { host, httpPort, dnsPort, zone, path, everyMs }. Every `everyMs` it sends one DNS
-// query (the zone's SOA, UDP) and one HTTP request (GET path, on one keep-alive connection)
+// query (the zone's SOA, UDP) and one HTTP request (GET path, on one keep-alive connection; none when httpPort is 0)
 // until its stdin closes, then prints one JSON line: what was sent, answered and lost, and
 // the SOA serials and HTTP bodies seen, in the order they came.
 
@@ -55,7 +55,11 @@ async function probe(o: { host: string; httpPort: number; dnsPort: number; zone:
     pending.set(qid, setTimeout(() => { pending.delete(qid); r.dns.lost++; }, 2000));
     udp.send(q, o.dnsPort, o.host);
     r.dns.sent++;
-    // HTTP: on the one keep-alive connection (queued behind the last when it is slow).
+    // HTTP: on the one keep-alive connection (queued behind the last when it is slow); httpPort 0: DNS only.
+    if (o.httpPort === 0) {
+      await new Promise((res) => setTimeout(res, o.everyMs));
+      continue;
+    }
     r.http.sent++;
     const p = new Promise<void>((resolve) => {
       const req = http.get({ host: o.host, port: o.httpPort, path: o.path, agent, timeout: 5000 }, (res) => {

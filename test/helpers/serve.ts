@@ -29,8 +29,11 @@ export interface Serving extends Served {
 }
 
 /** `appliance ARGS` started, resolved once it says it serves (rejected if it exits first or takes over 15 s). */
-export async function start(args: string[]): Promise<Served> {
-  const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function start(args: string[], o: { inNamespace?: { topo: Topology; ns: string } } = {}): Promise<Served> {
+  // In a namespace (a test whose serve must use that namespace's kernel sockets too), its metrics are only reachable from there.
+  const proc = o.inNamespace
+    ? o.inNamespace.topo.spawn(o.inNamespace.ns, process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`serve did not start: ${out}`)), 15_000);

@@ -10,6 +10,8 @@ import { DnsStreams, STREAM_CLOSE, type DnsStreamSink } from '../../dns/stream.j
 import { PLAN_TEMPLATE, type ResponsePlan } from '../../http/responder.js';
 import { HttpSessions, SESSION_CLOSE, type AccessLogSink, type HttpSink } from '../../http/session.js';
 import type { LogRing, QueryLog } from '../../log-ring.js';
+import type { NotifyGate } from '../../dns/notify.js';
+import type { DnsResponder } from '../../dns/responder.js';
 import { T_BUFFER_EXHAUSTED } from './counters.js';
 import { APP_CLOSE, type TcpApp, type TcpCore } from './core.js';
 import { F_RST_NOW } from './table.js';
@@ -32,6 +34,8 @@ function peerAddress(tcp: TcpCore, slot: number, out: Uint8Array): number {
 export class DnsTcpApp implements TcpApp, DnsStreamSink {
   /** The query log (--query-log), or null; `now` is the batch's time, for its records. */
   queryLog: QueryLog | null = null;
+  /** Who may NOTIFY the secondary zones (null: none; NOTIFY is REFUSED). */
+  notifyGate: NotifyGate | null = null;
   now = 0;
   private readonly addr = new Uint8Array(16);
 
@@ -57,6 +61,13 @@ export class DnsTcpApp implements TcpApp, DnsStreamSink {
 
   free(slot: number): void {
     this.streams.free(slot);
+  }
+
+  /** DnsStreamSink: a NOTIFY judged by the connection's peer address. */
+  judgeNotify(slot: number, r: DnsResponder, buf: Uint8Array, off: number, n: number): number {
+    if (this.notifyGate === null) return r.notifyRefused(buf, off);
+    const family = peerAddress(this.tcp, slot, this.addr);
+    return this.notifyGate.judge(r, buf, off, n, this.addr, 0, family);
   }
 
   /** DnsStreamSink: one framed answer into the connection's records. */

@@ -8,11 +8,11 @@
 
 import test from 'ava';
 import type { ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTopology, stopProcess, xdpAttached, type Topology } from '../../../appliance/bench/netns.js';
-import { buildTestImage, FIXTURE_ZONES, ROOT, tempDir } from '../../helpers/fixtures.js';
-import { corpusMismatches, encodeQuery, fullCorpus } from '../../helpers/dns.js';
+import { buildTestImage, FIXTURE_ZONES, tempDir } from '../../helpers/fixtures.js';
+import { corpusMismatches, encodeQuery, exchangeInNamespace, fullCorpus } from '../../helpers/dns.js';
 import { startNsdInNamespace } from '../../helpers/nsd.js';
 import { rootSkip, skipped } from '../../helpers/root.js';
 import { serveXdp, type Served } from '../../helpers/serve.js';
@@ -84,13 +84,8 @@ test.serial('(root) ping and ping -6 are answered; the client resolves the MAC b
 });
 
 /** Runs the DNS client inside the client namespace; answers as buffers. */
-async function exchangeInClient(host: string, queries: Buffer[]): Promise<Array<Buffer | null>> {
-  const inFile = join(tmp.dir, `q-${host.replace(/[:.]/g, '_')}.json`);
-  const outFile = join(tmp.dir, `a-${host.replace(/[:.]/g, '_')}.json`);
-  writeFileSync(inFile, JSON.stringify({ host, port: 53, queries: queries.map((q) => q.toString('hex')) }));
-  await topo!.run(topo!.client.ns, process.execPath, [join(ROOT, 'build', 'test', 'helpers', 'dns-client.js'), inFile, outFile], 120_000);
-  const out = JSON.parse(readFileSync(outFile, 'utf8')) as { responses: Array<string | null> };
-  return out.responses.map((h) => (h === null ? null : Buffer.from(h, 'hex')));
+function exchangeInClient(host: string, queries: Buffer[]): Promise<Array<Buffer | null>> {
+  return exchangeInNamespace(topo!, topo!.client.ns, tmp.dir, host, queries);
 }
 
 for (const [family, nsdAddr, appAddr] of [['IPv4', 'server4', APP4], ['IPv6', 'server6', APP6]] as const) {

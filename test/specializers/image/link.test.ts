@@ -16,7 +16,7 @@ import { encodeQuery, fullCorpus, parseCorpusLine } from '../../helpers/dns.js';
 const BASE_ZONES = ['example.com.zone', 'sub.example.com.zone', 'example.net.zone'];
 const ADD_ZONES = ['example.org.zone', '18.198.in-addr.arpa.zone', '8.b.d.0.1.0.0.2.ip6.arpa.zone'];
 const spec = (f: string) => ({ origin: null, file: join(FIXTURE_ZONES, f) });
-const site = [{ host: null, dir: FIXTURE_SITE, isDefault: true }];
+const site = [{ host: null, dir: FIXTURE_SITE }];
 
 function answerAll(t: DnsTables, queries: Buffer[], transport: number, v6: boolean): Buffer[] {
   const r = new DnsResponder(t);

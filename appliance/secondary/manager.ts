@@ -1,0 +1,485 @@
+// Secondary zones: kept current from their primaries (RFC 1996 NOTIFY, RFC 1035 §4.3.5
+// SOA timers, RFC 1995 IXFR, RFC 5936 AXFR), compiled by the build's compiler, linked into
+// the served image and swapped in by the zero-loss reload. Runs in serve's main thread,
+// over kernel sockets: the fused workers never transfer anything.
+//
+// The state directory (--state-dir) holds, per zone, the zone as transferred (a zone file
+// NSD or the appliance's build could read) and what the timers need across a restart:
+//
+//   DIR/zones/example.org.zone    the records, one per line ($ORIGIN, absolute owners)
+//   DIR/zones/example.org.json    { serial, lastOk } (when the primary last confirmed it)
+//   DIR/secondary.img             the secondaries compiled (`build --zone ...`)
+//   DIR/served.img                the image served: the operator's linked with it
+//
+// A restart serves the kept copies at once, before any primary answers; a zone past its
+// SOA expire since lastOk, or never transferred, answers SERVFAIL (a stub compiled with
+// the zone flag, specializers/image/link.ts), as NSD's does.
+//
+// Per zone, one check at a time (a NOTIFY during one asks for one more afterwards):
+//   SOA query to each primary in turn → newer serial (RFC 1982) or no copy → IXFR when a
+//   copy is kept (AXFR when refused, or when the primary answers in AXFR form) → the new
+//   zone text beside the old → compile every secondary → link → reload. Only when all of
+//   that succeeded does the new text replace the old; any failure (a primary down, a bad
+//   TSIG, a transfer cut halfway, a zone the compiler refuses) is logged with its code,
+//   counted, retried after the SOA's RETRY, and the old zone goes on being served.
+
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { ApplianceError, isApplianceError } from '../../basics/errors.js';
+import { errorFields, type Logger } from '../log.js';
+import { loadImage } from '../../specializers/image/format.js';
+import { linkImages } from '../../specializers/image/link.js';
+import { parseZoneFile } from '../../specializers/dns/zone-parser.js';
+import { canonicalRdata } from '../../specializers/dns/zone-check.js';
+import { lowerName } from '../../specializers/dns/dns-name.js';
+import { querySoa, serialGreater, transfer, type Primary, type Transfer } from './xfr.js';
+import { zoneTextChunks, type WireRecord } from './wire-records.js';
+
+export interface SecondaryZone {
+  /** The zone, lower case, absolute ("example.org."). */
+  zone: string;
+  /** Asked in this order; NOTIFY is taken from any of them. */
+  primaries: Primary[];
+}
+
+export interface CompileResult { seconds: number }
+
+export interface SecondaryOptions {
+  zones: SecondaryZone[];
+  stateDir: string;
+  /** The operator's image, linked with the secondaries; null: secondaries only. */
+  baseImage: string | null;
+  /** Builds `zones` into an image at `output` with the build's compiler (serve runs `appliance build` in a child process). */
+  compile: (zones: Array<{ origin: string; file: string }>, output: string) => Promise<CompileResult>;
+  /** Has the servers take DIR/served.img (the zero-loss reload); rejects when they refused it. */
+  apply: (why: string) => Promise<void>;
+  log: Logger;
+  /** Wall clock, ms (tests). */
+  now?: () => number;
+  /** SOA query and transfer limits (tests shorten them). */
+  soaTimeoutMs?: number;
+  transferTimeoutMs?: number;
+}
+
+/** What `appliance stats` and the metrics show per zone. */
+export interface SecondaryStatus {
+  zone: string;
+  /** The serial served; null: none yet. */
+  serial: number | null;
+  state: 'ok' | 'pending' | 'expired';
+  lastCheck: number | null;
+  lastTransfer: number | null;
+  lastOk: number | null;
+  lastError: string | null;
+  checks: number;
+  transfers: number;
+  ixfr: number;
+  axfr: number;
+  failures: number;
+  notifies: number;
+  /** The last compile inside serve, seconds. */
+  compileSeconds: number | null;
+}
+
+interface Soa { serial: number; refresh: number; retry: number; expire: number }
+
+interface ZoneState {
+  cfg: SecondaryZone;
+  records: WireRecord[] | null;
+  soa: Soa | null;
+  lastOk: number | null;
+  expired: boolean;
+  status: SecondaryStatus;
+  timer: NodeJS.Timeout | null;
+  expireTimer: NodeJS.Timeout | null;
+  running: Promise<void> | null;
+  again: boolean;
+}
+
+/** Timers are at least a second and at most what setTimeout holds (24.8 days). */
+const MIN_TIMER_S = 1;
+const MAX_TIMER_S = 2_147_483;
+
+export function soaOf(rdata: Uint8Array): Soa {
+  const v = new DataView(rdata.buffer, rdata.byteOffset, rdata.byteLength);
+  const t = rdata.length - 20;
+  if (t < 2) throw new ApplianceError('APPL_ERR_SECONDARY', 'an SOA record too short to hold its timers');
+  return { serial: v.getUint32(t), refresh: v.getUint32(t + 4), retry: v.getUint32(t + 8), expire: v.getUint32(t + 12) };
+}
+
+/** A file name for a zone in the state directory: its name without the final dot, bytes outside [a-z0-9._-] as %XX. */
+export function zoneFileBase(zone: string): string {
+  if (zone === '.') return '_root';
+  return zone.replace(/\.$/, '').replace(/[^a-z0-9._-]/g, (c) => '%' + c.charCodeAt(0).toString(16).padStart(2, '0'));
+}
+
+function recordKey(r: WireRecord): string {
+  return `${Buffer.from(lowerName(r.owner)).toString('latin1')}|${r.type}|${r.cls}|${Buffer.from(canonicalRdata(r.type, r.rdata)).toString('latin1')}`;
+}
+
+/**
+ * The zone after an IXFR's differences (RFC 1995 §4), in order: each step deletes records
+ * that must be there (compared as RFC 4034 §6.2 canonical forms, TTL aside) and adds its
+ * own; the SOA is the step's. A deletion of a record the copy lacks means the copy and the
+ * primary disagree: APPL_ERR_SECONDARY (the caller then asks for the whole zone).
+ */
+export function applyIxfr(records: WireRecord[], t: Extract<Transfer, { kind: 'ixfr' }>): WireRecord[] {
+  const SOA = 6;
+  const byKey = new Map<string, WireRecord>();
+  let soa: WireRecord | null = null;
+  for (const r of records) {
+    if (r.type === SOA) soa = r;
+    else byKey.set(recordKey(r), r);
+  }
+  for (const d of t.diffs) {
+    for (const r of d.deleted) {
+      if (r.type === SOA) continue;
+      if (!byKey.delete(recordKey(r))) {
+        throw new ApplianceError('APPL_ERR_SECONDARY', `IXFR ${d.from} → ${d.to} deletes a record the kept copy does not have (type ${r.type})`);
+      }
+    }
+    for (const r of d.added) {
+      if (r.type === SOA) soa = r;
+      else byKey.set(recordKey(r), r);
+    }
+  }
+  const last: WireRecord = soa !== null && soaOf(t.soa.rdata).serial === soaOf(soa.rdata).serial ? soa : t.soa;
+  return [last, ...byKey.values()];
+}
+
+export class SecondaryManager {
+  readonly servedFile: string;
+  private readonly secondaryFile: string;
+  private readonly zonesDir: string;
+  private readonly zones = new Map<string, ZoneState>();
+  private readonly now: () => number;
+  /** Links and reloads, one at a time. */
+  private chain: Promise<unknown> = Promise.resolve();
+  private stopped = false;
+
+  constructor(private readonly o: SecondaryOptions) {
+    this.now = o.now ?? Date.now;
+    this.zonesDir = join(o.stateDir, 'zones');
+    this.servedFile = join(o.stateDir, 'served.img');
+    this.secondaryFile = join(o.stateDir, 'secondary.img');
+    for (const cfg of o.zones) {
+      this.zones.set(cfg.zone, {
+        cfg, records: null, soa: null, lastOk: null, expired: false, timer: null, expireTimer: null, running: null, again: false,
+        status: {
+          zone: cfg.zone, serial: null, state: 'pending', lastCheck: null, lastTransfer: null, lastOk: null, lastError: null,
+          checks: 0, transfers: 0, ixfr: 0, axfr: 0, failures: 0, notifies: 0, compileSeconds: null,
+        },
+      });
+    }
+  }
+
+  /** The zones and the addresses NOTIFY is taken from (for the servers' gates). */
+  notifySources(): Array<{ zone: string; addrs: string[] }> {
+    return [...this.zones.values()].map((z) => ({ zone: z.cfg.zone, addrs: z.cfg.primaries.map((p) => p.host) }));
+  }
+
+  /**
+   * Reads the kept copies, compiles them (stubs for zones without one) and links DIR/served.img.
+   * Serve then loads that file; start() does not wait for any primary. Call run() after the
+   * servers are up: it starts the first checks.
+   */
+  async start(): Promise<void> {
+    mkdirSync(this.zonesDir, { recursive: true, mode: 0o750 });
+    for (const z of this.zones.values()) this.loadKept(z);
+    await this.rebuild(null, null);
+  }
+
+  /** Starts every zone's first check (now) and its timers. */
+  run(): void {
+    for (const z of this.zones.values()) {
+      this.armExpiry(z);
+      this.schedule(z, 0);
+    }
+  }
+
+  /** A NOTIFY from one of the zone's primaries (the gate checked the source): check now. */
+  notify(zone: string, from: string): void {
+    const z = this.zones.get(zone);
+    if (!z || this.stopped) return;
+    z.status.notifies++;
+    this.o.log.info({ zone, from }, 'NOTIFY taken: checking the zone now');
+    this.schedule(z, 0);
+  }
+
+  /** The operator's image changed (SIGHUP): link it again with the secondaries as they are, then reload. */
+  relinkBase(why: string): Promise<void> {
+    return this.serialize(async () => {
+      this.link();
+      await this.o.apply(why);
+    });
+  }
+
+  /** A line per zone for serve's banner. */
+  describe(): string[] {
+    const lines = [...this.zones.values()].map((z) => `      secondary ${z.cfg.zone} from ${z.cfg.primaries.map((p) => `${p.host.includes(':') ? `[${p.host}]` : p.host}:${p.port}${p.key ? ` (TSIG ${p.key.name})` : ''}`).join(', ')}: ` +
+      (z.records ? `serial ${z.soa!.serial} kept${z.expired ? ', expired (SERVFAIL until the primary answers)' : ''}` : 'not transferred yet (SERVFAIL until it is)'));
+    return [...lines, `      secondary zones kept in ${this.o.stateDir}`];
+  }
+
+  status(): SecondaryStatus[] {
+    return [...this.zones.values()].map((z) => ({ ...z.status }));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const z of this.zones.values()) {
+      if (z.timer) clearTimeout(z.timer);
+      if (z.expireTimer) clearTimeout(z.expireTimer);
+    }
+  }
+
+  // ───────────────────────── the kept copies ─────────────────────────
+
+  private zoneFile(z: ZoneState): string { return join(this.zonesDir, zoneFileBase(z.cfg.zone) + '.zone'); }
+  private metaFile(z: ZoneState): string { return join(this.zonesDir, zoneFileBase(z.cfg.zone) + '.json'); }
+  private stubFile(z: ZoneState): string { return join(this.zonesDir, zoneFileBase(z.cfg.zone) + '.stub'); }
+
+  private loadKept(z: ZoneState): void {
+    const file = this.zoneFile(z);
+    if (!existsSync(file)) return;
+    try {
+      const parsed = parseZoneFile(file, { origin: z.cfg.zone });
+      const s = parsed.store;
+      const records: WireRecord[] = [];
+      for (let k = 0; k < s.length; k++) records.push({ owner: s.owner[k]!, type: s.type[k]!, cls: s.cls[k]!, ttl: s.ttl[k]!, rdata: s.rdata(k).slice() });
+      const soaRec = records.find((r) => r.type === 6);
+      if (!soaRec) throw new ApplianceError('APPL_ERR_SECONDARY', `${file}: no SOA`);
+      z.records = [soaRec, ...records.filter((r) => r !== soaRec)];
+      z.soa = soaOf(soaRec.rdata);
+      let lastOk: number | null = null;
+      try {
+        const m = JSON.parse(readFileSync(this.metaFile(z), 'utf8')) as { lastOk?: unknown };
+        if (typeof m.lastOk === 'number' && Number.isFinite(m.lastOk)) lastOk = m.lastOk;
+      } catch {
+        // No timers kept: the copy is as old as its file's last check can say; treat as just confirmed never.
+      }
+      z.lastOk = lastOk;
+      z.expired = lastOk === null || this.now() - lastOk > z.soa.expire * 1000;
+      z.status.serial = z.soa.serial;
+      z.status.lastOk = lastOk;
+      z.status.state = z.expired ? 'expired' : 'ok';
+      this.o.log.info({ zone: z.cfg.zone, serial: z.soa.serial, expired: z.expired }, `kept copy of ${z.cfg.zone} read from ${file}`);
+    } catch (e) {
+      this.o.log.error({ zone: z.cfg.zone, ...errorFields(e), code: isApplianceError(e) ? e.code : undefined }, `kept copy of ${z.cfg.zone} unreadable; it will be transferred again`);
+      z.records = null;
+      z.soa = null;
+    }
+  }
+
+  private writeMeta(z: ZoneState): void {
+    const tmp = this.metaFile(z) + '.tmp';
+    writeFileSync(tmp, JSON.stringify({ zone: z.cfg.zone, serial: z.soa?.serial ?? null, lastOk: z.lastOk }) + '\n');
+    renameSync(tmp, this.metaFile(z));
+  }
+
+  // ───────────────────────── checks and timers ─────────────────────────
+
+  private schedule(z: ZoneState, seconds: number): void {
+    if (this.stopped) return;
+    if (z.timer) clearTimeout(z.timer);
+    const s = Math.min(MAX_TIMER_S, Math.max(seconds === 0 ? 0 : MIN_TIMER_S, seconds));
+    z.timer = setTimeout(() => { z.timer = null; void this.check(z); }, s * 1000);
+    z.timer.unref();
+  }
+
+  private armExpiry(z: ZoneState): void {
+    if (z.expireTimer) clearTimeout(z.expireTimer);
+    z.expireTimer = null;
+    if (this.stopped || z.soa === null || z.lastOk === null || z.expired) return;
+    const left = z.lastOk + z.soa.expire * 1000 - this.now();
+    z.expireTimer = setTimeout(() => { z.expireTimer = null; void this.expire(z); }, Math.min(MAX_TIMER_S * 1000, Math.max(0, left)));
+    z.expireTimer.unref();
+  }
+
+  private async expire(z: ZoneState): Promise<void> {
+    if (z.lastOk === null || z.soa === null || this.now() - z.lastOk < z.soa.expire * 1000) return this.armExpiry(z);
+    z.expired = true;
+    z.status.state = 'expired';
+    this.o.log.error({ zone: z.cfg.zone, serial: z.soa.serial, expire: z.soa.expire }, `${z.cfg.zone}: no primary has answered for its SOA expire; answering SERVFAIL`);
+    await this.serialize(async () => {
+      this.link();
+      await this.o.apply(`${z.cfg.zone} expired`);
+    }).catch((e: unknown) => this.failed(z, e, 'link after expiry'));
+  }
+
+  /** One check of the zone; a second asked for meanwhile runs after it. */
+  private check(z: ZoneState): Promise<void> {
+    if (z.running) {
+      z.again = true;
+      return z.running;
+    }
+    const run = this.checkOnce(z).finally(() => {
+      z.running = null;
+      if (z.again && !this.stopped) {
+        z.again = false;
+        this.schedule(z, 0);
+      }
+    });
+    z.running = run;
+    return run;
+  }
+
+  private async checkOnce(z: ZoneState): Promise<void> {
+    if (this.stopped) return;
+    z.status.checks++;
+    z.status.lastCheck = this.now();
+    let lastError: unknown = null;
+    for (const p of z.cfg.primaries) {
+      try {
+        const { serial } = await querySoa(z.cfg.zone, p, { timeoutMs: this.o.soaTimeoutMs ?? 5000 });
+        if (z.soa !== null && z.records !== null && !serialGreater(serial, z.soa.serial)) {
+          this.confirmed(z, 'serial unchanged');
+        } else {
+          await this.fetch(z, p);
+        }
+        this.schedule(z, z.soa!.refresh);
+        return;
+      } catch (e) {
+        lastError = e;
+        this.failed(z, e, `${p.host}:${p.port}`);
+      }
+    }
+    this.schedule(z, z.soa?.retry ?? 60);
+    void lastError;
+  }
+
+  /** The primary confirmed our serial: the expire clock starts again; an expired zone serves again. */
+  private confirmed(z: ZoneState, why: string): void {
+    z.lastOk = this.now();
+    z.status.lastOk = z.lastOk;
+    z.status.lastError = null;
+    this.writeMeta(z);
+    if (z.expired) {
+      z.expired = false;
+      z.status.state = 'ok';
+      this.o.log.info({ zone: z.cfg.zone, why }, `${z.cfg.zone}: the primary answers again; serving the kept copy`);
+      void this.serialize(async () => { this.link(); await this.o.apply(`${z.cfg.zone} current again`); })
+        .catch((e: unknown) => this.failed(z, e, 'link'));
+    }
+    this.armExpiry(z);
+  }
+
+  private async fetch(z: ZoneState, p: Primary): Promise<void> {
+    const have = z.soa !== null && z.records !== null ? { serial: z.soa.serial, soa: z.records[0]! } : undefined;
+    const started = performance.now();
+    const timeoutMs = this.o.transferTimeoutMs;
+    let t = await transfer(z.cfg.zone, p, have, timeoutMs ? { timeoutMs } : undefined);
+    let records: WireRecord[];
+    if (t.kind === 'uptodate') {
+      this.confirmed(z, 'IXFR: up to date');
+      return;
+    }
+    if (t.kind === 'ixfr') {
+      try {
+        records = applyIxfr(z.records!, t);
+      } catch (e) {
+        this.o.log.warn({ zone: z.cfg.zone, ...errorFields(e) }, 'IXFR does not apply to the kept copy; asking for the whole zone');
+        t = await transfer(z.cfg.zone, p, undefined, timeoutMs ? { timeoutMs } : undefined);
+        if (t.kind !== 'axfr') throw new ApplianceError('APPL_ERR_SECONDARY', `${z.cfg.zone}: AXFR answered as ${t.kind}`);
+        records = t.records;
+      }
+    } else {
+      records = t.records;
+    }
+    const soaRec = records[0];
+    if (!soaRec || soaRec.type !== 6) throw new ApplianceError('APPL_ERR_SECONDARY', `${z.cfg.zone}: the transfer does not start with the SOA`);
+    const soa = soaOf(soaRec.rdata);
+    const xferMs = performance.now() - started;
+    await this.serialize(async () => {
+      // The new text beside the old, compiled with the others; it replaces the old only once served.
+      const next = this.zoneFile(z) + '.new';
+      // The SOA last: NSD as a secondary adds the transferred SOA after the rest of the zone, and
+      // which RRset it answers ANY with at the apex depends on that order (compile.ts, dataTemplates).
+      writeDurably(next, zoneTextChunks(z.cfg.zone, [...records.slice(1), records[0]!]));
+      await this.rebuild(z, next);
+      renameSync(next, this.zoneFile(z));
+      z.records = records;
+      z.soa = soa;
+      z.status.serial = soa.serial;
+      z.status.lastTransfer = this.now();
+      z.status.transfers++;
+      if (t.kind === 'ixfr') z.status.ixfr++;
+      else z.status.axfr++;
+      z.expired = false;
+      z.status.state = 'ok';
+      this.confirmed(z, 'transferred');
+      await this.o.apply(`${z.cfg.zone} serial ${soa.serial}`);
+      this.o.log.info({ zone: z.cfg.zone, serial: soa.serial, kind: t.kind, records: records.length, transferMs: Math.round(xferMs),
+        compileSeconds: z.status.compileSeconds, from: `${p.host}:${p.port}` }, `${z.cfg.zone}: serial ${soa.serial} served (${t.kind})`);
+    });
+  }
+
+  private failed(z: ZoneState, e: unknown, where: string): void {
+    z.status.failures++;
+    z.status.lastError = `${isApplianceError(e) ? e.code + ': ' : ''}${(e as Error).message ?? String(e)}`;
+    this.o.log.error({ zone: z.cfg.zone, where, ...errorFields(e), code: isApplianceError(e) ? e.code : undefined },
+      `${z.cfg.zone}: check failed; ${z.records ? `still serving serial ${z.soa?.serial}` : 'nothing to serve yet (SERVFAIL)'}`);
+  }
+
+  // ───────────────────────── compile and link ─────────────────────────
+
+  private serialize<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.chain.catch(() => undefined).then(f);
+    this.chain = run;
+    return run;
+  }
+
+  /**
+   * Compiles every secondary (`candidate`'s new text for zone `changed`; stubs for zones
+   * without a copy) into DIR/secondary.img, then links DIR/served.img. Throws (nothing
+   * served changes) when the compiler refuses.
+   */
+  private async rebuild(changed: ZoneState | null, candidate: string | null): Promise<void> {
+    const specs: Array<{ origin: string; file: string }> = [];
+    for (const z of this.zones.values()) {
+      let file: string;
+      if (z === changed && candidate !== null) file = candidate;
+      else if (z.records !== null) file = this.zoneFile(z);
+      else file = this.writeStub(z);
+      specs.push({ origin: z.cfg.zone, file });
+    }
+    const tmp = this.secondaryFile + '.next';
+    rmSync(tmp, { force: true });
+    let r: CompileResult;
+    try {
+      r = await this.o.compile(specs, tmp);
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw e;
+    }
+    renameSync(tmp, this.secondaryFile);
+    if (changed) changed.status.compileSeconds = r.seconds;
+    this.link(changed && candidate ? changed : null);
+  }
+
+  /** Links the operator's image with DIR/secondary.img into DIR/served.img (zones without data flagged SERVFAIL). */
+  private link(fresh: ZoneState | null = null): void {
+    const servfail = new Set<string>();
+    for (const z of this.zones.values()) if (z !== fresh && (z.records === null || z.expired)) servfail.add(z.cfg.zone);
+    const base = this.o.baseImage !== null ? loadImage(this.o.baseImage) : null;
+    linkImages({ base, add: loadImage(this.secondaryFile), output: this.servedFile, servfail });
+  }
+
+  /** A zone with nothing but its SOA and NS, for a secondary not transferred yet: compiled, flagged SERVFAIL. */
+  private writeStub(z: ZoneState): string {
+    const file = this.stubFile(z);
+    writeFileSync(file, `$ORIGIN ${z.cfg.zone}\n@ 0 IN SOA invalid. invalid. 0 3600 600 86400 0\n@ 0 IN NS invalid.\n`);
+    return file;
+  }
+}
+
+/** Writes a file piece by piece and syncs it (a kept zone must survive a crash whole, or not replace the old). */
+function writeDurably(path: string, pieces: Iterable<string>): void {
+  const fd = openSync(path, 'w', 0o640);
+  try {
+    for (const p of pieces) writeSync(fd, p);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

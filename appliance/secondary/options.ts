@@ -1,0 +1,110 @@
+// serve's secondary-zone options: --secondary, --tsig-key, --state-dir (and the config
+// file's secondary = [...], tsig-key = [...], state-dir = "..."), checked into what the
+// manager takes; and the compiler serve runs for it (`appliance build` in a child process,
+// so that a big zone's compile neither blocks serve's event loop nor grows its heap).
+
+import { spawn } from 'node:child_process';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { ApplianceError, UsageError } from '../../basics/errors.js';
+import { nameToText, nameToWire } from '../../specializers/dns/dns-name.js';
+import type { SecondaryZone, CompileResult } from './manager.js';
+import { parseTsigKey, type TsigKey } from './tsig.js';
+
+/** The DNS port a primary is asked on when --secondary gives none. */
+const DNS_PORT = 53;
+
+/** A zone name as the manager and the image key it: lower case, absolute, escaped as presentation text. */
+export function canonicalZone(text: string, flag: string): string {
+  try {
+    const t = text.trim();
+    return nameToText(nameToWire(t === '.' || t.endsWith('.') ? t : t + '.')).toLowerCase();
+  } catch (e) {
+    throw new UsageError(`${flag} ${text}: not a domain name (${(e as Error).message})`);
+  }
+}
+
+/** "198.18.0.1", "198.18.0.1:5300", "[2001:db8::1]:53", "2001:db8::1" → host and port. */
+function parsePrimary(s: string, spec: string): { host: string; port: number } {
+  let host = s, port = DNS_PORT;
+  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
+  if (v6) {
+    host = v6[1]!;
+    if (v6[2] !== undefined) port = Number(v6[2]);
+  } else if ((s.match(/:/g) ?? []).length === 1) {
+    const [h, p] = s.split(':');
+    host = h!;
+    port = Number(p);
+  }
+  if (!/^[0-9a-fA-F:.]+$/.test(host) || (!host.includes('.') && !host.includes(':'))) {
+    throw new UsageError(`--secondary ${spec}: "${host}" is not an IP address (the primary is named by its address, as NSD's request-xfr)`);
+  }
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--secondary ${spec}: "${s}" has no valid port`);
+  return { host, port };
+}
+
+/**
+ * --secondary ZONE=ADDR[:PORT][,key=NAME] (repeatable: a zone given twice has two primaries,
+ * asked in order) with the keys of --tsig-key NAME:ALGORITHM:BASE64.
+ */
+export function secondaryZones(specs: readonly string[], keys: readonly string[]): SecondaryZone[] {
+  const byName = new Map<string, TsigKey>();
+  for (const k of keys) {
+    let key: TsigKey;
+    try {
+      key = parseTsigKey(k);
+    } catch (e) {
+      throw new UsageError(`--tsig-key ${k.replace(/:[^:]*$/, ':…')}: ${(e as Error).message}`);
+    }
+    if (byName.has(key.name.toLowerCase())) throw new UsageError(`--tsig-key ${key.name}: given twice`);
+    byName.set(key.name.toLowerCase(), key);
+  }
+  const zones = new Map<string, SecondaryZone>();
+  for (const spec of specs) {
+    const eq = spec.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--secondary ${spec}: expected ZONE=ADDR[:PORT][,key=NAME]`);
+    const zone = canonicalZone(spec.slice(0, eq), '--secondary');
+    const [where, ...opts] = spec.slice(eq + 1).split(',');
+    const p = parsePrimary(where!.trim(), spec);
+    let key: TsigKey | undefined;
+    for (const opt of opts) {
+      const m = /^\s*key=(.+?)\s*$/.exec(opt);
+      if (!m) throw new UsageError(`--secondary ${spec}: "${opt}" is not key=NAME`);
+      key = byName.get(m[1]!.toLowerCase());
+      if (!key) throw new UsageError(`--secondary ${spec}: no --tsig-key named ${m[1]}`);
+    }
+    const z = zones.get(zone) ?? { zone, primaries: [] };
+    z.primaries.push({ ...p, ...(key ? { key } : {}) });
+    zones.set(zone, z);
+  }
+  return [...zones.values()];
+}
+
+/** --state-dir's default: NSD keeps its zones under /var/lib/nsd; ours under /var/lib/appliance as root, else the user's state directory. */
+export function defaultStateDir(): string {
+  if (process.getuid?.() === 0) return '/var/lib/appliance';
+  return join(process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'appliance');
+}
+
+/** The most of the compiler's error output kept for the log. */
+const MAX_STDERR = 16 * 1024;
+
+/**
+ * `appliance build --zone ORIGIN=FILE ... -o OUTPUT` in a child process (this CLI, this
+ * Node): the build's own compiler and checks. A zone it refuses is an APPL_ERR_SECONDARY
+ * with the build's message.
+ */
+export function compileInChild(cli: string): (zones: Array<{ origin: string; file: string }>, output: string) => Promise<CompileResult> {
+  return (zones, output) => new Promise((resolve, reject) => {
+    const started = performance.now();
+    const args = [cli, 'build', ...zones.flatMap((z) => ['--zone', `${z.origin}=${z.file}`]), '-o', output, '-q', '--no-cache'];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => { if (err.length < MAX_STDERR) err += d.toString('utf8'); });
+    child.once('error', (e) => reject(new ApplianceError('APPL_ERR_SECONDARY', `cannot run the compiler: ${e.message}`)));
+    child.once('close', (code, signal) => {
+      if (code === 0) resolve({ seconds: (performance.now() - started) / 1000 });
+      else reject(new ApplianceError('APPL_ERR_SECONDARY', `the compiler refused the zones (${signal ?? `exit ${code}`}): ${err.trim().slice(0, 2000)}`));
+    });
+  });
+}
