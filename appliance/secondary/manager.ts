@@ -85,7 +85,12 @@ interface Soa { serial: number; refresh: number; retry: number; expire: number }
 
 interface ZoneState {
   cfg: SecondaryZone;
-  records: WireRecord[] | null;
+  /**
+   * The kept copy's SOA record, null when there is no copy. The records themselves stay on
+   * disk: read back only to apply an IXFR (a million names as objects would be some 300 MB
+   * of serve's heap for good).
+   */
+  soaRecord: WireRecord | null;
   soa: Soa | null;
   lastOk: number | null;
   expired: boolean;
@@ -164,7 +169,7 @@ export class SecondaryManager {
     this.secondaryFile = join(o.stateDir, 'secondary.img');
     for (const cfg of o.zones) {
       this.zones.set(cfg.zone, {
-        cfg, records: null, soa: null, lastOk: null, expired: false, timer: null, expireTimer: null, running: null, again: false,
+        cfg, soaRecord: null, soa: null, lastOk: null, expired: false, timer: null, expireTimer: null, running: null, again: false,
         status: {
           zone: cfg.zone, serial: null, state: 'pending', lastCheck: null, lastTransfer: null, lastOk: null, lastError: null,
           checks: 0, transfers: 0, ixfr: 0, axfr: 0, failures: 0, notifies: 0, compileSeconds: null,
@@ -186,7 +191,20 @@ export class SecondaryManager {
   async start(): Promise<void> {
     mkdirSync(this.zonesDir, { recursive: true, mode: 0o750 });
     for (const z of this.zones.values()) this.loadKept(z);
-    await this.rebuild(null, null);
+    try {
+      await this.rebuild(null, null);
+    } catch (e) {
+      // Kept copies the compiler refuses (a newer build's checks, an edited file): served as
+      // never transferred (SERVFAIL) until the primaries send them again.
+      this.o.log.error({ ...errorFields(e), code: isApplianceError(e) ? e.code : undefined }, 'the kept copies do not compile; transferring every zone again');
+      for (const z of this.zones.values()) {
+        z.soaRecord = null;
+        z.soa = null;
+        z.status.serial = null;
+        z.status.state = 'pending';
+      }
+      await this.rebuild(null, null);
+    }
   }
 
   /** Starts every zone's first check (now) and its timers. */
@@ -217,7 +235,7 @@ export class SecondaryManager {
   /** A line per zone for serve's banner. */
   describe(): string[] {
     const lines = [...this.zones.values()].map((z) => `      secondary ${z.cfg.zone} from ${z.cfg.primaries.map((p) => `${p.host.includes(':') ? `[${p.host}]` : p.host}:${p.port}${p.key ? ` (TSIG ${p.key.name})` : ''}`).join(', ')}: ` +
-      (z.records ? `serial ${z.soa!.serial} kept${z.expired ? ', expired (SERVFAIL until the primary answers)' : ''}` : 'not transferred yet (SERVFAIL until it is)'));
+      (z.soaRecord ? `serial ${z.soa!.serial} kept${z.expired ? ', expired (SERVFAIL until the primary answers)' : ''}` : 'not transferred yet (SERVFAIL until it is)'));
     return [...lines, `      secondary zones kept in ${this.o.stateDir}`];
   }
 
@@ -243,13 +261,8 @@ export class SecondaryManager {
     const file = this.zoneFile(z);
     if (!existsSync(file)) return;
     try {
-      const parsed = parseZoneFile(file, { origin: z.cfg.zone });
-      const s = parsed.store;
-      const records: WireRecord[] = [];
-      for (let k = 0; k < s.length; k++) records.push({ owner: s.owner[k]!, type: s.type[k]!, cls: s.cls[k]!, ttl: s.ttl[k]!, rdata: s.rdata(k).slice() });
-      const soaRec = records.find((r) => r.type === 6);
-      if (!soaRec) throw new ApplianceError('APPL_ERR_SECONDARY', `${file}: no SOA`);
-      z.records = [soaRec, ...records.filter((r) => r !== soaRec)];
+      const soaRec = this.readKept(z)[0]!;
+      z.soaRecord = soaRec;
       z.soa = soaOf(soaRec.rdata);
       let lastOk: number | null = null;
       try {
@@ -266,9 +279,24 @@ export class SecondaryManager {
       this.o.log.info({ zone: z.cfg.zone, serial: z.soa.serial, expired: z.expired }, `kept copy of ${z.cfg.zone} read from ${file}`);
     } catch (e) {
       this.o.log.error({ zone: z.cfg.zone, ...errorFields(e), code: isApplianceError(e) ? e.code : undefined }, `kept copy of ${z.cfg.zone} unreadable; it will be transferred again`);
-      z.records = null;
+      z.soaRecord = null;
       z.soa = null;
     }
+  }
+
+  /** The kept copy's records, the SOA first. */
+  private readKept(z: ZoneState): WireRecord[] {
+    const file = this.zoneFile(z);
+    const s = parseZoneFile(file, { origin: z.cfg.zone }).store;
+    const records: WireRecord[] = [];
+    let soa: WireRecord | null = null;
+    for (let k = 0; k < s.length; k++) {
+      const r = { owner: s.owner[k]!, type: s.type[k]!, cls: s.cls[k]!, ttl: s.ttl[k]!, rdata: s.rdata(k) };
+      if (r.type === 6 && soa === null) soa = r;
+      else records.push(r);
+    }
+    if (soa === null) throw new ApplianceError('APPL_ERR_SECONDARY', `${file}: no SOA`);
+    return [soa, ...records];
   }
 
   private writeMeta(z: ZoneState): void {
@@ -332,7 +360,7 @@ export class SecondaryManager {
     for (const p of z.cfg.primaries) {
       try {
         const { serial } = await querySoa(z.cfg.zone, p, { timeoutMs: this.o.soaTimeoutMs ?? 5000 });
-        if (z.soa !== null && z.records !== null && !serialGreater(serial, z.soa.serial)) {
+        if (z.soa !== null && z.soaRecord !== null && !serialGreater(serial, z.soa.serial)) {
           this.confirmed(z, 'serial unchanged');
         } else {
           await this.fetch(z, p);
@@ -365,7 +393,7 @@ export class SecondaryManager {
   }
 
   private async fetch(z: ZoneState, p: Primary): Promise<void> {
-    const have = z.soa !== null && z.records !== null ? { serial: z.soa.serial, soa: z.records[0]! } : undefined;
+    const have = z.soa !== null && z.soaRecord !== null ? { serial: z.soa.serial, soa: z.soaRecord } : undefined;
     const started = performance.now();
     const timeoutMs = this.o.transferTimeoutMs;
     let t = await transfer(z.cfg.zone, p, have, timeoutMs ? { timeoutMs } : undefined);
@@ -376,7 +404,7 @@ export class SecondaryManager {
     }
     if (t.kind === 'ixfr') {
       try {
-        records = applyIxfr(z.records!, t);
+        records = applyIxfr(this.readKept(z), t);
       } catch (e) {
         this.o.log.warn({ zone: z.cfg.zone, ...errorFields(e) }, 'IXFR does not apply to the kept copy; asking for the whole zone');
         t = await transfer(z.cfg.zone, p, undefined, timeoutMs ? { timeoutMs } : undefined);
@@ -398,7 +426,7 @@ export class SecondaryManager {
       writeDurably(next, zoneTextChunks(z.cfg.zone, [...records.slice(1), records[0]!]));
       await this.rebuild(z, next);
       renameSync(next, this.zoneFile(z));
-      z.records = records;
+      z.soaRecord = soaRec;
       z.soa = soa;
       z.status.serial = soa.serial;
       z.status.lastTransfer = this.now();
@@ -418,7 +446,7 @@ export class SecondaryManager {
     z.status.failures++;
     z.status.lastError = `${isApplianceError(e) ? e.code + ': ' : ''}${(e as Error).message ?? String(e)}`;
     this.o.log.error({ zone: z.cfg.zone, where, ...errorFields(e), code: isApplianceError(e) ? e.code : undefined },
-      `${z.cfg.zone}: check failed; ${z.records ? `still serving serial ${z.soa?.serial}` : 'nothing to serve yet (SERVFAIL)'}`);
+      `${z.cfg.zone}: check failed; ${z.soaRecord ? `still serving serial ${z.soa?.serial}` : 'nothing to serve yet (SERVFAIL)'}`);
   }
 
   // ───────────────────────── compile and link ─────────────────────────
@@ -439,7 +467,7 @@ export class SecondaryManager {
     for (const z of this.zones.values()) {
       let file: string;
       if (z === changed && candidate !== null) file = candidate;
-      else if (z.records !== null) file = this.zoneFile(z);
+      else if (z.soaRecord !== null) file = this.zoneFile(z);
       else file = this.writeStub(z);
       specs.push({ origin: z.cfg.zone, file });
     }
@@ -460,7 +488,7 @@ export class SecondaryManager {
   /** Links the operator's image with DIR/secondary.img into DIR/served.img (zones without data flagged SERVFAIL). */
   private link(fresh: ZoneState | null = null): void {
     const servfail = new Set<string>();
-    for (const z of this.zones.values()) if (z !== fresh && (z.records === null || z.expired)) servfail.add(z.cfg.zone);
+    for (const z of this.zones.values()) if (z !== fresh && (z.soaRecord === null || z.expired)) servfail.add(z.cfg.zone);
     const base = this.o.baseImage !== null ? loadImage(this.o.baseImage) : null;
     linkImages({ base, add: loadImage(this.secondaryFile), output: this.servedFile, servfail });
   }
