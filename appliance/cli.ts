@@ -379,6 +379,19 @@ export function makeProgram(): Command {
       }
     });
 
+  bench.command('secondary')
+    .description('Secondary zones on loopback: a generated zone transferred from NSD (whole zone, AXFR) and from Knot DNS (one record, IXFR) after NOTIFY; the time from each change to its serial served, the transfer and the compile inside serve.')
+    .option('--names <N>', 'names in the zone', intIn(100, 10_000_000), 100_000)
+    .option('--seed <N>', 'the generator\'s seed', intIn(0, 1 << 30), 1)
+    .option('--rounds <N>', 'changes per primary', intIn(1, 50), 3)
+    .option('--dir <DIR>', 'where the zone (kept, reused), the primaries and the state go', '.tmp/secondary-bench')
+    .option('--json <FILE>', 'also write the figures to FILE')
+    .action(async (o) => {
+      const { runSecondaryBench } = await import('./bench/secondary.js');
+      const f = await runSecondaryBench({ names: o.names, seed: o.seed, rounds: o.rounds, dir: o.dir, cli: process.argv[1]!, log: (l: string) => process.stdout.write(l + '\n') });
+      if (o.json) (await import('node:fs')).writeFileSync(o.json, JSON.stringify({ kind: 'secondary', command: process.argv.slice(2).join(' '), ...f }, null, 2) + '\n');
+    });
+
   bench.command('report')
     .description('Run the benches that apply on this machine (DNS fused, socket and TCP, the reflector, HTTP fused and socket by file size and connection mode, the build of a big zone) and draw their figures as charts: DIR/results.json, one SVG per chart, and DIR/index.html, one page that opens offline.')
     .requiredOption('-o, --output <DIR>', 'where results.json, the SVGs and index.html go')

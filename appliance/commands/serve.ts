@@ -26,7 +26,7 @@ import { CSUM_AUTO, CSUM_OFF, CSUM_STRICT } from '../wire/reasons.js';
 import { RRL_DEFAULTS, parsePrefix, type RrlOptions } from '../dns/rrl.js';
 import { NotifyGate } from '../dns/notify.js';
 import { SecondaryManager } from '../secondary/manager.js';
-import { compileInChild, defaultStateDir, secondaryZones } from '../secondary/options.js';
+import { compileInWorker, defaultStateDir, secondaryZones } from '../secondary/options.js';
 import { checkDisjoint, zoneOrigins } from '../../specializers/image/link.js';
 import type { ImageInfo, ServerInfo } from '../worker/metrics.js';
 
@@ -156,7 +156,7 @@ async function startSecondaries(file: string | undefined, o: ServeOptions, log: 
   const zones = secondaryZones(o.secondary, o.tsigKey ?? []);
   if (file !== undefined) checkDisjoint(imageZones(file), zones.map((z) => z.zone), file);
   const m = new SecondaryManager({
-    zones, stateDir: o.stateDir ?? defaultStateDir(), baseImage: file ?? null, compile: compileInChild(process.argv[1]!), apply,
+    zones, stateDir: o.stateDir ?? defaultStateDir(), baseImage: file ?? null, compile: compileInWorker(), apply,
     log: log.child({ part: 'secondary' }),
   });
   await m.start();

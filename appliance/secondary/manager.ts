@@ -17,23 +17,23 @@
 //
 // Per zone, one check at a time (a NOTIFY during one asks for one more afterwards):
 //   SOA query to each primary in turn → newer serial (RFC 1982) or no copy → IXFR when a
-//   copy is kept (AXFR when refused, or when the primary answers in AXFR form) → the new
-//   zone text beside the old → compile every secondary → link → reload. Only when all of
+//   copy is kept (AXFR when refused, or when the primary answers in AXFR form) → in the
+//   compile worker, the new zone text beside the old (an IXFR applied to the kept copy
+//   there: zone-diff.ts) and every secondary compiled → link → reload. Only when all of
 //   that succeeded does the new text replace the old; any failure (a primary down, a bad
 //   TSIG, a transfer cut halfway, a zone the compiler refuses) is logged with its code,
 //   counted, retried after the SOA's RETRY, and the old zone goes on being served.
 
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApplianceError, isApplianceError } from '../../basics/errors.js';
 import { errorFields, type Logger } from '../log.js';
 import { loadImage } from '../../specializers/image/format.js';
 import { linkImages } from '../../specializers/image/link.js';
-import { parseZoneFile } from '../../specializers/dns/zone-parser.js';
-import { canonicalRdata } from '../../specializers/dns/zone-check.js';
-import { lowerName } from '../../specializers/dns/dns-name.js';
 import { querySoa, serialGreater, transfer, type Primary, type Transfer } from './xfr.js';
-import { zoneTextChunks, type WireRecord } from './wire-records.js';
+import type { WireRecord } from './wire-records.js';
+import { packRecords, readKept, soaOf, type Soa, type ZoneWrite } from './zone-diff.js';
+import type { CompileJob } from './compile-worker.js';
 
 export interface SecondaryZone {
   /** The zone, lower case, absolute ("example.org."). */
@@ -42,15 +42,15 @@ export interface SecondaryZone {
   primaries: Primary[];
 }
 
-export interface CompileResult { seconds: number }
+export interface CompileResult { seconds: number; writeMs: number }
 
 export interface SecondaryOptions {
   zones: SecondaryZone[];
   stateDir: string;
   /** The operator's image, linked with the secondaries; null: secondaries only. */
   baseImage: string | null;
-  /** Builds `zones` into an image at `output` with the build's compiler (serve runs `appliance build` in a child process). */
-  compile: (zones: Array<{ origin: string; file: string }>, output: string) => Promise<CompileResult>;
+  /** Writes the job's zone copy, then builds its zones into an image at its output with the build's compiler (serve: options.ts compileInWorker). */
+  compile: (job: CompileJob) => Promise<CompileResult>;
   /** Has the servers take DIR/served.img (the zero-loss reload); rejects when they refused it. */
   apply: (why: string) => Promise<void>;
   log: Logger;
@@ -81,8 +81,6 @@ export interface SecondaryStatus {
   compileSeconds: number | null;
 }
 
-interface Soa { serial: number; refresh: number; retry: number; expire: number }
-
 interface ZoneState {
   cfg: SecondaryZone;
   /**
@@ -105,51 +103,10 @@ interface ZoneState {
 const MIN_TIMER_S = 1;
 const MAX_TIMER_S = 2_147_483;
 
-export function soaOf(rdata: Uint8Array): Soa {
-  const v = new DataView(rdata.buffer, rdata.byteOffset, rdata.byteLength);
-  const t = rdata.length - 20;
-  if (t < 2) throw new ApplianceError('APPL_ERR_SECONDARY', 'an SOA record too short to hold its timers');
-  return { serial: v.getUint32(t), refresh: v.getUint32(t + 4), retry: v.getUint32(t + 8), expire: v.getUint32(t + 12) };
-}
-
 /** A file name for a zone in the state directory: its name without the final dot, bytes outside [a-z0-9._-] as %XX. */
 export function zoneFileBase(zone: string): string {
   if (zone === '.') return '_root';
   return zone.replace(/\.$/, '').replace(/[^a-z0-9._-]/g, (c) => '%' + c.charCodeAt(0).toString(16).padStart(2, '0'));
-}
-
-function recordKey(r: WireRecord): string {
-  return `${Buffer.from(lowerName(r.owner)).toString('latin1')}|${r.type}|${r.cls}|${Buffer.from(canonicalRdata(r.type, r.rdata)).toString('latin1')}`;
-}
-
-/**
- * The zone after an IXFR's differences (RFC 1995 §4), in order: each step deletes records
- * that must be there (compared as RFC 4034 §6.2 canonical forms, TTL aside) and adds its
- * own; the SOA is the step's. A deletion of a record the copy lacks means the copy and the
- * primary disagree: APPL_ERR_SECONDARY (the caller then asks for the whole zone).
- */
-export function applyIxfr(records: WireRecord[], t: Extract<Transfer, { kind: 'ixfr' }>): WireRecord[] {
-  const SOA = 6;
-  const byKey = new Map<string, WireRecord>();
-  let soa: WireRecord | null = null;
-  for (const r of records) {
-    if (r.type === SOA) soa = r;
-    else byKey.set(recordKey(r), r);
-  }
-  for (const d of t.diffs) {
-    for (const r of d.deleted) {
-      if (r.type === SOA) continue;
-      if (!byKey.delete(recordKey(r))) {
-        throw new ApplianceError('APPL_ERR_SECONDARY', `IXFR ${d.from} → ${d.to} deletes a record the kept copy does not have (type ${r.type})`);
-      }
-    }
-    for (const r of d.added) {
-      if (r.type === SOA) soa = r;
-      else byKey.set(recordKey(r), r);
-    }
-  }
-  const last: WireRecord = soa !== null && soaOf(t.soa.rdata).serial === soaOf(soa.rdata).serial ? soa : t.soa;
-  return [last, ...byKey.values()];
 }
 
 export class SecondaryManager {
@@ -261,7 +218,7 @@ export class SecondaryManager {
     const file = this.zoneFile(z);
     if (!existsSync(file)) return;
     try {
-      const soaRec = this.readKept(z)[0]!;
+      const soaRec = readKept(file, z.cfg.zone)[0]!;
       z.soaRecord = soaRec;
       z.soa = soaOf(soaRec.rdata);
       let lastOk: number | null = null;
@@ -282,21 +239,6 @@ export class SecondaryManager {
       z.soaRecord = null;
       z.soa = null;
     }
-  }
-
-  /** The kept copy's records, the SOA first. */
-  private readKept(z: ZoneState): WireRecord[] {
-    const file = this.zoneFile(z);
-    const s = parseZoneFile(file, { origin: z.cfg.zone }).store;
-    const records: WireRecord[] = [];
-    let soa: WireRecord | null = null;
-    for (let k = 0; k < s.length; k++) {
-      const r = { owner: s.owner[k]!, type: s.type[k]!, cls: s.cls[k]!, ttl: s.ttl[k]!, rdata: s.rdata(k) };
-      if (r.type === 6 && soa === null) soa = r;
-      else records.push(r);
-    }
-    if (soa === null) throw new ApplianceError('APPL_ERR_SECONDARY', `${file}: no SOA`);
-    return [soa, ...records];
   }
 
   private writeMeta(z: ZoneState): void {
@@ -394,37 +336,46 @@ export class SecondaryManager {
 
   private async fetch(z: ZoneState, p: Primary): Promise<void> {
     const have = z.soa !== null && z.soaRecord !== null ? { serial: z.soa.serial, soa: z.soaRecord } : undefined;
-    const started = performance.now();
     const timeoutMs = this.o.transferTimeoutMs;
-    let t = await transfer(z.cfg.zone, p, have, timeoutMs ? { timeoutMs } : undefined);
-    let records: WireRecord[];
+    const started = performance.now();
+    const t = await transfer(z.cfg.zone, p, have, timeoutMs ? { timeoutMs } : undefined);
     if (t.kind === 'uptodate') {
       this.confirmed(z, 'IXFR: up to date');
       return;
     }
-    if (t.kind === 'ixfr') {
-      try {
-        records = applyIxfr(this.readKept(z), t);
-      } catch (e) {
-        this.o.log.warn({ zone: z.cfg.zone, ...errorFields(e) }, 'IXFR does not apply to the kept copy; asking for the whole zone');
-        t = await transfer(z.cfg.zone, p, undefined, timeoutMs ? { timeoutMs } : undefined);
-        if (t.kind !== 'axfr') throw new ApplianceError('APPL_ERR_SECONDARY', `${z.cfg.zone}: AXFR answered as ${t.kind}`);
-        records = t.records;
-      }
-    } else {
-      records = t.records;
+    const xferMs = performance.now() - started;
+    try {
+      await this.install(z, p, t, xferMs);
+    } catch (e) {
+      if (t.kind !== 'ixfr' || (e as { ixfrMismatch?: boolean }).ixfrMismatch !== true) throw e;
+      this.o.log.warn({ zone: z.cfg.zone, ...errorFields(e) }, 'IXFR does not apply to the kept copy; asking for the whole zone');
+      const again = performance.now();
+      const whole = await transfer(z.cfg.zone, p, undefined, timeoutMs ? { timeoutMs } : undefined);
+      if (whole.kind !== 'axfr') throw new ApplianceError('APPL_ERR_SECONDARY', `${z.cfg.zone}: AXFR answered as ${whole.kind}`);
+      await this.install(z, p, whole, performance.now() - again);
     }
-    const soaRec = records[0];
+  }
+
+  /**
+   * A transfer made the zone's new copy (written by the compile worker beside the old),
+   * compiled with the others, linked and served; the copy replaces the old one only then.
+   */
+  private async install(z: ZoneState, p: Primary, t: Extract<Transfer, { kind: 'axfr' | 'ixfr' }>, xferMs: number): Promise<void> {
+    const soaRec = t.kind === 'axfr' ? t.records[0] : t.soa;
     if (!soaRec || soaRec.type !== 6) throw new ApplianceError('APPL_ERR_SECONDARY', `${z.cfg.zone}: the transfer does not start with the SOA`);
     const soa = soaOf(soaRec.rdata);
-    const xferMs = performance.now() - started;
+    const next = this.zoneFile(z) + '.new';
+    const write: ZoneWrite = t.kind === 'axfr'
+      ? { origin: z.cfg.zone, file: next, records: packRecords(t.records) }
+      : {
+        origin: z.cfg.zone, file: next,
+        ixfr: { kept: this.zoneFile(z), soa: packRecords([t.soa]), diffs: t.diffs.map((d) => ({ from: d.from, to: d.to, deleted: packRecords(d.deleted), added: packRecords(d.added) })) },
+      };
+    const records = t.kind === 'axfr' ? t.records.length : null;
     await this.serialize(async () => {
-      // The new text beside the old, compiled with the others; it replaces the old only once served.
-      const next = this.zoneFile(z) + '.new';
-      // The SOA last: NSD as a secondary adds the transferred SOA after the rest of the zone, and
-      // which RRset it answers ANY with at the apex depends on that order (compile.ts, dataTemplates).
-      writeDurably(next, zoneTextChunks(z.cfg.zone, [...records.slice(1), records[0]!]));
-      await this.rebuild(z, next);
+      const t0 = performance.now();
+      const r = await this.rebuild(z, next, write);
+      const t1 = performance.now();
       renameSync(next, this.zoneFile(z));
       z.soaRecord = soaRec;
       z.soa = soa;
@@ -437,8 +388,12 @@ export class SecondaryManager {
       z.status.state = 'ok';
       this.confirmed(z, 'transferred');
       await this.o.apply(`${z.cfg.zone} serial ${soa.serial}`);
-      this.o.log.info({ zone: z.cfg.zone, serial: soa.serial, kind: t.kind, records: records.length, transferMs: Math.round(xferMs),
-        compileSeconds: z.status.compileSeconds, from: `${p.host}:${p.port}` }, `${z.cfg.zone}: serial ${soa.serial} served (${t.kind})`);
+      // Where the time went, from the transfer's start to the servers' switch.
+      this.o.log.info({
+        zone: z.cfg.zone, serial: soa.serial, kind: t.kind, records, transferMs: Math.round(xferMs), writeMs: Math.round(r.writeMs),
+        compileSeconds: z.status.compileSeconds, linkMs: Math.round(t1 - t0 - r.writeMs - r.seconds * 1000), reloadMs: Math.round(performance.now() - t1),
+        from: `${p.host}:${p.port}`,
+      }, `${z.cfg.zone}: serial ${soa.serial} served (${t.kind})`);
     });
   }
 
@@ -462,7 +417,7 @@ export class SecondaryManager {
    * without a copy) into DIR/secondary.img, then links DIR/served.img. Throws (nothing
    * served changes) when the compiler refuses.
    */
-  private async rebuild(changed: ZoneState | null, candidate: string | null): Promise<void> {
+  private async rebuild(changed: ZoneState | null, candidate: string | null, write?: ZoneWrite): Promise<CompileResult> {
     const specs: Array<{ origin: string; file: string }> = [];
     for (const z of this.zones.values()) {
       let file: string;
@@ -475,14 +430,16 @@ export class SecondaryManager {
     rmSync(tmp, { force: true });
     let r: CompileResult;
     try {
-      r = await this.o.compile(specs, tmp);
+      r = await this.o.compile({ zones: specs, output: tmp, ...(write ? { write } : {}) });
     } catch (e) {
       rmSync(tmp, { force: true });
+      if (candidate !== null) rmSync(candidate, { force: true });
       throw e;
     }
     renameSync(tmp, this.secondaryFile);
     if (changed) changed.status.compileSeconds = r.seconds;
     this.link(changed && candidate ? changed : null);
+    return r;
   }
 
   /** Links the operator's image with DIR/secondary.img into DIR/served.img (zones without data flagged SERVFAIL). */
@@ -498,16 +455,5 @@ export class SecondaryManager {
     const file = this.stubFile(z);
     writeFileSync(file, `$ORIGIN ${z.cfg.zone}\n@ 0 IN SOA invalid. invalid. 0 3600 600 86400 0\n@ 0 IN NS invalid.\n`);
     return file;
-  }
-}
-
-/** Writes a file piece by piece and syncs it (a kept zone must survive a crash whole, or not replace the old). */
-function writeDurably(path: string, pieces: Iterable<string>): void {
-  const fd = openSync(path, 'w', 0o640);
-  try {
-    for (const p of pieces) writeSync(fd, p);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }

@@ -1,15 +1,17 @@
 // serve's secondary-zone options: --secondary, --tsig-key, --state-dir (and the config
 // file's secondary = [...], tsig-key = [...], state-dir = "..."), checked into what the
-// manager takes; and the compiler serve runs for it (`appliance build` in a child process,
-// so that a big zone's compile neither blocks serve's event loop nor grows its heap).
+// manager takes; and the compiler serve runs for it (build's, in a worker thread).
 
-import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ApplianceError, UsageError } from '../../basics/errors.js';
 import { nameToText, nameToWire } from '../../specializers/dns/dns-name.js';
 import type { SecondaryZone, CompileResult } from './manager.js';
 import { parseTsigKey, type TsigKey } from './tsig.js';
+import type { CompileJob, CompileReply } from './compile-worker.js';
 
 /** The DNS port a primary is asked on when --secondary gives none. */
 const DNS_PORT = 53;
@@ -86,25 +88,34 @@ export function defaultStateDir(): string {
   return join(process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'appliance');
 }
 
-/** The most of the compiler's error output kept for the log. */
-const MAX_STDERR = 16 * 1024;
+/** dist/compile-worker.js next to the bundled CLI, or the transpiled module beside this one. */
+function compileScript(): string {
+  const p = fileURLToPath(new URL('./compile-worker.js', import.meta.url));
+  if (!existsSync(p)) throw new ApplianceError('APPL_ERR_SECONDARY', `the compile worker script is missing (looked for ${p}); run "npm run build"`);
+  return p;
+}
 
 /**
- * `appliance build --zone ORIGIN=FILE ... -o OUTPUT` in a child process (this CLI, this
- * Node): the build's own compiler and checks. A zone it refuses is an APPL_ERR_SECONDARY
- * with the build's message.
+ * The compile worker (compile-worker.ts) for one job: the changed zone's copy written, then
+ * the build's compiler over the zones into OUTPUT. A zone it refuses is an
+ * APPL_ERR_SECONDARY with the build's message (file:line and what is wrong); an IXFR that
+ * does not apply to the kept copy carries ixfrMismatch.
  */
-export function compileInChild(cli: string): (zones: Array<{ origin: string; file: string }>, output: string) => Promise<CompileResult> {
-  return (zones, output) => new Promise((resolve, reject) => {
-    const started = performance.now();
-    const args = [cli, 'build', ...zones.flatMap((z) => ['--zone', `${z.origin}=${z.file}`]), '-o', output, '-q', '--no-cache'];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => { if (err.length < MAX_STDERR) err += d.toString('utf8'); });
-    child.once('error', (e) => reject(new ApplianceError('APPL_ERR_SECONDARY', `cannot run the compiler: ${e.message}`)));
-    child.once('close', (code, signal) => {
-      if (code === 0) resolve({ seconds: (performance.now() - started) / 1000 });
-      else reject(new ApplianceError('APPL_ERR_SECONDARY', `the compiler refused the zones (${signal ?? `exit ${code}`}): ${err.trim().slice(0, 2000)}`));
+export function compileInWorker(): (job: CompileJob) => Promise<CompileResult> {
+  const script = compileScript();
+  return (job) => new Promise((resolve, reject) => {
+    const transfer = job.write ? [job.write.records, job.write.ixfr?.soa, ...(job.write.ixfr?.diffs ?? []).flatMap((d) => [d.deleted, d.added])]
+      .filter((b): b is Uint8Array => b !== undefined).map((b) => b.buffer as ArrayBuffer) : [];
+    const w = new Worker(script, { workerData: job, transferList: transfer });
+    let reply: CompileReply | null = null;
+    w.once('message', (m: CompileReply) => { reply = m; });
+    w.once('error', (e) => reject(new ApplianceError('APPL_ERR_SECONDARY', `the compile worker failed: ${e.message}`)));
+    w.once('exit', (code) => {
+      const r = reply as CompileReply | null;
+      if (r?.ok) resolve({ seconds: r.seconds, writeMs: r.writeMs });
+      else if (r) {
+        reject(Object.assign(new ApplianceError('APPL_ERR_SECONDARY', `the compiler refused the zones (${r.code}): ${r.message.slice(0, 2000)}`), { ixfrMismatch: r.ixfrMismatch }));
+      } else reject(new ApplianceError('APPL_ERR_SECONDARY', `the compile worker exited (${code}) without an answer`));
     });
   });
 }

@@ -1,7 +1,7 @@
 // Secondary-zone tests: zone files the primaries serve (a copy of a fixture, its serial
 // changed), the served SOA serial read over UDP, and a wait for a serial.
 
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { FIXTURE_ZONES } from './fixtures.js';
 import { udpExchange } from './dns.js';
@@ -17,13 +17,8 @@ export function copyZone(dir: string, name: string): string {
   return file;
 }
 
-/** Sets the SOA serial of a zone file whose SOA is written on one line as "( SERIAL ...". */
-export function setSerial(file: string, serial: number, addLines: string[] = []): void {
-  const text = readFileSync(file, 'utf8');
-  const next = text.replace(/(SOA\s+\S+\s+\S+\s+\(\s*)(\d+)/, (_, a: string) => `${a}${serial}`);
-  if (next === text) throw new Error(`${file}: no SOA serial to change`);
-  writeFileSync(file, next + addLines.map((l) => l + '\n').join(''));
-}
+/** The bench's: the SOA serial of a zone file set, lines appended. */
+export { setZoneSerial as setSerial } from '../../appliance/bench/secondary.js';
 
 /** The SOA serial the server at host:port answers for `zone` over UDP (rcode as a negative number, null when no answer). */
 export async function servedSerial(port: number, zone: string, host = '127.0.0.1'): Promise<number | null> {
