@@ -180,9 +180,18 @@ export function makeProgram(): Command {
       }));
       if (found.length > 0) throw new ConfigError(file, found.sort((a, b) => a.line - b.line));
       const o = serve.opts() as ServeOptions;
-      const lines = [`${file}: ok`, `  backend ${o.backend}`, `  image ${cfg.image} (sha256 ${image!.sha256.slice(0, 16)}…, ${image!.sites} site${image!.sites === 1 ? '' : 's'}, ${image!.zones.length} zone${image!.zones.length === 1 ? '' : 's'})`];
-      for (const z of image!.zones) lines.push(`    zone ${z.origin} serial ${z.serial}`);
-      for (const [attr] of cfg.values) lines.push(`  ${cfg.flags.get(attr)!.slice(2)} = ${JSON.stringify(serve.getOptionValue(attr))}`);
+      const lines = [`${file}: ok`, `  backend ${o.backend}`];
+      if (image) {
+        lines.push(`  image ${cfg.image} (sha256 ${image.sha256.slice(0, 16)}…, ${image.sites} site${image.sites === 1 ? '' : 's'}, ${image.zones.length} zone${image.zones.length === 1 ? '' : 's'})`);
+        for (const z of image.zones) lines.push(`    zone ${z.origin} serial ${z.serial}`);
+      } else {
+        lines.push('  no image: secondary zones only');
+      }
+      for (const [attr] of cfg.values) {
+        // A TSIG key's secret is not printed: its name and algorithm say which it is.
+        const v = attr === 'tsigKey' ? (serve.getOptionValue(attr) as string[]).map((k) => k.replace(/:[^:]*$/, ':…')) : serve.getOptionValue(attr);
+        lines.push(`  ${cfg.flags.get(attr)!.slice(2)} = ${JSON.stringify(v)}`);
+      }
       process.stdout.write(lines.join('\n') + '\n');
     });
 
