@@ -4,6 +4,8 @@
 // metrics, and dropping root after the ports are bound (--user).
 
 import { execFileSync } from 'node:child_process';
+import { lchownSync, lstatSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { ApplianceError, UsageError, isApplianceError } from '../../basics/errors.js';
 import type { Image } from '../../specializers/image/format.js';
 import { errorFields, type Logger } from '../log.js';
@@ -167,6 +169,29 @@ export function dropPrivileges(spec: string, log: Logger): void {
       'start as root, or with CAP_SETUID and CAP_SETGID', { cause: e });
   }
   log.info({ uid: process.getuid!(), gid: process.getgid!() }, `running as ${spec} from now on`);
+}
+
+/**
+ * Gives DIR and everything in it to USER (its primary group, or GROUP), before serve drops
+ * to that user: what serve keeps there (the secondary zones) is written as that user later.
+ */
+export function giveTree(dir: string, spec: string): void {
+  const [user, group] = spec.split(':');
+  if (!user) throw new UsageError(`--user ${spec}: expected USER or USER:GROUP`);
+  let uid: number, gid: number;
+  try {
+    uid = Number(execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim());
+    gid = group !== undefined ? (/^\d+$/.test(group) ? Number(group) : Number(execFileSync('getent', ['group', group], { encoding: 'utf8' }).split(':')[2])) : groupOf(user);
+  } catch {
+    throw new UsageError(`--user ${spec}: no such user or group`);
+  }
+  const walk = (p: string): void => {
+    const st = lstatSync(p);
+    if (st.isSymbolicLink()) return;
+    lchownSync(p, uid, gid);
+    if (st.isDirectory()) for (const n of readdirSync(p)) walk(join(p, n));
+  };
+  walk(dir);
 }
 
 /** A user's primary group, by name or number (`id -g`). */

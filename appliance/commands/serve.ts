@@ -3,7 +3,7 @@
 import { ApplianceError, UsageError } from '../../basics/errors.js';
 import { configureLogging, type LogFormat, type Logger } from '../log.js';
 import { collectGarbage } from '../../basics/gc.js';
-import { Reloads, dropPrivileges, guardSignals, imageInfo, untilStopSignal, watchLimits } from './serve-ops.js';
+import { Reloads, dropPrivileges, giveTree, guardSignals, imageInfo, untilStopSignal, watchLimits } from './serve-ops.js';
 import { LogDrain, LogFile, type AccessFormat, type LogTargets, type QueryFormat } from './log-files.js';
 import { LogRing, QueryLog } from '../log-ring.js';
 import { chaosStrings, type ChaosStrings } from '../dns/responder.js';
@@ -188,7 +188,7 @@ export async function runServe(file: string | undefined, o: ServeOptions): Promi
   try {
     return await runServeSocket(served, o, rrl, chaos, targets, log, closeLogs, secondaries, (f) => { applyServed = f; });
   } finally {
-    secondaries?.stop();
+    await secondaries?.stop();
   }
 }
 
@@ -343,7 +343,11 @@ async function runServeSocket(file: string, o: ServeOptions, rrl: RrlOptions, ch
       }, host, port);
       lines.push(`stats http://${urlHost(host)}:${metrics.port}/metrics   (or: appliance stats ${urlHost(host)}:${metrics.port})`);
     }
-    if (o.user !== undefined) dropPrivileges(o.user, log);
+    if (o.user !== undefined) {
+      // The secondary zones' state is written from now on as that user.
+      if (secondaries) giveTree(secondaries.stateDir, o.user);
+      dropPrivileges(o.user, log);
+    }
   } catch (e) {
     await metrics?.close();
     await Promise.all(stops.map((s) => s()));
@@ -369,6 +373,8 @@ async function runServeSocket(file: string, o: ServeOptions, rrl: RrlOptions, ch
     process.stdout.write(`appliance: ${sig}: stopping\n`);
     log.info({ signal: sig }, 'stopping');
   }
+  // No transfer, compile or reload after this: the servers go next.
+  await secondaries?.stop();
   await metrics?.close();
   unwatch();
   await Promise.all(stops.map((s) => s()));
@@ -584,6 +590,7 @@ async function runServeXdp(file: string, o: ServeOptions, rrl: RrlOptions, chaos
     process.stdout.write(`appliance: ${sig}: stopping\n`);
     log.info({ signal: sig }, 'stopping');
   }
+  await secondaries?.stop();
   unwatch();
   await metrics?.close();
   await server.stop();

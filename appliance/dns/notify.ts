@@ -19,17 +19,28 @@ export interface NotifySource {
   addrs: string[];
 }
 
+/** A zone's news is passed on at most once in this long; NOTIFYs between are answered, not passed on (the manager checks once more after a check anyway). */
+const PASS_ON_EVERY_MS = 100;
+
 export class NotifyGate {
+  /** Zone → its primaries' addresses (4 bytes for IPv4, 16 for IPv6). */
   private readonly allowed = new Map<string, Uint8Array[]>();
+  /** Every primary's address, of any zone: a NOTIFY from elsewhere is refused before anything is made for it. */
+  private readonly anyZone: Uint8Array[] = [];
+  private readonly lastPassed = new Map<string, number>();
+  private readonly none: Uint8Array[] = [];
   private readonly scratch = new Uint8Array(16);
 
-  constructor(sources: readonly NotifySource[], private readonly onNotify: (zone: string, from: string) => void) {
+  constructor(sources: readonly NotifySource[], private readonly onNotify: (zone: string, from: string) => void, private readonly now: () => number = () => performance.now()) {
     for (const s of sources) {
       const list = this.allowed.get(s.zone) ?? [];
       for (const a of s.addrs) {
         const b = new Uint8Array(16);
         const family = parseAddress(a, b, 0);
-        if (family !== 0) list.push(b.slice(0, family === FAMILY_IPV4 ? 4 : 16));
+        if (family === 0) continue;
+        const addr = b.slice(0, family === FAMILY_IPV4 ? 4 : 16);
+        list.push(addr);
+        this.anyZone.push(addr);
       }
       this.allowed.set(s.zone, list);
     }
@@ -37,23 +48,38 @@ export class NotifyGate {
 
   /**
    * After r.answer() wrote the NOTIFY reply of n bytes at buf[off..] (r.notified >= 0),
-   * from the address at addr[at..] (4 bytes for IPv4, 16 for IPv6): the reply's length,
+   * from the address at addr[at..] (4 bytes for IPv4, 16 for IPv6; an IPv4-mapped IPv6
+   * address, as a dual-stack socket gives it, counts as the IPv4 one): the reply's length,
    * n when the source is one of the zone's primaries (the manager is told), else the
    * REFUSED reply's.
    */
   judge(r: DnsResponder, buf: Uint8Array, off: number, n: number, addr: Uint8Array, at: number, family: number): number {
+    let len = family === FAMILY_IPV4 ? 4 : 16;
+    if (len === 16 && isV4Mapped(addr, at)) {
+      at += 12;
+      len = 4;
+    }
+    if (!this.listed(this.anyZone, addr, at, len)) return r.notifyRefused(buf, off);
     const zone = r.zoneName(r.notified);
-    const len = family === FAMILY_IPV4 ? 4 : 16;
-    for (const a of this.allowed.get(zone) ?? []) {
+    if (!this.listed(this.allowed.get(zone) ?? this.none, addr, at, len)) return r.notifyRefused(buf, off);
+    r.notifyTaken();
+    const now = this.now();
+    const last = this.lastPassed.get(zone);
+    if (last === undefined || now - last >= PASS_ON_EVERY_MS) {
+      this.lastPassed.set(zone, now);
+      this.onNotify(zone, addressText(addr, at, len === 4 ? FAMILY_IPV4 : 6));
+    }
+    return n;
+  }
+
+  private listed(list: readonly Uint8Array[], addr: Uint8Array, at: number, len: number): boolean {
+    for (const a of list) {
       if (a.length !== len) continue;
       let i = 0;
       while (i < len && a[i] === addr[at + i]) i++;
-      if (i === len) {
-        this.onNotify(zone, addressText(addr, at, family));
-        return n;
-      }
+      if (i === len) return true;
     }
-    return r.notifyRefused(buf, off);
+    return false;
   }
 
   /** judge() for a source given as text (a kernel socket's rinfo.address). */
@@ -62,4 +88,10 @@ export class NotifyGate {
     if (family === 0) return r.notifyRefused(buf, off);
     return this.judge(r, buf, off, n, this.scratch, 0, family);
   }
+}
+
+/** Is addr[at, at+16) ::ffff:a.b.c.d (RFC 4291 §2.5.5.2)? */
+function isV4Mapped(addr: Uint8Array, at: number): boolean {
+  for (let i = 0; i < 10; i++) if (addr[at + i] !== 0) return false;
+  return addr[at + 10] === 0xff && addr[at + 11] === 0xff;
 }

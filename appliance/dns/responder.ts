@@ -81,7 +81,7 @@ export const C_EDNS = 10;
 export const C_NOTAUTH = 11; // TSIG-signed queries (no keys here) and zone transfers of names we do not serve
 export const C_CHAOS = 12; // CHAOS TXT answers given (identity, version); also counted as answered
 export const C_SERVFAIL = 13; // queries under a secondary zone that has no data to serve (not transferred yet, or expired)
-export const C_NOTIFY = 14; // NOTIFY for a secondary zone, answered (NOERROR) before the source is judged by the server
+export const C_NOTIFY = 14; // NOTIFY for a secondary zone from one of its primaries, taken (NOERROR)
 export const DNS_COUNTERS = 15;
 export const DNS_COUNTER_NAMES = [
   'queries', 'answered', 'drop_short', 'drop_response', 'formerr', 'notimp', 'refused', 'nxdomain', 'truncated', 'badvers', 'edns',
@@ -464,8 +464,9 @@ export class DnsResponder {
     this.rQname = this.lastHash;
     this.rHasQname = true;
     if (tpl >= 0) {
-      const zone = this.rZone = this.t.names[this.lastRec * D.NAME_WORDS + D.NAME_ZONE]!;
-      if (this.t.zones[zone * D.ZONE_WORDS + D.ZONE_FLAGS]! & D.ZONE_FLAG_SERVFAIL) {
+      const rec = this.lastRec * D.NAME_WORDS;
+      this.rZone = this.t.names[rec + D.NAME_ZONE]!;
+      if (this.t.names[rec + D.NAME_FLAGS]! & D.NAME_FLAG_SERVFAIL) {
         // A secondary with nothing to serve: SERVFAIL with the question, not authoritative (NSD's answer for a zone it has not got or let expire).
         c[C_SERVFAIL]!++;
         this.header(keep, RCODE_SERVFAIL, 1, 0, 0, edns ? 1 : 0);
@@ -525,6 +526,8 @@ export class DnsResponder {
         let sLabels = 0;
         for (let i = 0; sn[i] !== 0; i += sn[i]! + 1) this.labels[sLabels++] = i;
         let tpl2 = this.lookupIn(sn, 0, sLen, sLabels, qtype);
+        // A target in a secondary zone with nothing to serve: the CNAME alone (no answer from a stub or an expired copy).
+        if (tpl2 >= 0 && this.t.names[this.lastRec * D.NAME_WORDS + D.NAME_FLAGS]! & D.NAME_FLAG_SERVFAIL) tpl2 = -1;
         if (tpl2 >= 0 && v6) tpl2 = this.forV6(tpl2);
         if (tpl2 >= 0 && this.dnameLabel < 0) {
           this.synth = synth;
@@ -898,7 +901,6 @@ export class DnsResponder {
     if (n >= 0 && t.names[n * D.NAME_WORDS + D.NAME_FLAGS]! & D.NAME_FLAG_APEX) {
       const zone = t.names[n * D.NAME_WORDS + D.NAME_ZONE]!;
       if (t.zones[zone * D.ZONE_WORDS + D.ZONE_FLAGS]! & D.ZONE_FLAG_SECONDARY) {
-        this.counters[C_NOTIFY]!++;
         this.notified = zone;
         this.header(keep | FLAG_AA, 0, 1, 0, 0, 0);
         return qend - off;
@@ -915,10 +917,15 @@ export class DnsResponder {
   notifyRefused(buf: Uint8Array, off: number): number {
     const hdr = this.hdr.wrap(buf, off, DNS_HEADER_LEN);
     const keep = hdr.flags & (FLAG_RD | FLAG_CD | (OPCODE_MASK << OPCODE_SHIFT));
-    this.counters[C_NOTIFY]!--;
     this.counters[C_REFUSED]!++;
     this.notified = -1;
     return this.headerOnly(keep, RCODE_REFUSED);
+  }
+
+  /** The NOTIFY answer() just wrote is kept: one of the zone's primaries sent it (counted here, once judged). */
+  notifyTaken(): void {
+    this.counters[C_NOTIFY]!++;
+    this.notified = -1;
   }
 
   /** The name of zone `z`'s apex, as text ("example.org."): what a NOTIFY was for. */

@@ -24,7 +24,7 @@
 //   TSIG, a transfer cut halfway, a zone the compiler refuses) is logged with its code,
 //   counted, retried after the SOA's RETRY, and the old zone goes on being served.
 
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApplianceError, isApplianceError } from '../../basics/errors.js';
 import { errorFields, type Logger } from '../log.js';
@@ -50,7 +50,7 @@ export interface SecondaryOptions {
   /** The operator's image, linked with the secondaries; null: secondaries only. */
   baseImage: string | null;
   /** Writes the job's zone copy, then builds its zones into an image at its output with the build's compiler (serve: options.ts compileInWorker). */
-  compile: (job: CompileJob) => Promise<CompileResult>;
+  compile: (job: CompileJob, signal: AbortSignal) => Promise<CompileResult>;
   /** Has the servers take DIR/served.img (the zero-loss reload); rejects when they refused it. */
   apply: (why: string) => Promise<void>;
   log: Logger;
@@ -97,6 +97,10 @@ interface ZoneState {
   expireTimer: NodeJS.Timeout | null;
   running: Promise<void> | null;
   again: boolean;
+  /** When a NOTIFY was last logged (performance.now()). */
+  notifyLoggedAt: number;
+  /** The lastOk the timers' file holds. */
+  metaWrittenAt: number;
 }
 
 /** Timers are at least a second and at most what setTimeout holds (24.8 days). */
@@ -105,12 +109,13 @@ const MAX_TIMER_S = 2_147_483;
 
 /** A file name for a zone in the state directory: its name without the final dot, bytes outside [a-z0-9._-] as %XX. */
 export function zoneFileBase(zone: string): string {
-  if (zone === '.') return '_root';
+  if (zone === '.') return '@root'; // '@' is escaped in every other name: no zone's file is called so
   return zone.replace(/\.$/, '').replace(/[^a-z0-9._-]/g, (c) => '%' + c.charCodeAt(0).toString(16).padStart(2, '0'));
 }
 
 export class SecondaryManager {
   readonly servedFile: string;
+  readonly stateDir: string;
   private readonly secondaryFile: string;
   private readonly zonesDir: string;
   private readonly zones = new Map<string, ZoneState>();
@@ -118,15 +123,20 @@ export class SecondaryManager {
   /** Links and reloads, one at a time. */
   private chain: Promise<unknown> = Promise.resolve();
   private stopped = false;
+  /** run() was called: the servers are up and apply() reaches them. */
+  private running = false;
+  /** Aborts transfers and compiles under way at stop(). */
+  private readonly abort = new AbortController();
 
   constructor(private readonly o: SecondaryOptions) {
     this.now = o.now ?? Date.now;
+    this.stateDir = o.stateDir;
     this.zonesDir = join(o.stateDir, 'zones');
     this.servedFile = join(o.stateDir, 'served.img');
     this.secondaryFile = join(o.stateDir, 'secondary.img');
     for (const cfg of o.zones) {
       this.zones.set(cfg.zone, {
-        cfg, soaRecord: null, soa: null, lastOk: null, expired: false, timer: null, expireTimer: null, running: null, again: false,
+        cfg, soaRecord: null, soa: null, lastOk: null, expired: false, timer: null, expireTimer: null, running: null, again: false, notifyLoggedAt: -Infinity, metaWrittenAt: 0,
         status: {
           zone: cfg.zone, serial: null, state: 'pending', lastCheck: null, lastTransfer: null, lastOk: null, lastError: null,
           checks: 0, transfers: 0, ixfr: 0, axfr: 0, failures: 0, notifies: 0, compileSeconds: null,
@@ -146,26 +156,55 @@ export class SecondaryManager {
    * servers are up: it starts the first checks.
    */
   async start(): Promise<void> {
-    mkdirSync(this.zonesDir, { recursive: true, mode: 0o750 });
+    try {
+      mkdirSync(this.zonesDir, { recursive: true, mode: 0o750 });
+    } catch (e) {
+      throw new ApplianceError('APPL_ERR_SECONDARY', `--state-dir ${this.o.stateDir}: cannot create ${this.zonesDir} ` +
+        `(${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); give a directory serve may write with --state-dir`);
+    }
+    this.snapshotBase();
     for (const z of this.zones.values()) this.loadKept(z);
     try {
       await this.rebuild(null, null);
     } catch (e) {
-      // Kept copies the compiler refuses (a newer build's checks, an edited file): served as
-      // never transferred (SERVFAIL) until the primaries send them again.
-      this.o.log.error({ ...errorFields(e), code: isApplianceError(e) ? e.code : undefined }, 'the kept copies do not compile; transferring every zone again');
+      if (!isApplianceError(e) || e.code !== 'APPL_ERR_SECONDARY') throw e;
+      // Kept copies the compiler refuses (a newer build's checks, an edited file): each is
+      // tried alone, and those refused are served as never transferred (SERVFAIL) until
+      // their primaries send them again.
       for (const z of this.zones.values()) {
-        z.soaRecord = null;
-        z.soa = null;
-        z.status.serial = null;
-        z.status.state = 'pending';
+        if (z.soaRecord === null) continue;
+        const alone = join(this.o.stateDir, 'check.img');
+        try {
+          await this.o.compile({ zones: [{ origin: z.cfg.zone, file: this.zoneFile(z) }], output: alone }, this.abort.signal);
+        } catch (why) {
+          this.o.log.error({ zone: z.cfg.zone, ...errorFields(why) }, `the kept copy of ${z.cfg.zone} does not compile; it will be transferred again`);
+          z.soaRecord = null;
+          z.soa = null;
+          z.status.serial = null;
+          z.status.state = 'pending';
+        } finally {
+          rmSync(alone, { force: true });
+        }
       }
       await this.rebuild(null, null);
     }
   }
 
+  /**
+   * The operator's image as it is now, copied into the state directory: every link reads
+   * the copy, so that an image rebuilt in place is taken only when SIGHUP (or POST /reload)
+   * says so, as without secondaries.
+   */
+  private snapshotBase(): void {
+    if (this.o.baseImage === null) return;
+    const tmp = this.baseCopy + '.tmp';
+    copyFileSync(this.o.baseImage, tmp);
+    renameSync(tmp, this.baseCopy);
+  }
+
   /** Starts every zone's first check (now) and its timers. */
   run(): void {
+    this.running = true;
     for (const z of this.zones.values()) {
       this.armExpiry(z);
       this.schedule(z, 0);
@@ -175,17 +214,28 @@ export class SecondaryManager {
   /** A NOTIFY from one of the zone's primaries (the gate checked the source): check now. */
   notify(zone: string, from: string): void {
     const z = this.zones.get(zone);
-    if (!z || this.stopped) return;
+    // Before run(): the first check, at run(), is soon enough.
+    if (!z || this.stopped || !this.running) return;
     z.status.notifies++;
-    this.o.log.info({ zone, from }, 'NOTIFY taken: checking the zone now');
-    this.schedule(z, 0);
+    // At most one line a second per zone: NOTIFY is UDP, and a flood of it from a primary's address costs no more than a check at a time.
+    const now = performance.now();
+    if (now - z.notifyLoggedAt >= 1000) {
+      z.notifyLoggedAt = now;
+      this.o.log.info({ zone, from }, 'NOTIFY taken: checking the zone now');
+    }
+    if (z.running) z.again = true;
+    else this.schedule(z, 0);
   }
 
   /** The operator's image changed (SIGHUP): link it again with the secondaries as they are, then reload. */
   relinkBase(why: string): Promise<void> {
     return this.serialize(async () => {
+      this.snapshotBase();
       this.link();
       await this.o.apply(why);
+    }).catch((e: unknown) => {
+      this.o.log.error({ why, ...errorFields(e), code: isApplianceError(e) ? e.code : undefined }, 'the image was not linked with the secondary zones; still serving the last one');
+      throw e;
     });
   }
 
@@ -200,12 +250,15 @@ export class SecondaryManager {
     return [...this.zones.values()].map((z) => ({ ...z.status }));
   }
 
-  stop(): void {
+  /** Stops the timers, aborts the transfers and compiles under way, and waits for what links or reloads to end. */
+  async stop(): Promise<void> {
     this.stopped = true;
+    this.abort.abort();
     for (const z of this.zones.values()) {
       if (z.timer) clearTimeout(z.timer);
       if (z.expireTimer) clearTimeout(z.expireTimer);
     }
+    await this.chain.catch(() => undefined);
   }
 
   // ───────────────────────── the kept copies ─────────────────────────
@@ -213,6 +266,7 @@ export class SecondaryManager {
   private zoneFile(z: ZoneState): string { return join(this.zonesDir, zoneFileBase(z.cfg.zone) + '.zone'); }
   private metaFile(z: ZoneState): string { return join(this.zonesDir, zoneFileBase(z.cfg.zone) + '.json'); }
   private stubFile(z: ZoneState): string { return join(this.zonesDir, zoneFileBase(z.cfg.zone) + '.stub'); }
+  private get baseCopy(): string { return join(this.o.stateDir, 'base.img'); }
 
   private loadKept(z: ZoneState): void {
     const file = this.zoneFile(z);
@@ -228,6 +282,8 @@ export class SecondaryManager {
       } catch {
         // No timers kept: the copy is as old as its file's last check can say; treat as just confirmed never.
       }
+      // A time ahead of the clock (skew, an edited file) would never expire: now at most.
+      if (lastOk !== null) lastOk = Math.min(lastOk, this.now());
       z.lastOk = lastOk;
       z.expired = lastOk === null || this.now() - lastOk > z.soa.expire * 1000;
       z.status.serial = z.soa.serial;
@@ -241,10 +297,18 @@ export class SecondaryManager {
     }
   }
 
+  /** The timers' state, written whole (a temporary file, synced, renamed): a power cut leaves the old or the new. */
   private writeMeta(z: ZoneState): void {
     const tmp = this.metaFile(z) + '.tmp';
-    writeFileSync(tmp, JSON.stringify({ zone: z.cfg.zone, serial: z.soa?.serial ?? null, lastOk: z.lastOk }) + '\n');
+    const fd = openSync(tmp, 'w', 0o640);
+    try {
+      writeSync(fd, JSON.stringify({ zone: z.cfg.zone, serial: z.soa?.serial ?? null, lastOk: z.lastOk }) + '\n');
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, this.metaFile(z));
+    z.metaWrittenAt = z.lastOk ?? 0;
   }
 
   // ───────────────────────── checks and timers ─────────────────────────
@@ -269,12 +333,20 @@ export class SecondaryManager {
   private async expire(z: ZoneState): Promise<void> {
     if (z.lastOk === null || z.soa === null || this.now() - z.lastOk < z.soa.expire * 1000) return this.armExpiry(z);
     z.expired = true;
-    z.status.state = 'expired';
     this.o.log.error({ zone: z.cfg.zone, serial: z.soa.serial, expire: z.soa.expire }, `${z.cfg.zone}: no primary has answered for its SOA expire; answering SERVFAIL`);
     await this.serialize(async () => {
       this.link();
       await this.o.apply(`${z.cfg.zone} expired`);
-    }).catch((e: unknown) => this.failed(z, e, 'link after expiry'));
+      z.status.state = 'expired';
+    }).catch((e: unknown) => {
+      // Not served SERVFAIL after all: said as it is, and tried again after the SOA's RETRY.
+      z.expired = false;
+      this.failed(z, e, 'link after expiry');
+      if (!this.stopped) {
+        z.expireTimer = setTimeout(() => { z.expireTimer = null; void this.expire(z); }, Math.max(MIN_TIMER_S, z.soa?.retry ?? 60) * 1000);
+        z.expireTimer.unref();
+      }
+    });
   }
 
   /** One check of the zone; a second asked for meanwhile runs after it. */
@@ -302,8 +374,12 @@ export class SecondaryManager {
     for (const p of z.cfg.primaries) {
       try {
         const { serial } = await querySoa(z.cfg.zone, p, { timeoutMs: this.o.soaTimeoutMs ?? 5000 });
-        if (z.soa !== null && z.soaRecord !== null && !serialGreater(serial, z.soa.serial)) {
+        if (this.stopped) return;
+        if (z.soa !== null && z.soaRecord !== null && serial === z.soa.serial) {
           this.confirmed(z, 'serial unchanged');
+        } else if (z.soa !== null && z.soaRecord !== null && !serialGreater(serial, z.soa.serial) && !z.expired) {
+          // Older than ours (a primary restored from a backup, a stale node): no lease, as NSD's xfrd; an expired zone takes what there is.
+          throw new ApplianceError('APPL_ERR_SECONDARY', `the primary's serial ${serial} is older than ours, ${z.soa.serial}`);
         } else {
           await this.fetch(z, p);
         }
@@ -319,17 +395,17 @@ export class SecondaryManager {
   }
 
   /** The primary confirmed our serial: the expire clock starts again; an expired zone serves again. */
-  private confirmed(z: ZoneState, why: string): void {
+  private confirmed(z: ZoneState, why: string, force = false): void {
     z.lastOk = this.now();
     z.status.lastOk = z.lastOk;
     z.status.lastError = null;
-    this.writeMeta(z);
+    // Written when it moved on by a minute or more (or the copy changed): a NOTIFY flood is not a write each.
+    if (force || z.lastOk - z.metaWrittenAt >= 60_000) this.writeMeta(z);
     if (z.expired) {
       z.expired = false;
-      z.status.state = 'ok';
       this.o.log.info({ zone: z.cfg.zone, why }, `${z.cfg.zone}: the primary answers again; serving the kept copy`);
-      void this.serialize(async () => { this.link(); await this.o.apply(`${z.cfg.zone} current again`); })
-        .catch((e: unknown) => this.failed(z, e, 'link'));
+      void this.serialize(async () => { this.link(); await this.o.apply(`${z.cfg.zone} current again`); z.status.state = 'ok'; })
+        .catch((e: unknown) => { z.expired = true; this.failed(z, e, 'link'); });
     }
     this.armExpiry(z);
   }
@@ -338,7 +414,8 @@ export class SecondaryManager {
     const have = z.soa !== null && z.soaRecord !== null ? { serial: z.soa.serial, soa: z.soaRecord } : undefined;
     const timeoutMs = this.o.transferTimeoutMs;
     const started = performance.now();
-    const t = await transfer(z.cfg.zone, p, have, timeoutMs ? { timeoutMs } : undefined);
+    const t = await transfer(z.cfg.zone, p, have, { signal: this.abort.signal, ...(timeoutMs ? { timeoutMs } : {}) });
+    if (this.stopped) return;
     if (t.kind === 'uptodate') {
       this.confirmed(z, 'IXFR: up to date');
       return;
@@ -350,7 +427,7 @@ export class SecondaryManager {
       if (t.kind !== 'ixfr' || (e as { ixfrMismatch?: boolean }).ixfrMismatch !== true) throw e;
       this.o.log.warn({ zone: z.cfg.zone, ...errorFields(e) }, 'IXFR does not apply to the kept copy; asking for the whole zone');
       const again = performance.now();
-      const whole = await transfer(z.cfg.zone, p, undefined, timeoutMs ? { timeoutMs } : undefined);
+      const whole = await transfer(z.cfg.zone, p, undefined, { signal: this.abort.signal, ...(timeoutMs ? { timeoutMs } : {}) });
       if (whole.kind !== 'axfr') throw new ApplianceError('APPL_ERR_SECONDARY', `${z.cfg.zone}: AXFR answered as ${whole.kind}`);
       await this.install(z, p, whole, performance.now() - again);
     }
@@ -364,6 +441,10 @@ export class SecondaryManager {
     const soaRec = t.kind === 'axfr' ? t.records[0] : t.soa;
     if (!soaRec || soaRec.type !== 6) throw new ApplianceError('APPL_ERR_SECONDARY', `${z.cfg.zone}: the transfer does not start with the SOA`);
     const soa = soaOf(soaRec.rdata);
+    if (z.soa !== null && z.soaRecord !== null && !z.expired && !serialGreater(soa.serial, z.soa.serial)) {
+      // The primary changed between its SOA answer and the transfer: never older data over newer.
+      throw new ApplianceError('APPL_ERR_SECONDARY', `the transfer gave serial ${soa.serial}, not newer than ours, ${z.soa.serial}`);
+    }
     const next = this.zoneFile(z) + '.new';
     const write: ZoneWrite = t.kind === 'axfr'
       ? { origin: z.cfg.zone, file: next, records: packRecords(t.records) }
@@ -373,9 +454,18 @@ export class SecondaryManager {
       };
     const records = t.kind === 'axfr' ? t.records.length : null;
     await this.serialize(async () => {
+      if (this.stopped) return;
       const t0 = performance.now();
       const r = await this.rebuild(z, next, write);
       const t1 = performance.now();
+      try {
+        await this.o.apply(`${z.cfg.zone} serial ${soa.serial}`);
+      } catch (e) {
+        // The servers kept the old image: so do the state and the files (secondary.img and served.img again from the kept copies).
+        rmSync(next, { force: true });
+        await this.rebuild(null, null).catch(() => undefined);
+        throw e;
+      }
       renameSync(next, this.zoneFile(z));
       z.soaRecord = soaRec;
       z.soa = soa;
@@ -386,8 +476,7 @@ export class SecondaryManager {
       else z.status.axfr++;
       z.expired = false;
       z.status.state = 'ok';
-      this.confirmed(z, 'transferred');
-      await this.o.apply(`${z.cfg.zone} serial ${soa.serial}`);
+      this.confirmed(z, 'transferred', true);
       // Where the time went, from the transfer's start to the servers' switch.
       this.o.log.info({
         zone: z.cfg.zone, serial: soa.serial, kind: t.kind, records, transferMs: Math.round(xferMs), writeMs: Math.round(r.writeMs),
@@ -430,7 +519,7 @@ export class SecondaryManager {
     rmSync(tmp, { force: true });
     let r: CompileResult;
     try {
-      r = await this.o.compile({ zones: specs, output: tmp, ...(write ? { write } : {}) });
+      r = await this.o.compile({ zones: specs, output: tmp, ...(write ? { write } : {}) }, this.abort.signal);
     } catch (e) {
       rmSync(tmp, { force: true });
       if (candidate !== null) rmSync(candidate, { force: true });
@@ -446,7 +535,7 @@ export class SecondaryManager {
   private link(fresh: ZoneState | null = null): void {
     const servfail = new Set<string>();
     for (const z of this.zones.values()) if (z !== fresh && (z.soaRecord === null || z.expired)) servfail.add(z.cfg.zone);
-    const base = this.o.baseImage !== null ? loadImage(this.o.baseImage) : null;
+    const base = this.o.baseImage !== null ? loadImage(this.baseCopy) : null;
     linkImages({ base, add: loadImage(this.secondaryFile), output: this.servedFile, servfail });
   }
 

@@ -8,7 +8,8 @@ import { Worker } from 'node:worker_threads';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ApplianceError, UsageError } from '../../basics/errors.js';
-import { nameToText, nameToWire } from '../../specializers/dns/dns-name.js';
+import { lowerName, nameToText, nameToWire } from '../../specializers/dns/dns-name.js';
+import { isIP } from 'node:net';
 import type { SecondaryZone, CompileResult } from './manager.js';
 import { parseTsigKey, type TsigKey } from './tsig.js';
 import type { CompileJob, CompileReply } from './compile-worker.js';
@@ -20,26 +21,30 @@ const DNS_PORT = 53;
 export function canonicalZone(text: string, flag: string): string {
   try {
     const t = text.trim();
-    return nameToText(nameToWire(t === '.' || t.endsWith('.') ? t : t + '.')).toLowerCase();
+    return nameToText(lowerName(nameToWire(t === '.' || t.endsWith('.') ? t : t + '.')));
   } catch (e) {
     throw new UsageError(`${flag} ${text}: not a domain name (${(e as Error).message})`);
   }
 }
 
-/** "198.18.0.1", "198.18.0.1:5300", "[2001:db8::1]:53", "2001:db8::1" → host and port. */
+/** "198.18.0.1", "198.18.0.1:5300", "[2001:db8::1]:53", "2001:db8::1", and NSD's and Knot's ADDR@PORT → host and port. */
 function parsePrimary(s: string, spec: string): { host: string; port: number } {
   let host = s, port = DNS_PORT;
   const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
+  const at = s.lastIndexOf('@');
   if (v6) {
     host = v6[1]!;
     if (v6[2] !== undefined) port = Number(v6[2]);
+  } else if (at > 0) {
+    host = s.slice(0, at);
+    port = /^\d+$/.test(s.slice(at + 1)) ? Number(s.slice(at + 1)) : NaN;
   } else if ((s.match(/:/g) ?? []).length === 1) {
     const [h, p] = s.split(':');
     host = h!;
-    port = Number(p);
+    port = /^\d+$/.test(p!) ? Number(p) : NaN;
   }
-  if (!/^[0-9a-fA-F:.]+$/.test(host) || (!host.includes('.') && !host.includes(':'))) {
-    throw new UsageError(`--secondary ${spec}: "${host}" is not an IP address (the primary is named by its address, as NSD's request-xfr)`);
+  if (isIP(host) === 0) {
+    throw new UsageError(`--secondary ${spec}: "${host}" is not an IP address (the primary is named by its address, as NSD's request-xfr: ADDR, ADDR:PORT, ADDR@PORT or [IPV6]:PORT)`);
   }
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--secondary ${spec}: "${s}" has no valid port`);
   return { host, port };
@@ -84,6 +89,8 @@ export function secondaryZones(specs: readonly string[], keys: readonly string[]
 
 /** --state-dir's default: NSD keeps its zones under /var/lib/nsd; ours under /var/lib/appliance as root, else the user's state directory. */
 export function defaultStateDir(): string {
+  // systemd's StateDirectory= says where (deploy/*.service).
+  if (process.env.STATE_DIRECTORY) return process.env.STATE_DIRECTORY.split(':')[0]!;
   if (process.getuid?.() === 0) return '/var/lib/appliance';
   return join(process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'appliance');
 }
@@ -101,12 +108,17 @@ function compileScript(): string {
  * APPL_ERR_SECONDARY with the build's message (file:line and what is wrong); an IXFR that
  * does not apply to the kept copy carries ixfrMismatch.
  */
-export function compileInWorker(): (job: CompileJob) => Promise<CompileResult> {
+export function compileInWorker(): (job: CompileJob, signal: AbortSignal) => Promise<CompileResult> {
   const script = compileScript();
-  return (job) => new Promise((resolve, reject) => {
+  return (job, signal) => new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new ApplianceError('APPL_ERR_XFR_ABORTED', 'serve is stopping'));
     const transfer = job.write ? [job.write.records, job.write.ixfr?.soa, ...(job.write.ixfr?.diffs ?? []).flatMap((d) => [d.deleted, d.added])]
       .filter((b): b is Uint8Array => b !== undefined).map((b) => b.buffer as ArrayBuffer) : [];
     const w = new Worker(script, { workerData: job, transferList: transfer });
+    // serve stopping: the compile is dropped (its output is a temporary file the next start removes).
+    const onAbort = (): void => { void w.terminate(); };
+    signal.addEventListener('abort', onAbort, { once: true });
+    w.once('exit', () => signal.removeEventListener('abort', onAbort));
     let reply: CompileReply | null = null;
     w.once('message', (m: CompileReply) => { reply = m; });
     w.once('error', (e) => reject(new ApplianceError('APPL_ERR_SECONDARY', `the compile worker failed: ${e.message}`)));

@@ -24,6 +24,7 @@ export interface SecondaryInfo {
   state: 'ok' | 'pending' | 'expired';
   lastCheck: number | null;
   lastTransfer: number | null;
+  lastOk: number | null;
   checks: number;
   ixfr: number;
   axfr: number;
@@ -109,10 +110,11 @@ function secondaryLines(list: SecondaryInfo[]): string[] {
   family('last_check_timestamp_seconds', 'gauge', 'When each secondary zone was last checked with its primary.', list.map((s) => [z(s), s.lastCheck === null ? null : s.lastCheck / 1000]));
   family('last_transfer_timestamp_seconds', 'gauge', 'When each secondary zone was last transferred.', list.map((s) => [z(s), s.lastTransfer === null ? null : s.lastTransfer / 1000]));
   family('checks_total', 'counter', 'SOA checks made per secondary zone.', list.map((s) => [z(s), s.checks]));
-  family('transfers_total', 'counter', 'Zone transfers served from, by kind.', list.flatMap((s): Array<[string, number]> => [[z(s, ',kind="ixfr"'), s.ixfr], [z(s, ',kind="axfr"'), s.axfr]]));
-  family('failures_total', 'counter', 'Failed checks, transfers and compiles per secondary zone (the old zone kept serving).', list.map((s) => [z(s), s.failures]));
+  family('last_ok_timestamp_seconds', 'gauge', 'When a primary last confirmed each secondary zone\'s serial (its SOA expire runs from here).', list.map((s) => [z(s), s.lastOk === null ? null : s.lastOk / 1000]));
+  family('transfers_total', 'counter', 'Zone transfers taken in per secondary zone, by kind.', list.flatMap((s): Array<[string, number]> => [[z(s, ',kind="ixfr"'), s.ixfr], [z(s, ',kind="axfr"'), s.axfr]]));
+  family('failures_total', 'counter', 'Failures per secondary zone, a primary tried or a compile (the old zone kept serving).', list.map((s) => [z(s), s.failures]));
   family('notifies_total', 'counter', 'NOTIFY messages taken from the primaries per secondary zone.', list.map((s) => [z(s), s.notifies]));
-  family('compile_seconds', 'gauge', 'The last compile of the secondary zones inside serve, seconds.', list.map((s) => [z(s), s.compileSeconds]));
+  family('compile_seconds', 'gauge', 'The last compile inside serve for a change of each secondary zone (all the secondaries are compiled together), seconds.', list.map((s) => [z(s), s.compileSeconds]));
   return out;
 }
 
@@ -184,7 +186,7 @@ export function parseMetrics(text: string): ParsedMetrics {
       const list = (ensure().secondaries ??= []);
       let s = list.find((x) => x.zone === l.zone);
       if (!s) {
-        s = { zone: l.zone ?? '', serial: null, state: 'pending', lastCheck: null, lastTransfer: null, checks: 0, ixfr: 0, axfr: 0, failures: 0, notifies: 0, compileSeconds: null };
+        s = { zone: l.zone ?? '', serial: null, state: 'pending', lastCheck: null, lastTransfer: null, lastOk: null, checks: 0, ixfr: 0, axfr: 0, failures: 0, notifies: 0, compileSeconds: null };
         list.push(s);
       }
       const f = sm[1];
@@ -192,6 +194,7 @@ export function parseMetrics(text: string): ParsedMetrics {
       else if (f === 'state' && v === 1) s.state = (l.state ?? 'pending') as SecondaryInfo['state'];
       else if (f === 'last_check_timestamp_seconds') s.lastCheck = v * 1000;
       else if (f === 'last_transfer_timestamp_seconds') s.lastTransfer = v * 1000;
+      else if (f === 'last_ok_timestamp_seconds') s.lastOk = v * 1000;
       else if (f === 'checks_total') s.checks = v;
       else if (f === 'transfers_total') s[l.kind === 'ixfr' ? 'ixfr' : 'axfr'] = v;
       else if (f === 'failures_total') s.failures = v;

@@ -57,6 +57,8 @@ export const NAME_FLAG_APEX = 1;
 export const NAME_FLAG_DELEGATION = 2; // NS here, not at an apex: a zone cut
 export const NAME_FLAG_BELOW_CUT = 4; // occluded by a cut above (glue lives here)
 export const NAME_FLAG_DATA = 8; // has RRsets (else an empty non-terminal)
+/** The name's zone answers SERVFAIL (ZONE_FLAG_SERVFAIL, copied onto its names by link.ts: the responder reads the name record it has already). */
+export const NAME_FLAG_SERVFAIL = 16;
 
 export const DESC_NXDOMAIN = 0;
 export const DESC_WILDCARD = 1;

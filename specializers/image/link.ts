@@ -26,6 +26,7 @@ import { UsageError } from '../../basics/errors.js';
 import * as D from '../dns/layout.js';
 import { ImageWriter, SectionId, sectionWords, type Image, type ImageMeta } from './format.js';
 import { tableSizeFor } from './hash.js';
+import { isSubdomain, nameToText, nameToWire } from '../dns/dns-name.js';
 
 export interface LinkRequest {
   /** The image the operator built (sites, zones), or null: secondaries only. */
@@ -47,35 +48,35 @@ function blobOf(img: Image): Uint8Array {
   return s ? new Uint8Array(img.shared, s.offset, s.length) : new Uint8Array(0);
 }
 
-/** The zone origins of an image's tables, lower-cased wire names as text ("example.org."). */
-export function zoneOrigins(img: Image): string[] {
+/** The zone origins of an image's tables, lower-cased wire names. */
+function originWires(img: Image): Uint8Array[] {
   const zones = sectionWords(img, SectionId.DNS_ZONES);
   const blob = blobOf(img);
-  const out: string[] = [];
+  const out: Uint8Array[] = [];
   for (let a = 0; a + D.ZONE_WORDS <= zones.length; a += D.ZONE_WORDS) {
-    out.push(wireToDotted(blob.subarray(zones[a + D.ZONE_ORIGIN_OFF]!, zones[a + D.ZONE_ORIGIN_OFF]! + zones[a + D.ZONE_ORIGIN_LEN]!)));
+    out.push(blob.subarray(zones[a + D.ZONE_ORIGIN_OFF]!, zones[a + D.ZONE_ORIGIN_OFF]! + zones[a + D.ZONE_ORIGIN_LEN]!));
   }
   return out;
 }
 
-/** A wire name as the lower-cased dotted text used to compare origins here (labels' bytes as latin1; "." for the root). */
-function wireToDotted(w: Uint8Array): string {
-  const labels: string[] = [];
-  for (let p = 0; p < w.length && w[p] !== 0; p += w[p]! + 1) labels.push(Buffer.from(w.subarray(p + 1, p + 1 + w[p]!)).toString('latin1').toLowerCase());
-  return labels.length === 0 ? '.' : labels.join('.') + '.';
+/** The zone origins of an image, as presentation text in lower case ("example.org.", escapes as nameToText writes them). */
+export function zoneOrigins(img: Image): string[] {
+  return originWires(img).map((w) => nameToText(w));
 }
 
-/** Is `a` equal to `b` or below it (both dotted, lower case, absolute)? */
-export function isAtOrBelow(a: string, b: string): boolean {
-  return b === '.' || a === b || a.endsWith('.' + b);
-}
-
-/** Throws APPL_ERR_USAGE when a zone of one list nests with one of the other (see the head of this file). */
+/**
+ * Throws APPL_ERR_USAGE when a zone of one list nests with one of the other (see the head
+ * of this file). Names as presentation text; compared as wire names, label by label.
+ */
 export function checkDisjoint(base: readonly string[], add: readonly string[], what = 'the image'): void {
+  const wire = (t: string): Uint8Array => nameToWire(t === '.' || t.endsWith('.') ? t : t + '.');
   for (const a of add) {
+    const aw = wire(a);
     for (const b of base) {
-      if (isAtOrBelow(a, b) || isAtOrBelow(b, a)) {
-        throw new UsageError(`secondary zone ${a} ${a === b ? 'is also' : isAtOrBelow(a, b) ? 'is below' : 'is above'} zone ${b} of ${what}: ` +
+      const bw = wire(b);
+      const below = isSubdomain(aw, bw), above = isSubdomain(bw, aw);
+      if (below || above) {
+        throw new UsageError(`secondary zone ${a} ${below && above ? 'is also' : below ? 'is below' : 'is above'} zone ${b} of ${what}: ` +
           'a secondary zone may not be, contain, or sit inside a zone built into the image (build them together, or serve them apart)');
       }
     }
@@ -139,7 +140,8 @@ function linkDns(base: Image | null, add: Image | null, delta: number, servfail:
   const names = concat(a.names, b.names);
   for (let n = nameBase * D.NAME_WORDS; n < names.length; n += D.NAME_WORDS) {
     names[n + D.NAME_KEY_OFF]! += delta;
-    names[n + D.NAME_ZONE]! += zoneBase;
+    const zone = names[n + D.NAME_ZONE]! += zoneBase;
+    if (zones[zone * D.ZONE_WORDS + D.ZONE_FLAGS]! & D.ZONE_FLAG_SERVFAIL) names[n + D.NAME_FLAGS]! |= D.NAME_FLAG_SERVFAIL;
     names[n + D.NAME_EXACT_DEFAULT]! += tplBase;
     names[n + D.NAME_DESC_TPL]! += tplBase;
     names[n + D.NAME_TYPES_AT]! += pairBase;

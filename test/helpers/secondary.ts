@@ -41,3 +41,14 @@ export async function untilSerial(port: number, zone: string, serial: number, ti
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** The text `get` gives once it matches every one of `res` (the metrics follow a switch by a moment); throws after timeoutMs with the last text. */
+export async function untilMatches(get: () => Promise<string>, res: RegExp[], timeoutMs = 5000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = await get();
+    if (res.every((re) => re.test(text))) return text;
+    if (Date.now() > deadline) return text;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

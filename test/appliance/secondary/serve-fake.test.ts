@@ -92,5 +92,8 @@ test.serial('a transfer cut in the middle, or a zone the compiler refuses, leave
   serial++;
   await notify();
   await untilSerial(dnsPort, ZONE, serial, 10_000);
+  // The state follows the servers' switch (it is committed once they took the new image).
+  const deadline = Date.now() + 5000;
+  while (await metric(/appliance_secondary_serial\{zone="fake\.example\."\} (\d+)/) !== serial && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   t.is(await metric(/appliance_secondary_serial\{zone="fake\.example\."\} (\d+)/), serial);
 });
