@@ -9,7 +9,7 @@
 //     zone-begin / zone-set / zone-commit` (Knot bumps the serial, keeps the change in its
 //     journal and NOTIFYs).
 // For each change: from the trigger to the new serial answered (polled every 5 ms over
-// UDP), from the NOTIFY taken to the new serial served (the appliance's own log lines),
+// UDP), from the NOTIFY taken to the servers' switch (the appliance's own log lines),
 // and the transfer and the compile inside serve (the log's transferMs and compileSeconds).
 // The first transfer (AXFR at start) is reported too. Prints the figures; asserts nothing.
 
@@ -109,12 +109,14 @@ async function untilServed(port: number, zone: string, serial: number, from: num
   }
 }
 
-/** From the appliance's log, for the change to `serial`: NOTIFY taken → served, the transfer and the compile. */
-function fromLog(s: Secondary, serial: number): Pick<ChangeFigures, 'notifyMs' | 'transferMs' | 'compileSeconds' | 'kind'> {
+/** From the appliance's log, for the change to `serial`: NOTIFY taken → the servers switched, the transfer and the compile. */
+function fromLog(s: Secondary, zone: string, serial: number): Pick<ChangeFigures, 'notifyMs' | 'transferMs' | 'compileSeconds' | 'kind'> {
   const served = s.lines.find((l) => l.serial === serial && typeof l.kind === 'string');
-  const notified = [...s.lines].reverse().find((l) => typeof l.msg === 'string' && (l.msg as string).startsWith('NOTIFY taken') && served && (l.time as number) <= (served.time as number));
+  const switched = s.lines.find((l) => l.why === `${zone}. serial ${serial}`);
+  const at = (switched?.time ?? served?.time) as number | undefined;
+  const notified = at === undefined ? undefined : [...s.lines].reverse().find((l) => typeof l.msg === 'string' && (l.msg as string).startsWith('NOTIFY taken') && (l.time as number) <= at);
   return {
-    notifyMs: served && notified ? (served.time as number) - (notified.time as number) : null,
+    notifyMs: at !== undefined && notified ? at - (notified.time as number) : null,
     transferMs: typeof served?.transferMs === 'number' ? served.transferMs : null,
     compileSeconds: typeof served?.compileSeconds === 'number' ? served.compileSeconds : null,
     kind: typeof served?.kind === 'string' ? served.kind : '?',
@@ -170,8 +172,8 @@ export async function runSecondaryBench(o: SecondaryBenchOptions): Promise<Secon
       const t0 = performance.now();
       app = await startSecondary(o, zone, nsdPort, dnsPort, join(dir, 'state'));
       const startMs = await untilServed(dnsPort, zone, serial, t0, timeoutMs);
-      await new Promise((res) => setTimeout(res, 200));
-      const first = fromLog(app, serial);
+      await new Promise((res) => setTimeout(res, 800));
+      const first = fromLog(app, zone, serial);
       figures.initial.push({ primary: 'NSD', startToServedMs: startMs, transferMs: first.transferMs, compileSeconds: first.compileSeconds });
       o.log(`NSD: serve started → serial ${serial} served in ${startMs.toFixed(0)} ms (AXFR ${first.transferMs} ms, compile ${first.compileSeconds?.toFixed(2)} s)`);
       for (let r = 0; r < o.rounds; r++) {
@@ -180,8 +182,8 @@ export async function runSecondaryBench(o: SecondaryBenchOptions): Promise<Secon
         const t = performance.now();
         nsd.proc.kill('SIGHUP');
         const triggerMs = await untilServed(dnsPort, zone, serial, t, timeoutMs);
-        await new Promise((res) => setTimeout(res, 200));
-        const f = { triggerMs, ...fromLog(app, serial) };
+        await new Promise((res) => setTimeout(res, 800));
+        const f = { triggerMs, ...fromLog(app, zone, serial) };
         figures.axfr.push(f);
         o.log(`  round ${r + 1}: ${f.kind}, SIGHUP → served ${triggerMs.toFixed(0)} ms, NOTIFY → served ${f.notifyMs} ms (transfer ${f.transferMs} ms, compile ${f.compileSeconds?.toFixed(2)} s)`);
       }
@@ -210,8 +212,8 @@ export async function runSecondaryBench(o: SecondaryBenchOptions): Promise<Secon
       const t0 = performance.now();
       app = await startSecondary(o, zone, knotPort, dnsPort, join(dir, 'state'));
       const startMs = await untilServed(dnsPort, zone, serial, t0, timeoutMs);
-      await new Promise((res) => setTimeout(res, 200));
-      const first = fromLog(app, serial);
+      await new Promise((res) => setTimeout(res, 800));
+      const first = fromLog(app, zone, serial);
       figures.initial.push({ primary: 'Knot', startToServedMs: startMs, transferMs: first.transferMs, compileSeconds: first.compileSeconds });
       o.log(`Knot: serve started → serial ${serial} served in ${startMs.toFixed(0)} ms (AXFR ${first.transferMs} ms, compile ${first.compileSeconds?.toFixed(2)} s)`);
       const knotc = (...args: string[]): void => {
@@ -225,8 +227,8 @@ export async function runSecondaryBench(o: SecondaryBenchOptions): Promise<Secon
         knotc('zone-commit', zone);
         serial = await soaOf(knotPort, zone);
         const triggerMs = await untilServed(dnsPort, zone, serial, t, timeoutMs);
-        await new Promise((res) => setTimeout(res, 200));
-        const f = { triggerMs, ...fromLog(app, serial) };
+        await new Promise((res) => setTimeout(res, 800));
+        const f = { triggerMs, ...fromLog(app, zone, serial) };
         figures.ixfr.push(f);
         o.log(`  round ${r + 1}: ${f.kind}, knotc zone-commit → served ${triggerMs.toFixed(0)} ms, NOTIFY → served ${f.notifyMs} ms (transfer ${f.transferMs} ms, compile ${f.compileSeconds?.toFixed(2)} s)`);
       }

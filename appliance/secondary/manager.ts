@@ -42,7 +42,11 @@ export interface SecondaryZone {
   primaries: Primary[];
 }
 
-export interface CompileResult { seconds: number; writeMs: number }
+export interface CompileResult {
+  seconds: number;
+  /** Settles once the changed zone's new copy is on disk (the ms its text took), or with why it is not. */
+  written: Promise<number>;
+}
 
 export interface SecondaryOptions {
   zones: SecondaryZone[];
@@ -463,9 +467,17 @@ export class SecondaryManager {
       } catch (e) {
         // The servers kept the old image: so do the state and the files (secondary.img and served.img again from the kept copies).
         rmSync(next, { force: true });
+        void r.written.catch(() => undefined);
         await this.rebuild(null, null).catch(() => undefined);
         throw e;
       }
+      const t2 = performance.now();
+      // The copy was written while the servers switched. Served but not kept: the state stays
+      // at the old serial, so the next check transfers the zone again (and a restart serves the old copy).
+      const writeMs = await r.written.catch((e: unknown) => {
+        rmSync(next, { force: true });
+        throw e;
+      });
       renameSync(next, this.zoneFile(z));
       z.soaRecord = soaRec;
       z.soa = soa;
@@ -479,8 +491,8 @@ export class SecondaryManager {
       this.confirmed(z, 'transferred', true);
       // Where the time went, from the transfer's start to the servers' switch.
       this.o.log.info({
-        zone: z.cfg.zone, serial: soa.serial, kind: t.kind, records, transferMs: Math.round(xferMs), writeMs: Math.round(r.writeMs),
-        compileSeconds: z.status.compileSeconds, linkMs: Math.round(t1 - t0 - r.writeMs - r.seconds * 1000), reloadMs: Math.round(performance.now() - t1),
+        zone: z.cfg.zone, serial: soa.serial, kind: t.kind, records, transferMs: Math.round(xferMs), compileSeconds: z.status.compileSeconds,
+        linkMs: Math.round(t1 - t0 - r.seconds * 1000), reloadMs: Math.round(t2 - t1), writeMs: Math.round(writeMs), keptAfterMs: Math.round(performance.now() - t2),
         from: `${p.host}:${p.port}`,
       }, `${z.cfg.zone}: serial ${soa.serial} served (${t.kind})`);
     });

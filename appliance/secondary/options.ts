@@ -12,7 +12,7 @@ import { lowerName, nameToText, nameToWire } from '../../specializers/dns/dns-na
 import { isIP } from 'node:net';
 import type { SecondaryZone, CompileResult } from './manager.js';
 import { parseTsigKey, type TsigKey } from './tsig.js';
-import type { CompileJob, CompileReply } from './compile-worker.js';
+import type { CompileFailure, CompileJob, CompileReply } from './compile-worker.js';
 
 /** The DNS port a primary is asked on when --secondary gives none. */
 const DNS_PORT = 53;
@@ -103,31 +103,51 @@ function compileScript(): string {
 }
 
 /**
- * The compile worker (compile-worker.ts) for one job: the changed zone's copy written, then
- * the build's compiler over the zones into OUTPUT. A zone it refuses is an
- * APPL_ERR_SECONDARY with the build's message (file:line and what is wrong); an IXFR that
- * does not apply to the kept copy carries ixfrMismatch.
+ * The compile worker (compile-worker.ts) for one job: resolves once the image is compiled,
+ * with `written`, which settles once the changed zone's copy is on disk. A zone it refuses
+ * is an APPL_ERR_SECONDARY with the build's message (file:line and what is wrong); an IXFR
+ * that does not apply to the kept copy carries ixfrMismatch.
  */
 export function compileInWorker(): (job: CompileJob, signal: AbortSignal) => Promise<CompileResult> {
   const script = compileScript();
+  const refused = (f: CompileFailure): ApplianceError =>
+    Object.assign(new ApplianceError('APPL_ERR_SECONDARY', `the compiler refused the zones (${f.code}): ${f.message.slice(0, 2000)}`), { ixfrMismatch: f.ixfrMismatch });
   return (job, signal) => new Promise((resolve, reject) => {
     if (signal.aborted) return reject(new ApplianceError('APPL_ERR_XFR_ABORTED', 'serve is stopping'));
     const transfer = job.write ? [job.write.records, job.write.ixfr?.soa, ...(job.write.ixfr?.diffs ?? []).flatMap((d) => [d.deleted, d.added])]
       .filter((b): b is Uint8Array => b !== undefined).map((b) => b.buffer as ArrayBuffer) : [];
     const w = new Worker(script, { workerData: job, transferList: transfer });
-    // serve stopping: the compile is dropped (its output is a temporary file the next start removes).
+    // serve stopping: the compile is dropped (its outputs are temporary files, removed or replaced later).
     const onAbort = (): void => { void w.terminate(); };
     signal.addEventListener('abort', onAbort, { once: true });
-    w.once('exit', () => signal.removeEventListener('abort', onAbort));
-    let reply: CompileReply | null = null;
-    w.once('message', (m: CompileReply) => { reply = m; });
-    w.once('error', (e) => reject(new ApplianceError('APPL_ERR_SECONDARY', `the compile worker failed: ${e.message}`)));
+    let compiled = false;
+    let wrote: (ms: number) => void = () => undefined;
+    let notWritten: (e: Error) => void = () => undefined;
+    const written = new Promise<number>((res, rej) => { wrote = res; notWritten = rej; });
+    written.catch(() => undefined); // read by the caller after it swapped the image in
+    if (!job.write) wrote(0);
+    w.on('message', (m: CompileReply) => {
+      if ('compiled' in m) {
+        compiled = true;
+        resolve({ seconds: m.compiled.seconds, written });
+      } else if ('written' in m) {
+        wrote(m.written.ms);
+      } else if (m.stage === 'compile') {
+        reject(refused(m.failed));
+      } else {
+        notWritten(new ApplianceError('APPL_ERR_SECONDARY', `the new copy could not be written (${m.failed.code}): ${m.failed.message}`));
+      }
+    });
+    w.once('error', (e) => {
+      const err = new ApplianceError('APPL_ERR_SECONDARY', `the compile worker failed: ${e.message}`);
+      if (compiled) notWritten(err);
+      else reject(err);
+    });
     w.once('exit', (code) => {
-      const r = reply as CompileReply | null;
-      if (r?.ok) resolve({ seconds: r.seconds, writeMs: r.writeMs });
-      else if (r) {
-        reject(Object.assign(new ApplianceError('APPL_ERR_SECONDARY', `the compiler refused the zones (${r.code}): ${r.message.slice(0, 2000)}`), { ixfrMismatch: r.ixfrMismatch }));
-      } else reject(new ApplianceError('APPL_ERR_SECONDARY', `the compile worker exited (${code}) without an answer`));
+      signal.removeEventListener('abort', onAbort);
+      const err = new ApplianceError('APPL_ERR_SECONDARY', `the compile worker exited (${code}) before it answered`);
+      if (!compiled) reject(err);
+      notWritten(err); // no effect once written
     });
   });
 }

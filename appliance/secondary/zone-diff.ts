@@ -6,8 +6,9 @@
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { ApplianceError } from '../../basics/errors.js';
 import { canonicalRdata } from '../../specializers/dns/zone-check.js';
-import { lowerName } from '../../specializers/dns/dns-name.js';
-import { parseZoneFile } from '../../specializers/dns/zone-parser.js';
+import { lowerName, nameToWire } from '../../specializers/dns/dns-name.js';
+import { parseZoneFile, parsedZone, type ParsedZone } from '../../specializers/dns/zone-parser.js';
+import { RecordStore } from '../../specializers/dns/record-store.js';
 import { zoneTextChunks, type WireRecord } from './wire-records.js';
 
 const SOA = 6;
@@ -130,8 +131,8 @@ export interface ZoneWrite {
   ixfr?: { kept: string; soa: Uint8Array; diffs: Array<{ from: number; to: number; deleted: Uint8Array; added: Uint8Array }> };
 }
 
-/** Writes a ZoneWrite's copy; returns its record count. */
-export function writeZoneCopy(w: ZoneWrite): number {
+/** The records a ZoneWrite stands for: an AXFR's, or the kept copy with the IXFR applied (the SOA first). */
+export function zoneRecords(w: ZoneWrite): WireRecord[] {
   let records: WireRecord[];
   if (w.ixfr) {
     const soa = unpackRecords(w.ixfr.soa)[0]!;
@@ -141,6 +142,16 @@ export function writeZoneCopy(w: ZoneWrite): number {
   } else {
     records = unpackRecords(w.records!);
   }
-  writeZone(w.file, w.origin, records);
-  return records.length;
+  return records;
+}
+
+/** The records as a parsed zone, for the compiler (model.ts ZoneSpec.parsed): no text in between. */
+export function parsedFrom(origin: string, file: string, records: readonly WireRecord[]): ParsedZone {
+  const store = new RecordStore(records.length);
+  // The SOA last, as writeZone() writes it (see there): the same order the kept copy gives after a restart.
+  for (let i = 1; i <= records.length; i++) {
+    const r = records[i % records.length]!;
+    store.add(r.owner, r.type, r.cls, r.ttl, r.rdata, 0, r.rdata.length, 0, file);
+  }
+  return parsedZone(nameToWire(origin), file, store, []);
 }

@@ -18,6 +18,11 @@ import { RecordStore } from './record-store.js';
 export interface ZoneSpec {
   origin: string | null;
   file: string;
+  /**
+   * The zone's records already read (a zone transfer: appliance/secondary/): checked and
+   * compiled as a parsed file would be, without the text; `file` names them in messages.
+   */
+  parsed?: ParsedZone;
 }
 
 export interface RRset {
@@ -364,7 +369,7 @@ export function loadZones(specs: ZoneSpec[]): { parsed: ParsedZone[]; warnings: 
   const parsed: ParsedZone[] = [];
   const warnings: string[] = [];
   for (const s of specs) {
-    let p: ParsedZone | null = parseZoneFile(s.file, s.origin === null ? {} : { origin: s.origin });
+    let p: ParsedZone | null = s.parsed ?? parseZoneFile(s.file, s.origin === null ? {} : { origin: s.origin });
     collectAfterPhase(p.store.length); // the file's bytes and the lexer's tables
     const z = checkZone(p);
     p = null; // its store, when the checker dropped duplicates and made a new one
