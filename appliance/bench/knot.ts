@@ -131,6 +131,8 @@ export interface KnotPrimaryZone {
   key?: string;
   /** Secondaries to NOTIFY of each change, as ADDR@PORT. */
   notify?: string[];
+  /** Transfers refused to those addresses instead (Knot answers NOTAUTH). */
+  deny?: boolean;
 }
 
 export interface KnotPrimaryOptions {
@@ -169,7 +171,10 @@ export function knotPrimaryConf(o: KnotPrimaryOptions): string {
     ...(o.keys && o.keys.length > 0 ? ['key:', ...o.keys.flatMap((k) => [`  - id: ${k.id}`, `    algorithm: ${k.algorithm}`, `    secret: ${k.secret}`])] : []),
     ...(remotes.length > 0 ? ['remote:', ...remotes.flatMap((r) => [`  - id: ${remoteId(r)}`, `    address: ${r}`])] : []),
     'acl:',
-    ...o.zones.flatMap((z, i) => [`  - id: transfer-${i}`, ...z.transferFrom.map((a) => `    address: ${a}`), ...(z.key ? [`    key: ${z.key}`] : []), '    action: transfer']),
+    ...o.zones.flatMap((z, i) => [
+      `  - id: transfer-${i}`, ...z.transferFrom.map((a) => `    address: ${a}`), ...(z.key ? [`    key: ${z.key}`] : []), '    action: transfer',
+      ...(z.deny ? ['    deny: on'] : []),
+    ]),
     'template:',
     '  - id: default',
     `    storage: "${o.dir}"`,

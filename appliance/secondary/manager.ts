@@ -34,6 +34,7 @@ import { querySoa, serialGreater, transfer, type Primary, type Transfer } from '
 import type { WireRecord } from './wire-records.js';
 import { packRecords, readKept, soaOf, type Soa, type ZoneWrite } from './zone-diff.js';
 import type { CompileJob } from './compile-worker.js';
+import type { SecondaryInfo } from '../worker/metrics.js';
 
 export interface SecondaryZone {
   /** The zone, lower case, absolute ("example.org."). */
@@ -65,25 +66,8 @@ export interface SecondaryOptions {
   transferTimeoutMs?: number;
 }
 
-/** What `appliance stats` and the metrics show per zone. */
-export interface SecondaryStatus {
-  zone: string;
-  /** The serial served; null: none yet. */
-  serial: number | null;
-  state: 'ok' | 'pending' | 'expired';
-  lastCheck: number | null;
-  lastTransfer: number | null;
-  lastOk: number | null;
-  lastError: string | null;
-  checks: number;
-  transfers: number;
-  ixfr: number;
-  axfr: number;
-  failures: number;
-  notifies: number;
-  /** The last compile inside serve, seconds. */
-  compileSeconds: number | null;
-}
+/** What `appliance stats` and the metrics show per zone (metrics.ts), and the transfers in all. */
+export type SecondaryStatus = Required<SecondaryInfo> & { transfers: number };
 
 interface ZoneState {
   cfg: SecondaryZone;

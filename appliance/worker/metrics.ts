@@ -24,12 +24,15 @@ export interface SecondaryInfo {
   state: 'ok' | 'pending' | 'expired';
   lastCheck: number | null;
   lastTransfer: number | null;
+  /** When a primary last confirmed the serial (the SOA expire runs from here). */
   lastOk: number | null;
   checks: number;
   ixfr: number;
   axfr: number;
+  /** A primary tried and failed, or a compile refused (the old zone kept serving). */
   failures: number;
   notifies: number;
+  /** The last compile inside serve for a change of the zone, seconds. */
   compileSeconds: number | null;
   lastError?: string | null;
 }

@@ -20,6 +20,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseTsigKey, type TsigKey } from '../../../appliance/secondary/tsig.js';
+import { knotPrimaryConf } from '../../../appliance/bench/knot.js';
 import { soaSerial, type WireRecord } from '../../../appliance/secondary/wire-records.js';
 import { querySoa, transfer, type Primary } from '../../../appliance/secondary/xfr.js';
 import { checkZone, nameToText, parseZoneFile, rdataToText } from '../../../specializers/dns/zone.js';
@@ -45,56 +46,14 @@ let knot: Started | undefined;
 let primary: Primary = { host: '127.0.0.1', port: 0 };
 
 function knotConf(port: number): string {
-  return [
-    'server:',
-    `    rundir: "${dir}"`,
-    `    pidfile: "${join(dir, 'knot.pid')}"`,
-    `    listen: 127.0.0.1@${port}`,
-    '    udp-workers: 1',
-    '    tcp-workers: 1',
-    '    background-workers: 1',
-    'control:',
-    `    listen: "${join(dir, 'knot.sock')}"`,
-    'log:',
-    '  - target: stderr',
-    '    any: warning',
-    'database:',
-    `    storage: "${join(dir, 'db')}"`,
-    'key:',
-    '  - id: knot-key',
-    '    algorithm: hmac-sha512',
-    `    secret: ${SECRET}`,
-    'acl:',
-    '  - id: transfer',
-    '    address: 127.0.0.1',
-    '    action: transfer',
-    '  - id: transfer-with-key',
-    '    address: 127.0.0.1',
-    '    key: knot-key',
-    '    action: transfer',
-    '  - id: no-transfer',
-    '    address: 127.0.0.1',
-    '    action: transfer',
-    '    deny: on',
-    'template:',
-    '  - id: default',
-    `    storage: "${tmp.dir}"`,
-    '    semantic-checks: off',
-    // The zone file is never rewritten: the changes live in the journal only.
-    '    zonefile-sync: -1',
-    '    journal-content: changes',
-    'zone:',
-    `  - domain: ${IXFR_ZONE}`,
-    `    file: "${file(IXFR_ZONE)}"`,
-    '    acl: transfer',
-    `  - domain: ${CLOSED_ZONE}`,
-    `    file: "${file(CLOSED_ZONE)}"`,
-    '    acl: no-transfer',
-    `  - domain: ${KEYED_ZONE}`,
-    `    file: "${file(KEYED_ZONE)}"`,
-    '    acl: transfer-with-key',
-    '',
-  ].join('\n');
+  return knotPrimaryConf({
+    dir, listen: [`127.0.0.1@${port}`], keys: [{ id: 'knot-key', algorithm: 'hmac-sha512', secret: SECRET }],
+    zones: [
+      { domain: IXFR_ZONE, file: file(IXFR_ZONE), transferFrom: ['127.0.0.1'] },
+      { domain: CLOSED_ZONE, file: file(CLOSED_ZONE), transferFrom: ['127.0.0.1'], deny: true },
+      { domain: KEYED_ZONE, file: file(KEYED_ZONE), transferFrom: ['127.0.0.1'], key: 'knot-key' },
+    ],
+  });
 }
 
 test.before(async () => {
