@@ -29,6 +29,7 @@
 // SVCB, ...) is taken as sent: RFC 3597 §4 forbids compression there, so a byte that looks
 // like a pointer is data, and such RDATA then fails its type's check below.
 
+import { DNS_ANCOUNT as HDR_ANCOUNT, DNS_ARCOUNT as HDR_ARCOUNT, DNS_FLAGS as HDR_FLAGS, DNS_HEADER_LEN, DNS_ID as HDR_ID, DNS_NSCOUNT as HDR_NSCOUNT, DNS_QDCOUNT as HDR_QDCOUNT } from '../wire/dns.js';
 import { ApplianceError, UsageError } from '../../basics/errors.js';
 import { ByteArena, TextFormatError, MAX_NAME_LEN } from '../../specializers/dns/dns-name.js';
 import { rdataWireValid } from '../../specializers/dns/rdata-parse.js';
@@ -70,19 +71,11 @@ export interface Message {
   tsig: { record: WireRecord; offset: number } | null;
 }
 
-// Header layout (RFC 1035 §4.1.1).
-export const DNS_HEADER_LEN = 12;
-export const HDR_ID = 0;
-export const HDR_FLAGS = 2;
-export const HDR_QDCOUNT = 4;
-export const HDR_ANCOUNT = 6;
-export const HDR_NSCOUNT = 8;
-export const HDR_ARCOUNT = 10;
-
-export const FLAG_QR = 0x8000;
-export const FLAG_AA = 0x0400;
-export const FLAG_TC = 0x0200;
-export const OPCODE_QUERY = 0;
+// Header layout (RFC 1035 §4.1.1): the wire views' names (appliance/wire/dns.ts).
+export {
+  DNS_HEADER_LEN, DNS_ID as HDR_ID, DNS_FLAGS as HDR_FLAGS, DNS_QDCOUNT as HDR_QDCOUNT, DNS_ANCOUNT as HDR_ANCOUNT,
+  DNS_NSCOUNT as HDR_NSCOUNT, DNS_ARCOUNT as HDR_ARCOUNT, FLAG_QR, FLAG_AA, FLAG_TC, OPCODE_QUERY,
+} from '../wire/dns.js';
 export const CLASS_IN = 1;
 /** RFC 1035 §3.2.5: TSIG records are of class ANY (RFC 8945 §4.2). */
 export const CLASS_ANY = 255;
