@@ -115,6 +115,8 @@ export class SecondaryManager {
   private running = false;
   /** Aborts transfers and compiles under way at stop(). */
   private readonly abort = new AbortController();
+  /** DIR/serve.pid, once taken (lock()). */
+  private locked: string | null = null;
 
   constructor(private readonly o: SecondaryOptions) {
     this.now = o.now ?? Date.now;
@@ -150,6 +152,7 @@ export class SecondaryManager {
       throw new ApplianceError('APPL_ERR_SECONDARY', `--state-dir ${this.o.stateDir}: cannot create ${this.zonesDir} ` +
         `(${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); give a directory serve may write with --state-dir`);
     }
+    this.lock();
     this.snapshotBase();
     for (const z of this.zones.values()) this.loadKept(z);
     try {
@@ -176,6 +179,36 @@ export class SecondaryManager {
       }
       await this.rebuild(null, null);
     }
+  }
+
+  /**
+   * DIR/serve.pid names the serve that keeps DIR: a second one would write the same
+   * served.img and zone copies under the first. One whose process is gone (a crash) is
+   * replaced; stop() removes ours.
+   */
+  private lock(): void {
+    const file = join(this.o.stateDir, 'serve.pid');
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const fd = openSync(file, 'wx', 0o640);
+        writeSync(fd, `${process.pid}\n`);
+        closeSync(fd);
+        this.locked = file;
+        return;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      const pid = Number(readFileSync(file, 'utf8').trim());
+      let alive = false;
+      try {
+        if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) alive = process.kill(pid, 0);
+      } catch (e) {
+        alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+      }
+      if (alive) throw new ApplianceError('APPL_ERR_SECONDARY', `--state-dir ${this.o.stateDir} is kept by another serve (pid ${pid}); give each its own`);
+      rmSync(file, { force: true });
+    }
+    throw new ApplianceError('APPL_ERR_SECONDARY', `--state-dir ${this.o.stateDir}: cannot take ${file}`);
   }
 
   /**
@@ -247,6 +280,8 @@ export class SecondaryManager {
       if (z.expireTimer) clearTimeout(z.expireTimer);
     }
     await this.chain.catch(() => undefined);
+    if (this.locked !== null) rmSync(this.locked, { force: true });
+    this.locked = null;
   }
 
   // ───────────────────────── the kept copies ─────────────────────────

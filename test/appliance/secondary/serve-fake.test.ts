@@ -2,7 +2,8 @@
 // 127.0.0.1: SOA over UDP, AXFR over TCP on the same port): a transfer cut in the middle
 // and a zone the compiler refuses each leave the old zone serving, counted and logged with
 // a code; the next good transfer is served. NOTIFY from the primary's address starts each
-// check; the server answers it NOERROR with AA.
+// check; the server answers it NOERROR with AA. A second serve on the same state directory
+// is refused.
 
 import test from 'ava';
 import dgram from 'node:dgram';
@@ -96,4 +97,8 @@ test.serial('a transfer cut in the middle, or a zone the compiler refuses, leave
   const deadline = Date.now() + 5000;
   while (await metric(/appliance_secondary_serial\{zone="fake\.example\."\} (\d+)/) !== serial && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   t.is(await metric(/appliance_secondary_serial\{zone="fake\.example\."\} (\d+)/), serial);
+
+  // A second serve on the same state directory is refused, naming the first.
+  await t.throwsAsync(start(['serve', '--dns', `127.0.0.1:${await freePort()}`, '--state-dir', join(d.dir, 'state'), '--secondary', `${ZONE}=127.0.0.1:${tcp.port}`]),
+    { message: new RegExp(`kept by another serve \\(pid ${app.proc.pid}\\)`) });
 });
