@@ -75,6 +75,8 @@ test.serial('Knot as the primary, TSIG: answered as NSD (its secondary too) answ
   t.not(next, first);
   await untilSerial(dnsPort, ZONE, next, 10_000, '127.0.0.1', 5).catch((e: unknown) => { t.log(app.output().slice(-3000)); throw e; });
   t.log(`knotc zone-commit → serial ${next} served in ${(performance.now() - started).toFixed(0)} ms`);
+  // Every UDP worker has switched once the manager says so (the first to switch answers the SOA above).
+  await untilMatches(() => fetch(`http://127.0.0.1:${app.metricsPort}/metrics`).then((r) => r.text()), [new RegExp(`appliance_secondary_serial\\{zone="${ZONE}\\."\\} ${next}`)]);
   const [a] = await udpExchange(dnsPort, [encodeQuery(parseCorpusLine(`ixfr-added.${ZONE}. A`)!)]);
   t.is(a!.readUInt16BE(6), 1, 'the added record is answered');
   const wanted = [
