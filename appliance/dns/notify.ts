@@ -19,19 +19,15 @@ export interface NotifySource {
   addrs: string[];
 }
 
-/** A zone's news is passed on at most once in this long; NOTIFYs between are answered, not passed on (the manager checks once more after a check anyway). */
-const PASS_ON_EVERY_MS = 100;
-
 export class NotifyGate {
   /** Zone → its primaries' addresses (4 bytes for IPv4, 16 for IPv6). */
   private readonly allowed = new Map<string, Uint8Array[]>();
   /** Every primary's address, of any zone: a NOTIFY from elsewhere is refused before anything is made for it. */
   private readonly anyZone: Uint8Array[] = [];
-  private readonly lastPassed = new Map<string, number>();
   private readonly none: Uint8Array[] = [];
   private readonly scratch = new Uint8Array(16);
 
-  constructor(sources: readonly NotifySource[], private readonly onNotify: (zone: string, from: string) => void, private readonly now: () => number = () => performance.now()) {
+  constructor(sources: readonly NotifySource[], private readonly onNotify: (zone: string, from: string) => void) {
     for (const s of sources) {
       const list = this.allowed.get(s.zone) ?? [];
       for (const a of s.addrs) {
@@ -63,12 +59,10 @@ export class NotifyGate {
     const zone = r.zoneName(r.notified);
     if (!this.listed(this.allowed.get(zone) ?? this.none, addr, at, len)) return r.notifyRefused(buf, off);
     r.notifyTaken();
-    const now = this.now();
-    const last = this.lastPassed.get(zone);
-    if (last === undefined || now - last >= PASS_ON_EVERY_MS) {
-      this.lastPassed.set(zone, now);
-      this.onNotify(zone, addressText(addr, at, len === 4 ? FAMILY_IPV4 : 6));
-    }
+    // Every one passed on: dropping one could lose the news of a change that came after the
+    // check under way began. The manager runs one check at a time and keeps at most one more
+    // asked for, so a flood of them costs a message each, not a check each.
+    this.onNotify(zone, addressText(addr, at, len === 4 ? FAMILY_IPV4 : 6));
     return n;
   }
 
