@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { ApplianceError } from '../../basics/errors.js';
 import { SMALL_ZONE, type ServedZone } from './dns-fixture.js';
 import { stopProcess, type Topology } from './netns.js';
@@ -188,4 +188,21 @@ export function knotPrimaryConf(o: KnotPrimaryOptions): string {
     ]),
     '',
   ].join('\n');
+}
+
+/** `knotc -c CONF ARGS...`, bounded in time; an APPL_ERR_BENCH with what it printed when it fails. */
+export function knotc(conf: string, ...args: string[]): void {
+  const r = spawnSync('knotc', ['-c', conf, ...args], { encoding: 'utf8', timeout: 30_000 });
+  if (r.status !== 0) throw new ApplianceError('APPL_ERR_BENCH', `knotc ${args.join(' ')}: status ${r.status}: ${r.stdout}${r.stderr}`);
+}
+
+/**
+ * One change to a zone of a running Knot, as an operator makes it: zone-begin, each edit
+ * (["zone-set", OWNER, TTL, TYPE, RDATA] or ["zone-unset", OWNER, TYPE, RDATA]), zone-commit.
+ * Knot bumps the serial, keeps the change in its journal (served as IXFR) and NOTIFYs.
+ */
+export function knotChange(conf: string, zone: string, ...edits: string[][]): void {
+  knotc(conf, 'zone-begin', zone);
+  for (const [cmd, ...rest] of edits) knotc(conf, cmd!, zone, ...rest);
+  knotc(conf, 'zone-commit', zone);
 }

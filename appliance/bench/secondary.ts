@@ -13,13 +13,13 @@
 // and the transfer and the compile inside serve (the log's transferMs and compileSeconds).
 // The first transfer (AXFR at start) is reported too. Prints the figures; asserts nothing.
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApplianceError } from '../../basics/errors.js';
 import { querySoa } from '../secondary/xfr.js';
 import { generateZone } from './big-zone.js';
-import { knotPrimaryConf } from './knot.js';
+import { knotChange, knotPrimaryConf } from './knot.js';
 import { nsdConf } from './nsd.js';
 import { freePort, median, startServer, type Running } from './process.js';
 
@@ -57,46 +57,30 @@ export function setZoneSerial(file: string, serial: number, addLines: string[] =
   writeFileSync(file, next + addLines.map((l) => l + '\n').join(''));
 }
 
-/** `appliance serve` as a secondary of 127.0.0.1:primaryPort, its JSON log lines collected. */
-interface Secondary {
-  proc: ChildProcess;
-  lines: Array<Record<string, unknown>>;
-  stop(): Promise<void>;
+/** `appliance serve` as a secondary of 127.0.0.1:primaryPort (JSON log lines on stderr), once it says it serves. */
+async function startSecondary(o: SecondaryBenchOptions, zone: string, primaryPort: number, dnsPort: number, stateDir: string): Promise<Running> {
+  rmSync(stateDir, { recursive: true, force: true });
+  const app = startServer(process.execPath, [o.cli, 'serve', '--dns', `127.0.0.1:${dnsPort}`, '--log-format', 'json', '--rrl-exempt', '127.0.0.1',
+    '--state-dir', stateDir, '--secondary', `${zone}=127.0.0.1:${primaryPort}`]);
+  const deadline = Date.now() + 30_000;
+  while (!app.output().includes('press Ctrl-C')) {
+    if (app.proc.exitCode !== null || Date.now() > deadline) {
+      await app.stop();
+      throw new ApplianceError('APPL_ERR_BENCH', `serve did not start: ${app.output()}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return app;
 }
 
-async function startSecondary(o: SecondaryBenchOptions, zone: string, primaryPort: number, dnsPort: number, stateDir: string): Promise<Secondary> {
-  rmSync(stateDir, { recursive: true, force: true });
-  const proc = spawn(process.execPath, [o.cli, 'serve', '--dns', `127.0.0.1:${dnsPort}`, '--log-format', 'json', '--rrl-exempt', '127.0.0.1',
-    '--state-dir', stateDir, '--secondary', `${zone}=127.0.0.1:${primaryPort}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: Array<Record<string, unknown>> = [];
-  let out = '';
-  let rest = '';
-  proc.stdout!.on('data', (c: Buffer) => { out += c; });
-  proc.stderr!.on('data', (c: Buffer) => {
-    rest += c.toString('utf8');
-    const parts = rest.split('\n');
-    rest = parts.pop()!;
-    for (const l of parts) {
-      try { lines.push(JSON.parse(l) as Record<string, unknown>); } catch { /* not a log line */ }
-    }
-  });
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new ApplianceError('APPL_ERR_BENCH', `serve did not start: ${out}`)), 30_000);
-    const check = (): void => { if (out.includes('press Ctrl-C')) { clearTimeout(timer); resolve(); } };
-    proc.stdout!.on('data', check);
-    void exited.then(() => { clearTimeout(timer); reject(new ApplianceError('APPL_ERR_BENCH', `serve exited: ${out}`)); });
-  });
-  return {
-    proc, lines,
-    stop: async () => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      proc.kill('SIGTERM');
-      const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(t);
-    },
-  };
+/** The JSON log lines serve printed so far. */
+function logLines(app: Running): Array<Record<string, unknown>> {
+  const out: Array<Record<string, unknown>> = [];
+  for (const l of app.output().split('\n')) {
+    if (!l.startsWith('{')) continue;
+    try { out.push(JSON.parse(l) as Record<string, unknown>); } catch { /* not a log line */ }
+  }
+  return out;
 }
 
 /** Resolves with the ms since `from` (performance.now()) once 127.0.0.1:port answers `serial` for the zone. */
@@ -110,11 +94,12 @@ async function untilServed(port: number, zone: string, serial: number, from: num
 }
 
 /** From the appliance's log, for the change to `serial`: NOTIFY taken → the servers switched, the transfer and the compile. */
-function fromLog(s: Secondary, zone: string, serial: number): Pick<ChangeFigures, 'notifyMs' | 'transferMs' | 'compileSeconds' | 'kind'> {
-  const served = s.lines.find((l) => l.serial === serial && typeof l.kind === 'string');
-  const switched = s.lines.find((l) => l.why === `${zone}. serial ${serial}`);
+function fromLog(app: Running, zone: string, serial: number): Pick<ChangeFigures, 'notifyMs' | 'transferMs' | 'compileSeconds' | 'kind'> {
+  const lines = logLines(app);
+  const served = lines.find((l) => l.serial === serial && typeof l.kind === 'string');
+  const switched = lines.find((l) => l.why === `${zone}. serial ${serial}`);
   const at = (switched?.time ?? served?.time) as number | undefined;
-  const notified = at === undefined ? undefined : [...s.lines].reverse().find((l) => typeof l.msg === 'string' && (l.msg as string).startsWith('NOTIFY taken') && (l.time as number) <= at);
+  const notified = at === undefined ? undefined : [...lines].reverse().find((l) => typeof l.msg === 'string' && (l.msg as string).startsWith('NOTIFY taken') && (l.time as number) <= at);
   return {
     notifyMs: at !== undefined && notified ? at - (notified.time as number) : null,
     transferMs: typeof served?.transferMs === 'number' ? served.transferMs : null,
@@ -137,6 +122,49 @@ async function untilUp(port: number, zone: string, srv: Running, timeoutMs: numb
   }
 }
 
+function freshDir(dir: string): string {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+interface PrimaryRun { name: string; trigger: string; server: Running; port: number; dnsPort: number; dir: string; zone: string; timeoutMs: number }
+
+/**
+ * With the primary started: the appliance started as its secondary (the first transfer
+ * timed), then `rounds` changes, each made by `change(round)` (which returns the new
+ * serial) and timed until served. Stops both, whatever happens.
+ */
+async function measure(o: SecondaryBenchOptions, p: PrimaryRun, figures: SecondaryFigures, into: ChangeFigures[],
+  change: (round: number) => number | Promise<number>, started: (serial: number) => void = () => undefined): Promise<void> {
+  let app: Running | undefined;
+  try {
+    await untilUp(p.port, p.zone, p.server, p.timeoutMs);
+    const serial = await soaOf(p.port, p.zone);
+    started(serial);
+    const t0 = performance.now();
+    app = await startSecondary(o, p.zone, p.port, p.dnsPort, join(p.dir, 'state'));
+    const startMs = await untilServed(p.dnsPort, p.zone, serial, t0, p.timeoutMs);
+    // The log line with the figures comes once the kept copy is written, after the switch.
+    await new Promise((res) => setTimeout(res, 800));
+    const first = fromLog(app, p.zone, serial);
+    figures.initial.push({ primary: p.name, startToServedMs: startMs, transferMs: first.transferMs, compileSeconds: first.compileSeconds });
+    o.log(`${p.name}: serve started → serial ${serial} served in ${startMs.toFixed(0)} ms (AXFR ${first.transferMs} ms, compile ${first.compileSeconds?.toFixed(2)} s)`);
+    for (let r = 0; r < o.rounds; r++) {
+      const t = performance.now();
+      const next = await change(r);
+      const triggerMs = await untilServed(p.dnsPort, p.zone, next, t, p.timeoutMs);
+      await new Promise((res) => setTimeout(res, 800));
+      const f = { triggerMs, ...fromLog(app, p.zone, next) };
+      into.push(f);
+      o.log(`  round ${r + 1}: ${f.kind}, ${p.trigger} → served ${triggerMs.toFixed(0)} ms, NOTIFY → served ${f.notifyMs} ms (transfer ${f.transferMs} ms, compile ${f.compileSeconds?.toFixed(2)} s)`);
+    }
+  } finally {
+    await app?.stop();
+    await p.server.stop();
+  }
+}
+
 export async function runSecondaryBench(o: SecondaryBenchOptions): Promise<SecondaryFigures> {
   for (const c of ['nsd', 'knotd', 'knotc']) {
     if (spawnSync('sh', ['-c', `command -v ${c}`]).status !== 0) throw new ApplianceError('APPL_ERR_BENCH', `${c} is not installed (apt-get install nsd knot)`);
@@ -151,91 +179,42 @@ export async function runSecondaryBench(o: SecondaryBenchOptions): Promise<Secon
   const figures: SecondaryFigures = { names: o.names, initial: [], axfr: [], ixfr: [] };
   const timeoutMs = 60_000 + o.names * 0.5;
 
-  // The whole zone, from NSD.
+  // The whole zone, from NSD: its file's serial bumped, then SIGHUP.
   {
-    const dir = join(o.dir, 'nsd');
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
+    const dir = freshDir(join(o.dir, 'nsd'));
     const file = join(dir, 'sec.zone');
     writeFileSync(file, readFileSync(master));
-    const nsdPort = await freePort();
+    const port = await freePort();
     const dnsPort = await freePort();
     writeFileSync(join(dir, 'nsd.conf'), nsdConf({
-      dir, addresses: ['127.0.0.1'], port: nsdPort,
+      dir, addresses: ['127.0.0.1'], port,
       zones: [{ origin: `${zone}.`, file, extra: ['provide-xfr: 127.0.0.1 NOKEY', `notify: 127.0.0.1@${dnsPort} NOKEY`] }],
     }));
     const nsd = startServer('nsd', ['-d', '-c', join(dir, 'nsd.conf')]);
-    let app: Secondary | undefined;
-    try {
-      await untilUp(nsdPort, zone, nsd, timeoutMs);
-      let serial = await soaOf(nsdPort, zone);
-      const t0 = performance.now();
-      app = await startSecondary(o, zone, nsdPort, dnsPort, join(dir, 'state'));
-      const startMs = await untilServed(dnsPort, zone, serial, t0, timeoutMs);
-      await new Promise((res) => setTimeout(res, 800));
-      const first = fromLog(app, zone, serial);
-      figures.initial.push({ primary: 'NSD', startToServedMs: startMs, transferMs: first.transferMs, compileSeconds: first.compileSeconds });
-      o.log(`NSD: serve started → serial ${serial} served in ${startMs.toFixed(0)} ms (AXFR ${first.transferMs} ms, compile ${first.compileSeconds?.toFixed(2)} s)`);
-      for (let r = 0; r < o.rounds; r++) {
-        serial++;
-        setZoneSerial(file, serial, [`bench-${r} IN A 198.18.9.${r & 0xff}`]);
-        const t = performance.now();
-        nsd.proc.kill('SIGHUP');
-        const triggerMs = await untilServed(dnsPort, zone, serial, t, timeoutMs);
-        await new Promise((res) => setTimeout(res, 800));
-        const f = { triggerMs, ...fromLog(app, zone, serial) };
-        figures.axfr.push(f);
-        o.log(`  round ${r + 1}: ${f.kind}, SIGHUP → served ${triggerMs.toFixed(0)} ms, NOTIFY → served ${f.notifyMs} ms (transfer ${f.transferMs} ms, compile ${f.compileSeconds?.toFixed(2)} s)`);
-      }
-    } finally {
-      await app?.stop();
-      await nsd.stop();
-    }
+    let serial = 0;
+    await measure(o, { name: 'NSD', trigger: 'SIGHUP', server: nsd, port, dnsPort, dir, zone, timeoutMs }, figures, figures.axfr, (r) => {
+      serial++;
+      setZoneSerial(file, serial, [`bench-${r} IN A 198.18.9.${r & 0xff}`]);
+      nsd.proc.kill('SIGHUP');
+      return serial;
+    }, (s) => { serial = s; });
   }
 
-  // One record by IXFR, from Knot.
+  // One record by IXFR, from Knot: knotc zone-begin / zone-set / zone-commit.
   {
-    const dir = join(o.dir, 'knot');
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(join(dir, 'db'), { recursive: true });
+    const dir = freshDir(join(o.dir, 'knot'));
+    mkdirSync(join(dir, 'db'));
     const file = join(dir, 'sec.zone');
     writeFileSync(file, readFileSync(master));
-    const knotPort = await freePort();
+    const port = await freePort();
     const dnsPort = await freePort();
     const conf = join(dir, 'knot.conf');
-    writeFileSync(conf, knotPrimaryConf({ dir, listen: [`127.0.0.1@${knotPort}`], zones: [{ domain: zone, file, transferFrom: ['127.0.0.1'], notify: [`127.0.0.1@${dnsPort}`] }] }));
+    writeFileSync(conf, knotPrimaryConf({ dir, listen: [`127.0.0.1@${port}`], zones: [{ domain: zone, file, transferFrom: ['127.0.0.1'], notify: [`127.0.0.1@${dnsPort}`] }] }));
     const knot = startServer('knotd', ['-c', conf]);
-    let app: Secondary | undefined;
-    try {
-      await untilUp(knotPort, zone, knot, timeoutMs);
-      let serial = await soaOf(knotPort, zone);
-      const t0 = performance.now();
-      app = await startSecondary(o, zone, knotPort, dnsPort, join(dir, 'state'));
-      const startMs = await untilServed(dnsPort, zone, serial, t0, timeoutMs);
-      await new Promise((res) => setTimeout(res, 800));
-      const first = fromLog(app, zone, serial);
-      figures.initial.push({ primary: 'Knot', startToServedMs: startMs, transferMs: first.transferMs, compileSeconds: first.compileSeconds });
-      o.log(`Knot: serve started → serial ${serial} served in ${startMs.toFixed(0)} ms (AXFR ${first.transferMs} ms, compile ${first.compileSeconds?.toFixed(2)} s)`);
-      const knotc = (...args: string[]): void => {
-        const r = spawnSync('knotc', ['-c', conf, ...args], { encoding: 'utf8', timeout: 30_000 });
-        if (r.status !== 0) throw new ApplianceError('APPL_ERR_BENCH', `knotc ${args.join(' ')}: ${r.stdout}${r.stderr}`);
-      };
-      for (let r = 0; r < o.rounds; r++) {
-        const t = performance.now();
-        knotc('zone-begin', zone);
-        knotc('zone-set', zone, `ixfr-${r}`, '300', 'A', `198.18.9.${r & 0xff}`);
-        knotc('zone-commit', zone);
-        serial = await soaOf(knotPort, zone);
-        const triggerMs = await untilServed(dnsPort, zone, serial, t, timeoutMs);
-        await new Promise((res) => setTimeout(res, 800));
-        const f = { triggerMs, ...fromLog(app, zone, serial) };
-        figures.ixfr.push(f);
-        o.log(`  round ${r + 1}: ${f.kind}, knotc zone-commit → served ${triggerMs.toFixed(0)} ms, NOTIFY → served ${f.notifyMs} ms (transfer ${f.transferMs} ms, compile ${f.compileSeconds?.toFixed(2)} s)`);
-      }
-    } finally {
-      await app?.stop();
-      await knot.stop();
-    }
+    await measure(o, { name: 'Knot', trigger: 'knotc zone-commit', server: knot, port, dnsPort, dir, zone, timeoutMs }, figures, figures.ixfr, async (r) => {
+      knotChange(conf, zone, ['zone-set', `ixfr-${r}`, '300', 'A', `198.18.9.${r & 0xff}`]);
+      return soaOf(port, zone);
+    });
   }
   const med = (l: ChangeFigures[], k: 'triggerMs' | 'notifyMs' | 'transferMs'): string => {
     const v = l.map((x) => x[k]).filter((x): x is number => x !== null);

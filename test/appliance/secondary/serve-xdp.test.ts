@@ -12,10 +12,10 @@
 import test from 'ava';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createTopology, stopProcess, type Topology } from '../../../appliance/bench/netns.js';
 import { nsdConf } from '../../../appliance/bench/nsd.js';
-import { knotPrimaryConf } from '../../../appliance/bench/knot.js';
+import { knotChange, knotPrimaryConf } from '../../../appliance/bench/knot.js';
 import { genZone } from './xfr-helpers.js';
 import { nsdSecondaryConf } from '../../helpers/nsd.js';
 import { tempDir } from '../../helpers/fixtures.js';
@@ -130,14 +130,8 @@ test.serial('(root) fused path: Knot as the primary, its NOTIFY over TCP to the 
   writeFileSync(job, JSON.stringify({ host: APP4, httpPort: 0, dnsPort: 53, zone: `${KNOT_ZONE}.`, path: '/', everyMs: 2 }));
   const probe = await startedProbe(topo!.spawn(topo!.client.ns, process.execPath, [PROBE, job], { stdio: ['pipe', 'pipe', 'pipe'] }));
   await new Promise((r) => setTimeout(r, 300));
-  const knotc = (...args: string[]): void => {
-    const r = spawnSync('knotc', ['-c', knotConfFile, ...args], { encoding: 'utf8', timeout: 15_000 });
-    if (r.status !== 0) throw new Error(`knotc ${args.join(' ')}: ${r.stdout}${r.stderr}`);
-  };
   const sent = performance.now();
-  knotc('zone-begin', KNOT_ZONE);
-  knotc('zone-set', KNOT_ZONE, 'fused-added', '300', 'A', '198.18.7.8');
-  knotc('zone-commit', KNOT_ZONE);
+  knotChange(knotConfFile, KNOT_ZONE, ['zone-set', 'fused-added', '300', 'A', '198.18.7.8']);
   const next = await serialOf(KNOT_PORT, topo!.client.ipv4);
   await untilOk('the new serial served', async () => (await serialOf(53, APP4)) === next, 10_000);
   const took = performance.now() - sent;
