@@ -31,6 +31,7 @@ import {
 import { UsageError } from '../../basics/errors.js';
 import { nameToText } from '../../specializers/dns/dns-name.js';
 import { LOWER, type DnsTables } from './tables.js';
+import { DenialRecords } from './denial.js';
 import {
   RRL_ANY, RRL_DNSKEY, RRL_ERROR, RRL_NAME_MASK, RRL_NODATA, RRL_NONE, RRL_NXDOMAIN, RRL_POSITIVE, RRL_REFERRAL, RRL_RRSIG,
   RRL_WILDCARD,
@@ -147,6 +148,10 @@ export class DnsResponder {
   private nameOut = 0;
   // Results of lookup() and place(), kept in fields: no objects per query.
   private dnameLabel = -1;
+  /** Set by lookupIn(): the label where the closest encloser starts when the name does not exist, else 0. */
+  private ceLabel = 0;
+  /** The signed zones' denial records, searched for a name they do not have. */
+  private readonly den: DenialRecords;
   private an = 0;
   private ns = 0;
   private ar = 0;
@@ -198,6 +203,7 @@ export class DnsResponder {
   private versionRr: Uint8Array | null = null;
 
   constructor(public t: DnsTables, readonly counters: Float64Array = new Float64Array(DNS_COUNTERS), o: DnsResponderOptions = {}) {
+    this.den = new DenialRecords(t);
     this.setChaos(o.chaos ?? CHAOS_HIDDEN);
   }
 
@@ -474,6 +480,7 @@ export class DnsResponder {
         return w - off;
       }
     }
+    if (tpl >= 0 && ednsDo) tpl = this.forDo(tpl);
     if (tpl >= 0 && v6) tpl = this.forV6(tpl);
     if (tpl < 0) {
       // Under no zone served here.
@@ -488,7 +495,8 @@ export class DnsResponder {
     // QCLASS * (RFC 1035 §3.2.5): the data may not be all there is, so not authoritative.
     const aa = tFlags & D.TPLF_AA && qclass === CLASS_IN ? FLAG_AA : 0;
     const room = limit - (qend - off) - optLen;
-    const n = this.place(buf, off, w, tpl, room, qnameLen, -1);
+    let n = this.place(buf, off, w, tpl, room, qnameLen, -1);
+    if (n >= 0 && tFlags & D.TPLF_SPLICE && this.ceLabel > 0) n = this.splice(buf, off, w, n, tpl, room, qnameAt, nLabels, qnameLen);
     if (n < 0) return this.truncated(buf, off, w, keep | aa, tFlags & 0xf, edns, ednsDo);
     w += n;
     let an = this.an, ns = this.ns, ar = this.ar, rcode = this.rcode;
@@ -528,12 +536,17 @@ export class DnsResponder {
         let tpl2 = this.lookupIn(sn, 0, sLen, sLabels, qtype);
         // A target in a secondary zone with nothing to serve: the CNAME alone (no answer from a stub or an expired copy).
         if (tpl2 >= 0 && this.t.names[this.lastRec * D.NAME_WORDS + D.NAME_FLAGS]! & D.NAME_FLAG_SERVFAIL) tpl2 = -1;
+        if (tpl2 >= 0 && ednsDo) tpl2 = this.forDo(tpl2);
         if (tpl2 >= 0 && v6) tpl2 = this.forV6(tpl2);
         if (tpl2 >= 0 && this.dnameLabel < 0) {
           this.synth = synth;
           this.synthPrefix = prefixLen;
           this.synthTarget = target;
-          const n2 = this.place(buf, off, w, tpl2, limit - optLen - (w - off), sLen, 1);
+          const room2 = limit - optLen - (w - off);
+          let n2 = this.place(buf, off, w, tpl2, room2, sLen, 1);
+          if (n2 >= 0 && t.templates[tpl2 * D.TEMPLATE_WORDS + D.TPL_FLAGS]! & D.TPLF_SPLICE && this.ceLabel > 0) {
+            n2 = this.splice(buf, off, w, n2, tpl2, room2, -1, sLabels, sLen);
+          }
           if (n2 < 0) return this.truncated(buf, off, qend, keep | aa, rcode, edns, ednsDo);
           w += n2;
           an += this.an;
@@ -561,6 +574,59 @@ export class DnsResponder {
     if (len === CH_VERSION_SERVER.length) return sameName(buf, at, CH_VERSION_SERVER) ? this.versionRr : null;
     if (len === CH_VERSION_BIND.length) return sameName(buf, at, CH_VERSION_BIND) ? this.versionRr : null;
     return null;
+  }
+
+  /** The template to use for a query with the DO bit: a signed zone's twin with its RRSIGs and denial records. */
+  private forDo(tpl: number): number {
+    return this.t.templates[tpl * D.TEMPLATE_WORDS + D.TPL_FLAGS]! & D.TPLF_DO_NEXT ? tpl + 1 : tpl;
+  }
+
+  /**
+   * Puts the denial record that depends on the query name (the NSEC covering it, or the
+   * NSEC3 covering its next closer name) into the template just placed at buf[w, w+tLen),
+   * where its splice descriptor says, unless the template has that record already. The
+   * name is this.lowered[0, nameLen) with labels this.labels[0, nLabels), the closest
+   * encloser at label this.ceLabel; when q >= 0 it is also the question at buf[q] and the
+   * owner is compressed against it. Returns the template's new length, or -1 when it no
+   * longer fits in `room`.
+   */
+  private splice(buf: Uint8Array, off: number, w: number, tLen: number, tpl: number, room: number, q: number, nLabels: number, nameLen: number): number {
+    const t = this.t;
+    const blob = t.blob;
+    const s = t.templates[tpl * D.TEMPLATE_WORDS + D.TPL_EXTRA]!;
+    const at = blob[s]! | (blob[s + 1]! << 8);
+    const zone = t.names[this.lastRec * D.NAME_WORDS + D.NAME_ZONE]!;
+    const den = this.den;
+    den.t = t;
+    let e: number;
+    if (blob[s + 2] === D.SPLICE_NSEC_COVER) {
+      e = den.nsecCover(zone, this.lowered, this.labels, nLabels);
+    } else {
+      const start = this.labels[this.ceLabel - 1]!;
+      e = den.nsec3Cover(zone, this.lowered, start, nameLen - start);
+    }
+    const local = e - t.zones[zone * D.ZONE_WORDS + D.ZONE_DENIAL_AT]! + 1;
+    if (e < 0 || local === u32le(blob, s + 4) || local === u32le(blob, s + 8)) return tLen;
+    const most = den.size(e, w + at - off);
+    if (tLen + most > room) return -1;
+    buf.copyWithin(w + at + most, w + at, w + tLen);
+    const n = den.write(buf, off, w + at, e, q, this.labels, nLabels);
+    if (n < most) buf.copyWithin(w + at + n, w + at + most, w + tLen + most);
+    // Pointers in the part that moved, to names that moved with it, follow them.
+    const ta = tpl * D.TEMPLATE_WORDS;
+    const ptrs = t.templates[ta + D.TPL_PTR_OFF]!;
+    const from = w - off + at; // where the moved part began, relative to the message
+    for (let i = 0, count = t.templates[ta + D.TPL_PTR_COUNT]!; i < count; i++) {
+      const pos = blob[ptrs + i * 2]! | (blob[ptrs + i * 2 + 1]! << 8);
+      if (pos < at || pos >= tLen) continue;
+      const p = w + pos + n;
+      const v = ((buf[p]! & 0x3f) << 8) | buf[p + 1]!;
+      if (v < from) continue;
+      buf[p] = 0xc0 | ((v + n) >> 8);
+      buf[p + 1] = (v + n) & 0xff;
+    }
+    this.ns += den.count(e);
+    return tLen + n;
   }
 
   /** The template to use over IPv6: a referral's twin with the AAAA glue first. */
@@ -595,6 +661,7 @@ export class DnsResponder {
     }
     const n = t.findHashed(low, lowView, 0, len, h >>> 0);
     this.lastHash = h & RRL_NAME_MASK;
+    this.ceLabel = 0;
     if (n >= 0) {
       const a = n * D.NAME_WORDS;
       this.lastRec = n;
@@ -620,6 +687,7 @@ export class DnsResponder {
       if (e < 0) continue;
       const a = e * D.NAME_WORDS;
       this.lastRec = e;
+      this.ceLabel = i;
       const kind = names[a + D.NAME_DESC_KIND]!;
       if (kind === D.DESC_REFERRAL) this.delegation(e, i, len, nLabels);
       else this.rHasDeleg = false;
@@ -1006,4 +1074,9 @@ function nameLen(buf: Uint8Array, at: number): number {
   let i = at;
   while (buf[i] !== 0) i += buf[i]! + 1;
   return i - at + 1;
+}
+
+/** A u32 little-endian in the BLOB (a splice descriptor's). */
+function u32le(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
 }

@@ -20,6 +20,8 @@ export class DnsTables {
   readonly hash: Uint32Array;
   readonly typemap: Uint32Array;
   readonly templates: Uint32Array;
+  /** DNS_DENIAL (empty when no zone is signed). */
+  readonly denial: Uint32Array;
   readonly nameCount: number;
   private readonly mask: number;
   /** find()'s lower-cased copy of the name. */
@@ -35,6 +37,7 @@ export class DnsTables {
     this.hash = sectionWords(image, SectionId.DNS_NAME_HASH);
     this.typemap = sectionWords(image, SectionId.DNS_RRSETS);
     this.templates = sectionWords(image, SectionId.DNS_ANSWERS);
+    this.denial = image.sections.has(SectionId.DNS_DENIAL) ? sectionWords(image, SectionId.DNS_DENIAL) : new Uint32Array(0);
     this.nameCount = Math.floor(this.names.length / D.NAME_WORDS);
     this.mask = this.hash.length - 1;
     this.validate();
@@ -132,7 +135,15 @@ export class DnsTables {
         if ((this.blob[sets + i * 4]! | (this.blob[sets + i * 4 + 1]! << 8)) > len) this.corrupt(`template ${t}: additional RRset past its end`);
       }
       if (this.templates[a + D.TPL_AR_AT]! > len) this.corrupt(`template ${t}: additional section past its end`);
-      if (this.templates[a + D.TPL_FLAGS]! & D.TPLF_V6_TWIN && this.templates[a + D.TPL_EXTRA]! >= nTpl) this.corrupt(`template ${t}: twin past the table`);
+      const flags = this.templates[a + D.TPL_FLAGS]!;
+      if (flags & D.TPLF_V6_TWIN && this.templates[a + D.TPL_EXTRA]! >= nTpl) this.corrupt(`template ${t}: twin past the table`);
+      if (flags & D.TPLF_DO_NEXT && t + 1 >= nTpl) this.corrupt(`template ${t}: DO twin past the table`);
+      if (flags & D.TPLF_SPLICE) {
+        const s = this.templates[a + D.TPL_EXTRA]!;
+        if (flags & (D.TPLF_V6_TWIN | D.TPLF_DNAME) || s + D.SPLICE_LEN > blobLen) this.corrupt(`template ${t}: splice descriptor outside the BLOB`);
+        const at = this.blob[s]! | (this.blob[s + 1]! << 8), kind = this.blob[s + 2]!;
+        if (at > len || (kind !== D.SPLICE_NSEC_COVER && kind !== D.SPLICE_NSEC3_NEXT_CLOSER)) this.corrupt(`template ${t}: bad splice descriptor`);
+      }
       const q0 = this.templates[a + D.TPL_Q0_LEN]!;
       if (q0 < 1 || q0 > 255) this.corrupt(`template ${t}: bad reference name length`);
     }
@@ -150,5 +161,53 @@ export class DnsTables {
       if (w[a + D.NAME_DESC_KIND]! > D.DESC_DNAME) this.corrupt(`name ${n}: unknown kind`);
     }
     for (let i = 0; i < this.hash.length; i++) if (this.hash[i]! > this.nameCount) this.corrupt(`hash slot ${i} past the name table`);
+    this.validateDenial(blobLen);
+  }
+
+  /** DNS_DENIAL and the zones' runs of it: every span inside the BLOB, every record's RDLENGTHs inside its body, NSEC keys whole names. */
+  private validateDenial(blobLen: number): void {
+    const den = this.denial;
+    const nDen = den.length / D.DENIAL_WORDS;
+    if (!Number.isInteger(nDen)) this.corrupt('denial table is not a whole number of records');
+    for (let z = 0; z < this.zoneCount; z++) {
+      const a = z * D.ZONE_WORDS;
+      const f = this.zones[a + D.ZONE_FLAGS]!;
+      const at = this.zones[a + D.ZONE_DENIAL_AT]!, n = this.zones[a + D.ZONE_DENIAL_COUNT]!;
+      if (at + n > nDen) this.corrupt(`zone ${z}: denial records past the table`);
+      if (f & D.ZONE_FLAG_NSEC3) {
+        const p = this.zones[a + D.ZONE_NSEC3]!;
+        if (p + 4 > blobLen || p + 4 + this.blob[p + 3]! > blobLen) this.corrupt(`zone ${z}: NSEC3 parameters outside the BLOB`);
+      }
+      for (let e = at; e < at + n; e++) {
+        const r = e * D.DENIAL_WORDS;
+        const k = den[r + D.DEN_KEY_OFF]!, kl = den[r + D.DEN_KEY_LEN]!;
+        if (k + kl > blobLen) this.corrupt(`denial record ${e}: key outside the BLOB`);
+        if (f & D.ZONE_FLAG_NSEC && !this.wholeName(k, kl)) this.corrupt(`denial record ${e}: key is not a name`);
+        if (f & D.ZONE_FLAG_NSEC3 && kl !== 20) this.corrupt(`denial record ${e}: key is not a hash`);
+        const o = den[r + D.DEN_OWNER_OFF]!, ol = den[r + D.DEN_OWNER_LEN_COUNT]! >>> 16, count = den[r + D.DEN_OWNER_LEN_COUNT]! & 0xffff;
+        if (!this.wholeName(o, ol) || count === 0) this.corrupt(`denial record ${e}: bad owner`);
+        const b = den[r + D.DEN_BODY_OFF]!, bl = den[r + D.DEN_BODY_LEN]!;
+        if (b + bl > blobLen) this.corrupt(`denial record ${e}: records outside the BLOB`);
+        let i = 0, seen = 0;
+        while (i < bl) {
+          if (seen > 0) i += 2;
+          if (i + 10 > bl) break;
+          i += 10 + ((this.blob[b + i + 8]! << 8) | this.blob[b + i + 9]!);
+          seen++;
+        }
+        if (i !== bl || seen !== count) this.corrupt(`denial record ${e}: records do not fill their span`);
+      }
+    }
+  }
+
+  /** Is blob[off, off+len) one uncompressed wire name of exactly that length? */
+  private wholeName(off: number, len: number): boolean {
+    if (len < 1 || len > 255 || off + len > this.blob.length) return false;
+    let i = off;
+    while (i < off + len && this.blob[i] !== 0) {
+      if (this.blob[i]! > 63) return false;
+      i += this.blob[i]! + 1;
+    }
+    return i === off + len - 1;
   }
 }

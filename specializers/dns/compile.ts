@@ -23,6 +23,8 @@ import { buildModel, collectAfterPhase, endsWithName, hasType, loadZones, rrsetO
 import { T, typeToText } from './rr-types.js';
 import { nameToText } from './dns-name.js';
 import { TemplateWriter, nameLength } from './template-writer.js';
+import { rrsigsOver, ZoneDnssec } from './dnssec.js';
+import type { ZoneRecord } from './record-store.js';
 
 export type { ZoneSpec } from './model.js';
 
@@ -72,6 +74,15 @@ class Compiler {
   private readonly tw = new TemplateWriter();
   /** Templates longer than any message: always answered TC=1. */
   neverFits = 0;
+  /** Per zone, its DNSSEC when it is signed (RRSIGs, chain), else null. */
+  private readonly sec: Array<ZoneDnssec | null> = [];
+  /** The words of each zone's shared NODATA and NXDOMAIN templates, copied for the names of signed zones that need a DO twin of their own. */
+  private readonly nodataWords: Uint32Array[] = [];
+  private readonly nxdomainWords: Uint32Array[] = [];
+  /** The template being made is a wildcard's, answered for names below its parent: its DO twin takes the run-time denial record (a splice). */
+  private wildMode = false;
+  /** DNS_DENIAL, made in zones(). */
+  private readonly denial = new U32Builder();
   private scratch = new Uint8Array(1024);
 
   constructor(private readonly w: ImageWriter, private readonly m: DnsModel) {
@@ -160,6 +171,128 @@ class Compiler {
     return index;
   }
 
+  /** The words of template `index`, just emitted (still in the builder's window). */
+  private wordsOf(index: number): Uint32Array {
+    if (index !== this.templates.length / D.TEMPLATE_WORDS - 1) throw new Error('wordsOf: only the template just emitted');
+    const a = this.templates.lastAt(D.TEMPLATE_WORDS);
+    return this.templates.array.slice(a, a + D.TEMPLATE_WORDS);
+  }
+
+  /** A new template with the words of another (its bytes shared) and more flags; returns its index. */
+  private clone(words: Uint32Array, flags: number): number {
+    const index = this.templates.length / D.TEMPLATE_WORDS;
+    const at = this.templates.record(D.TEMPLATE_WORDS);
+    const t = this.templates.array;
+    for (let i = 0; i < D.TEMPLATE_WORDS; i++) t[at + i] = words[i]!;
+    t[at + D.TPL_FLAGS] = words[D.TPL_FLAGS]! | flags;
+    return index;
+  }
+
+  /** Emits a template whose DO twin takes the denial record found at run time at `at` (SPLICE_*), unless it is entry skipA or skipB (DNS_DENIAL indexes, -1 none). */
+  private emitSplice(tw: TemplateWriter, rcode: number, aa: boolean, at: number, kind: number, skipA: number, skipB: number): number {
+    const d = Buffer.alloc(D.SPLICE_LEN);
+    d.writeUInt16LE(at, 0);
+    d[2] = kind;
+    d.writeUInt32LE(skipA + 1, 4);
+    d.writeUInt32LE(skipB + 1, 8);
+    return this.emit(tw, rcode, aa, D.TPLF_SPLICE, 0, this.w.append(d));
+  }
+
+  /** The RRSIGs at node n over `type`, owners as the RRset's; returns how many. */
+  private writeSigs(tw: TemplateWriter, n: DnsNode, type: number, ownerIsQname: boolean, ownerOverride?: Uint8Array): number {
+    const sigs = rrsigsOver(n, type);
+    for (const r of sigs) tw.rr(ownerIsQname ? null : (ownerOverride ?? r.owner), r.type, r.class, r.ttl, r.rdata);
+    return sigs.length;
+  }
+
+  /** Denial record i of a signed zone (its NSEC or NSEC3 RRset and RRSIGs) into the authority section. */
+  private writeEntry(tw: TemplateWriter, sec: ZoneDnssec, i: number): void {
+    const n = sec.node(i);
+    const type = sec.denialType;
+    // Its owner as it is, also when it is the template's Q0 (a wildcard's own NSEC).
+    tw.literalQ0 = true;
+    tw.ns += this.writeSet(tw, rrsetOf(n, type)!, false);
+    tw.ns += this.writeSigs(tw, n, type, false);
+    tw.literalQ0 = false;
+  }
+
+  /** The negative SOA and its RRSIGs (authority), at the negative SOA's TTL (as NSD sends them). */
+  private writeNegativeSoaDo(tw: TemplateWriter, zone: DnsZone): void {
+    const ttl = this.writeNegativeSoa(tw, zone);
+    for (const r of rrsigsOver(zone.apex, T.SOA)) {
+      tw.rr(zone.origin, r.type, r.class, ttl, r.rdata);
+      tw.ns++;
+    }
+  }
+
+  /**
+   * The closest provable encloser proof for `name` in an NSEC3 zone (RFC 5155 §7.2.1):
+   * the NSEC3 matching the closest ancestor that has one, and the one covering the next
+   * closer name. Returns the entries, in that order.
+   */
+  private closestProvable(sec: ZoneDnssec, name: Uint8Array): number[] {
+    let next = name;
+    for (let off = name[0]! + 1; off < name.length; off += name[off]! + 1) {
+      const anc = name.subarray(off);
+      const m = sec.match(anc);
+      if (m >= 0) {
+        const c = sec.coverIndex(next);
+        return c === m ? [m] : [m, c];
+      }
+      next = anc;
+    }
+    return [];
+  }
+
+  /** What proves that a name that exists has no RRset of the asked type (RFC 4035 §3.1.3.1, RFC 5155 §7.2.3): its entries. */
+  private nodataProof(sec: ZoneDnssec, n: DnsNode): number[] {
+    if (!sec.nsec3) {
+      const e = sec.entryAt(n);
+      return [e >= 0 ? e : sec.coverIndex(n.name)];
+    }
+    const m = sec.match(n.name);
+    if (m >= 0 && n.parent !== null && n.parent.wildcard === n) {
+      // A wildcard asked for by its own name: the NSEC3 of its parent too, as NSD sends (a wildcard NODATA's closest encloser).
+      const p = sec.match(n.parent.name);
+      return p >= 0 && p !== m ? [p, m] : [m];
+    }
+    return m >= 0 ? [m] : this.closestProvable(sec, n.name);
+  }
+
+  /** What proves that a cut has no DS (RFC 4035 §3.1.4, RFC 5155 §7.2.4 and §7.2.7 with opt-out). */
+  private noDsProof(sec: ZoneDnssec, cut: DnsNode): number[] {
+    if (!sec.nsec3) {
+      const e = sec.entryAt(cut);
+      return e >= 0 ? [e] : [];
+    }
+    const m = sec.match(cut.name);
+    return m >= 0 ? [m] : this.closestProvable(sec, cut.name);
+  }
+
+  /** NXDOMAIN proof entries known at build time for a name below `encloser` (NSEC: the wildcard's cover; NSEC3: the encloser's match, the wildcard's cover), and for a name known at build time its own cover too. */
+  private nxProof(sec: ZoneDnssec, encloser: DnsNode, name: Uint8Array | null): { before: number[]; after: number[] } {
+    const star = starOf(encloser.name);
+    if (!sec.nsec3) {
+      const wild = sec.coverIndex(star);
+      const own = name === null ? -1 : sec.coverIndex(name);
+      return { before: own >= 0 && own !== wild ? [own] : [], after: [wild] };
+    }
+    const ce = sec.match(encloser.name);
+    const wild = sec.coverIndex(star);
+    const before = ce >= 0 ? [ce] : [];
+    if (name !== null) {
+      // The next closer name: one label more than the encloser.
+      let nc = name;
+      for (let off = 0; off < name.length; off += name[off]! + 1) {
+        if (name.length - off === encloser.name.length) break;
+        nc = name.subarray(off);
+      }
+      const c = sec.coverIndex(nc);
+      if (!before.includes(c)) before.push(c);
+    }
+    return { before, after: before.includes(wild) ? [] : [wild] };
+  }
+
   /** Writes an RRset (of record objects); returns how many records. */
   private writeSet(tw: TemplateWriter, set: RRset, ownerIsQname: boolean, ownerOverride?: Uint8Array): number {
     const start = tw.len;
@@ -188,14 +321,16 @@ class Compiler {
   }
 
   /** The SOA for a negative answer: TTL = min(SOA TTL, MINIMUM) (RFC 2308 §3). */
-  private writeNegativeSoa(tw: TemplateWriter, zone: DnsZone): void {
+  private writeNegativeSoa(tw: TemplateWriter, zone: DnsZone): number {
     const soa = zone.soa;
     const rd = soa.rdata;
     const mEnd = nameLength(rd, 0);
     const rEnd = mEnd + nameLength(rd, mEnd);
     const minimum = ((rd[rEnd + 16]! << 24) | (rd[rEnd + 17]! << 16) | (rd[rEnd + 18]! << 8) | rd[rEnd + 19]!) >>> 0;
-    tw.rr(zone.origin, T.SOA, soa.class, Math.min(soa.ttl, minimum), soa.rdata);
+    const ttl = Math.min(soa.ttl, minimum);
+    tw.rr(zone.origin, T.SOA, soa.class, ttl, soa.rdata);
     tw.ns++;
+    return ttl;
   }
 
   private negative(zone: DnsZone, rcode: number): number {
@@ -205,10 +340,97 @@ class Compiler {
   }
 
   zones(): void {
+    const now = Math.floor(Date.now() / 1000);
     for (const z of this.m.zones) {
+      const sec = ZoneDnssec.of(this.m, z, this.m.warnings, now);
+      this.sec[z.index] = sec;
+      if (sec) this.denialRecords(sec);
       this.zoneNodata[z.index] = this.negative(z, RCODE_NOERROR);
+      if (sec) this.nodataWords[z.index] = this.wordsOf(this.zoneNodata[z.index]!);
       this.zoneNxdomain[z.index] = this.negative(z, RCODE_NXDOMAIN);
+      if (sec) this.nxdomainWords[z.index] = this.wordsOf(this.zoneNxdomain[z.index]!);
     }
+  }
+
+  /** A signed zone's NSEC or NSEC3 RRsets with their RRSIGs into DNS_DENIAL (layout.ts). */
+  private denialRecords(sec: ZoneDnssec): void {
+    sec.base = this.denial.length / D.DENIAL_WORDS;
+    const type = sec.denialType;
+    for (let i = 0; i < sec.entries.length; i++) {
+      const n = sec.node(i);
+      const recs: ZoneRecord[] = [...rrsetOf(n, type)!.records, ...rrsigsOver(n, type)];
+      const parts: Uint8Array[] = [];
+      recs.forEach((r, k) => {
+        const rr = Buffer.alloc((k > 0 ? 2 : 0) + 10 + r.rdata.length);
+        let p = 0;
+        if (k > 0) { rr[0] = 0xc0; p = 2; }
+        rr.writeUInt16BE(r.type, p);
+        rr.writeUInt16BE(r.class, p + 2);
+        rr.writeUInt32BE(r.ttl, p + 4);
+        rr.writeUInt16BE(r.rdata.length, p + 8);
+        rr.set(r.rdata, p + 10);
+        parts.push(rr);
+      });
+      const body = Buffer.concat(parts);
+      const key = sec.nsec3 ? sec.hashes[i]! : sec.keys[i]!;
+      const a = this.denial.record(D.DENIAL_WORDS);
+      this.denial.set(a + D.DEN_KEY_OFF, this.w.append(key));
+      this.denial.set(a + D.DEN_KEY_LEN, key.length);
+      this.denial.set(a + D.DEN_OWNER_OFF, this.w.append(n.name));
+      this.denial.set(a + D.DEN_BODY_OFF, this.w.append(body));
+      this.denial.set(a + D.DEN_BODY_LEN, body.length);
+      this.denial.set(a + D.DEN_OWNER_LEN_COUNT, (n.name.length << 16) | recs.length);
+    }
+  }
+
+  /** Entry i of a zone as a splice descriptor names it (its place in the zone's run of DNS_DENIAL: nothing to move when images are linked). */
+  private den(_sec: ZoneDnssec, i: number): number {
+    return i;
+  }
+
+  /** The kind of run-time denial record of a signed zone. */
+  private static spliceKind(sec: ZoneDnssec): number {
+    return sec.nsec3 ? D.SPLICE_NSEC3_NEXT_CLOSER : D.SPLICE_NSEC_COVER;
+  }
+
+  /**
+   * A template of a signed zone's name for DO, emitted right after its DO=0 form. In
+   * wildcard mode the run-time denial record goes at its end (RFC 4035 §3.1.3.3, RFC 5155
+   * §7.2.6: no closer name exists), unless it is one of `skip` (entries).
+   */
+  private emitDo(tw: TemplateWriter, sec: ZoneDnssec, rcode: number, aa: boolean, skip: number[] = []): number {
+    if (!this.wildMode) return this.emit(tw, rcode, aa);
+    // After the answer, or first when there is none (a NODATA: before the SOA, where NSD puts it).
+    const at = tw.an > 0 ? tw.len : 0;
+    return this.emitSplice(tw, rcode, aa, at, Compiler.spliceKind(sec), this.den(sec, skip[0] ?? -1), this.den(sec, skip[1] ?? -1));
+  }
+
+  /**
+   * The NODATA answer for a name (a qtype it has not): the zone's shared one, or in a
+   * signed zone a copy of it with a DO twin that proves the type absent.
+   */
+  private nodataFor(n: DnsNode): number {
+    const sec = this.sec[n.zone];
+    if (!sec) return this.zoneNodata[n.zone]!;
+    const zone = this.m.zones[n.zone]!;
+    const i = this.clone(this.nodataWords[n.zone]!, D.TPLF_DO_NEXT);
+    const tw = this.writer(this.wildMode ? n.name : n.name);
+    this.writeNegativeSoaDo(tw, zone);
+    let skip: number[] = [];
+    if (this.wildMode && sec.nsec3) {
+      // A wildcard NODATA (RFC 5155 §7.2.5): the closest encloser's NSEC3, the next closer's cover (at run time), the wildcard's NSEC3.
+      const ce = sec.match(n.parent!.name);
+      const wild = sec.match(n.name);
+      if (ce >= 0) this.writeEntry(tw, sec, ce);
+      if (wild >= 0 && wild !== ce) this.writeEntry(tw, sec, wild);
+      skip = [ce, wild];
+    } else {
+      const proof = this.nodataProof(sec, n);
+      for (const e of proof) this.writeEntry(tw, sec, e);
+      skip = proof;
+    }
+    this.emitDo(tw, sec, RCODE_NOERROR, true, skip);
+    return i;
   }
 
   /**
@@ -218,34 +440,105 @@ class Compiler {
    * name packs the referral as tightly as NSD does and the same glue fits.
    */
   referral(cut: DnsNode, q0: Uint8Array): number {
-    // The twin for IPv6 queries first (AAAA glue first), then the one for IPv4 that names it.
-    const twin = this.emit(this.referralBody(cut, q0, [T.AAAA, T.A]), RCODE_NOERROR, false);
-    return this.emit(this.referralBody(cut, q0, [T.A, T.AAAA]), RCODE_NOERROR, false, D.TPLF_V6_TWIN, 0, twin);
+    // The twin for IPv6 queries first (AAAA glue first), then the one for IPv4 that names
+    // it; in a signed zone each followed by its DO twin (the DS and its RRSIGs, or the
+    // proof that there is none), whose IPv6 twin is the IPv6 twin's DO twin.
+    const sec = this.sec[cut.zone] ?? null;
+    const doNext = sec ? D.TPLF_DO_NEXT : 0;
+    const twin = this.emit(this.referralBody(cut, q0, [T.AAAA, T.A], null), RCODE_NOERROR, false, doNext);
+    if (sec) this.emit(this.referralBody(cut, q0, [T.AAAA, T.A], sec), RCODE_NOERROR, false);
+    const t = this.emit(this.referralBody(cut, q0, [T.A, T.AAAA], null), RCODE_NOERROR, false, D.TPLF_V6_TWIN | doNext, 0, twin);
+    if (sec) this.emit(this.referralBody(cut, q0, [T.A, T.AAAA], sec), RCODE_NOERROR, false, D.TPLF_V6_TWIN, 0, twin + 1);
+    return t;
   }
 
-  private referralBody(cut: DnsNode, q0: Uint8Array, glueOrder: number[]): TemplateWriter {
+  private referralBody(cut: DnsNode, q0: Uint8Array, glueOrder: number[], sec: ZoneDnssec | null): TemplateWriter {
     const tw = this.writer(q0);
     const ns = rrsetOf(cut, T.NS)!;
     tw.ns += this.writeSet(tw, ns, false);
+    if (sec) {
+      // RFC 4035 §3.1.4: the DS and its RRSIGs, or the NSEC / NSEC3 that proves there is none.
+      const ds = rrsetOf(cut, T.DS);
+      if (ds) {
+        tw.ns += this.writeSet(tw, ds, false);
+        tw.ns += this.writeSigs(tw, cut, T.DS, false);
+      } else {
+        for (const e of this.noDsProof(sec, cut)) this.writeEntry(tw, sec, e);
+      }
+    }
     tw.startAdditional();
-    // Addresses of the name servers that live in this zone, by type in `glueOrder`, each in
-    // NS order (NSD's order, so that the same ones are left out when they do not fit).
-    const origin = this.m.zones[cut.zone]!.origin;
+    this.writeAddresses(tw, ns.records, cut.zone, glueOrder, sec);
+    return tw;
+  }
+
+  /**
+   * The additional section of an NS RRset: the addresses of the name servers that live in
+   * zone `zone`, by type in `glueOrder`, each in NS order (NSD's order, so that the same
+   * ones are left out when they do not fit); with `sec`, each address RRset of an
+   * authoritative name with its RRSIGs (glue below a cut has none).
+   */
+  private writeAddresses(tw: TemplateWriter, ns: ZoneRecord[], zone: number, glueOrder: number[], sec: ZoneDnssec | null): void {
+    const origin = this.m.zones[zone]!.origin;
     const servers: DnsNode[] = [];
-    for (const r of ns.records) {
+    for (const r of ns) {
       const target = rdataName(r.rdata);
       const n = endsWithName(target, origin) ? this.m.nodes.get(target) : undefined;
-      if (n && n.zone === cut.zone && !servers.includes(n)) servers.push(n);
+      if (n && n.zone === zone && !servers.includes(n)) servers.push(n);
     }
     for (const type of glueOrder) {
       for (const n of servers) {
         const set = rrsetOf(n, type);
         if (!set) continue;
         tw.ar += this.writeSet(tw, set, false);
+        if (sec && !n.cutAbove && !n.isCut) tw.ar += this.writeSigs(tw, n, type, false);
         tw.endAdditionalSet();
       }
     }
-    return tw;
+  }
+
+  /**
+   * The answer to qtype NS at a name with an NS RRset of its own (an apex): the RRset and,
+   * as NSD sends even with minimal-responses, the addresses of the name servers in the zone
+   * (AAAA first in the IPv6 twin); in a signed zone each with its DO twin.
+   */
+  private nsAnswer(n: DnsNode, i: number, j: number, q0: Uint8Array): number {
+    const sec = this.sec[n.zone] ?? null;
+    const recs = n.recs;
+    const ns = rrsetOf(n, T.NS)!.records;
+    const body = (glueOrder: number[], dnssec: boolean): TemplateWriter => {
+      const tw = this.writer(q0);
+      tw.an += this.writeRun(tw, recs, i, j, true);
+      if (dnssec) tw.an += this.writeSigs(tw, n, T.NS, true);
+      tw.startAdditional();
+      this.writeAddresses(tw, ns, n.zone, glueOrder, dnssec ? sec : null);
+      return tw;
+    };
+    const doNext = sec ? D.TPLF_DO_NEXT : 0;
+    const twin = this.emit(body([T.AAAA, T.A], false), RCODE_NOERROR, true, doNext);
+    if (sec) this.emit(body([T.AAAA, T.A], true), RCODE_NOERROR, true);
+    const t = this.emit(body([T.A, T.AAAA], false), RCODE_NOERROR, true, D.TPLF_V6_TWIN | doNext, 0, twin);
+    if (sec) this.emit(body([T.A, T.AAAA], true), RCODE_NOERROR, true, D.TPLF_V6_TWIN, 0, twin + 1);
+    return t;
+  }
+
+  /** The answer with the RRset of records i to j of a name (its DO twin after it in a signed zone); returns its template. */
+  private runTemplate(n: DnsNode, i: number, j: number, q0: Uint8Array): number {
+    const recs = n.recs;
+    const type = typeAt(recs, i);
+    if (type === T.NS && !this.wildMode) return this.nsAnswer(n, i, j, q0);
+    const sec = this.sec[n.zone] ?? null;
+    const tw = this.writer(q0);
+    tw.an += this.writeRun(tw, recs, i, j, true);
+    // In a signed zone each RRset but the RRSIGs themselves has a DO twin with its signatures (RFC 4035 §3.1.1).
+    const twin = sec !== null && (type !== T.RRSIG || this.wildMode);
+    const t = this.emit(tw, RCODE_NOERROR, true, twin ? D.TPLF_DO_NEXT : 0);
+    if (twin) {
+      const tw2 = this.writer(q0);
+      tw2.an += this.writeRun(tw2, recs, i, j, true);
+      if (type !== T.RRSIG) tw2.an += this.writeSigs(tw2, n, type, true);
+      this.emitDo(tw2, sec, RCODE_NOERROR, true);
+    }
+    return t;
   }
 
   /**
@@ -273,7 +566,10 @@ class Compiler {
    */
   private cnameTemplates(start: DnsNode, q0: Uint8Array): number {
     // Walk the chain once: the CNAME RRsets with the owners to write, and where it ends.
-    const chain: Array<{ set: RRset; owner: Uint8Array | null }> = [{ set: rrsetOf(start, T.CNAME)!, owner: null }];
+    const chain: Array<{ set: RRset; owner: Uint8Array | null; node: DnsNode }> = [{ set: rrsetOf(start, T.CNAME)!, owner: null, node: start }];
+    const sec = this.sec[start.zone] ?? null;
+    let nxTarget: Uint8Array | null = null;
+    let nxEncloser: DnsNode | null = null;
     const visited = new Set<DnsNode>([start]);
     let end: { node: DnsNode; owner: Uint8Array } | null = null;
     let endStatus: 'data' | 'nxdomain' | 'stop' = 'stop';
@@ -287,6 +583,8 @@ class Compiler {
         if (found.encloser !== null) {
           endStatus = 'nxdomain';
           endZone = this.m.zones[found.encloser.zone]!;
+          nxTarget = target;
+          nxEncloser = found.encloser;
         }
         break;
       }
@@ -296,7 +594,7 @@ class Compiler {
       const owner = found.wildcardFor ?? n.name;
       const cname = rrsetOf(n, T.CNAME);
       if (cname) {
-        chain.push({ set: cname, owner });
+        chain.push({ set: cname, owner, node: n });
         continue;
       }
       end = { node: n, owner };
@@ -304,35 +602,81 @@ class Compiler {
       endZone = this.m.zones[n.zone]!;
       break;
     }
-    const head = (): TemplateWriter => {
+    // In a signed zone every RRset of the chain is followed by its RRSIGs in the DO twins.
+    const head = (dnssec: boolean): TemplateWriter => {
       const tw = this.writer(q0);
-      for (const c of chain) tw.an += this.writeSet(tw, c.set, c.owner === null, c.owner ?? undefined);
+      for (const c of chain) {
+        tw.an += this.writeSet(tw, c.set, c.owner === null, c.owner ?? undefined);
+        if (dnssec) tw.an += this.writeSigs(tw, c.node, T.CNAME, c.owner === null, c.owner ?? undefined);
+      }
       return tw;
     };
+    const doNext = sec ? D.TPLF_DO_NEXT : 0;
     const base = this.pairTop;
     if (end) {
       const recs = end.node.recs;
       for (let i = end.node.recStart, stop = i + end.node.recCount; i < stop; ) {
         const j = runEnd(recs, i, stop);
-        const tw = head();
+        const tw = head(false);
         tw.an += this.writeRun(tw, recs, i, j, false, end.owner);
-        this.pushPair(typeAt(recs, i), this.emit(tw, RCODE_NOERROR, true));
+        this.pushPair(typeAt(recs, i), this.emit(tw, RCODE_NOERROR, true, doNext));
+        if (sec) {
+          const tw2 = head(true);
+          tw2.an += this.writeRun(tw2, recs, i, j, false, end.owner);
+          tw2.an += this.writeSigs(tw2, end.node, typeAt(recs, i), false, end.owner);
+          this.emitDo(tw2, sec, RCODE_NOERROR, true);
+        }
         i = j;
       }
     }
-    const tw = head();
-    let rcode = RCODE_NOERROR;
-    if (endStatus === 'data') this.writeNegativeSoa(tw, endZone);
-    else if (endStatus === 'nxdomain') { this.writeNegativeSoa(tw, endZone); rcode = RCODE_NXDOMAIN; }
-    const def = this.emit(tw, rcode, true);
+    const rcode = endStatus === 'nxdomain' ? RCODE_NXDOMAIN : RCODE_NOERROR;
+    const negativeEnd = (dnssec: boolean): TemplateWriter => {
+      const tw = head(dnssec);
+      if (endStatus === 'stop') return tw;
+      const endSec = dnssec ? this.sec[endZone.index] ?? null : null;
+      if (endSec === null) {
+        this.writeNegativeSoa(tw, endZone);
+        return tw;
+      }
+      // The last name's denial (RFC 4035 §3.1.3): NODATA at the end of the chain, or NXDOMAIN for its target.
+      this.writeNegativeSoaDo(tw, endZone);
+      if (endStatus === 'data') {
+        for (const e of this.nodataProof(endSec, end!.node)) this.writeEntry(tw, endSec, e);
+      } else {
+        const p = this.nxProof(endSec, nxEncloser!, nxTarget);
+        for (const e of [...p.before, ...p.after]) this.writeEntry(tw, endSec, e);
+      }
+      return tw;
+    };
+    const def = this.emit(negativeEnd(false), rcode, true, doNext);
+    if (sec) this.emitDo(negativeEnd(true), sec, rcode, true);
     // The CNAME itself answers qtype CNAME and ANY (RFC 8482: one RRset).
     const only = this.writer(q0);
     only.an += this.writeSet(only, chain[0]!.set, true);
-    const cnameOnly = this.emit(only, RCODE_NOERROR, true);
+    const cnameOnly = this.emit(only, RCODE_NOERROR, true, doNext);
+    if (sec) {
+      const only2 = this.writer(q0);
+      only2.an += this.writeSet(only2, chain[0]!.set, true);
+      only2.an += this.writeSigs(only2, start, T.CNAME, true);
+      this.emitDo(only2, sec, RCODE_NOERROR, true);
+    }
     this.dropPairs(base, T.CNAME);
     this.dropPairs(base, QTYPE_ANY);
     this.pushPair(T.CNAME, cnameOnly);
     this.pushPair(QTYPE_ANY, cnameOnly);
+    // What else the name holds (RRSIG, NSEC: RFC 2181 §10.1, RFC 4035 §2.5) answers its own
+    // qtype, as NSD looks for the qtype before it follows a CNAME.
+    const recs = start.recs;
+    for (let i = start.recStart, stop = i + start.recCount; i < stop; ) {
+      const j = runEnd(recs, i, stop);
+      const type = typeAt(recs, i);
+      if (type !== T.CNAME) {
+        const t = this.runTemplate(start, i, j, q0);
+        this.dropPairs(base, type);
+        this.pushPair(type, t);
+      }
+      i = j;
+    }
     return def;
   }
 
@@ -343,28 +687,101 @@ class Compiler {
    * appears last in the file (measured against NSD 4.6; see test/differential/nsd.test.ts).
    */
   private dataTemplates(n: DnsNode, q0: Uint8Array): number {
-    let preferred = -1;
-    let last = -1;
+    // ANY (NSD's answer_domain): the first of SOA, A, AAAA, MX, PTR; else the last RRset of
+    // another type; else the last DNSKEY, NSEC or (unsigned zone) RRSIG; never NSEC3.
+    let preferred = -1, last = -1, lastLow = -1;
     const recs = n.recs;
+    const signed = this.sec[n.zone] != null;
     for (let i = n.recStart, stop = i + n.recCount; i < stop; ) {
       const j = runEnd(recs, i, stop);
       const type = typeAt(recs, i);
-      const tw = this.writer(q0);
-      tw.an += this.writeRun(tw, recs, i, j, true);
+      const t = this.runTemplate(n, i, j, q0);
       i = j;
-      const t = this.emit(tw, RCODE_NOERROR, true);
       this.pushPair(type, t);
-      if (preferred < 0 && ANY_PREFERRED.has(type)) preferred = t;
-      last = t;
+      if (type === T.NSEC3) continue;
+      if (type === T.DNSKEY || type === T.NSEC || type === T.RRSIG) {
+        if (type !== T.RRSIG || !signed) lastLow = t;
+      } else if (preferred < 0 && ANY_PREFERRED.has(type)) {
+        preferred = t;
+      } else {
+        last = t;
+      }
     }
-    const any = preferred >= 0 ? preferred : last;
+    const any = preferred >= 0 ? preferred : last >= 0 ? last : lastLow;
     if (any >= 0) this.pushPair(QTYPE_ANY, any);
-    return this.zoneNodata[n.zone]!;
+    return this.nodataFor(n);
+  }
+
+  /**
+   * The answer to qtype DS at a cut, from the parent zone `pz` (RFC 4035 §3.1.4.1): its DS
+   * RRset, or its NODATA; `cut` is the parent's own name there (with the DS's RRSIGs, or
+   * the NSEC that proves there is no DS).
+   */
+  private dsAnswer(n: DnsNode, ds: RRset | null, pz: number, cut: DnsNode): number {
+    const sec = this.sec[pz] ?? null;
+    if (ds) {
+      const tw = this.writer(n.name);
+      tw.an += this.writeSet(tw, ds, true);
+      const t = this.emit(tw, RCODE_NOERROR, true, sec ? D.TPLF_DO_NEXT : 0);
+      if (sec) {
+        const tw2 = this.writer(n.name);
+        tw2.an += this.writeSet(tw2, ds, true);
+        tw2.an += this.writeSigs(tw2, cut, T.DS, true);
+        this.emit(tw2, RCODE_NOERROR, true);
+      }
+      return t;
+    }
+    if (!sec) return this.zoneNodata[pz]!;
+    const t = this.clone(this.nodataWords[pz]!, D.TPLF_DO_NEXT);
+    const tw = this.writer(n.name);
+    this.writeNegativeSoaDo(tw, this.m.zones[pz]!);
+    for (const e of this.noDsProof(sec, cut)) this.writeEntry(tw, sec, e);
+    this.emit(tw, RCODE_NOERROR, true);
+    return t;
+  }
+
+  /**
+   * The NXDOMAIN for names below n that do not exist: the zone's shared one, or in a
+   * signed zone a copy with a DO twin holding the proof (RFC 4035 §3.1.3.2, RFC 5155
+   * §7.2.2): what is known here (NSEC: the wildcard's cover; NSEC3: the closest
+   * encloser's NSEC3, the wildcard's cover) and, at run time, the record covering the
+   * query name (NSEC) or its next closer name (NSEC3), in between.
+   */
+  private nxdomainBelow(n: DnsNode, hashed = false): number {
+    const sec = this.sec[n.zone];
+    if (!sec) return this.zoneNxdomain[n.zone]!;
+    const t = this.clone(this.nxdomainWords[n.zone]!, D.TPLF_DO_NEXT);
+    const tw = this.writer(starOf(n.name));
+    // NSD's order: the run-time record first, then the encloser's and the wildcard's, then
+    // the SOA. Below a hashed owner (taken as the encloser), NSD has no wildcard cover.
+    const p = this.nxProof(sec, n, null);
+    const skip = hashed ? [] : [...p.before, ...p.after];
+    for (const e of skip) this.writeEntry(tw, sec, e);
+    this.writeNegativeSoaDo(tw, this.m.zones[n.zone]!);
+    this.emitSplice(tw, RCODE_NXDOMAIN, true, 0, Compiler.spliceKind(sec), this.den(sec, skip[0] ?? -1), this.den(sec, skip[1] ?? -1));
+    return t;
+  }
+
+  /**
+   * A name of an NSEC3 zone that holds only NSEC3 records (a hashed owner) does not exist
+   * for queries (as NSD answers: RFC 5155 §7.2.8 asks for NXDOMAIN at them): NXDOMAIN,
+   * with the whole proof known here (the apex is the closest encloser, the name itself
+   * the next closer), for the name and everything below it.
+   */
+  private hashedName(n: DnsNode, sec: ZoneDnssec): number {
+    const zone = this.m.zones[n.zone]!;
+    const t = this.clone(this.nxdomainWords[n.zone]!, D.TPLF_DO_NEXT);
+    const tw = this.writer(n.name);
+    const p = this.nxProof(sec, zone.apex, n.name);
+    for (const e of [...p.before.slice(1), ...p.before.slice(0, 1), ...p.after]) this.writeEntry(tw, sec, e);
+    this.writeNegativeSoaDo(tw, zone);
+    this.emit(tw, RCODE_NXDOMAIN, true);
+    return t;
   }
 
   /** Templates for a name: its (qtype, template) pairs pushed on the pair stack; returns the default. */
   private templatesFor(n: DnsNode, q0: Uint8Array): number {
-    if (n.recCount === 0) return this.zoneNodata[n.zone]!;
+    if (n.recCount === 0) return this.nodataFor(n);
     if (hasType(n, T.CNAME)) return this.cnameTemplates(n, q0);
     return this.dataTemplates(n, q0);
   }
@@ -374,7 +791,13 @@ class Compiler {
     let t = this.wildOf.get(wild);
     if (t) return t;
     const base = this.pairTop;
-    const def = this.templatesFor(wild, wild.name);
+    this.wildMode = this.sec[wild.zone] != null;
+    let def: number;
+    try {
+      def = this.templatesFor(wild, wild.name);
+    } finally {
+      this.wildMode = false;
+    }
     t = [];
     for (let i = base; i < this.pairTop; i++) t.push(this.pairType[i]!, this.pairTpl[i]!);
     t.push(-1, def);
@@ -386,11 +809,19 @@ class Compiler {
   private dname(n: DnsNode): number {
     const set = rrsetOf(n, T.DNAME)!;
     const r = set.records[0]!;
-    const tw = this.writer(starOf(n.name));
-    tw.rr(r.owner, r.type, r.class, r.ttl, r.rdata);
-    tw.an++;
-    const targetAt = tw.len - r.rdata.length;
-    return this.emit(tw, RCODE_NOERROR, true, D.TPLF_DNAME, targetAt, r.ttl);
+    const sec = this.sec[n.zone];
+    const make = (dnssec: boolean): number => {
+      const tw = this.writer(starOf(n.name));
+      tw.rr(r.owner, r.type, r.class, r.ttl, r.rdata);
+      tw.an++;
+      const targetAt = tw.len - r.rdata.length;
+      // The DNAME's RRSIGs follow it; the CNAME synthesized after them is unsigned (RFC 6672 §5.3.1).
+      if (dnssec) tw.an += this.writeSigs(tw, n, T.DNAME, false);
+      return this.emit(tw, RCODE_NOERROR, true, D.TPLF_DNAME | (sec && !dnssec ? D.TPLF_DO_NEXT : 0), targetAt, r.ttl);
+    };
+    const t = make(false);
+    if (sec) make(true);
+    return t;
   }
 
   // The (qtype, template) pairs of the name being compiled: a stack in typed arrays (not an
@@ -496,22 +927,22 @@ class Compiler {
       let descTpl = 0;
       let wildAt = 0, wildCount = 0;
       const cut = n.cutAbove ?? (n.isCut ? n : null);
-      if (cut) {
+      const sec = this.sec[zone];
+      if (sec?.nsec3 && !n.isApex && !cut && isHashedOnly(n)) {
+        exactDefault = this.hashedName(n, sec);
+        // Below it, NSD takes the hashed name as the closest encloser.
+        descTpl = this.nxdomainBelow(n, true);
+        descKind = D.DESC_NXDOMAIN;
+        flags &= ~D.NAME_FLAG_DATA;
+      } else if (cut) {
         exactDefault = this.referral(cut, n.name);
         if (n.isCut && !n.cutAbove) {
           // DS is answered from this (the parent) side of the cut (RFC 4035 §3.1.4.1).
-          const ds = rrsetOf(n, T.DS);
-          if (ds) {
-            const tw = this.writer(n.name);
-            tw.an += this.writeSet(tw, ds, true);
-            this.pushPair(T.DS, this.emit(tw, RCODE_NOERROR, true));
-          } else {
-            this.pushPair(T.DS, this.zoneNodata[zone]!);
-          }
+          this.pushPair(T.DS, this.dsAnswer(n, rrsetOf(n, T.DS) ?? null, zone, n));
         }
         descKind = D.DESC_REFERRAL;
         descTpl = this.referral(cut, starOf(n.name));
-      } else if (n.parent?.wildcard === n) {
+      } else if (n.parent?.wildcard === n && !this.sec[zone]) {
         // A wildcard asked for by its own name: its synthesized templates serve as they are.
         const wt = this.wildcardTemplates(n);
         for (let k = 0; k < wt.length - 2; k += 2) this.pushPair(wt[k]!, wt[k + 1]!);
@@ -519,16 +950,10 @@ class Compiler {
       } else {
         exactDefault = this.templatesFor(n, n.name);
       }
-      if (!cut) {
+      if (!cut && descKind !== D.DESC_NXDOMAIN) {
         if (n.parentDs !== undefined) {
           // The apex of a served child: its DS comes from the served parent.
-          const pz = n.parentZone;
-          let dsTpl = this.zoneNodata[pz]!;
-          if (n.parentDs) {
-            const tw = this.writer(n.name);
-            tw.an += this.writeSet(tw, n.parentDs, true);
-            dsTpl = this.emit(tw, RCODE_NOERROR, true);
-          }
+          const dsTpl = this.dsAnswer(n, n.parentDs, n.parentZone, n.parentCut!);
           this.dropPairs(base, T.DS);
           this.pushPair(T.DS, dsTpl);
         }
@@ -546,7 +971,7 @@ class Compiler {
           wildAt = this.typesAt;
         } else {
           descKind = D.DESC_NXDOMAIN;
-          descTpl = this.zoneNxdomain[zone]!;
+          descTpl = this.nxdomainBelow(n);
         }
       }
       const typesCount = this.pushTypes(base);
@@ -577,6 +1002,20 @@ class Compiler {
       zones.set(a + D.ZONE_ORIGIN_OFF, this.w.append(key));
       zones.set(a + D.ZONE_ORIGIN_LEN, key.length);
       zones.set(a + D.ZONE_NAME, nodes.indexOf(z.apex));
+      const sec = this.sec[z.index];
+      if (sec) {
+        zones.set(a + D.ZONE_FLAGS, sec.nsec3 ? D.ZONE_FLAG_NSEC3 : D.ZONE_FLAG_NSEC);
+        zones.set(a + D.ZONE_DENIAL_AT, sec.base);
+        zones.set(a + D.ZONE_DENIAL_COUNT, sec.entries.length);
+        if (sec.nsec3) {
+          const p = Buffer.alloc(4 + sec.nsec3.salt.length);
+          p[0] = sec.nsec3.algorithm;
+          p.writeUInt16LE(sec.nsec3.iterations, 1);
+          p[3] = sec.nsec3.salt.length;
+          p.set(sec.nsec3.salt, 4);
+          zones.set(a + D.ZONE_NSEC3, this.w.append(p));
+        }
+      }
     }
     return [
       [SectionId.DNS_ZONES, zones.view()],
@@ -584,8 +1023,22 @@ class Compiler {
       [SectionId.DNS_NAME_HASH, hash],
       [SectionId.DNS_RRSETS, this.typemap],
       [SectionId.DNS_ANSWERS, this.templates],
+      [SectionId.DNS_DENIAL, this.denial.view()],
     ];
   }
+}
+
+/** Does the name hold NSEC3 records and their RRSIGs only (an NSEC3 chain's owner)? */
+function isHashedOnly(n: DnsNode): boolean {
+  if (n.recCount === 0 || n.wildcard) return false;
+  const recs = n.recs;
+  let nsec3 = false;
+  for (let i = n.recStart, end = i + n.recCount; i < end; i++) {
+    const t = recs.store.type[recs.order[i]!]!;
+    if (t === T.NSEC3) nsec3 = true;
+    else if (t !== T.RRSIG) return false;
+  }
+  return nsec3;
 }
 
 /** Compiles zones into the image's BLOB (which must be open); returns the tables to write after it. */

@@ -7,6 +7,9 @@
 //                  wire name (hashBytesFolded), size a power of two
 //   DNS_RRSETS     (qtype, template) pairs, per name, sorted by qtype  TYPEMAP_WORDS
 //   DNS_ANSWERS    one record per answer template                 TEMPLATE_WORDS
+//   DNS_DENIAL     per signed zone, its NSEC (canonical order) or NSEC3 (hash order)
+//                  RRsets with their RRSIGs, searched at run time for a name the zone
+//                  does not have                                   DENIAL_WORDS
 //
 // An answer template is a response without its header and question: the answer,
 // authority and additional sections, names compressed, written for a reference question
@@ -25,7 +28,7 @@
 // Q0's length). Each template lists all its pointers, which is also what lets a DNAME's
 // target answer be appended after the synthesized CNAME (RFC 6672 §3.2).
 
-export const ZONE_WORDS = 6;
+export const ZONE_WORDS = 8;
 export const ZONE_ORIGIN_OFF = 0; // lower-cased wire name, BLOB bytes
 export const ZONE_ORIGIN_LEN = 1;
 export const ZONE_NAME = 2; // the apex's name record
@@ -35,6 +38,15 @@ export const ZONE_FLAGS = 3;
 export const ZONE_FLAG_SECONDARY = 1;
 /** Every query under the zone is answered SERVFAIL: a secondary not yet transferred, or past its SOA expire (RFC 1035 §3.3.13). */
 export const ZONE_FLAG_SERVFAIL = 2;
+/** A signed zone whose denials are NSEC (RFC 4035 §3.1.3): DNS_DENIAL keyed by lower-cased owner, canonical order (RFC 4034 §6.1). */
+export const ZONE_FLAG_NSEC = 4;
+/** A signed zone whose denials are NSEC3 (RFC 5155 §7.2): DNS_DENIAL keyed by the raw owner hash; ZONE_NSEC3 holds the parameters. */
+export const ZONE_FLAG_NSEC3 = 8;
+/** The zone's run of DNS_DENIAL records (signed zones). */
+export const ZONE_DENIAL_AT = 4;
+export const ZONE_DENIAL_COUNT = 5;
+/** NSEC3: BLOB offset of the hash parameters: u8 algorithm, u16 LE iterations, u8 salt length, the salt. */
+export const ZONE_NSEC3 = 6;
 
 export const NAME_WORDS = 12;
 export const NAME_KEY_OFF = 0; // lower-cased wire name, BLOB bytes
@@ -106,6 +118,38 @@ export const TPLF_DNAME = 0x400;
 /** A referral with a twin in TPL_EXTRA for queries that came over IPv6: the same records
  * with the AAAA glue before the A glue (NSD orders glue by the query's transport). */
 export const TPLF_V6_TWIN = 0x800;
+
+/**
+ * The template that follows this one (index + 1) is its twin for queries with the DO bit
+ * (RFC 3225): the same answer with the RRSIGs and denial records of a signed zone. The
+ * DO twin may have an IPv6 twin of its own (TPLF_V6_TWIN), which is the DO twin's.
+ */
+export const TPLF_DO_NEXT = 0x1000;
+/**
+ * A denial record found at run time goes into this template (a wildcard answer, an
+ * NXDOMAIN or a wildcard NODATA of a signed zone): TPL_EXTRA is the BLOB offset of its
+ * splice descriptor (SPLICE_*).
+ */
+export const TPLF_SPLICE = 0x2000;
+
+/** Splice descriptor, in the BLOB: u16 LE where (relative to the template), u8 kind, u8 0, then two u32 LE entries already in the template, as places in the zone's run of DNS_DENIAL + 1 (0: none). */
+export const SPLICE_LEN = 12;
+/** The NSEC that covers the query name (RFC 4035 §3.1.3.2). */
+export const SPLICE_NSEC_COVER = 1;
+/** The NSEC3 that covers the next closer name (RFC 5155 §7.2.1). */
+export const SPLICE_NSEC3_NEXT_CLOSER = 2;
+
+export const DENIAL_WORDS = 6;
+/** NSEC: the lower-cased owner; NSEC3: the owner's hash, raw (base32hex order is byte order). */
+export const DEN_KEY_OFF = 0;
+export const DEN_KEY_LEN = 1;
+/** The owner as written (wire, case kept). */
+export const DEN_OWNER_OFF = 2;
+/** The records after the owner: the first from its TYPE on, every later one a 2-byte pointer (to the owner, set at run time) then TYPE on. */
+export const DEN_BODY_OFF = 3;
+export const DEN_BODY_LEN = 4;
+/** owner length << 16 | record count. */
+export const DEN_OWNER_LEN_COUNT = 5;
 
 /** EDNS(0): the UDP payload size the appliance offers and honours at most (DNS flag day 2020). */
 export const EDNS_UDP_SIZE = 1232;

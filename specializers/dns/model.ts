@@ -12,7 +12,7 @@ import { UsageError } from '../../basics/errors.js';
 import { collectGarbage } from '../../basics/gc.js';
 import { hashBytesFolded } from '../image/hash.js';
 import { T } from './rr-types.js';
-import { checkZone, refuseSigned, parseZoneFile, nameToText, type ParsedZone, type ZoneRecord } from './zone.js';
+import { checkZone, parseZoneFile, nameToText, type ParsedZone, type ZoneRecord } from './zone.js';
 import { RecordStore } from './record-store.js';
 
 export interface ZoneSpec {
@@ -58,6 +58,8 @@ export interface DnsNode {
   parentDs: RRset | null | undefined;
   /** The parent zone's index, when parentDs is defined (for its NODATA). */
   parentZone: number;
+  /** The parent zone's own name for this apex (its cut: DS, NSEC and their RRSIGs), when parentDs is defined. */
+  parentCut: DnsNode | null;
 }
 
 export interface DnsZone {
@@ -71,6 +73,13 @@ export interface DnsZone {
   soa: ZoneRecord;
   recordCount: number;
   nameCount: number;
+  /**
+   * Every name of the zone's own tree, those a served child answers for included (the
+   * parent's cut at a child's apex): a signed zone's chain runs through them. Kept only
+   * for a zone that holds RRSIGs (the first zone's array is the model's, which later zones
+   * add to: filter by zone); null otherwise.
+   */
+  own: DnsNode[] | null;
 }
 
 export interface DnsModel {
@@ -212,6 +221,7 @@ interface NodeExtra {
   cutAbove: DnsNode | null;
   parentDs: RRset | null | undefined;
   parentZone: number;
+  parentCut: DnsNode | null;
 }
 
 const NODE_APEX = 1;
@@ -239,7 +249,7 @@ class Node implements DnsNode {
   set isCut(v: boolean) { this.flags = v ? this.flags | NODE_CUT : this.flags & ~NODE_CUT; }
 
   private more(): NodeExtra {
-    return (this.extra ??= { wildcard: null, cutAbove: null, parentDs: undefined, parentZone: -1 });
+    return (this.extra ??= { wildcard: null, cutAbove: null, parentDs: undefined, parentZone: -1, parentCut: null });
   }
 
   get wildcard(): DnsNode | null { return this.extra === null ? null : this.extra.wildcard; }
@@ -250,6 +260,8 @@ class Node implements DnsNode {
   set parentDs(v: RRset | null | undefined) { this.more().parentDs = v; }
   get parentZone(): number { return this.extra === null ? -1 : this.extra.parentZone; }
   set parentZone(v: number) { this.more().parentZone = v; }
+  get parentCut(): DnsNode | null { return this.extra === null ? null : this.extra.parentCut; }
+  set parentCut(v: DnsNode | null) { this.more().parentCut = v; }
 }
 
 /** The records i to j (one RRset) as an RRset of record objects. */
@@ -374,7 +386,6 @@ export function loadZones(specs: ZoneSpec[]): { parsed: ParsedZone[]; warnings: 
     const z = checkZone(p);
     p = null; // its store, when the checker dropped duplicates and made a new one
     collectAfterPhase(z.store.length);
-    refuseSigned(z);
     for (const w of z.warnings) warnings.push(w);
     parsed.push(z);
   }
@@ -388,7 +399,7 @@ export function buildModel(parsed: ParsedZone[], warnings: string[] = []): DnsMo
   const order = parsed.map((z, i) => ({ z, i })).sort((a, b) => a.z.origin.length - b.z.origin.length);
   const origins = parsed.map((z) => z.origin);
   let nodes: NameIndex | null = null;
-  const pendingDs: Array<{ apex: Uint8Array; ds: RRset | null; zone: number }> = [];
+  const pendingDs: Array<{ apex: Uint8Array; ds: RRset | null; zone: number; cut: DnsNode }> = [];
   /** The most specific served origin the name is in (or at). */
   const zoneOf = (name: Uint8Array): Uint8Array | undefined => {
     let best: Uint8Array | undefined;
@@ -407,7 +418,7 @@ export function buildModel(parsed: ParsedZone[], warnings: string[] = []): DnsMo
     while (soaAt < st.length && st.type[soaAt] !== T.SOA) soaAt++;
     if (soaAt === st.length) throw new UsageError(`zone ${text} (${z.file}) has no SOA record: check it with checkZone first`);
     const soa = st.record(soaAt);
-    const zone: DnsZone = { index, origin: z.origin, originKey, originText: text, file: z.file, apex: null as unknown as DnsNode, soa, recordCount: 0, nameCount: 0 };
+    const zone: DnsZone = { index, origin: z.origin, originKey, originText: text, file: z.file, apex: null as unknown as DnsNode, soa, recordCount: 0, nameCount: 0, own: null };
     zones.push(zone);
 
     const own = new NameIndex(st.length);
@@ -475,6 +486,7 @@ export function buildModel(parsed: ParsedZone[], warnings: string[] = []): DnsMo
       }
     }
     zone.apex = apex;
+    if (st.type.includes(T.RRSIG)) zone.own = list;
 
     // Only a zone with a served child below it has names another zone answers for.
     let hasChild = false;
@@ -491,7 +503,7 @@ export function buildModel(parsed: ParsedZone[], warnings: string[] = []): DnsMo
       const owner = hasChild ? zoneOf(n.name) : z.origin;
       if (owner !== z.origin) {
         // At or below a served child's apex: only the parent-side DS at the apex is kept.
-        if (owner !== undefined && owner.length === n.name.length) pendingDs.push({ apex: n.name, ds: rrsetOf(n, T.DS) ?? null, zone: index });
+        if (owner !== undefined && owner.length === n.name.length) pendingDs.push({ apex: n.name, ds: rrsetOf(n, T.DS) ?? null, zone: index, cut: n });
         continue;
       }
       nodes.add(n, own.hashAt(i));
@@ -499,10 +511,11 @@ export function buildModel(parsed: ParsedZone[], warnings: string[] = []): DnsMo
     }
   }
   nodes ??= new NameIndex();
-  for (const { apex: name, ds, zone } of pendingDs) {
+  for (const { apex: name, ds, zone, cut } of pendingDs) {
     const apex = nodes.get(name)!;
     apex.parentDs = ds;
     apex.parentZone = zone;
+    apex.parentCut = cut;
   }
   return { zones, nodes, warnings };
 }

@@ -68,6 +68,12 @@ export class TemplateWriter {
   /** End offset and record count after each RRset of the additional section: pairs in arSets[0, 2 × arSetCount). */
   arSets = new Int32Array(64);
   arSetCount = 0;
+  /**
+   * Names equal to Q0 are not written as the pointer to offset 12 (which names whatever
+   * the query name is): for records whose owner is Q0 itself, a wildcard's NSEC in its
+   * NODATA proof (RFC 4035 §3.1.3.4), where the owner must stay "*".
+   */
+  literalQ0 = false;
   /** Absolute offset where the template starts in a response for Q0. */
   private base = 0;
   // Names already in the message: absolute offset, and the bytes (in `src` at `srcOff`).
@@ -91,6 +97,7 @@ export class TemplateWriter {
     this.pointerCount = 0;
     this.arSetCount = 0;
     this.regCount = 0;
+    this.literalQ0 = false;
     this.base = QNAME_AT + q0.length + 4;
     for (let off = 0; q0[off] !== 0; off += q0[off]! + 1) this.register(QNAME_AT + off, q0, off, q0.length - off);
     return this;
@@ -146,7 +153,7 @@ export class TemplateWriter {
   /** Where a name equal (case-insensitively) to src[off..] already is, or -1. */
   private find(src: Uint8Array, off: number, len: number): number {
     for (let r = 0; r < this.regCount; r++) {
-      if (this.regLen[r] !== len) continue;
+      if (this.regLen[r] !== len || (this.literalQ0 && this.regAt[r] === QNAME_AT)) continue;
       const s = this.regSrc[r]!, so = this.regSrcOff[r]!;
       let i = 0;
       while (i < len && lower(s[so + i]!) === lower(src[off + i]!)) i++;

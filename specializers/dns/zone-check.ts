@@ -11,13 +11,12 @@
 // ids, then each group is sorted by type and canonical RDATA, which makes duplicates
 // adjacent. Linear in the zone but for the per-group sorts.
 
-import { BuildInputError } from '../../basics/errors.js';
 import { NameTable, isSubdomain, lowerNameInPlace, nameToText, wireNameLength } from './dns-name.js';
 import { rdataToText } from './rdata-text.js';
 import { CLASS_IN, F, T, classToText, layoutOf, typeToText } from './rr-types.js';
 import { ProblemList, where } from './zone-errors.js';
 import { parsedZone, type ParsedZone } from './zone-parser.js';
-import type { RecordStore, ZoneRecord } from './record-store.js';
+import type { RecordStore } from './record-store.js';
 
 const MAX_DUPLICATE_WARNINGS = 100;
 
@@ -233,9 +232,12 @@ export function checkZone(z: ParsedZone): ParsedZone {
   return parsedZone(z.origin, z.file, duplicates === 0 ? st : st.keep(dropped), warnings);
 }
 
-/** RFC 2181 §5.2: warn when an RRset's TTLs differ, naming the TTL of its first record. */
+/**
+ * RFC 2181 §5.2: warn when an RRset's TTLs differ, naming the TTL of its first record.
+ * Not RRSIGs: each has the TTL of the RRset it covers (RFC 4034 §3), so those at one name differ.
+ */
 function ttlCheck(st: RecordStore, group: number[], s: number, e: number, dropped: Uint8Array, warnings: string[]): void {
-  if (e - s < 2) return;
+  if (e - s < 2 || st.type[group[s]!] === T.RRSIG) return;
   let first = -1;
   for (let g = s; g < e; g++) {
     const k = group[g]!;
@@ -332,24 +334,4 @@ function checkGlue(z: Below, cutIds: number[]): void {
       }
     }
   }
-}
-
-/**
- * Refuses a DNSSEC-signed zone (RRSIG, NSEC or NSEC3 present): serving one is not built
- * yet, and served without its signatures and denial proofs it would fail validation.
- */
-export function refuseSigned(z: ParsedZone): void {
-  const found = new Map<number, ZoneRecord>();
-  const st = z.store;
-  for (let k = 0; k < st.length; k++) {
-    const t = st.type[k]!;
-    if ((t === T.RRSIG || t === T.NSEC || t === T.NSEC3) && !found.has(t)) found.set(t, st.record(k));
-  }
-  if (found.size === 0) return;
-  const first = [...found.values()].sort((a, b) => a.line - b.line)[0]!;
-  const list = [...found.values()].map((r) => `${typeToText(r.type)} at ${where(r.file, r.line)}`).join(', ');
-  throw new BuildInputError('APPL_ERR_ZONE_SIGNED', first.file, first.line,
-    `zone ${nameToText(z.origin)} is DNSSEC-signed (${list}), and serving signed zones is not built yet: ` +
-    'served without its signatures and denial-of-existence proofs it would fail validation at every validating resolver. ' +
-    'Build from the unsigned zone file (the input to your signer) and remove the DS record for it from the parent zone, or wait for signed-zone support.');
 }

@@ -7,7 +7,7 @@
 //   rdata-text.ts   RDATA wire → text, same layouts
 //   zone-check.ts   nsd-checkzone's checks, duplicates, the signed-zone refusal
 //
-// Build order: parseZoneFile → checkZone → refuseSigned. Each throws a BuildInputError
+// Build order: parseZoneFile → checkZone (then, for a signed zone, dnssec.ts's chain checks). Each throws a BuildInputError
 // (ZoneErrors, listing every problem with file and line) and writes nothing. Parse errors
 // stop before the checks: a zone with both is reported in two rounds.
 //
@@ -41,7 +41,7 @@ export {
   parseZoneFile, parseZoneText, DEFAULT_TTL, MAX_INCLUDE_DEPTH, MAX_ZONE_BYTES,
   type ZoneRecord, type ParsedZone, type ParseOptions, type ParseTextOptions,
 } from './zone-parser.js';
-export { checkZone, refuseSigned, canonicalRdata } from './zone-check.js';
+export { checkZone, canonicalRdata } from './zone-check.js';
 export { ZoneErrors, type ZoneProblem } from './zone-errors.js';
 export {
   nameToWire, nameToText, namesEqual, isSubdomain, lowerName, wireNameLength, labelCount, MAX_NAME_LEN, MAX_LABEL_LEN,

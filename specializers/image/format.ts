@@ -55,7 +55,7 @@ import { fileKind, readRegularFile } from '../regular-file.js';
 import type { SpillFile, SpillingU32Builder } from './u32-builder.js';
 
 export const MAGIC = Uint8Array.of(0x41, 0x50, 0x50, 0x4c, 0x49, 0x4d, 0x47, 0x1a); // "APPLIMG\x1a"
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 export const HEADER_LEN = 96;
 export const SECTION_ENTRY_LEN = 32;
 const ALIGN = 8;
@@ -78,13 +78,14 @@ export const enum SectionId {
   DNS_NAME_HASH = 34,
   DNS_ANSWERS = 35,
   DNS_RRSETS = 36,
+  DNS_DENIAL = 37,
 }
 
 export const SECTION_NAMES: Record<number, string> = {
   1: 'META', 2: 'BLOB',
   16: 'HTTP_SITES', 17: 'HTTP_ROUTES', 18: 'HTTP_VARIANTS', 19: 'HTTP_RESPONSES',
   20: 'HTTP_SEGMENTS', 21: 'HTTP_ROUTE_HASH', 22: 'HTTP_SPECIAL',
-  32: 'DNS_ZONES', 33: 'DNS_NAMES', 34: 'DNS_NAME_HASH', 35: 'DNS_ANSWERS', 36: 'DNS_RRSETS',
+  32: 'DNS_ZONES', 33: 'DNS_NAMES', 34: 'DNS_NAME_HASH', 35: 'DNS_ANSWERS', 36: 'DNS_RRSETS', 37: 'DNS_DENIAL',
 };
 
 export interface SectionInfo { id: number; offset: number; length: number }

@@ -115,11 +115,12 @@ export function linkImages(req: LinkRequest): { size: number; hash: string } {
   }
 }
 
-interface DnsWords { zones: Uint32Array; names: Uint32Array; typemap: Uint32Array; templates: Uint32Array }
+interface DnsWords { zones: Uint32Array; names: Uint32Array; typemap: Uint32Array; templates: Uint32Array; denial: Uint32Array }
 
 function dnsWords(img: Image | null): DnsWords {
   const get = (id: number): Uint32Array => (img ? sectionWords(img, id) : new Uint32Array(0));
-  return { zones: get(SectionId.DNS_ZONES), names: get(SectionId.DNS_NAMES), typemap: get(SectionId.DNS_RRSETS), templates: get(SectionId.DNS_ANSWERS) };
+  const denial = img && img.sections.has(SectionId.DNS_DENIAL) ? sectionWords(img, SectionId.DNS_DENIAL) : new Uint32Array(0);
+  return { zones: get(SectionId.DNS_ZONES), names: get(SectionId.DNS_NAMES), typemap: get(SectionId.DNS_RRSETS), templates: get(SectionId.DNS_ANSWERS), denial };
 }
 
 function linkDns(base: Image | null, add: Image | null, delta: number, servfail: ReadonlySet<string>): Array<[number, Uint32Array]> | null {
@@ -129,13 +130,23 @@ function linkDns(base: Image | null, add: Image | null, delta: number, servfail:
   const nameBase = a.names.length / D.NAME_WORDS;
   const pairBase = a.typemap.length / D.TYPEMAP_WORDS;
   const tplBase = a.templates.length / D.TEMPLATE_WORDS;
+  const denBase = a.denial.length / D.DENIAL_WORDS;
 
   const zones = concat(a.zones, b.zones);
   const origins = add ? zoneOrigins(add) : [];
   for (let i = 0, z = zoneBase * D.ZONE_WORDS; z < zones.length; i++, z += D.ZONE_WORDS) {
     zones[z + D.ZONE_ORIGIN_OFF]! += delta;
     zones[z + D.ZONE_NAME]! += nameBase;
-    zones[z + D.ZONE_FLAGS] = D.ZONE_FLAG_SECONDARY | (servfail.has(origins[i]!) ? D.ZONE_FLAG_SERVFAIL : 0);
+    const signed = zones[z + D.ZONE_FLAGS]! & (D.ZONE_FLAG_NSEC | D.ZONE_FLAG_NSEC3);
+    zones[z + D.ZONE_FLAGS] = signed | D.ZONE_FLAG_SECONDARY | (servfail.has(origins[i]!) ? D.ZONE_FLAG_SERVFAIL : 0);
+    zones[z + D.ZONE_DENIAL_AT]! += denBase;
+    if (signed & D.ZONE_FLAG_NSEC3) zones[z + D.ZONE_NSEC3]! += delta;
+  }
+  const denial = concat(a.denial, b.denial);
+  for (let e = denBase * D.DENIAL_WORDS; e < denial.length; e += D.DENIAL_WORDS) {
+    denial[e + D.DEN_KEY_OFF]! += delta;
+    denial[e + D.DEN_OWNER_OFF]! += delta;
+    denial[e + D.DEN_BODY_OFF]! += delta;
   }
   const names = concat(a.names, b.names);
   for (let n = nameBase * D.NAME_WORDS; n < names.length; n += D.NAME_WORDS) {
@@ -156,6 +167,8 @@ function linkDns(base: Image | null, add: Image | null, delta: number, servfail:
     templates[t + D.TPL_ARSETS_OFF]! += delta;
     // TPL_EXTRA is a template index for a referral's IPv6 twin (a DNAME's TTL otherwise).
     if (templates[t + D.TPL_FLAGS]! & D.TPLF_V6_TWIN) templates[t + D.TPL_EXTRA]! += tplBase;
+    // Or the BLOB offset of a splice descriptor (whose entries are places in their zone's run: they stay).
+    if (templates[t + D.TPL_FLAGS]! & D.TPLF_SPLICE) templates[t + D.TPL_EXTRA]! += delta;
   }
   // The name hash again, over both tables (the names keep their hashes: NAME_HASH).
   const count = names.length / D.NAME_WORDS;
@@ -172,6 +185,7 @@ function linkDns(base: Image | null, add: Image | null, delta: number, servfail:
     [SectionId.DNS_NAME_HASH, hash],
     [SectionId.DNS_RRSETS, typemap],
     [SectionId.DNS_ANSWERS, templates],
+    [SectionId.DNS_DENIAL, denial],
   ];
 }
 

@@ -104,6 +104,11 @@ export class SpillingU32Builder {
     return at;
   }
 
+  /** Where the last record, of `n` words, starts in `array` (until the next record()). */
+  lastAt(n: number): number {
+    return this.used - n;
+  }
+
   /** The window, for writing the record just made (valid until the next record()). */
   get array(): Uint32Array {
     return this.words;

@@ -82,9 +82,9 @@ function refused(t: { is: (a: unknown, b: unknown, m?: string) => void; regex: (
   t.deepEqual(readdirSync(tmp.dir).filter((f) => f.includes('.tmp-')), [], 'no temporary file left behind');
 }
 
-test('build: a signed zone is refused with file:line, and no image is written', (t) => {
+test('build: a signed zone whose NSEC3 records do not match its NSEC3PARAM is refused with file:line, and no image is written', (t) => {
   refused(t, ['--zone', join(FIXTURE_ZONES, 'example.com.zone'), '--zone', join(FIXTURE_ZONES, 'signed', 'example.org.zone')],
-    'APPL_ERR_ZONE_SIGNED', /signed\/example\.org\.zone:\d+: zone example\.org\. is DNSSEC-signed/);
+    'APPL_ERR_ZONE_DNSSEC', /signed\/example\.org\.zone:25: the NSEC3 at 2t7b4g4vsa5smi47k61mv5bv1a22bojr\.example\.org\. has hash parameters \(1 12 aabbccdd\) other than the zone's NSEC3PARAM \(1 0 -\)/);
 });
 
 test('build: broken zones are refused with file:line for every problem, and no image is written', (t) => {

@@ -1,0 +1,332 @@
+// A signed zone at build time: its RRSIGs by (name, type covered), its NSEC or NSEC3
+// chain in order, the checks a server needs before it serves the zone (RFC 4035 §2,
+// RFC 5155 §7.1), and the denial records that go into the image (DNS_DENIAL, layout.ts).
+//
+// The build does not sign and does not verify signatures (the signer did that, and a
+// validator checks them); it checks what would make our answers wrong or a validator
+// fail: a chain with a gap or a wrong next name, NSEC3 records whose parameters differ
+// from the zone's NSEC3PARAM, an authoritative name without its NSEC or NSEC3 (errors,
+// file:line), and an authoritative RRset without an RRSIG or a signature outside its
+// validity period at build time (warnings, with the dates). What NSD's zone load checks
+// for signed zones is less than that (it serves whatever it is given).
+
+import { BuildInputError } from '../../basics/errors.js';
+import { nameToText } from './dns-name.js';
+import type { DnsModel, DnsNode, DnsZone } from './model.js';
+import { hasType, rrsetOf } from './model.js';
+import { base32hexDecode, canonicalCompare, compareBytes, nsec3Hash, NSEC3_HASH_LEN, NSEC3_SHA1 } from './nsec3-hash.js';
+import type { ZoneRecord } from './record-store.js';
+import { T, typeToText } from './rr-types.js';
+import { where } from './zone-errors.js';
+
+/** RFC 9276 §3.1: more iterations cost resolvers and us a hash each, and buy nothing. */
+const ITERATIONS_WARN = 0;
+/** NSEC3 opt-out flag (RFC 5155 §3.1.2.1). */
+const OPT_OUT = 1;
+const MAX_WARNINGS_PER_KIND = 10;
+
+export interface Nsec3Params {
+  algorithm: number;
+  iterations: number;
+  salt: Uint8Array;
+}
+
+/** Lower-cased copy of a wire name. */
+export function lowered(name: Uint8Array): Uint8Array {
+  const out = new Uint8Array(name.length);
+  for (let i = 0; i < name.length; i++) {
+    const c = name[i]!;
+    out[i] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+  }
+  return out;
+}
+
+const la = new Int32Array(128), lb = new Int32Array(128);
+/** RFC 4034 §6.1 order of two wire names (any case). */
+export function canonicalOrder(a: Uint8Array, b: Uint8Array): number {
+  return canonicalCompare(lowered(a), 0, lowered(b), 0, la, lb);
+}
+
+function u32(b: Uint8Array, at: number): number {
+  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+}
+
+/** RRSIG time (seconds modulo 2^32) as YYYYMMDDHHmmSS, the form signers print. */
+function sigTime(t: number): string {
+  return new Date(t * 1000).toISOString().replace(/[-:T]/g, '').slice(0, 14);
+}
+
+/** RFC 1982 comparison of two 32-bit times: is a before b? */
+function before(a: number, b: number): boolean {
+  return a !== b && ((b - a) >>> 0) < 0x80000000;
+}
+
+export class ZoneDnssec {
+  /** The denial records, in the order of DNS_DENIAL (canonical for NSEC, by hash for NSEC3). */
+  readonly entries: DnsNode[] = [];
+  /** NSEC3: the owner hash of each entry. */
+  readonly hashes: Uint8Array[] = [];
+  /** Index in DNS_DENIAL of entries[0]. */
+  base = 0;
+  private readonly entryOf = new Map<DnsNode, number>();
+  private readonly hashScratch = new Uint8Array(NSEC3_HASH_LEN);
+  /** NSEC: entries' lower-cased owners (the keys). */
+  readonly keys: Uint8Array[] = [];
+
+  private constructor(readonly zone: DnsZone, readonly nsec3: Nsec3Params | null, readonly optOut: boolean) {}
+
+  /**
+   * The zone's DNSSEC, or null when it is not signed (no RRSIG at its apex's SOA: served
+   * as an unsigned zone, RRSIG and NSEC records answered as data, as NSD does). Checks
+   * the chain (throws, file:line) and warns into `warnings`; `now` in seconds.
+   */
+  static of(m: DnsModel, zone: DnsZone, warnings: string[], now: number): ZoneDnssec | null {
+    const apex = zone.apex;
+    if (!coveredTypes(apex).has(T.SOA)) return null;
+    const param = rrsetOf(apex, T.NSEC3PARAM);
+    let nsec3: Nsec3Params | null = null;
+    if (param) {
+      const rd = param.records[0]!.rdata;
+      nsec3 = { algorithm: rd[0]!, iterations: (rd[2]! << 8) | rd[3]!, salt: rd.slice(5, 5 + rd[4]!) };
+      const r = param.records[0]!;
+      if (nsec3.algorithm !== NSEC3_SHA1) throw new BuildInputError('APPL_ERR_ZONE_DNSSEC', r.file, r.line, `NSEC3PARAM hash algorithm ${nsec3.algorithm} is not SHA-1 (1), the only one defined (RFC 5155 §11)`);
+      if (nsec3.iterations > ITERATIONS_WARN) {
+        warnings.push(`${where(r.file, r.line)}: zone ${zone.originText} uses ${nsec3.iterations} NSEC3 iterations: RFC 9276 §3.1 asks for 0 (each one costs every resolver, and this server, one more SHA-1 per denial; validators may treat many as insecure)`);
+      }
+    }
+    const nodes = (zone.own ?? m.nodes.list).filter((n) => n.zone === zone.index);
+    let optOut = false;
+    const s = new ZoneDnssec(zone, nsec3, false);
+    if (nsec3) {
+      for (const n of nodes) {
+        const set = rrsetOf(n, T.NSEC3);
+        if (!set) continue;
+        const r = set.records[0]!;
+        const h = base32hexDecode(n.name, 1, n.name[0]!);
+        if (h === null || h.length !== NSEC3_HASH_LEN || n.name[0] !== 32) throw new BuildInputError('APPL_ERR_ZONE_DNSSEC', r.file, r.line, `NSEC3 owner ${nameToText(n.name)} is not a base32hex SHA-1 hash label`);
+        for (const x of set.records) {
+          const rd = x.rdata;
+          const salt = rd.subarray(5, 5 + rd[4]!);
+          if (rd[0] !== nsec3.algorithm || ((rd[2]! << 8) | rd[3]!) !== nsec3.iterations || compareBytes(salt, 0, salt.length, nsec3.salt, 0, nsec3.salt.length) !== 0) {
+            throw new BuildInputError('APPL_ERR_ZONE_DNSSEC', x.file, x.line, `the NSEC3 at ${nameToText(n.name)} has hash parameters (${rd[0]} ${(rd[2]! << 8) | rd[3]!} ${hex(salt)}) other than the zone's NSEC3PARAM (${nsec3.algorithm} ${nsec3.iterations} ${hex(nsec3.salt)})`);
+          }
+          if (rd[1]! & OPT_OUT) optOut = true;
+        }
+        s.entries.push(n);
+        s.hashes.push(h);
+      }
+      const order = s.entries.map((_, i) => i).sort((a, b) => compareBytes(s.hashes[a]!, 0, 20, s.hashes[b]!, 0, 20));
+      const e = order.map((i) => s.entries[i]!), h = order.map((i) => s.hashes[i]!);
+      s.entries.splice(0, s.entries.length, ...e);
+      s.hashes.splice(0, s.hashes.length, ...h);
+    } else {
+      for (const n of nodes) if (hasType(n, T.NSEC) && !n.cutAbove) s.entries.push(n);
+      s.entries.sort((a, b) => canonicalOrder(a.name, b.name));
+      for (const n of s.entries) s.keys.push(lowered(n.name));
+    }
+    (s as { optOut: boolean }).optOut = optOut;
+    s.entries.forEach((n, i) => s.entryOf.set(n, i));
+    if (s.entries.length === 0) {
+      const r = zone.soa;
+      throw new BuildInputError('APPL_ERR_ZONE_DNSSEC', r.file, r.line, `zone ${zone.originText} is signed (an RRSIG covers its SOA) but has no ${nsec3 ? 'NSEC3 records (it has an NSEC3PARAM)' : 'NSEC records'}: there is no way to deny a name`);
+    }
+    s.checkChain(nodes);
+    s.checkSignatures(nodes, warnings, now);
+    return s;
+  }
+
+  /** The next owner each NSEC or NSEC3 names is the next in the chain; every name that needs one has one. */
+  private checkChain(nodes: DnsNode[]): void {
+    const n = this.entries.length;
+    for (let i = 0; i < n; i++) {
+      const e = this.entries[i]!;
+      const next = this.entries[(i + 1) % n]!;
+      if (this.nsec3) {
+        const set = rrsetOf(e, T.NSEC3)!;
+        for (const r of set.records) {
+          const rd = r.rdata;
+          const at = 5 + rd[4]!;
+          const hl = rd[at]!;
+          if (compareBytes(rd, at + 1, hl, this.hashes[(i + 1) % n]!, 0, 20) !== 0) {
+            throw new BuildInputError('APPL_ERR_ZONE_DNSSEC', r.file, r.line, `the NSEC3 chain is broken: the NSEC3 at ${nameToText(e.name)} names ${b32(rd.subarray(at + 1, at + 1 + hl))} as the next hash, but the next NSEC3 in the zone is ${nameToText(next.name)}`);
+          }
+        }
+      } else {
+        const r = rrsetOf(e, T.NSEC)!.records[0]!;
+        const want = next.name;
+        const got = r.rdata.subarray(0, nameLen(r.rdata, 0));
+        if (canonicalOrder(got, want) !== 0) {
+          throw new BuildInputError('APPL_ERR_ZONE_DNSSEC', r.file, r.line, `the NSEC chain is broken: the NSEC at ${nameToText(e.name)} names ${nameToText(got)} as the next name, but the next name with an NSEC in canonical order is ${nameToText(want)}`);
+        }
+      }
+    }
+    // Every authoritative name, and every delegation, has its record (RFC 4035 §2.3,
+    // RFC 5155 §7.1); with opt-out, a delegation without DS and the empty non-terminals
+    // above such delegations may have none.
+    for (const x of nodes) {
+      if (x.cutAbove) continue;
+      const isData = x.recCount > 0;
+      if (this.nsec3) {
+        if (hasType(x, T.NSEC3) && x.recCount === countOf(x, T.NSEC3, T.RRSIG)) continue; // the chain's own names
+        if (this.optOut && (!isData || (x.isCut && !hasType(x, T.DS)))) continue;
+        if (this.match(x.name) < 0) {
+          const r = firstRecord(x) ?? this.zone.soa;
+          throw new BuildInputError('APPL_ERR_ZONE_DNSSEC', r.file, isData ? r.line : undefined, `the NSEC3 chain is incomplete: no NSEC3 for ${isData ? '' : 'the empty non-terminal '}${nameToText(x.name)} (its hash is ${b32(this.hashOf(x.name))})`);
+        }
+      } else if (isData && !this.entryOf.has(x)) {
+        const r = firstRecord(x)!;
+        throw new BuildInputError('APPL_ERR_ZONE_DNSSEC', r.file, r.line, `the NSEC chain is incomplete: ${nameToText(x.name)} has records but no NSEC`);
+      }
+    }
+  }
+
+  /** Warnings: authoritative RRsets without an RRSIG, signatures not valid at build time. */
+  private checkSignatures(nodes: DnsNode[], warnings: string[], now: number): void {
+    let unsigned = 0, expired = 0;
+    for (const x of nodes) {
+      if (x.cutAbove || x.recCount === 0) continue;
+      const covered = coveredTypes(x);
+      const recs = x.recs;
+      const seen = new Set<number>();
+      for (let i = x.recStart, end = i + x.recCount; i < end; i++) {
+        const k = recs.order[i]!;
+        const type = recs.store.type[k]!;
+        if (type === T.RRSIG) {
+          const rd = recs.store.rdata(k);
+          const expiration = u32(rd, 8), inception = u32(rd, 12);
+          if ((before(expiration, now) || before(now, inception)) && expired++ < MAX_WARNINGS_PER_KIND) {
+            const typeCovered = (rd[0]! << 8) | rd[1]!;
+            warnings.push(`${where(recs.store.file(k), recs.store.line[k]!)}: the RRSIG over ${nameToText(x.name)} ${typeToText(typeCovered)} is ${before(expiration, now) ? `expired (${sigTime(expiration)})` : `not valid before ${sigTime(inception)}`}; valid ${sigTime(inception)} to ${sigTime(expiration)}, now ${sigTime(now)}: validators will answer SERVFAIL for it`);
+          }
+          continue;
+        }
+        if (seen.has(type)) continue;
+        seen.add(type);
+        // At a cut only DS and NSEC are the parent's to sign (RFC 4035 §2.2).
+        if (x.isCut && type !== T.DS && type !== T.NSEC) continue;
+        if (!covered.has(type) && unsigned++ < MAX_WARNINGS_PER_KIND) {
+          warnings.push(`${where(recs.store.file(k), recs.store.line[k]!)}: the ${typeToText(type)} RRset of ${nameToText(x.name)} has no RRSIG: validators will answer SERVFAIL for it`);
+        }
+      }
+    }
+    if (unsigned > MAX_WARNINGS_PER_KIND) warnings.push(`zone ${this.zone.originText}: ${unsigned - MAX_WARNINGS_PER_KIND} more RRsets without an RRSIG`);
+    if (expired > MAX_WARNINGS_PER_KIND) warnings.push(`zone ${this.zone.originText}: ${expired - MAX_WARNINGS_PER_KIND} more signatures outside their validity period`);
+  }
+
+  /** The NSEC3 hash of a wire name (any case); a view into a scratch buffer. */
+  hashOf(name: Uint8Array): Uint8Array {
+    const low = lowered(name);
+    nsec3Hash(low, 0, low.length, this.nsec3!.salt, this.nsec3!.iterations, this.hashScratch);
+    return this.hashScratch;
+  }
+
+  /** NSEC3: the entry whose owner is the hash of `name`, or -1. NSEC: the entry at `name`, or -1. */
+  match(name: Uint8Array): number {
+    if (!this.nsec3) {
+      const i = this.coverIndex(name);
+      return i >= 0 && canonicalOrder(this.entries[i]!.name, name) === 0 ? i : -1;
+    }
+    const i = this.coverIndex(name);
+    return compareBytes(this.hashes[i]!, 0, 20, this.hashScratch, 0, 20) === 0 ? i : -1;
+  }
+
+  /**
+   * The entry that covers `name` (or matches it): NSEC, the greatest owner at or before
+   * it in canonical order; NSEC3, the greatest hash at or before its hash (the last when
+   * it sorts first: the chain wraps). Leaves the hash in hashScratch (NSEC3).
+   */
+  coverIndex(name: Uint8Array): number {
+    let lo = 0, hi = this.entries.length - 1, best = -1;
+    if (this.nsec3) {
+      const h = this.hashOf(name);
+      best = this.entries.length - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >>> 1;
+        if (compareBytes(h, 0, 20, this.hashes[mid]!, 0, 20) >= 0) { best = mid; lo = mid + 1; } else hi = mid - 1;
+      }
+      return best;
+    }
+    const low = lowered(name);
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (canonicalCompare(low, 0, this.keys[mid]!, 0, la, lb) >= 0) { best = mid; lo = mid + 1; } else hi = mid - 1;
+    }
+    return best;
+  }
+
+  /** The node of entry i (its NSEC or NSEC3 RRset is the denial record). */
+  node(i: number): DnsNode {
+    return this.entries[i]!;
+  }
+
+  /** The entry of a node that holds an NSEC (NSEC zones), or -1. */
+  entryAt(n: DnsNode): number {
+    return this.entryOf.get(n) ?? -1;
+  }
+
+  /** Does entry i have the opt-out flag (NSEC3)? */
+  isOptOut(i: number): boolean {
+    const set = rrsetOf(this.entries[i]!, T.NSEC3);
+    return set !== undefined && (set.records[0]!.rdata[1]! & OPT_OUT) !== 0;
+  }
+
+  /** The type of the zone's denial records. */
+  get denialType(): number {
+    return this.nsec3 ? T.NSEC3 : T.NSEC;
+  }
+}
+
+/** The types the RRSIGs at a name cover. */
+export function coveredTypes(n: DnsNode): Set<number> {
+  const out = new Set<number>();
+  const set = rrsetOf(n, T.RRSIG);
+  if (set) for (const r of set.records) out.add((r.rdata[0]! << 8) | r.rdata[1]!);
+  return out;
+}
+
+/** The RRSIGs at a name over one type, in zone order. */
+export function rrsigsOver(n: DnsNode, type: number): ZoneRecord[] {
+  const set = rrsetOf(n, T.RRSIG);
+  if (!set) return [];
+  return set.records.filter((r) => ((r.rdata[0]! << 8) | r.rdata[1]!) === type);
+}
+
+function countOf(n: DnsNode, a: number, b: number): number {
+  let c = 0;
+  const recs = n.recs;
+  for (let i = n.recStart, end = i + n.recCount; i < end; i++) {
+    const t = recs.store.type[recs.order[i]!]!;
+    if (t === a || t === b) c++;
+  }
+  return c;
+}
+
+function firstRecord(n: DnsNode): ZoneRecord | undefined {
+  return n.recCount > 0 ? n.recs.store.record(n.recs.order[n.recStart]!) : undefined;
+}
+
+function nameLen(b: Uint8Array, off: number): number {
+  let i = off;
+  while (b[i] !== 0) i += b[i]! + 1;
+  return i - off + 1;
+}
+
+function hex(b: Uint8Array): string {
+  return b.length === 0 ? '-' : Buffer.from(b).toString('hex');
+}
+
+function b32(h: Uint8Array): string {
+  const A = '0123456789abcdefghijklmnopqrstuv';
+  let out = '', acc = 0, bits = 0;
+  for (const x of h) {
+    acc = (acc << 8) | x;
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      out += A[(acc >>> bits) & 31];
+    }
+    acc &= (1 << bits) - 1;
+  }
+  if (bits > 0) out += A[(acc << (5 - bits)) & 31];
+  return out;
+}
