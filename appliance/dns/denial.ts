@@ -76,12 +76,51 @@ export class DenialRecords {
     return at + best;
   }
 
-  /** The most bytes write() takes for record `e` written at offset `at` of the message (its owner whole, and again for each later record past pointer range). */
-  size(e: number, at: number): number {
+  /**
+   * The bytes write() takes for record `e` at offset `at` of the message, with the same
+   * query name arguments (its owner compressed against the name; whole again for each
+   * later record past pointer range).
+   */
+  size(buf: Uint8Array, e: number, at: number, q: number, qLabels: Int32Array, qn: number): number {
     const d = this.t.denial, r = e * D.DENIAL_WORDS;
     const ownerLen = d[r + D.DEN_OWNER_LEN_COUNT]! >>> 16;
     const more = (d[r + D.DEN_OWNER_LEN_COUNT]! & 0xffff) - 1;
-    return ownerLen + d[r + D.DEN_BODY_LEN]! + (at > MAX_POINTER ? more * (ownerLen - 2) : 0);
+    const same = this.shared(buf, e, q, qLabels, qn);
+    const owner = same > 0 ? this.ownerLabels[this.ownerCount - same]! - d[r + D.DEN_OWNER_OFF]! + 2 : ownerLen;
+    return owner + d[r + D.DEN_BODY_LEN]! + (at > MAX_POINTER ? more * (ownerLen - 2) : 0);
+  }
+
+  private ownerCount = 0;
+
+  /**
+   * How many of the last labels of record e's owner are the query name's last labels
+   * (case-insensitively), the query name at buf[q] with labels qLabels[0, qn); 0 when q < 0.
+   * Leaves the owner's label starts in ownerLabels[0, ownerCount).
+   */
+  private shared(buf: Uint8Array, e: number, q: number, qLabels: Int32Array, qn: number): number {
+    const blob = this.t.blob;
+    const ownerOff = this.t.denial[e * D.DENIAL_WORDS + D.DEN_OWNER_OFF]!;
+    const ol = this.ownerLabels;
+    let on = 0;
+    for (let i = ownerOff; blob[i] !== 0 && on < ol.length; i += blob[i]! + 1) ol[on++] = i;
+    this.ownerCount = on;
+    let same = 0;
+    if (q < 0) return 0;
+    while (same < on && same < qn) {
+      const a = ol[on - 1 - same]!, b = q + qLabels[qn - 1 - same]!;
+      const l = blob[a]!;
+      if (buf[b] !== l) break;
+      let j = 1;
+      for (; j <= l; j++) {
+        let x = blob[a + j]!, y = buf[b + j]!;
+        if (x >= 0x41 && x <= 0x5a) x |= 0x20;
+        if (y >= 0x41 && y <= 0x5a) y |= 0x20;
+        if (x !== y) break;
+      }
+      if (j <= l) break;
+      same++;
+    }
+    return same;
   }
 
   /** The number of records of `e` (the NSEC or NSEC3 and its RRSIGs). */
@@ -93,33 +132,15 @@ export class DenialRecords {
    * Writes record `e` at buf[w..] of a message that starts at buf[off]. When `q` >= 0 the
    * query name is at buf[q] (labels relative to it in qLabels[0, qn)) and the owner is
    * compressed against it (its longest common suffix); every later record of `e` points
-   * at the owner. Returns the bytes written (at most size(e)).
+   * at the owner. Returns the bytes written (size() of the same arguments).
    */
   write(buf: Uint8Array, off: number, w: number, e: number, q: number, qLabels: Int32Array, qn: number): number {
     const t = this.t, d = t.denial, blob = t.blob, r = e * D.DENIAL_WORDS;
     const ownerOff = d[r + D.DEN_OWNER_OFF]!;
     const ownerLen = d[r + D.DEN_OWNER_LEN_COUNT]! >>> 16;
-    // The owner's labels, and how many of its last ones are the query name's last ones.
-    const ol = this.ownerLabels;
-    let on = 0;
-    for (let i = ownerOff; blob[i] !== 0 && on < ol.length; i += blob[i]! + 1) ol[on++] = i;
-    let same = 0;
-    if (q >= 0) {
-      while (same < on && same < qn) {
-        const a = ol[on - 1 - same]!, b = q + qLabels[qn - 1 - same]!;
-        const l = blob[a]!;
-        if (buf[b] !== l) break;
-        let j = 1;
-        for (; j <= l; j++) {
-          let x = blob[a + j]!, y = buf[b + j]!;
-          if (x >= 0x41 && x <= 0x5a) x |= 0x20;
-          if (y >= 0x41 && y <= 0x5a) y |= 0x20;
-          if (x !== y) break;
-        }
-        if (j <= l) break;
-        same++;
-      }
-    }
+    // How many of the owner's last labels are the query name's last ones.
+    const same = this.shared(buf, e, q, qLabels, qn);
+    const ol = this.ownerLabels, on = this.ownerCount;
     let p = w;
     let ownerAt: number; // where the owner begins, relative to the message
     if (same > 0) {

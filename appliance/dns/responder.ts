@@ -547,7 +547,8 @@ export class DnsResponder {
           if (n2 >= 0 && t.templates[tpl2 * D.TEMPLATE_WORDS + D.TPL_FLAGS]! & D.TPLF_SPLICE && this.ceLabel > 0) {
             n2 = this.splice(buf, off, w, n2, tpl2, room2, -1, sLabels, sLen);
           }
-          if (n2 < 0) return this.truncated(buf, off, qend, keep | aa, rcode, edns, ednsDo);
+          // Truncated with the target's rcode (an NXDOMAIN stays one, as NSD sets it before it runs out of room).
+          if (n2 < 0) return this.truncated(buf, off, qend, keep | aa, t.templates[tpl2 * D.TEMPLATE_WORDS + D.TPL_FLAGS]! & 0xf, edns, ednsDo);
           w += n2;
           an += this.an;
           ns = this.ns;
@@ -607,11 +608,10 @@ export class DnsResponder {
     }
     const local = e - t.zones[zone * D.ZONE_WORDS + D.ZONE_DENIAL_AT]! + 1;
     if (e < 0 || local === u32le(blob, s + 4) || local === u32le(blob, s + 8)) return tLen;
-    const most = den.size(e, w + at - off);
-    if (tLen + most > room) return -1;
-    buf.copyWithin(w + at + most, w + at, w + tLen);
-    const n = den.write(buf, off, w + at, e, q, this.labels, nLabels);
-    if (n < most) buf.copyWithin(w + at + n, w + at + most, w + tLen + most);
+    const n = den.size(buf, e, w + at - off, q, this.labels, nLabels);
+    if (tLen + n > room) return -1;
+    buf.copyWithin(w + at + n, w + at, w + tLen);
+    den.write(buf, off, w + at, e, q, this.labels, nLabels);
     // Pointers in the part that moved, to names that moved with it, follow them.
     const ta = tpl * D.TEMPLATE_WORDS;
     const ptrs = t.templates[ta + D.TPL_PTR_OFF]!;

@@ -677,6 +677,7 @@ class Compiler {
       }
       i = j;
     }
+    this.nsec3Nodata(start, this.nodataFor(start));
     return def;
   }
 
@@ -709,7 +710,18 @@ class Compiler {
     }
     const any = preferred >= 0 ? preferred : last >= 0 ? last : lastLow;
     if (any >= 0) this.pushPair(QTYPE_ANY, any);
-    return this.nodataFor(n);
+    const nodata = this.nodataFor(n);
+    this.nsec3Nodata(n, nodata);
+    return nodata;
+  }
+
+  /**
+   * qtype NSEC3 at a name that exists is answered NODATA, as NSD does (NSEC3 records are
+   * not data of the name they are hashed from, RFC 5155 §7.2.8), also at a CNAME.
+   */
+  private nsec3Nodata(n: DnsNode, nodata: number): void {
+    if (hasType(n, T.NSEC3)) return;
+    this.pushPair(T.NSEC3, nodata);
   }
 
   /**
@@ -1023,7 +1035,8 @@ class Compiler {
       [SectionId.DNS_NAME_HASH, hash],
       [SectionId.DNS_RRSETS, this.typemap],
       [SectionId.DNS_ANSWERS, this.templates],
-      [SectionId.DNS_DENIAL, this.denial.view()],
+      // Only when a zone is signed (an empty section is one more thing for a loader to check).
+      ...(this.denial.length > 0 ? [[SectionId.DNS_DENIAL, this.denial.view()] as [number, Uint32Array]] : []),
     ];
   }
 }

@@ -185,7 +185,7 @@ function linkDns(base: Image | null, add: Image | null, delta: number, servfail:
     [SectionId.DNS_NAME_HASH, hash],
     [SectionId.DNS_RRSETS, typemap],
     [SectionId.DNS_ANSWERS, templates],
-    [SectionId.DNS_DENIAL, denial],
+    ...(denial.length > 0 ? [[SectionId.DNS_DENIAL, denial] as [number, Uint32Array]] : []),
   ];
 }
 

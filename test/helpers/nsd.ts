@@ -54,7 +54,7 @@ export async function startNsd(dir: string, address: string, port: number, zones
   const conf = join(dir, 'nsd.conf');
   writeFileSync(conf, nsdConfig(dir, address, port, zones, zonesdir, chaos));
   const nsd = startProcess('nsd', ['-d', '-c', conf]);
-  await waitForDns(address, port, 15_000, nsd);
+  await waitForDns(address.split(',')[0]!, port, 15_000, nsd);
   return nsd;
 }
 
