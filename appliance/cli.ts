@@ -223,6 +223,7 @@ export function makeProgram(): Command {
     .option('--servers <LIST>', 'which servers, in order: appliance (RRL off), appliance-rrl (RRL on at a rate that never limits), appliance-rrl-exempt (RRL defaults, the generator exempt), knot, nsd, reflector; with --names also appliance-small, knot-small, nsd-small (on the small zone; appliance-small is in the default list) (over TCP: appliance, knot, nsd)')
     .option('--names <N>', 'UDP: serve a zone of N names made by scripts/gen-zone.mjs, and a 100,000-line query file drawn from it, instead of the small zone', intIn(1000, 10_000_000))
     .option('--seed <N>', 'with --names: the seed of the zone and of the query file', intIn(0, 1 << 30), 1)
+    .option('--signed', 'UDP, small zone: every server serves the zone signed (NSEC3, ldns-signzone), and a third of the mix asks for DNSSEC (DO), half of that NXDOMAIN with its NSEC3 proof; prints the responder\'s cost per answer of each kind too')
     .option('--queues <N>', 'NIC queues of the veth pair and appliance workers (UDP)', intIn(1, 2), 1)
     .option('--connections <N>', 'TCP with reuse: dnsperf\'s connections (-c)', intIn(1, 1000), 8)
     .option('--outstanding <N>', 'TCP with reuse: dnsperf\'s queries in flight (-q)', intIn(1, 100000), 256)
@@ -236,6 +237,7 @@ export function makeProgram(): Command {
       const split = (v: string): string[] => v.split(',').map((x) => x.trim());
       if (o.transport === 'tcp') {
         if (o.names !== undefined) throw new UsageError('--names: over UDP only (the TCP bench serves the small zone)');
+        if (o.signed) throw new UsageError('--signed: over UDP only');
         const { runDnsTcpBench, DNS_TCP_SERVERS } = await import('./bench/dns-tcp.js');
         const servers = split(String(o.servers ?? DNS_TCP_SERVERS.join(','))) as Array<typeof DNS_TCP_SERVERS[number]>;
         for (const s of servers) if (!DNS_TCP_SERVERS.includes(s)) throw new UsageError(`--servers: over TCP, one of ${DNS_TCP_SERVERS.join(', ')} (not ${s})`);
@@ -252,6 +254,7 @@ export function makeProgram(): Command {
         return;
       }
       if (o.transport !== 'udp') throw new UsageError(`--transport: udp or tcp, not ${o.transport}`);
+      if (o.signed && o.names !== undefined) throw new UsageError('--signed: on the small zone only (not with --names)');
       const { runDnsBench, DNS_BENCH_SERVERS, SMALL_ZONE_SERVERS, defaultDnsBenchServers } = await import('./bench/dns-xdp.js');
       const names = o.names as number | undefined;
       const known = names === undefined ? DNS_BENCH_SERVERS : [...DNS_BENCH_SERVERS, ...SMALL_ZONE_SERVERS];
@@ -262,7 +265,7 @@ export function makeProgram(): Command {
       }
       const r = await runDnsBench({
         rounds: o.rounds, seconds: o.seconds, qps: o.qps ?? 2_000_000, serverCpu: o.serverCpu, loadCpu: o.loadCpu, servers, queues: o.queues,
-        cli: process.argv[1]!, workerScript: workerScript(), profileDir: o.profile, names, seed: o.seed, log,
+        cli: process.argv[1]!, workerScript: workerScript(), profileDir: o.profile, names, seed: o.seed, signed: o.signed === true, log,
       });
       if (o.json) {
         const { dnsUdpFigures } = await import('./bench/report/convert.js');

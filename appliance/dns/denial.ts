@@ -9,7 +9,7 @@
 // salt and iterations, then a binary search; the last record covers what sorts after it).
 
 import * as D from '../../specializers/dns/layout.js';
-import { canonicalCompareLabels, compareBytes, nsec3Hash, NSEC3_HASH_LEN } from '../../specializers/dns/nsec3-hash.js';
+import { canonicalCompareLabels, compareBytes, NSEC3_HASH_LEN, Sha1 } from '../../specializers/dns/nsec3-hash.js';
 import type { DnsTables } from './tables.js';
 
 const MAX_POINTER = 0x3fff;
@@ -18,6 +18,7 @@ export class DenialRecords {
   private readonly keyLabels = new Int32Array(128);
   private readonly ownerLabels = new Int32Array(128);
   private readonly hash = new Uint8Array(NSEC3_HASH_LEN);
+  private readonly sha1 = new Sha1();
   /** NSEC3 hashes computed (each costs 1 + iterations SHA-1 runs). */
   hashes = 0;
 
@@ -59,7 +60,7 @@ export class DenialRecords {
     const blob = t.blob;
     const iterations = blob[p + 1]! | (blob[p + 2]! << 8);
     const saltLen = blob[p + 3]!;
-    nsec3Hash(low, off, len, blob.subarray(p + 4, p + 4 + saltLen), iterations, this.hash);
+    this.sha1.nsec3(low, off, len, blob, p + 4, saltLen, iterations, this.hash);
     this.hashes++;
     const den = t.denial, h = this.hash;
     let lo = 0, hi = count - 1, best = count - 1; // before the first: the last covers it (the chain wraps)
@@ -175,7 +176,8 @@ export class DenialRecords {
       first = false;
       const rdlen = (blob[body + i + 8]! << 8) | blob[body + i + 9]!;
       const n = 10 + rdlen;
-      for (let k = 0; k < n; k++) buf[p + k] = blob[body + i + k]!;
+      // An NSEC, NSEC3 or RRSIG: tens to hundreds of bytes, copied by set() (see the responder's place()).
+      buf.set(blob.subarray(body + i, body + i + n), p);
       p += n;
       i += n;
     }
