@@ -14,6 +14,10 @@ import type { DnsTables } from './tables.js';
 
 const MAX_POINTER = 0x3fff;
 
+/**
+ * Keeps no tables of its own (each call is given the responder's current ones): an image
+ * swapped out by a reload must not stay alive through it.
+ */
 export class DenialRecords {
   private readonly keyLabels = new Int32Array(128);
   private readonly ownerLabels = new Int32Array(128);
@@ -22,14 +26,12 @@ export class DenialRecords {
   /** NSEC3 hashes computed (each costs 1 + iterations SHA-1 runs). */
   hashes = 0;
 
-  constructor(public t: DnsTables) {}
 
   /**
    * The DNS_DENIAL record of zone z that covers the lower-cased name at low[0, len) with
    * label starts labels[0, n): NSEC, the greatest owner at or before it; -1 when none.
    */
-  nsecCover(z: number, low: Uint8Array, labels: Int32Array, n: number): number {
-    const t = this.t;
+  nsecCover(t: DnsTables, z: number, low: Uint8Array, labels: Int32Array, n: number): number {
     const at = t.zones[z * D.ZONE_WORDS + D.ZONE_DENIAL_AT]!;
     const count = t.zones[z * D.ZONE_WORDS + D.ZONE_DENIAL_COUNT]!;
     const den = t.denial, blob = t.blob, kl = this.keyLabels;
@@ -50,8 +52,7 @@ export class DenialRecords {
   }
 
   /** NSEC3: the record of zone z whose hash interval holds the hash of low[off, off+len) (a match, or the cover). */
-  nsec3Cover(z: number, low: Uint8Array, off: number, len: number): number {
-    const t = this.t;
+  nsec3Cover(t: DnsTables, z: number, low: Uint8Array, off: number, len: number): number {
     const za = z * D.ZONE_WORDS;
     const at = t.zones[za + D.ZONE_DENIAL_AT]!;
     const count = t.zones[za + D.ZONE_DENIAL_COUNT]!;
@@ -82,11 +83,11 @@ export class DenialRecords {
    * query name arguments (its owner compressed against the name; whole again for each
    * later record past pointer range).
    */
-  size(buf: Uint8Array, e: number, at: number, q: number, qLabels: Int32Array, qn: number): number {
-    const d = this.t.denial, r = e * D.DENIAL_WORDS;
+  size(t: DnsTables, buf: Uint8Array, e: number, at: number, q: number, qLabels: Int32Array, qn: number): number {
+    const d = t.denial, r = e * D.DENIAL_WORDS;
     const ownerLen = d[r + D.DEN_OWNER_LEN_COUNT]! >>> 16;
     const more = (d[r + D.DEN_OWNER_LEN_COUNT]! & 0xffff) - 1;
-    const same = this.shared(buf, e, q, qLabels, qn);
+    const same = this.shared(t, buf, e, q, qLabels, qn);
     const owner = same > 0 ? this.ownerLabels[this.ownerCount - same]! - d[r + D.DEN_OWNER_OFF]! + 2 : ownerLen;
     return owner + d[r + D.DEN_BODY_LEN]! + (at > MAX_POINTER ? more * (ownerLen - 2) : 0);
   }
@@ -98,9 +99,9 @@ export class DenialRecords {
    * (case-insensitively), the query name at buf[q] with labels qLabels[0, qn); 0 when q < 0.
    * Leaves the owner's label starts in ownerLabels[0, ownerCount).
    */
-  private shared(buf: Uint8Array, e: number, q: number, qLabels: Int32Array, qn: number): number {
-    const blob = this.t.blob;
-    const ownerOff = this.t.denial[e * D.DENIAL_WORDS + D.DEN_OWNER_OFF]!;
+  private shared(t: DnsTables, buf: Uint8Array, e: number, q: number, qLabels: Int32Array, qn: number): number {
+    const blob = t.blob;
+    const ownerOff = t.denial[e * D.DENIAL_WORDS + D.DEN_OWNER_OFF]!;
     const ol = this.ownerLabels;
     let on = 0;
     for (let i = ownerOff; blob[i] !== 0 && on < ol.length; i += blob[i]! + 1) ol[on++] = i;
@@ -125,8 +126,8 @@ export class DenialRecords {
   }
 
   /** The number of records of `e` (the NSEC or NSEC3 and its RRSIGs). */
-  count(e: number): number {
-    return this.t.denial[e * D.DENIAL_WORDS + D.DEN_OWNER_LEN_COUNT]! & 0xffff;
+  count(t: DnsTables, e: number): number {
+    return t.denial[e * D.DENIAL_WORDS + D.DEN_OWNER_LEN_COUNT]! & 0xffff;
   }
 
   /**
@@ -135,12 +136,12 @@ export class DenialRecords {
    * compressed against it (its longest common suffix); every later record of `e` points
    * at the owner. Returns the bytes written (size() of the same arguments).
    */
-  write(buf: Uint8Array, off: number, w: number, e: number, q: number, qLabels: Int32Array, qn: number): number {
-    const t = this.t, d = t.denial, blob = t.blob, r = e * D.DENIAL_WORDS;
+  write(t: DnsTables, buf: Uint8Array, off: number, w: number, e: number, q: number, qLabels: Int32Array, qn: number): number {
+    const d = t.denial, blob = t.blob, r = e * D.DENIAL_WORDS;
     const ownerOff = d[r + D.DEN_OWNER_OFF]!;
     const ownerLen = d[r + D.DEN_OWNER_LEN_COUNT]! >>> 16;
     // How many of the owner's last labels are the query name's last ones.
-    const same = this.shared(buf, e, q, qLabels, qn);
+    const same = this.shared(t, buf, e, q, qLabels, qn);
     const ol = this.ownerLabels, on = this.ownerCount;
     let p = w;
     let ownerAt: number; // where the owner begins, relative to the message

@@ -205,7 +205,7 @@ export class DnsResponder {
   private versionRr: Uint8Array | null = null;
 
   constructor(public t: DnsTables, readonly counters: Float64Array = new Float64Array(DNS_COUNTERS), o: DnsResponderOptions = {}) {
-    this.den = new DenialRecords(t);
+    this.den = new DenialRecords();
     this.setChaos(o.chaos ?? CHAOS_HIDDEN);
   }
 
@@ -600,20 +600,19 @@ export class DnsResponder {
     const at = blob[s]! | (blob[s + 1]! << 8);
     const zone = t.names[this.lastRec * D.NAME_WORDS + D.NAME_ZONE]!;
     const den = this.den;
-    den.t = t;
     let e: number;
     if (blob[s + 2] === D.SPLICE_NSEC_COVER) {
-      e = den.nsecCover(zone, this.lowered, this.labels, nLabels);
+      e = den.nsecCover(t, zone, this.lowered, this.labels, nLabels);
     } else {
       const start = this.labels[this.ceLabel - 1]!;
-      e = den.nsec3Cover(zone, this.lowered, start, nameLen - start);
+      e = den.nsec3Cover(t, zone, this.lowered, start, nameLen - start);
     }
     const local = e - t.zones[zone * D.ZONE_WORDS + D.ZONE_DENIAL_AT]! + 1;
     if (e < 0 || local === u32le(blob, s + 4) || local === u32le(blob, s + 8)) return tLen;
-    const n = den.size(buf, e, w + at - off, q, this.labels, nLabels);
+    const n = den.size(t, buf, e, w + at - off, q, this.labels, nLabels);
     if (tLen + n > room) return -1;
     buf.copyWithin(w + at + n, w + at, w + tLen);
-    den.write(buf, off, w + at, e, q, this.labels, nLabels);
+    den.write(t, buf, off, w + at, e, q, this.labels, nLabels);
     // Pointers in the part that moved, to names that moved with it, follow them.
     const ta = tpl * D.TEMPLATE_WORDS;
     const ptrs = t.templates[ta + D.TPL_PTR_OFF]!;
@@ -627,7 +626,7 @@ export class DnsResponder {
       buf[p] = 0xc0 | ((v + n) >> 8);
       buf[p + 1] = (v + n) & 0xff;
     }
-    this.ns += den.count(e);
+    this.ns += den.count(t, e);
     return tLen + n;
   }
 
