@@ -150,7 +150,8 @@ export function describeDns(t: DnsTables, zoneMeta: ZoneMeta[], all: boolean, li
     if (flags & D.NAME_FLAG_APEX) notes.push('apex');
     if (flags & D.NAME_FLAG_DELEGATION) notes.push('delegation');
     if (flags & D.NAME_FLAG_BELOW_CUT) notes.push('below a cut');
-    if (!(flags & D.NAME_FLAG_DATA)) notes.push('empty non-terminal');
+    const exactRcode = t.templates[w[a + D.NAME_EXACT_DEFAULT]! * D.TEMPLATE_WORDS + D.TPL_FLAGS]! & 0xf;
+    if (!(flags & D.NAME_FLAG_DATA)) notes.push(exactRcode === RCODE_NXDOMAIN ? 'NSEC3 owner, answered NXDOMAIN' : 'empty non-terminal');
     if (key[0] === 1 && key[1] === 0x2a) notes.push('wildcard');
     const desc = w[a + D.NAME_DESC_KIND]!;
     if (desc === D.DESC_DNAME) notes.push('DNAME');
@@ -159,7 +160,7 @@ export function describeDns(t: DnsTables, zoneMeta: ZoneMeta[], all: boolean, li
   });
 
   const sections: Record<string, number> = {};
-  for (const id of [SectionId.DNS_ZONES, SectionId.DNS_NAMES, SectionId.DNS_NAME_HASH, SectionId.DNS_RRSETS, SectionId.DNS_ANSWERS]) {
+  for (const id of [SectionId.DNS_ZONES, SectionId.DNS_NAMES, SectionId.DNS_NAME_HASH, SectionId.DNS_RRSETS, SectionId.DNS_ANSWERS, SectionId.DNS_DENIAL]) {
     const s = t.image.sections.get(id);
     if (s) sections[SECTION_NAMES[id]!] = s.length;
   }
