@@ -8,6 +8,7 @@
 // the raw owner hash in byte order (the query's next closer name hashed with the zone's
 // salt and iterations, then a binary search; the last record covers what sorts after it).
 
+import { copyBytes } from '../../basics/bytes.js';
 import * as D from '../../specializers/dns/layout.js';
 import { canonicalCompareLabels, compareBytes, NSEC3_HASH_LEN, Sha1 } from '../../specializers/dns/nsec3-hash.js';
 import type { DnsTables } from './tables.js';
@@ -177,8 +178,7 @@ export class DenialRecords {
       first = false;
       const rdlen = (blob[body + i + 8]! << 8) | blob[body + i + 9]!;
       const n = 10 + rdlen;
-      // An NSEC, NSEC3 or RRSIG: tens to hundreds of bytes, copied by set() (see the responder's place()).
-      buf.set(blob.subarray(body + i, body + i + n), p);
+      copyBytes(buf, p, blob, body + i, n); // an NSEC, NSEC3 or RRSIG: tens to hundreds of bytes
       p += n;
       i += n;
     }
