@@ -188,7 +188,11 @@ class Compiler {
     return index;
   }
 
-  /** Emits a template whose DO twin takes the denial record found at run time at `at` (SPLICE_*), unless it is entry skipA or skipB (DNS_DENIAL indexes, -1 none). */
+  /**
+   * Emits a template that takes the denial record found at run time at `at` (SPLICE_*),
+   * unless it is entry skipA or skipB of the zone's chain (places in its run of DNS_DENIAL,
+   * so that nothing moves when images are linked; -1 none).
+   */
   private emitSplice(tw: TemplateWriter, rcode: number, aa: boolean, at: number, kind: number, skipA: number, skipB: number): number {
     const d = Buffer.alloc(D.SPLICE_LEN);
     d.writeUInt16LE(at, 0);
@@ -383,10 +387,6 @@ class Compiler {
     }
   }
 
-  /** Entry i of a zone as a splice descriptor names it (its place in the zone's run of DNS_DENIAL: nothing to move when images are linked). */
-  private den(_sec: ZoneDnssec, i: number): number {
-    return i;
-  }
 
   /** The kind of run-time denial record of a signed zone. */
   private static spliceKind(sec: ZoneDnssec): number {
@@ -402,7 +402,7 @@ class Compiler {
     if (!this.wildMode) return this.emit(tw, rcode, aa);
     // After the answer, or first when there is none (a NODATA: before the SOA, where NSD puts it).
     const at = tw.an > 0 ? tw.len : 0;
-    return this.emitSplice(tw, rcode, aa, at, Compiler.spliceKind(sec), this.den(sec, skip[0] ?? -1), this.den(sec, skip[1] ?? -1));
+    return this.emitSplice(tw, rcode, aa, at, Compiler.spliceKind(sec), skip[0] ?? -1, skip[1] ?? -1);
   }
 
   /**
@@ -414,7 +414,7 @@ class Compiler {
     if (!sec) return this.zoneNodata[n.zone]!;
     const zone = this.m.zones[n.zone]!;
     const i = this.clone(this.nodataWords[n.zone]!, D.TPLF_DO_NEXT);
-    const tw = this.writer(this.wildMode ? n.name : n.name);
+    const tw = this.writer(n.name);
     this.writeNegativeSoaDo(tw, zone);
     let skip: number[] = [];
     if (this.wildMode && sec.nsec3) {
@@ -770,7 +770,7 @@ class Compiler {
     const skip = hashed ? [] : [...p.before, ...p.after];
     for (const e of skip) this.writeEntry(tw, sec, e);
     this.writeNegativeSoaDo(tw, this.m.zones[n.zone]!);
-    this.emitSplice(tw, RCODE_NXDOMAIN, true, 0, Compiler.spliceKind(sec), this.den(sec, skip[0] ?? -1), this.den(sec, skip[1] ?? -1));
+    this.emitSplice(tw, RCODE_NXDOMAIN, true, 0, Compiler.spliceKind(sec), skip[0] ?? -1, skip[1] ?? -1);
     return t;
   }
 

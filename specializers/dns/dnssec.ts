@@ -73,7 +73,10 @@ export class ZoneDnssec {
   /** NSEC: entries' lower-cased owners (the keys). */
   readonly keys: Uint8Array[] = [];
 
-  private constructor(readonly zone: DnsZone, readonly nsec3: Nsec3Params | null, readonly optOut: boolean) {}
+  /** Some NSEC3 of the chain has the opt-out flag: unsigned delegations (and the empty non-terminals above them) may have none. */
+  private optOut = false;
+
+  private constructor(readonly zone: DnsZone, readonly nsec3: Nsec3Params | null) {}
 
   /**
    * The zone's DNSSEC, or null when it is not signed (no RRSIG at its apex's SOA: served
@@ -95,8 +98,7 @@ export class ZoneDnssec {
       }
     }
     const nodes = (zone.own ?? m.nodes.list).filter((n) => n.zone === zone.index);
-    let optOut = false;
-    const s = new ZoneDnssec(zone, nsec3, false);
+    const s = new ZoneDnssec(zone, nsec3);
     if (nsec3) {
       for (const n of nodes) {
         const set = rrsetOf(n, T.NSEC3);
@@ -110,7 +112,7 @@ export class ZoneDnssec {
           if (rd[0] !== nsec3.algorithm || ((rd[2]! << 8) | rd[3]!) !== nsec3.iterations || compareBytes(salt, 0, salt.length, nsec3.salt, 0, nsec3.salt.length) !== 0) {
             throw new BuildInputError('APPL_ERR_ZONE_DNSSEC', x.file, x.line, `the NSEC3 at ${nameToText(n.name)} has hash parameters (${rd[0]} ${(rd[2]! << 8) | rd[3]!} ${hex(salt)}) other than the zone's NSEC3PARAM (${nsec3.algorithm} ${nsec3.iterations} ${hex(nsec3.salt)})`);
           }
-          if (rd[1]! & OPT_OUT) optOut = true;
+          if (rd[1]! & OPT_OUT) s.optOut = true;
         }
         s.entries.push(n);
         s.hashes.push(h);
@@ -124,7 +126,6 @@ export class ZoneDnssec {
       s.entries.sort((a, b) => canonicalOrder(a.name, b.name));
       for (const n of s.entries) s.keys.push(lowered(n.name));
     }
-    (s as { optOut: boolean }).optOut = optOut;
     s.entries.forEach((n, i) => s.entryOf.set(n, i));
     if (s.entries.length === 0) {
       const r = zone.soa;
@@ -264,12 +265,6 @@ export class ZoneDnssec {
     return this.entryOf.get(n) ?? -1;
   }
 
-  /** Does entry i have the opt-out flag (NSEC3)? */
-  isOptOut(i: number): boolean {
-    const set = rrsetOf(this.entries[i]!, T.NSEC3);
-    return set !== undefined && (set.records[0]!.rdata[1]! & OPT_OUT) !== 0;
-  }
-
   /** The type of the zone's denial records. */
   get denialType(): number {
     return this.nsec3 ? T.NSEC3 : T.NSEC;
@@ -277,7 +272,7 @@ export class ZoneDnssec {
 }
 
 /** The types the RRSIGs at a name cover. */
-export function coveredTypes(n: DnsNode): Set<number> {
+function coveredTypes(n: DnsNode): Set<number> {
   const out = new Set<number>();
   const set = rrsetOf(n, T.RRSIG);
   if (set) for (const r of set.records) out.add((r.rdata[0]! << 8) | r.rdata[1]!);
