@@ -56,7 +56,16 @@ test.serial('signed zones transferred from NSD: served with their proofs as NSD 
   for (const v of [{ what: 'UDP 1232', size: 1232, tcp: false }, { what: 'UDP 512', size: 512, tcp: false }, { what: 'TCP', size: 4096, tcp: true }]) {
     const qs = sc.queries.map((q) => encodeQuery(q, { edns: true, dnssecOk: true, udpSize: v.size }));
     const ex = v.tcp ? tcpExchange : udpExchange;
-    const [theirs, ours] = [await ex(refPort, qs), await ex(dnsPort, qs)];
+    // NSD resets a TCP connection now and then when thousands of queries come at once on a
+    // loaded machine (seen in the fused-path TCP test too): the reference is asked again
+    // once then; the appliance is not.
+    const theirs = await ex(refPort, qs).catch((e: Error) => {
+      t.log(`the reference NSD: ${e.message}; asked again`);
+      return ex(refPort, qs);
+    });
+    const ours = await ex(dnsPort, qs).catch((e: Error) => {
+      throw new Error(`the appliance over ${v.what}: ${e.message}`);
+    });
     const expected: string[] = [];
     const mism: string[] = [];
     for (let i = 0; i < qs.length; i++) {
