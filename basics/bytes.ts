@@ -3,9 +3,9 @@
 /** Runs at least this long go through set(subarray()) (a memcpy behind one view's allocation); shorter ones by a loop. */
 const COPY_BY_SET = 64;
 
-/** dst[at, at+len) = src[off, off+len): long runs by set(subarray()), short ones by a loop unrolled by four (where the view costs more). */
-export function copyBytes(dst: Uint8Array, at: number, src: Uint8Array, off: number, len: number): void {
-  if (len >= COPY_BY_SET) {
+/** dst[at, at+len) = src[off, off+len): runs of `bySet` bytes or more by set(subarray()), shorter ones by a loop unrolled by four (where the view costs more). */
+export function copyBytes(dst: Uint8Array, at: number, src: Uint8Array, off: number, len: number, bySet = COPY_BY_SET): void {
+  if (len >= bySet) {
     dst.set(src.subarray(off, off + len), at);
     return;
   }

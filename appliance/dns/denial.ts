@@ -80,17 +80,19 @@ export class DenialRecords {
   }
 
   /**
-   * The bytes write() takes for record `e` at offset `at` of the message, with the same
+   * The bytes write() takes for record `e` at offset `at` of the message at buf[off], with the same
    * query name arguments (its owner compressed against the name; whole again for each
    * later record past pointer range).
    */
-  size(t: DnsTables, buf: Uint8Array, e: number, at: number, q: number, qLabels: Int32Array, qn: number): number {
+  size(t: DnsTables, buf: Uint8Array, off: number, e: number, at: number, q: number, qLabels: Int32Array, qn: number): number {
     const d = t.denial, r = e * D.DENIAL_WORDS;
     const ownerLen = d[r + D.DEN_OWNER_LEN_COUNT]! >>> 16;
     const more = (d[r + D.DEN_OWNER_LEN_COUNT]! & 0xffff) - 1;
     const same = this.shared(t, buf, e, q, qLabels, qn);
-    const owner = same > 0 ? this.ownerLabels[this.ownerCount - same]! - d[r + D.DEN_OWNER_OFF]! + 2 : ownerLen;
-    return owner + d[r + D.DEN_BODY_LEN]! + (at > MAX_POINTER ? more * (ownerLen - 2) : 0);
+    const prefix = same > 0 ? this.ownerLabels[this.ownerCount - same]! - d[r + D.DEN_OWNER_OFF]! : ownerLen;
+    // Where the later records point, as write() decides it: the owner written here, or (all of it a suffix of the question) the question.
+    const ownerAt = same > 0 && prefix === 0 ? q - off + qLabels[qn - same]! : at;
+    return prefix + (same > 0 ? 2 : 0) + d[r + D.DEN_BODY_LEN]! + (ownerAt > MAX_POINTER ? more * (ownerLen - 2) : 0);
   }
 
   private ownerCount = 0;
@@ -178,7 +180,7 @@ export class DenialRecords {
       first = false;
       const rdlen = (blob[body + i + 8]! << 8) | blob[body + i + 9]!;
       const n = 10 + rdlen;
-      copyBytes(buf, p, blob, body + i, n); // an NSEC, NSEC3 or RRSIG: tens to hundreds of bytes
+      copyBytes(buf, p, blob, body + i, n, 256); // an NSEC, NSEC3 or RRSIG: by set() when it runs to hundreds of bytes (an RSA signature)
       p += n;
       i += n;
     }

@@ -9,7 +9,7 @@
 // The answer is written over the query: the header is patched, the question stays where
 // it is (so it goes back byte for byte, case included: DNS 0x20), and the template is
 // copied after it, its pointers moved when the query name is longer or shorter than the
-// template's reference name, then the OPT record. No allocation per query.
+// template's reference name, then the OPT record. No allocation per query, but one view for an answer of 256 bytes or more (place()).
 //
 // For response rate limiting (rrl.ts) each UDP answer is also classified as NSD's
 // rrl_classify() does (rrlClass, rrlName: what the transport hands to decide()), and
@@ -57,6 +57,8 @@ const QTYPE_AXFR = 252;
 const TYPE_CNAME = 5;
 const TYPE_DS = 43;
 const TYPE_RRSIG = 46;
+/** Templates this long or longer are copied by set() (place()). */
+const LONG_COPY = 256;
 const TYPE_DNSKEY = 48;
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
@@ -600,6 +602,9 @@ export class DnsResponder {
     const zone = t.names[this.lastRec * D.NAME_WORDS + D.NAME_ZONE]!;
     const den = this.den;
     let e: number;
+    // The descriptor's kind must be the zone's (the loader checks both; this keeps a mismatch from reading the other kind's words).
+    const zf = t.zones[zone * D.ZONE_WORDS + D.ZONE_FLAGS]!;
+    if (!(zf & (blob[s + 2] === D.SPLICE_NSEC_COVER ? D.ZONE_FLAG_NSEC : D.ZONE_FLAG_NSEC3))) return tLen;
     if (blob[s + 2] === D.SPLICE_NSEC_COVER) {
       e = den.nsecCover(t, zone, this.lowered, this.labels, nLabels);
     } else {
@@ -608,7 +613,7 @@ export class DnsResponder {
     }
     const local = e - t.zones[zone * D.ZONE_WORDS + D.ZONE_DENIAL_AT]! + 1;
     if (e < 0 || local === u32le(blob, s + 4) || local === u32le(blob, s + 8)) return tLen;
-    const n = den.size(t, buf, e, w + at - off, q, this.labels, nLabels);
+    const n = den.size(t, buf, off, e, w + at - off, q, this.labels, nLabels);
     if (tLen + n > room) return -1;
     buf.copyWithin(w + at + n, w + at, w + tLen);
     den.write(t, buf, off, w + at, e, q, this.labels, nLabels);
@@ -779,11 +784,12 @@ export class DnsResponder {
         ar = blob[sets + i * 4 + 2]! | (blob[sets + i * 4 + 3]! << 8);
       }
     }
-    // copyBytes: a short template by a loop (no view allocated), a long one (a signed answer
-    // runs to hundreds of bytes) by set(), twice as fast out of the image's shared memory at
-    // 500 bytes. Not DataView writes: they would go around the element accesses that the
-    // stack's fuzz test watches (test/appliance/stack/fuzz.test.ts), which watches set() too.
-    copyBytes(buf, w, blob, tOff, tLen);
+    // copyBytes: a template by a loop (no view allocated per query), but one of LONG_COPY
+    // bytes or more (signed answers run to hundreds) by set(), twice as fast out of the
+    // image's shared memory at 500 bytes, for one view's allocation. Not DataView writes:
+    // they would go around the element accesses that the stack's fuzz test watches
+    // (test/appliance/stack/fuzz.test.ts), which watches set() too.
+    copyBytes(buf, w, blob, tOff, tLen, LONG_COPY);
     const q0Len = tw[ta + D.TPL_Q0_LEN]!;
     const ptrs = tw[ta + D.TPL_PTR_OFF]!;
     const nPtr = tw[ta + D.TPL_PTR_COUNT]!;

@@ -142,7 +142,8 @@ export class DnsTables {
         const s = this.templates[a + D.TPL_EXTRA]!;
         if (flags & (D.TPLF_V6_TWIN | D.TPLF_DNAME) || s + D.SPLICE_LEN > blobLen) this.corrupt(`template ${t}: splice descriptor outside the BLOB`);
         const at = this.blob[s]! | (this.blob[s + 1]! << 8), kind = this.blob[s + 2]!;
-        if (at > len || (kind !== D.SPLICE_NSEC_COVER && kind !== D.SPLICE_NSEC3_NEXT_CLOSER)) this.corrupt(`template ${t}: bad splice descriptor`);
+        // Before where the template can be cut (a spliced template has no additional section: its end).
+        if (at > this.templates[a + D.TPL_AR_AT]! || at > len || (kind !== D.SPLICE_NSEC_COVER && kind !== D.SPLICE_NSEC3_NEXT_CLOSER)) this.corrupt(`template ${t}: bad splice descriptor`);
       }
       const q0 = this.templates[a + D.TPL_Q0_LEN]!;
       if (q0 < 1 || q0 > 255) this.corrupt(`template ${t}: bad reference name length`);
@@ -159,6 +160,7 @@ export class DnsTables {
         this.corrupt(`name ${n}: type map past the table`);
       }
       if (w[a + D.NAME_DESC_KIND]! > D.DESC_DNAME) this.corrupt(`name ${n}: unknown kind`);
+      if (w[a + D.NAME_ZONE]! >= this.zoneCount) this.corrupt(`name ${n}: zone past the table`);
     }
     for (let i = 0; i < this.hash.length; i++) if (this.hash[i]! > this.nameCount) this.corrupt(`hash slot ${i} past the name table`);
     this.validateDenial(blobLen);
@@ -177,6 +179,7 @@ export class DnsTables {
       if (f & D.ZONE_FLAG_NSEC3) {
         const p = this.zones[a + D.ZONE_NSEC3]!;
         if (p + 4 > blobLen || p + 4 + this.blob[p + 3]! > blobLen) this.corrupt(`zone ${z}: NSEC3 parameters outside the BLOB`);
+        if ((this.blob[p + 1]! | (this.blob[p + 2]! << 8)) > D.MAX_NSEC3_ITERATIONS) this.corrupt(`zone ${z}: more NSEC3 iterations than the build allows`);
       }
       for (let e = at; e < at + n; e++) {
         const r = e * D.DENIAL_WORDS;

@@ -194,6 +194,8 @@ class Compiler {
    * so that nothing moves when images are linked; -1 none).
    */
   private emitSplice(tw: TemplateWriter, rcode: number, aa: boolean, at: number, kind: number, skipA: number, skipB: number): number {
+    // One no message can hold (a wildcard RRset of thousands of records) is answered TC=1 whatever is spliced: none then.
+    if (tw.len > D.MAX_TEMPLATE_LEN) return this.emit(tw, rcode, aa);
     const d = Buffer.alloc(D.SPLICE_LEN);
     d.writeUInt16LE(at, 0);
     d[2] = kind;

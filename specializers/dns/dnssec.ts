@@ -18,6 +18,7 @@ import { base32hexDecode, canonicalCompare, compareBytes, nsec3Hash, NSEC3_HASH_
 import type { ZoneRecord } from './record-store.js';
 import { T, typeToText } from './rr-types.js';
 import { where } from './zone-errors.js';
+import { MAX_NSEC3_ITERATIONS } from './layout.js';
 
 /** RFC 9276 §3.1: more iterations cost resolvers and us a hash each, and buy nothing. */
 const ITERATIONS_WARN = 0;
@@ -93,6 +94,9 @@ export class ZoneDnssec {
       nsec3 = { algorithm: rd[0]!, iterations: (rd[2]! << 8) | rd[3]!, salt: rd.slice(5, 5 + rd[4]!) };
       const r = param.records[0]!;
       if (nsec3.algorithm !== NSEC3_SHA1) throw new BuildInputError('APPL_ERR_ZONE_DNSSEC', r.file, r.line, `NSEC3PARAM hash algorithm ${nsec3.algorithm} is not SHA-1 (1), the only one defined (RFC 5155 §11)`);
+      if (nsec3.iterations > MAX_NSEC3_ITERATIONS) {
+        throw new BuildInputError('APPL_ERR_ZONE_DNSSEC', r.file, r.line, `zone ${zone.originText} uses ${nsec3.iterations} NSEC3 iterations, more than ${MAX_NSEC3_ITERATIONS}: every denial would cost that many SHA-1 runs for names any client picks, and validators may treat the zone as insecure (RFC 9276 §3.2); resign with 0`);
+      }
       if (nsec3.iterations > ITERATIONS_WARN) {
         warnings.push(`${where(r.file, r.line)}: zone ${zone.originText} uses ${nsec3.iterations} NSEC3 iterations: RFC 9276 §3.1 asks for 0 (each one costs every resolver, and this server, one more SHA-1 per denial; validators may treat many as insecure)`);
       }

@@ -47,6 +47,12 @@ export const ZONE_DENIAL_AT = 4;
 export const ZONE_DENIAL_COUNT = 5;
 /** NSEC3: BLOB offset of the hash parameters: u8 algorithm, u16 LE iterations, u8 salt length, the salt. */
 export const ZONE_NSEC3 = 6;
+/**
+ * The most NSEC3 iterations a zone may have: each costs one more SHA-1 per NSEC3 denial
+ * answered, for names a client chooses; above 150 validators may treat the zone as
+ * insecure anyway (RFC 9276 §3.2). The build refuses more, the loader too.
+ */
+export const MAX_NSEC3_ITERATIONS = 150;
 
 export const NAME_WORDS = 12;
 export const NAME_KEY_OFF = 0; // lower-cased wire name, BLOB bytes
