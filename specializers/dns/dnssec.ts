@@ -11,10 +11,11 @@
 // for signed zones is less than that (it serves whatever it is given).
 
 import { BuildInputError } from '../../basics/errors.js';
-import { nameToText } from './dns-name.js';
+import { lowerName, nameToText, wireNameLength } from './dns-name.js';
 import type { DnsModel, DnsNode, DnsZone } from './model.js';
 import { hasType, rrsetOf } from './model.js';
-import { base32hexDecode, canonicalCompare, compareBytes, nsec3Hash, NSEC3_HASH_LEN, NSEC3_SHA1 } from './nsec3-hash.js';
+import { canonicalCompare, compareBytes, nsec3Hash, NSEC3_HASH_LEN, NSEC3_SHA1 } from './nsec3-hash.js';
+import { decodeBase32Hex, encodeBase32Hex, encodeHex, formatSigTime } from './text-codec.js';
 import type { ZoneRecord } from './record-store.js';
 import { T, typeToText } from './rr-types.js';
 import { where } from './zone-errors.js';
@@ -32,29 +33,14 @@ export interface Nsec3Params {
   salt: Uint8Array;
 }
 
-/** Lower-cased copy of a wire name. */
-export function lowered(name: Uint8Array): Uint8Array {
-  const out = new Uint8Array(name.length);
-  for (let i = 0; i < name.length; i++) {
-    const c = name[i]!;
-    out[i] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
-  }
-  return out;
-}
-
 const la = new Int32Array(128), lb = new Int32Array(128);
 /** RFC 4034 §6.1 order of two wire names (any case). */
 export function canonicalOrder(a: Uint8Array, b: Uint8Array): number {
-  return canonicalCompare(lowered(a), 0, lowered(b), 0, la, lb);
+  return canonicalCompare(lowerName(a), 0, lowerName(b), 0, la, lb);
 }
 
 function u32(b: Uint8Array, at: number): number {
   return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
-}
-
-/** RRSIG time (seconds modulo 2^32) as YYYYMMDDHHmmSS, the form signers print. */
-function sigTime(t: number): string {
-  return new Date(t * 1000).toISOString().replace(/[-:T]/g, '').slice(0, 14);
 }
 
 /** RFC 1982 comparison of two 32-bit times: is a before b? */
@@ -108,13 +94,19 @@ export class ZoneDnssec {
         const set = rrsetOf(n, T.NSEC3);
         if (!set) continue;
         const r = set.records[0]!;
-        const h = base32hexDecode(n.name, 1, n.name[0]!);
-        if (h === null || h.length !== NSEC3_HASH_LEN || n.name[0] !== 32) throw new BuildInputError('APPL_ERR_ZONE_DNSSEC', r.file, r.line, `NSEC3 owner ${nameToText(n.name)} is not a base32hex SHA-1 hash label`);
+        const h = new Uint8Array(NSEC3_HASH_LEN);
+        let ok = n.name[0] === 32;
+        try {
+          if (ok) decodeBase32Hex(n.name, 1, 33, h, 0);
+        } catch {
+          ok = false;
+        }
+        if (!ok) throw new BuildInputError('APPL_ERR_ZONE_DNSSEC', r.file, r.line, `NSEC3 owner ${nameToText(n.name)} is not a base32hex SHA-1 hash label`);
         for (const x of set.records) {
           const rd = x.rdata;
           const salt = rd.subarray(5, 5 + rd[4]!);
           if (rd[0] !== nsec3.algorithm || ((rd[2]! << 8) | rd[3]!) !== nsec3.iterations || compareBytes(salt, 0, salt.length, nsec3.salt, 0, nsec3.salt.length) !== 0) {
-            throw new BuildInputError('APPL_ERR_ZONE_DNSSEC', x.file, x.line, `the NSEC3 at ${nameToText(n.name)} has hash parameters (${rd[0]} ${(rd[2]! << 8) | rd[3]!} ${hex(salt)}) other than the zone's NSEC3PARAM (${nsec3.algorithm} ${nsec3.iterations} ${hex(nsec3.salt)})`);
+            throw new BuildInputError('APPL_ERR_ZONE_DNSSEC', x.file, x.line, `the NSEC3 at ${nameToText(n.name)} has hash parameters (${rd[0]} ${(rd[2]! << 8) | rd[3]!} ${hexOrDash(salt)}) other than the zone's NSEC3PARAM (${nsec3.algorithm} ${nsec3.iterations} ${hexOrDash(nsec3.salt)})`);
           }
           if (rd[1]! & OPT_OUT) s.optOut = true;
         }
@@ -128,7 +120,7 @@ export class ZoneDnssec {
     } else {
       for (const n of nodes) if (hasType(n, T.NSEC) && !n.cutAbove) s.entries.push(n);
       s.entries.sort((a, b) => canonicalOrder(a.name, b.name));
-      for (const n of s.entries) s.keys.push(lowered(n.name));
+      for (const n of s.entries) s.keys.push(lowerName(n.name));
     }
     s.entries.forEach((n, i) => s.entryOf.set(n, i));
     if (s.entries.length === 0) {
@@ -153,13 +145,13 @@ export class ZoneDnssec {
           const at = 5 + rd[4]!;
           const hl = rd[at]!;
           if (compareBytes(rd, at + 1, hl, this.hashes[(i + 1) % n]!, 0, 20) !== 0) {
-            throw new BuildInputError('APPL_ERR_ZONE_DNSSEC', r.file, r.line, `the NSEC3 chain is broken: the NSEC3 at ${nameToText(e.name)} names ${b32(rd.subarray(at + 1, at + 1 + hl))} as the next hash, but the next NSEC3 in the zone is ${nameToText(next.name)}`);
+            throw new BuildInputError('APPL_ERR_ZONE_DNSSEC', r.file, r.line, `the NSEC3 chain is broken: the NSEC3 at ${nameToText(e.name)} names ${base32(rd.subarray(at + 1, at + 1 + hl))} as the next hash, but the next NSEC3 in the zone is ${nameToText(next.name)}`);
           }
         }
       } else {
         const r = rrsetOf(e, T.NSEC)!.records[0]!;
         const want = next.name;
-        const got = r.rdata.subarray(0, nameLen(r.rdata, 0));
+        const got = r.rdata.subarray(0, wireNameLength(r.rdata, 0));
         if (canonicalOrder(got, want) !== 0) {
           throw new BuildInputError('APPL_ERR_ZONE_DNSSEC', r.file, r.line, `the NSEC chain is broken: the NSEC at ${nameToText(e.name)} names ${nameToText(got)} as the next name, but the next name with an NSEC in canonical order is ${nameToText(want)}`);
         }
@@ -176,7 +168,7 @@ export class ZoneDnssec {
         if (this.optOut && (!isData || (x.isCut && !hasType(x, T.DS)))) continue;
         if (this.match(x.name) < 0) {
           const r = firstRecord(x) ?? this.zone.soa;
-          throw new BuildInputError('APPL_ERR_ZONE_DNSSEC', r.file, isData ? r.line : undefined, `the NSEC3 chain is incomplete: no NSEC3 for ${isData ? '' : 'the empty non-terminal '}${nameToText(x.name)} (its hash is ${b32(this.hashOf(x.name))})`);
+          throw new BuildInputError('APPL_ERR_ZONE_DNSSEC', r.file, isData ? r.line : undefined, `the NSEC3 chain is incomplete: no NSEC3 for ${isData ? '' : 'the empty non-terminal '}${nameToText(x.name)} (its hash is ${base32(this.hashOf(x.name))})`);
         }
       } else if (isData && !this.entryOf.has(x)) {
         const r = firstRecord(x)!;
@@ -201,7 +193,7 @@ export class ZoneDnssec {
           const expiration = u32(rd, 8), inception = u32(rd, 12);
           if ((before(expiration, now) || before(now, inception)) && expired++ < MAX_WARNINGS_PER_KIND) {
             const typeCovered = (rd[0]! << 8) | rd[1]!;
-            warnings.push(`${where(recs.store.file(k), recs.store.line[k]!)}: the RRSIG over ${nameToText(x.name)} ${typeToText(typeCovered)} is ${before(expiration, now) ? `expired (${sigTime(expiration)})` : `not valid before ${sigTime(inception)}`}; valid ${sigTime(inception)} to ${sigTime(expiration)}, now ${sigTime(now)}: validators will answer SERVFAIL for it`);
+            warnings.push(`${where(recs.store.file(k), recs.store.line[k]!)}: the RRSIG over ${nameToText(x.name)} ${typeToText(typeCovered)} is ${before(expiration, now) ? `expired (${formatSigTime(expiration)})` : `not valid before ${formatSigTime(inception)}`}; valid ${formatSigTime(inception)} to ${formatSigTime(expiration)}, now ${formatSigTime(now)}: validators will answer SERVFAIL for it`);
           }
           continue;
         }
@@ -220,7 +212,7 @@ export class ZoneDnssec {
 
   /** The NSEC3 hash of a wire name (any case); a view into a scratch buffer. */
   hashOf(name: Uint8Array): Uint8Array {
-    const low = lowered(name);
+    const low = lowerName(name);
     nsec3Hash(low, 0, low.length, this.nsec3!.salt, this.nsec3!.iterations, this.hashScratch);
     return this.hashScratch;
   }
@@ -251,7 +243,7 @@ export class ZoneDnssec {
       }
       return best;
     }
-    const low = lowered(name);
+    const low = lowerName(name);
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       if (canonicalCompare(low, 0, this.keys[mid]!, 0, la, lb) >= 0) { best = mid; lo = mid + 1; } else hi = mid - 1;
@@ -304,28 +296,11 @@ function firstRecord(n: DnsNode): ZoneRecord | undefined {
   return n.recCount > 0 ? n.recs.store.record(n.recs.order[n.recStart]!) : undefined;
 }
 
-function nameLen(b: Uint8Array, off: number): number {
-  let i = off;
-  while (b[i] !== 0) i += b[i]! + 1;
-  return i - off + 1;
+/** The hex of a salt, '-' for none (as zone files write it). */
+function hexOrDash(b: Uint8Array): string {
+  return b.length === 0 ? '-' : encodeHex(b, 0, b.length);
 }
 
-function hex(b: Uint8Array): string {
-  return b.length === 0 ? '-' : Buffer.from(b).toString('hex');
-}
-
-function b32(h: Uint8Array): string {
-  const A = '0123456789abcdefghijklmnopqrstuv';
-  let out = '', acc = 0, bits = 0;
-  for (const x of h) {
-    acc = (acc << 8) | x;
-    bits += 8;
-    while (bits >= 5) {
-      bits -= 5;
-      out += A[(acc >>> bits) & 31];
-    }
-    acc &= (1 << bits) - 1;
-  }
-  if (bits > 0) out += A[(acc << (5 - bits)) & 31];
-  return out;
+function base32(h: Uint8Array): string {
+  return encodeBase32Hex(h, 0, h.length);
 }

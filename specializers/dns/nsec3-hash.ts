@@ -19,28 +19,6 @@ export function nsec3Hash(name: Uint8Array, off: number, len: number, salt: Uint
   out.set(d, 0);
 }
 
-const B32HEX = '0123456789abcdefghijklmnopqrstuv';
-
-/** The raw hash a base32hex label (RFC 4648 §7, no padding, any case) stands for, or null. */
-export function base32hexDecode(label: Uint8Array, off: number, len: number): Uint8Array | null {
-  const out = new Uint8Array(Math.floor((len * 5) / 8));
-  let acc = 0, bits = 0, o = 0;
-  for (let i = 0; i < len; i++) {
-    let c = label[off + i]!;
-    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
-    const v = B32HEX.indexOf(String.fromCharCode(c));
-    if (v < 0) return null;
-    acc = (acc << 5) | v;
-    bits += 5;
-    if (bits >= 8) {
-      bits -= 8;
-      out[o++] = (acc >>> bits) & 0xff;
-    }
-    acc &= (1 << bits) - 1;
-  }
-  return out;
-}
-
 /** Lexicographic order of two byte strings (a shorter prefix first). */
 export function compareBytes(a: Uint8Array, aOff: number, aLen: number, b: Uint8Array, bOff: number, bLen: number): number {
   const n = Math.min(aLen, bLen);

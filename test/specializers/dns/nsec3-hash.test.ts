@@ -1,13 +1,18 @@
 // The NSEC3 hash (RFC 5155 §5) both ways: node:crypto's (the build) and the responder's own
 // SHA-1 (no allocation per query), against RFC 5155 Appendix A's hashes and against each
-// other on random names, salts and iteration counts; base32hex and canonical order.
+// other on random names, salts and iteration counts; canonical order.
 
 import test from 'ava';
 import { createHash } from 'node:crypto';
-import { base32hexDecode, canonicalCompare, nsec3Hash, Sha1 } from '../../../specializers/dns/nsec3-hash.js';
+import { canonicalCompare, nsec3Hash, Sha1 } from '../../../specializers/dns/nsec3-hash.js';
+import { decodeBase32Hex } from '../../../specializers/dns/text-codec.js';
 import { nameToWire } from '../../../specializers/dns/zone.js';
 
-const b32 = (s: string): Buffer => Buffer.from(base32hexDecode(Buffer.from(s), 0, s.length)!);
+const b32 = (s: string): Buffer => {
+  const out = Buffer.alloc(20);
+  decodeBase32Hex(Buffer.from(s), 0, s.length, out, 0);
+  return out;
+};
 
 test('RFC 5155 Appendix A: example, a.example, ns1.example with salt aabbccdd and 12 iterations, both implementations', (t) => {
   const salt = Buffer.from('aabbccdd', 'hex');
