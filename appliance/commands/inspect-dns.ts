@@ -150,8 +150,8 @@ export function describeDns(t: DnsTables, zoneMeta: ZoneMeta[], all: boolean, li
     if (flags & D.NAME_FLAG_APEX) notes.push('apex');
     if (flags & D.NAME_FLAG_DELEGATION) notes.push('delegation');
     if (flags & D.NAME_FLAG_BELOW_CUT) notes.push('below a cut');
-    const exactRcode = t.templates[w[a + D.NAME_EXACT_DEFAULT]! * D.TEMPLATE_WORDS + D.TPL_FLAGS]! & 0xf;
-    if (!(flags & D.NAME_FLAG_DATA)) notes.push(exactRcode === RCODE_NXDOMAIN ? 'NSEC3 owner, answered NXDOMAIN' : 'empty non-terminal');
+    if (flags & D.NAME_FLAG_ABSENT) notes.push('NSEC3 owner, answered as a name that does not exist');
+    else if (!(flags & D.NAME_FLAG_DATA)) notes.push('empty non-terminal');
     if (key[0] === 1 && key[1] === 0x2a) notes.push('wildcard');
     const desc = w[a + D.NAME_DESC_KIND]!;
     if (desc === D.DESC_DNAME) notes.push('DNAME');

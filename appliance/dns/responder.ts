@@ -611,8 +611,9 @@ export class DnsResponder {
       const start = this.labels[this.ceLabel - 1]!;
       e = den.nsec3Cover(t, zone, this.lowered, start, nameLen - start);
     }
+    if (e < 0) return tLen;
     const local = e - t.zones[zone * D.ZONE_WORDS + D.ZONE_DENIAL_AT]! + 1;
-    if (e < 0 || local === u32le(blob, s + 4) || local === u32le(blob, s + 8)) return tLen;
+    for (let i = 0, have = blob[s + 3]!; i < have; i++) if (u32le(blob, s + D.SPLICE_HEAD + 4 * i) === local) return tLen;
     const n = den.size(t, buf, off, e, w + at - off, q, this.labels, nLabels);
     if (tLen + n > room) return -1;
     buf.copyWithin(w + at + n, w + at, w + tLen);
@@ -667,7 +668,8 @@ export class DnsResponder {
     const n = t.findHashed(low, lowView, 0, len, h >>> 0);
     this.lastHash = h & RRL_NAME_MASK;
     this.ceLabel = 0;
-    if (n >= 0) {
+    // An NSEC3 owner (NAME_FLAG_ABSENT) is looked past, here and as an ancestor below.
+    if (n >= 0 && !(names[n * D.NAME_WORDS + D.NAME_FLAGS]! & D.NAME_FLAG_ABSENT)) {
       const a = n * D.NAME_WORDS;
       this.lastRec = n;
       // For RRL: NSD's delegation_domain (set by every lookup that finds a zone). A DS
@@ -689,7 +691,7 @@ export class DnsResponder {
     for (let i = 1; i <= nLabels; i++) {
       const start = i < nLabels ? this.labels[i]! : len - 1; // len - 1: the root label
       const e = t.findLowered(low, lowView, start, len - start);
-      if (e < 0) continue;
+      if (e < 0 || names[e * D.NAME_WORDS + D.NAME_FLAGS]! & D.NAME_FLAG_ABSENT) continue;
       const a = e * D.NAME_WORDS;
       this.lastRec = e;
       this.ceLabel = i;

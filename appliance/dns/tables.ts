@@ -140,7 +140,7 @@ export class DnsTables {
       if (flags & D.TPLF_DO_NEXT && t + 1 >= nTpl) this.corrupt(`template ${t}: DO twin past the table`);
       if (flags & D.TPLF_SPLICE) {
         const s = this.templates[a + D.TPL_EXTRA]!;
-        if (flags & (D.TPLF_V6_TWIN | D.TPLF_DNAME) || s + D.SPLICE_LEN > blobLen) this.corrupt(`template ${t}: splice descriptor outside the BLOB`);
+        if (flags & (D.TPLF_V6_TWIN | D.TPLF_DNAME) || s + D.SPLICE_HEAD > blobLen || s + D.SPLICE_HEAD + 4 * this.blob[s + 3]! > blobLen) this.corrupt(`template ${t}: splice descriptor outside the BLOB`);
         const at = this.blob[s]! | (this.blob[s + 1]! << 8), kind = this.blob[s + 2]!;
         // Before where the template can be cut (a spliced template has no additional section: its end).
         if (at > this.templates[a + D.TPL_AR_AT]! || at > len || (kind !== D.SPLICE_NSEC_COVER && kind !== D.SPLICE_NSEC3_NEXT_CLOSER)) this.corrupt(`template ${t}: bad splice descriptor`);

@@ -103,8 +103,12 @@ class Compiler {
   /** The one template writer, reset for each template (see TemplateWriter). */
   private writer(q0: Uint8Array): TemplateWriter {
     this.biggest = null;
+    this.written.length = 0;
     return this.tw.reset(q0);
   }
+
+  /** The denial records written into the template being made (writeEntry), each once. */
+  private readonly written: Array<{ sec: ZoneDnssec; entry: number }> = [];
 
   /** The largest RRset written into the current template (named when it never fits). */
   private biggest: { file: string; line: number; type: number; owner: Uint8Array; count: number; bytes: number } | null = null;
@@ -189,18 +193,20 @@ class Compiler {
   }
 
   /**
-   * Emits a template that takes the denial record found at run time at `at` (SPLICE_*),
-   * unless it is entry skipA or skipB of the zone's chain (places in its run of DNS_DENIAL,
-   * so that nothing moves when images are linked; -1 none).
+   * Emits a template that takes the denial record of `sec` found at run time at `at`
+   * (SPLICE_*), unless the template has it already: the descriptor lists the entries of
+   * the zone's chain written into it (places in its run of DNS_DENIAL, so that nothing
+   * moves when images are linked).
    */
-  private emitSplice(tw: TemplateWriter, rcode: number, aa: boolean, at: number, kind: number, skipA: number, skipB: number): number {
+  private emitSplice(tw: TemplateWriter, rcode: number, aa: boolean, at: number, sec: ZoneDnssec): number {
     // One no message can hold (a wildcard RRset of thousands of records) is answered TC=1 whatever is spliced: none then.
     if (tw.len > D.MAX_TEMPLATE_LEN) return this.emit(tw, rcode, aa);
-    const d = Buffer.alloc(D.SPLICE_LEN);
+    const have = this.written.filter((x) => x.sec === sec).map((x) => x.entry).slice(0, 255);
+    const d = Buffer.alloc(D.SPLICE_HEAD + 4 * have.length);
     d.writeUInt16LE(at, 0);
-    d[2] = kind;
-    d.writeUInt32LE(skipA + 1, 4);
-    d.writeUInt32LE(skipB + 1, 8);
+    d[2] = Compiler.spliceKind(sec);
+    d[3] = have.length;
+    have.forEach((e, i) => d.writeUInt32LE(e + 1, D.SPLICE_HEAD + 4 * i));
     return this.emit(tw, rcode, aa, D.TPLF_SPLICE, 0, this.w.append(d));
   }
 
@@ -213,6 +219,8 @@ class Compiler {
 
   /** Denial record i of a signed zone (its NSEC or NSEC3 RRset and RRSIGs) into the authority section. */
   private writeEntry(tw: TemplateWriter, sec: ZoneDnssec, i: number): void {
+    if (this.written.some((x) => x.sec === sec && x.entry === i)) return;
+    this.written.push({ sec, entry: i });
     const n = sec.node(i);
     const type = sec.denialType;
     // Its owner as it is, also when it is the template's Q0 (a wildcard's own NSEC).
@@ -275,6 +283,26 @@ class Compiler {
     return m >= 0 ? [m] : this.closestProvable(sec, cut.name);
   }
 
+  /**
+   * NSEC3: the closest provable encloser of names below `encloser` when it has no NSEC3
+   * of its own (an empty non-terminal above opted-out delegations only, as BIND's
+   * dnssec-signzone -A and Knot leave them, RFC 5155 §7.1): its nearest ancestor that has
+   * one. The next closer name is then the child of that ancestor toward `encloser`, the
+   * same for every name below: the whole proof is known here (RFC 5155 §7.2.1). Null when
+   * the encloser has its NSEC3.
+   */
+  private provableAbove(sec: ZoneDnssec, encloser: DnsNode): number[] | null {
+    if (!sec.nsec3 || sec.match(encloser.name) >= 0) return null;
+    const proof = this.closestProvable(sec, encloser.name);
+    let p = encloser.parent;
+    while (p !== null && sec.match(p.name) < 0) p = p.parent;
+    const wild = p === null ? -1 : sec.coverIndex(starOf(p.name));
+    // NSD's order: the next closer's cover, the encloser's match, the wildcard's cover.
+    const out = proof.length > 1 ? [proof[1]!, proof[0]!] : [...proof];
+    if (wild >= 0 && !out.includes(wild)) out.push(wild);
+    return out;
+  }
+
   /** NXDOMAIN proof entries known at build time for a name below `encloser` (NSEC: the wildcard's cover; NSEC3: the encloser's match, the wildcard's cover), and for a name known at build time its own cover too. */
   private nxProof(sec: ZoneDnssec, encloser: DnsNode, name: Uint8Array | null): { before: number[]; after: number[] } {
     const star = starOf(encloser.name);
@@ -283,20 +311,26 @@ class Compiler {
       const own = name === null ? -1 : sec.coverIndex(name);
       return { before: own >= 0 && own !== wild ? [own] : [], after: [wild] };
     }
+    const above = this.provableAbove(sec, encloser);
+    if (above !== null) return { before: above, after: [] };
     const ce = sec.match(encloser.name);
     const wild = sec.coverIndex(star);
-    const before = ce >= 0 ? [ce] : [];
+    const before = [ce];
     if (name !== null) {
-      // The next closer name: one label more than the encloser.
-      let nc = name;
-      for (let off = 0; off < name.length; off += name[off]! + 1) {
-        if (name.length - off === encloser.name.length) break;
-        nc = name.subarray(off);
-      }
-      const c = sec.coverIndex(nc);
+      const c = sec.coverIndex(nextCloser(name, encloser.name.length));
       if (!before.includes(c)) before.push(c);
     }
     return { before, after: before.includes(wild) ? [] : [wild] };
+  }
+
+  /**
+   * The authority records that prove a wildcard expansion made at build time (a CNAME
+   * chain's hop to a name a wildcard synthesizes) synthesized from the closest encloser:
+   * the NSEC covering the name, or the NSEC3 covering its next closer name (RFC 4035
+   * §3.1.3.3, RFC 5155 §7.2.6). Entries of `sec`.
+   */
+  private expansionProof(sec: ZoneDnssec, name: Uint8Array, encloser: DnsNode): number {
+    return sec.coverIndex(sec.nsec3 ? nextCloser(name, encloser.name.length) : name);
   }
 
   /** Writes an RRset (of record objects); returns how many records. */
@@ -398,13 +432,13 @@ class Compiler {
   /**
    * A template of a signed zone's name for DO, emitted right after its DO=0 form. In
    * wildcard mode the run-time denial record goes at its end (RFC 4035 §3.1.3.3, RFC 5155
-   * §7.2.6: no closer name exists), unless it is one of `skip` (entries).
+   * §7.2.6: no closer name exists), unless the template has it already.
    */
-  private emitDo(tw: TemplateWriter, sec: ZoneDnssec, rcode: number, aa: boolean, skip: number[] = []): number {
+  private emitDo(tw: TemplateWriter, sec: ZoneDnssec, rcode: number, aa: boolean): number {
     if (!this.wildMode) return this.emit(tw, rcode, aa);
     // After the answer, or first when there is none (a NODATA: before the SOA, where NSD puts it).
     const at = tw.an > 0 ? tw.len : 0;
-    return this.emitSplice(tw, rcode, aa, at, Compiler.spliceKind(sec), skip[0] ?? -1, skip[1] ?? -1);
+    return this.emitSplice(tw, rcode, aa, at, sec);
   }
 
   /**
@@ -418,20 +452,16 @@ class Compiler {
     const i = this.clone(this.nodataWords[n.zone]!, D.TPLF_DO_NEXT);
     const tw = this.writer(n.name);
     this.writeNegativeSoaDo(tw, zone);
-    let skip: number[] = [];
     if (this.wildMode && sec.nsec3) {
       // A wildcard NODATA (RFC 5155 §7.2.5): the closest encloser's NSEC3, the next closer's cover (at run time), the wildcard's NSEC3.
       const ce = sec.match(n.parent!.name);
       const wild = sec.match(n.name);
       if (ce >= 0) this.writeEntry(tw, sec, ce);
-      if (wild >= 0 && wild !== ce) this.writeEntry(tw, sec, wild);
-      skip = [ce, wild];
+      if (wild >= 0) this.writeEntry(tw, sec, wild);
     } else {
-      const proof = this.nodataProof(sec, n);
-      for (const e of proof) this.writeEntry(tw, sec, e);
-      skip = proof;
+      for (const e of this.nodataProof(sec, n)) this.writeEntry(tw, sec, e);
     }
-    this.emitDo(tw, sec, RCODE_NOERROR, true, skip);
+    this.emitDo(tw, sec, RCODE_NOERROR, true);
     return i;
   }
 
@@ -573,6 +603,8 @@ class Compiler {
     let nxTarget: Uint8Array | null = null;
     let nxEncloser: DnsNode | null = null;
     const visited = new Set<DnsNode>([start]);
+    // The hops to names a wildcard synthesizes, each proven in the DO twins (expansionProof).
+    const expansions: Array<{ name: Uint8Array; encloser: DnsNode }> = [];
     let end: { node: DnsNode; owner: Uint8Array } | null = null;
     let endStatus: 'data' | 'nxdomain' | 'stop' = 'stop';
     // The zone whose SOA goes with a negative end of the chain (RFC 6604: the last name's).
@@ -594,6 +626,7 @@ class Compiler {
       if (n.isCut || n.cutAbove || visited.has(n)) break;
       visited.add(n);
       const owner = found.wildcardFor ?? n.name;
+      if (found.wildcardFor !== null) expansions.push({ name: found.wildcardFor, encloser: found.encloser! });
       const cname = rrsetOf(n, T.CNAME);
       if (cname) {
         chain.push({ set: cname, owner, node: n });
@@ -605,15 +638,30 @@ class Compiler {
       break;
     }
     // In a signed zone every RRset of the chain is followed by its RRSIGs in the DO twins.
-    const head = (dnssec: boolean): TemplateWriter => {
+    const head = (dnssec: boolean, hops = chain.length): TemplateWriter => {
       const tw = this.writer(q0);
-      for (const c of chain) {
+      for (const c of chain.slice(0, hops)) {
         tw.an += this.writeSet(tw, c.set, c.owner === null, c.owner ?? undefined);
         if (dnssec) tw.an += this.writeSigs(tw, c.node, T.CNAME, c.owner === null, c.owner ?? undefined);
       }
       return tw;
     };
-    const doNext = sec ? D.TPLF_DO_NEXT : 0;
+    // The DO twins: when the chain starts in a signed zone or reaches into one (NSD signs
+    // each RRset from its own zone).
+    const signedChain = sec !== null || chain.some((c) => this.sec[c.node.zone]) || (end !== null && this.sec[end.node.zone] != null) ||
+      (endStatus !== 'stop' && this.sec[endZone.index] != null);
+    const doNext = signedChain ? D.TPLF_DO_NEXT : 0;
+    // The expansions' proofs (authority).
+    const proofs = (tw: TemplateWriter): void => {
+      for (const x of expansions) {
+        const xs = this.sec[x.encloser.zone];
+        if (xs) this.writeEntry(tw, xs, this.expansionProof(xs, x.name, x.encloser));
+      }
+    };
+    const twin = (tw: TemplateWriter, rcode: number): void => {
+      if (sec) this.emitDo(tw, sec, rcode, true);
+      else this.emit(tw, rcode, true);
+    };
     const base = this.pairTop;
     if (end) {
       const recs = end.node.recs;
@@ -622,18 +670,43 @@ class Compiler {
         const tw = head(false);
         tw.an += this.writeRun(tw, recs, i, j, false, end.owner);
         this.pushPair(typeAt(recs, i), this.emit(tw, RCODE_NOERROR, true, doNext));
-        if (sec) {
+        if (signedChain) {
           const tw2 = head(true);
           tw2.an += this.writeRun(tw2, recs, i, j, false, end.owner);
           tw2.an += this.writeSigs(tw2, end.node, typeAt(recs, i), false, end.owner);
-          this.emitDo(tw2, sec, RCODE_NOERROR, true);
+          proofs(tw2);
+          twin(tw2, RCODE_NOERROR);
         }
         i = j;
+      }
+    }
+    // A name along the chain that holds the asked type beside its CNAME (RRSIG, NSEC) ends
+    // the chain there, as NSD looks for the qtype at each name before it follows the CNAME
+    // (the first such name wins: pushed last). Only names after the start (its own come below).
+    for (let k = chain.length - 1; k >= 1; k--) {
+      const c = chain[k]!;
+      const hs = this.sec[c.node.zone] ?? null;
+      for (const type of [T.RRSIG, T.NSEC]) {
+        const set = rrsetOf(c.node, type);
+        if (!set) continue;
+        const owner = c.owner ?? c.node.name;
+        const tw = head(false, k);
+        tw.an += this.writeSet(tw, set, false, owner);
+        const t = this.emit(tw, RCODE_NOERROR, true, doNext);
+        if (signedChain) {
+          const tw2 = head(true, k);
+          tw2.an += this.writeSet(tw2, set, false, owner);
+          if (hs && type !== T.RRSIG) tw2.an += this.writeSigs(tw2, c.node, type, false, owner);
+          twin(tw2, RCODE_NOERROR);
+        }
+        this.dropPairs(base, type);
+        this.pushPair(type, t);
       }
     }
     const rcode = endStatus === 'nxdomain' ? RCODE_NXDOMAIN : RCODE_NOERROR;
     const negativeEnd = (dnssec: boolean): TemplateWriter => {
       const tw = head(dnssec);
+      if (dnssec) proofs(tw);
       if (endStatus === 'stop') return tw;
       const endSec = dnssec ? this.sec[endZone.index] ?? null : null;
       if (endSec === null) {
@@ -651,11 +724,11 @@ class Compiler {
       return tw;
     };
     const def = this.emit(negativeEnd(false), rcode, true, doNext);
-    if (sec) this.emitDo(negativeEnd(true), sec, rcode, true);
+    if (signedChain) twin(negativeEnd(true), rcode);
     // The CNAME itself answers qtype CNAME and ANY (RFC 8482: one RRset).
     const only = this.writer(q0);
     only.an += this.writeSet(only, chain[0]!.set, true);
-    const cnameOnly = this.emit(only, RCODE_NOERROR, true, doNext);
+    const cnameOnly = this.emit(only, RCODE_NOERROR, true, sec ? D.TPLF_DO_NEXT : 0);
     if (sec) {
       const only2 = this.writer(q0);
       only2.an += this.writeSet(only2, chain[0]!.set, true);
@@ -759,37 +832,26 @@ class Compiler {
    * signed zone a copy with a DO twin holding the proof (RFC 4035 §3.1.3.2, RFC 5155
    * §7.2.2): what is known here (NSEC: the wildcard's cover; NSEC3: the closest
    * encloser's NSEC3, the wildcard's cover) and, at run time, the record covering the
-   * query name (NSEC) or its next closer name (NSEC3), in between.
+   * query name (NSEC) or its next closer name (NSEC3), in between. Below an empty
+   * non-terminal without an NSEC3 (opt-out) the whole proof is known here.
    */
-  private nxdomainBelow(n: DnsNode, hashed = false): number {
+  private nxdomainBelow(n: DnsNode): number {
     const sec = this.sec[n.zone];
     if (!sec) return this.zoneNxdomain[n.zone]!;
     const t = this.clone(this.nxdomainWords[n.zone]!, D.TPLF_DO_NEXT);
     const tw = this.writer(starOf(n.name));
-    // NSD's order: the run-time record first, then the encloser's and the wildcard's, then
-    // the SOA. Below a hashed owner (taken as the encloser), NSD has no wildcard cover.
+    const above = this.provableAbove(sec, n);
+    if (above !== null) {
+      for (const e of above) this.writeEntry(tw, sec, e);
+      this.writeNegativeSoaDo(tw, this.m.zones[n.zone]!);
+      this.emit(tw, RCODE_NXDOMAIN, true);
+      return t;
+    }
+    // NSD's order: the run-time record first, then the encloser's and the wildcard's, then the SOA.
     const p = this.nxProof(sec, n, null);
-    const skip = hashed ? [] : [...p.before, ...p.after];
-    for (const e of skip) this.writeEntry(tw, sec, e);
+    for (const e of [...p.before, ...p.after]) this.writeEntry(tw, sec, e);
     this.writeNegativeSoaDo(tw, this.m.zones[n.zone]!);
-    this.emitSplice(tw, RCODE_NXDOMAIN, true, 0, Compiler.spliceKind(sec), skip[0] ?? -1, skip[1] ?? -1);
-    return t;
-  }
-
-  /**
-   * A name of an NSEC3 zone that holds only NSEC3 records (a hashed owner) does not exist
-   * for queries (as NSD answers: RFC 5155 §7.2.8 asks for NXDOMAIN at them): NXDOMAIN,
-   * with the whole proof known here (the apex is the closest encloser, the name itself
-   * the next closer), for the name and everything below it.
-   */
-  private hashedName(n: DnsNode, sec: ZoneDnssec): number {
-    const zone = this.m.zones[n.zone]!;
-    const t = this.clone(this.nxdomainWords[n.zone]!, D.TPLF_DO_NEXT);
-    const tw = this.writer(n.name);
-    const p = this.nxProof(sec, zone.apex, n.name);
-    for (const e of [...p.before.slice(1), ...p.before.slice(0, 1), ...p.after]) this.writeEntry(tw, sec, e);
-    this.writeNegativeSoaDo(tw, zone);
-    this.emit(tw, RCODE_NXDOMAIN, true);
+    this.emitSplice(tw, RCODE_NXDOMAIN, true, 0, sec);
     return t;
   }
 
@@ -922,6 +984,17 @@ class Compiler {
     }
   }
 
+  /** The names of NSEC3 zones that have a name below them (made when first asked). */
+  private parents: Set<DnsNode> | null = null;
+
+  private hasChild(n: DnsNode): boolean {
+    if (this.parents === null) {
+      this.parents = new Set();
+      for (const x of this.m.nodes.list) if (x.parent !== null && this.sec[x.zone]?.nsec3) this.parents.add(x.parent);
+    }
+    return this.parents.has(n);
+  }
+
   /** Writes the name table, the hash and the zone table; returns the sections. */
   nameTable(): Array<[number, Uint32Array | SpillingU32Builder]> {
     const nodes = this.m.nodes.list;
@@ -942,12 +1015,12 @@ class Compiler {
       let wildAt = 0, wildCount = 0;
       const cut = n.cutAbove ?? (n.isCut ? n : null);
       const sec = this.sec[zone];
-      if (sec?.nsec3 && !n.isApex && !cut && isHashedOnly(n)) {
-        exactDefault = this.hashedName(n, sec);
-        // Below it, NSD takes the hashed name as the closest encloser.
-        descTpl = this.nxdomainBelow(n, true);
+      if (sec?.nsec3 && !n.isApex && !cut && isHashedOnly(n) && !this.hasChild(n)) {
+        // An NSEC3 owner: passed over by the lookup (NAME_FLAG_ABSENT), its templates unused.
+        exactDefault = this.zoneNxdomain[zone]!;
+        descTpl = exactDefault;
         descKind = D.DESC_NXDOMAIN;
-        flags &= ~D.NAME_FLAG_DATA;
+        flags = (flags & ~D.NAME_FLAG_DATA) | D.NAME_FLAG_ABSENT;
       } else if (cut) {
         exactDefault = this.referral(cut, n.name);
         if (n.isCut && !n.cutAbove) {
@@ -1044,6 +1117,16 @@ class Compiler {
 }
 
 /** Does the name hold NSEC3 records and their RRSIGs only (an NSEC3 chain's owner)? */
+/** The ancestor of `name` (or itself) one label longer than a name of `encloserLen` bytes it ends in: the next closer name (RFC 5155 §1.3). */
+function nextCloser(name: Uint8Array, encloserLen: number): Uint8Array {
+  let nc = name;
+  for (let off = 0; off < name.length; off += name[off]! + 1) {
+    if (name.length - off === encloserLen) break;
+    nc = name.subarray(off);
+  }
+  return nc;
+}
+
 function isHashedOnly(n: DnsNode): boolean {
   if (n.recCount === 0 || n.wildcard) return false;
   const recs = n.recs;

@@ -75,11 +75,20 @@ export class ZoneDnssec {
     if (!coveredTypes(apex).has(T.SOA)) return null;
     const param = rrsetOf(apex, T.NSEC3PARAM);
     let nsec3: Nsec3Params | null = null;
+    let several = false;
     if (param) {
-      const rd = param.records[0]!.rdata;
+      // NSD's choice: the first NSEC3PARAM with SHA-1 and flags 0 (RFC 5155 §4.1.2: one
+      // with other flags is not for servers to use); the rest, another chain being built
+      // or torn down, are ignored, with its NSEC3 records.
+      const r = param.records.find((x) => x.rdata[0] === NSEC3_SHA1 && x.rdata[1] === 0);
+      if (!r) {
+        const f = param.records[0]!;
+        throw new BuildInputError('APPL_ERR_ZONE_DNSSEC', f.file, f.line, `no NSEC3PARAM of zone ${zone.originText} has hash algorithm SHA-1 (1) and flags 0, the only kind a server uses (RFC 5155 §4.1, §11): there is no NSEC3 chain to deny names with`);
+      }
+      const rd = r.rdata;
       nsec3 = { algorithm: rd[0]!, iterations: (rd[2]! << 8) | rd[3]!, salt: rd.slice(5, 5 + rd[4]!) };
-      const r = param.records[0]!;
-      if (nsec3.algorithm !== NSEC3_SHA1) throw new BuildInputError('APPL_ERR_ZONE_DNSSEC', r.file, r.line, `NSEC3PARAM hash algorithm ${nsec3.algorithm} is not SHA-1 (1), the only one defined (RFC 5155 §11)`);
+      several = param.records.length > 1;
+      if (several) warnings.push(`${where(r.file, r.line)}: zone ${zone.originText} has ${param.records.length} NSEC3PARAM records: this one is used, and the NSEC3 records of other parameters are ignored`);
       if (nsec3.iterations > MAX_NSEC3_ITERATIONS) {
         throw new BuildInputError('APPL_ERR_ZONE_DNSSEC', r.file, r.line, `zone ${zone.originText} uses ${nsec3.iterations} NSEC3 iterations, more than ${MAX_NSEC3_ITERATIONS}: every denial would cost that many SHA-1 runs for names any client picks, and validators may treat the zone as insecure (RFC 9276 §3.2); resign with 0`);
       }
@@ -102,14 +111,18 @@ export class ZoneDnssec {
           ok = false;
         }
         if (!ok) throw new BuildInputError('APPL_ERR_ZONE_DNSSEC', r.file, r.line, `NSEC3 owner ${nameToText(n.name)} is not a base32hex SHA-1 hash label`);
+        let mine = 0;
         for (const x of set.records) {
           const rd = x.rdata;
           const salt = rd.subarray(5, 5 + rd[4]!);
           if (rd[0] !== nsec3.algorithm || ((rd[2]! << 8) | rd[3]!) !== nsec3.iterations || compareBytes(salt, 0, salt.length, nsec3.salt, 0, nsec3.salt.length) !== 0) {
+            if (several) continue; // another chain's
             throw new BuildInputError('APPL_ERR_ZONE_DNSSEC', x.file, x.line, `the NSEC3 at ${nameToText(n.name)} has hash parameters (${rd[0]} ${(rd[2]! << 8) | rd[3]!} ${hexOrDash(salt)}) other than the zone's NSEC3PARAM (${nsec3.algorithm} ${nsec3.iterations} ${hexOrDash(nsec3.salt)})`);
           }
           if (rd[1]! & OPT_OUT) s.optOut = true;
+          mine++;
         }
+        if (mine === 0) continue;
         s.entries.push(n);
         s.hashes.push(h);
       }

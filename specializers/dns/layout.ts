@@ -77,6 +77,12 @@ export const NAME_FLAG_BELOW_CUT = 4; // occluded by a cut above (glue lives her
 export const NAME_FLAG_DATA = 8; // has RRsets (else an empty non-terminal)
 /** The name's zone answers SERVFAIL (ZONE_FLAG_SERVFAIL, copied onto its names by link.ts: the responder reads the name record it has already). */
 export const NAME_FLAG_SERVFAIL = 16;
+/**
+ * Not a name for queries: an NSEC3 owner of a signed zone, holding only its NSEC3 and
+ * RRSIGs (RFC 5155 §7.2.8). The lookup passes over it, for the name and below it, as if
+ * it were not there (as NSD does for the name itself).
+ */
+export const NAME_FLAG_ABSENT = 32;
 
 export const DESC_NXDOMAIN = 0;
 export const DESC_WILDCARD = 1;
@@ -138,8 +144,12 @@ export const TPLF_DO_NEXT = 0x1000;
  */
 export const TPLF_SPLICE = 0x2000;
 
-/** Splice descriptor, in the BLOB: u16 LE where (relative to the template), u8 kind, u8 0, then two u32 LE entries already in the template, as places in the zone's run of DNS_DENIAL + 1 (0: none). */
-export const SPLICE_LEN = 12;
+/**
+ * Splice descriptor, in the BLOB: u16 LE where (relative to the template), u8 kind, u8
+ * count, then `count` u32 LE: the entries the template has already, as places in the
+ * zone's run of DNS_DENIAL + 1.
+ */
+export const SPLICE_HEAD = 4;
 /** The NSEC that covers the query name (RFC 4035 §3.1.3.2). */
 export const SPLICE_NSEC_COVER = 1;
 /** The NSEC3 that covers the next closer name (RFC 5155 §7.2.1). */

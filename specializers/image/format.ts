@@ -55,7 +55,7 @@ import { fileKind, readRegularFile } from '../regular-file.js';
 import type { SpillFile, SpillingU32Builder } from './u32-builder.js';
 
 export const MAGIC = Uint8Array.of(0x41, 0x50, 0x50, 0x4c, 0x49, 0x4d, 0x47, 0x1a); // "APPLIMG\x1a"
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 export const HEADER_LEN = 96;
 export const SECTION_ENTRY_LEN = 32;
 const ALIGN = 8;

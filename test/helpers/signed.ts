@@ -23,6 +23,14 @@
 // records (the NS RRset and everything below it, the glue) are held back from the signer
 // and added to the signed file afterwards, unsigned as delegation records always are: the
 // chain then skips them, and an opt-out NSEC3 covers each one's name.
+//
+// bind.test is signed by BIND's dnssec-signzone instead (signer 'bind', with the same
+// ldns-made keys), with opt-out as BIND makes it (-3 - -A): no NSEC3 for the unsigned
+// delegations, nor for the empty non-terminals that have only such delegations below
+// them. Knot's signer does the same. Names below such an empty non-terminal are proven
+// absent from the closest ancestor that has an NSEC3 (RFC 5155 §7.2.1's closest provable
+// encloser), which NSD 4.6 does not do (it takes the empty non-terminal as the closest
+// encloser and has no NSEC3 to prove it exists).
 
 import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
@@ -35,7 +43,7 @@ const execFileP = promisify(execFile);
 /** The unsigned sources. */
 export const DNSSEC_SOURCES = join(ROOT, 'fixtures', 'zones', 'dnssec');
 /** What signFixtures runs. */
-export const SIGN_TOOLS = ['ldns-keygen', 'ldns-signzone', 'ldns-key2ds', 'ldns-read-zone'];
+export const SIGN_TOOLS = ['ldns-keygen', 'ldns-signzone', 'ldns-key2ds', 'ldns-read-zone', 'dnssec-signzone'];
 /** What checkSigned runs. */
 export const CHECK_TOOLS = ['ldns-verify-zone', 'nsd-checkzone'];
 
@@ -46,6 +54,9 @@ export type Denial =
 
 export type Algorithm = 'ECDSAP256SHA256' | 'RSASHA256';
 
+/** Which zones' validation cases (test/helpers/unbound.ts) a zone gets: nsec.test.zone's shape, or a wildcard at the apex. */
+export type Shape = 'full' | 'apex-wildcard';
+
 /** How one zone of fixtures/zones/dnssec is signed. */
 export interface ZonePlan {
   origin: string;
@@ -55,6 +66,10 @@ export interface ZonePlan {
   algorithm: Algorithm;
   /** RSA only: key length. */
   bits?: number;
+  /** Who signs it: ldns-signzone (default) or BIND's dnssec-signzone. */
+  signer?: 'ldns' | 'bind';
+  /** Default 'full'. */
+  shape?: Shape;
   /** Serve a copy of the signed zone with this RRset's signature broken (tamper()). */
   tamper?: { owner: string; type: string };
 }
@@ -71,6 +86,8 @@ export const DNSSEC_ZONES: readonly ZonePlan[] = [
   { origin: 'signed.nsec3.test.', parent: 'nsec3.test.', denial: NSEC3_NO_SALT, algorithm: 'ECDSAP256SHA256' },
   { origin: 'optout.test.', parent: null, denial: { ...NSEC3_SALTED, optOut: true }, algorithm: 'ECDSAP256SHA256' },
   { origin: 'signed.optout.test.', parent: 'optout.test.', denial: NSEC3_SALTED, algorithm: 'ECDSAP256SHA256' },
+  { origin: 'bind.test.', parent: null, denial: { ...NSEC3_NO_SALT, optOut: true }, algorithm: 'ECDSAP256SHA256', signer: 'bind' },
+  { origin: 'apexwild.test.', parent: null, denial: NSEC3_NO_SALT, algorithm: 'ECDSAP256SHA256', shape: 'apex-wildcard' },
   { origin: 'bogus.test.', parent: null, denial: NSEC, algorithm: 'ECDSAP256SHA256', tamper: { owner: 'www.bogus.test.', type: 'A' } },
 ];
 
@@ -153,6 +170,14 @@ function signArgs(plan: ZonePlan, source: string, out: string, inception: number
   return [...nsec3, '-i', String(inception), '-e', String(expiration), '-o', plan.origin, '-f', out, source, ...keys];
 }
 
+/** dnssec-signzone's: -O full (one record a line, names absolute), -A with opt-out (no NSEC3 for insecure delegations and the empty non-terminals above only them). */
+function bindArgs(plan: ZonePlan, source: string, out: string, inception: number, expiration: number, keys: string[]): string[] {
+  const d = plan.denial;
+  const nsec3 = d.kind === 'nsec3' ? ['-3', d.salt || '-', '-H', String(d.iterations), ...(d.optOut ? ['-A'] : [])] : [];
+  // -P: no check of the result (it fails on signatures made to be expired, for the build's expiry warnings).
+  return ['-q', '-P', '-O', 'full', ...nsec3, '-s', String(inception), '-e', String(expiration), '-o', plan.origin, '-f', out, source, ...keys];
+}
+
 /**
  * Keys generated, every zone signed (children first, each parent with its children's DS
  * added), the tampered copies made. Takes well under a second for ECDSA keys; each RSA
@@ -189,12 +214,21 @@ export async function signFixtures(dir: string, opts: SignOptions = {}): Promise
       const { ksk, zsk } = pairs[i]!;
       let toSign = source;
       let held: Held = { records: [], delegations: [] };
-      if (p.denial.kind === 'nsec3' && p.denial.optOut) {
-        held = holdInsecureDelegations(await run('ldns-read-zone', [source]), p.origin);
-        toSign = join(src, `${p.origin}opt-out`);
-        writeFileSync(toSign, held.kept!);
+      if (p.signer === 'bind') {
+        // The delegations dnssec-signzone -A leaves out of the chain, for the cases; nothing held back.
+        if (p.denial.kind === 'nsec3' && p.denial.optOut) held.delegations = holdInsecureDelegations(await run('ldns-read-zone', [source]), p.origin).delegations;
+        // It signs with the keys given only when their DNSKEY records are in the zone (ldns-signzone adds them).
+        toSign = join(src, `${p.origin}bind`);
+        writeFileSync(toSign, [readFileSync(source, 'utf8'), ...[ksk, zsk].map((k) => readFileSync(`${k}.key`, 'utf8'))].join('\n'));
+        await run('dnssec-signzone', bindArgs(p, toSign, file, inception, expiration, [ksk, zsk]), src);
+      } else {
+        if (p.denial.kind === 'nsec3' && p.denial.optOut) {
+          held = holdInsecureDelegations(await run('ldns-read-zone', [source]), p.origin);
+          toSign = join(src, `${p.origin}opt-out`);
+          writeFileSync(toSign, held.kept!);
+        }
+        await run('ldns-signzone', signArgs(p, toSign, file, inception, expiration, [ksk, zsk]));
       }
-      await run('ldns-signzone', signArgs(p, toSign, file, inception, expiration, [ksk, zsk]));
       if (held.records.length) {
         appendFileSync(file, ['; The opted-out delegations (not in the NSEC3 chain), added by test/helpers/signed.ts after signing', ...held.records, ''].join('\n'));
       }

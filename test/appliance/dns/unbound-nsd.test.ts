@@ -53,10 +53,11 @@ test('the signed fixtures: ldns-verify-zone and nsd-checkzone accept every one, 
   }
   const fx = fixtures!;
   t.deepEqual(fx.zones.map((z) => z.origin).sort(),
-    ['bogus.test.', 'nsec.test.', 'nsec3.test.', 'optout.test.', 'signed.nsec.test.', 'signed.nsec3.test.', 'signed.optout.test.']);
-  t.is(fx.trustAnchors.length, 4);
+    ['apexwild.test.', 'bind.test.', 'bogus.test.', 'nsec.test.', 'nsec3.test.', 'optout.test.', 'signed.nsec.test.', 'signed.nsec3.test.', 'signed.optout.test.']);
+  t.is(fx.trustAnchors.length, 6);
   for (const z of fx.zones) t.is(await checkSigned(z.origin, z.file), '', z.origin);
   t.deepEqual(fx.zone('optout.test.').optedOut, ['unsigned1.optout.test.', 'unsigned2.optout.test.']);
+  t.deepEqual(fx.zone('bind.test.').optedOut, ['a.b.deep.bind.test.', 'd.ent.bind.test.']);
   const bogus = fx.zone('bogus.test.');
   t.regex(await checkSigned(bogus.origin, bogus.serve), /Bogus DNSSEC signature for www\.bogus\.test\.\s+A/);
 });
@@ -71,5 +72,7 @@ test.serial('(root) Unbound validates NSD\'s signed answers: AD where secure, no
   t.log(v.table().join('\n'));
   if (v.failed.length) t.log(v.log.split('\n').filter((l) => /error|fail|bogus|validation/i.test(l)).slice(-30).join('\n'));
   t.true(v.results.length > 40, `${v.results.length} cases`);
-  t.deepEqual(v.failed.map((r) => `${r.case.zone} ${r.case.what}: ${r.problems.join('; ')}`), []);
+  // Where NSD's proof is known to be none (ValidationCase.nsdWrong), reported, not failed: the appliance's test holds it to them.
+  for (const r of v.results.filter((x) => x.case.nsdWrong)) t.log(`NSD, known: ${r.case.zone} ${r.case.what}: ${r.ok ? 'validated after all' : r.problems.join('; ')} (${r.case.nsdWrong})`);
+  t.deepEqual(v.failed.filter((r) => !r.case.nsdWrong).map((r) => `${r.case.zone} ${r.case.what}: ${r.problems.join('; ')}`), []);
 });

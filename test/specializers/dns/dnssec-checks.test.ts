@@ -116,3 +116,31 @@ test('signatures past their expiry: warnings naming each RRSIG by file:line, wit
   t.regex(expired.join('\n'), new RegExp(`:${soa}: the RRSIG over nsec\\.test\\. SOA is expired \\(\\d{14}\\); valid \\d{14} to \\d{14}, now \\d{14}: validators will answer SERVFAIL for it`));
   t.true(r.warnings.some((w) => /zone nsec\.test\.: \d+ more signatures outside their validity period/.test(w)));
 });
+
+test('a second NSEC3PARAM (a chain being rolled): the first with SHA-1 and flags 0 is used, the other chain\'s NSEC3 records ignored, with a warning', async (t) => {
+  if (skipped(t)) return;
+  const src = fx!.zone('nsec3.test.').file;
+  const lines = readFileSync(src, 'utf8').split('\n');
+  // Before the real one: an NSEC3PARAM with the opt-out flag (not for servers, RFC 5155 §4.1.2); after it, one of another salt, with an NSEC3 of its chain.
+  const at = lines.findIndex((l) => /^nsec3\.test\.\s+\d+\s+IN\s+NSEC3PARAM\s/.test(l));
+  lines.splice(at, 0, 'nsec3.test.\t3600\tIN\tNSEC3PARAM\t1 1 0 -');
+  lines.push('nsec3.test.\t3600\tIN\tNSEC3PARAM\t1 0 2 beef', '0123456789abcdefghijklmnopqrstuv.nsec3.test.\t300\tIN\tNSEC3\t1 0 2 beef 0123456789abcdefghijklmnopqrstuv A RRSIG');
+  const file = join(tmp.dir, 'nsec3-two-params.zone');
+  writeFileSync(file, lines.join('\n'));
+  const r = await build([{ origin: 'nsec3.test.', file }]);
+  t.is(r.error, undefined, r.error?.message);
+  t.true(r.warnings.some((w) => w.startsWith(`${file}:${at + 2}: zone nsec3.test. has 3 NSEC3PARAM records: this one is used`)), r.warnings.join('\n'));
+});
+
+test('no NSEC3PARAM with SHA-1 and flags 0: refused, naming it by file:line', async (t) => {
+  if (skipped(t)) return;
+  const src = fx!.zone('nsec3.test.').file;
+  const lines = readFileSync(src, 'utf8').split('\n');
+  const at = lines.findIndex((l) => /^nsec3\.test\.\s+\d+\s+IN\s+NSEC3PARAM\s/.test(l));
+  lines[at] = lines[at]!.replace(/NSEC3PARAM\s+1\s+0\s/, 'NSEC3PARAM\t1 1 ');
+  const file = join(tmp.dir, 'nsec3-param-flags.zone');
+  writeFileSync(file, lines.join('\n'));
+  const r = await build([{ origin: 'nsec3.test.', file }]);
+  t.is(r.error?.code, 'APPL_ERR_ZONE_DNSSEC');
+  t.true(r.error!.message.includes(`nsec3-param-flags.zone:${at + 1}: no NSEC3PARAM of zone nsec3.test. has hash algorithm SHA-1 (1) and flags 0`), r.error?.message);
+});
