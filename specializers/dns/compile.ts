@@ -580,11 +580,12 @@ class Compiler {
    */
   private chainTarget(name: Uint8Array): { node: DnsNode | null; wildcardFor: Uint8Array | null; encloser: DnsNode | null } {
     const none = { node: null, wildcardFor: null, encloser: null };
+    // NSEC3 owners are looked past here as by the responder (NAME_FLAG_ABSENT).
     const n = this.m.nodes.get(name);
-    if (n) return { node: n, wildcardFor: null, encloser: null };
+    if (n && !this.isAbsent(n)) return { node: n, wildcardFor: null, encloser: null };
     for (let off = name[0]! + 1; off < name.length; off += name[off]! + 1) {
       const e = this.m.nodes.get(name, off, name.length - off);
-      if (!e) continue;
+      if (!e || this.isAbsent(e)) continue;
       if (e.isCut || e.cutAbove || hasType(e, T.DNAME)) return none;
       if (e.wildcard) return { node: e.wildcard, wildcardFor: name, encloser: e };
       return { node: null, wildcardFor: null, encloser: e };
@@ -604,7 +605,7 @@ class Compiler {
     let nxEncloser: DnsNode | null = null;
     const visited = new Set<DnsNode>([start]);
     // The hops to names a wildcard synthesizes, each proven in the DO twins (expansionProof).
-    const expansions: Array<{ name: Uint8Array; encloser: DnsNode }> = [];
+    const expansions: Array<{ name: Uint8Array; encloser: DnsNode; hop: number }> = [];
     let end: { node: DnsNode; owner: Uint8Array } | null = null;
     let endStatus: 'data' | 'nxdomain' | 'stop' = 'stop';
     // The zone whose SOA goes with a negative end of the chain (RFC 6604: the last name's).
@@ -626,7 +627,8 @@ class Compiler {
       if (n.isCut || n.cutAbove || visited.has(n)) break;
       visited.add(n);
       const owner = found.wildcardFor ?? n.name;
-      if (found.wildcardFor !== null) expansions.push({ name: found.wildcardFor, encloser: found.encloser! });
+      // hop: the chain's index of the name synthesized (chain.length for the end).
+      if (found.wildcardFor !== null) expansions.push({ name: found.wildcardFor, encloser: found.encloser!, hop: chain.length });
       const cname = rrsetOf(n, T.CNAME);
       if (cname) {
         chain.push({ set: cname, owner, node: n });
@@ -651,9 +653,10 @@ class Compiler {
     const signedChain = sec !== null || chain.some((c) => this.sec[c.node.zone]) || (end !== null && this.sec[end.node.zone] != null) ||
       (endStatus !== 'stop' && this.sec[endZone.index] != null);
     const doNext = signedChain ? D.TPLF_DO_NEXT : 0;
-    // The expansions' proofs (authority).
-    const proofs = (tw: TemplateWriter): void => {
+    // The proofs (authority) of the expansions up to hop `upto` of the chain.
+    const proofs = (tw: TemplateWriter, upto = chain.length): void => {
       for (const x of expansions) {
+        if (x.hop > upto) continue;
         const xs = this.sec[x.encloser.zone];
         if (xs) this.writeEntry(tw, xs, this.expansionProof(xs, x.name, x.encloser));
       }
@@ -697,6 +700,7 @@ class Compiler {
           const tw2 = head(true, k);
           tw2.an += this.writeSet(tw2, set, false, owner);
           if (hs && type !== T.RRSIG) tw2.an += this.writeSigs(tw2, c.node, type, false, owner);
+          proofs(tw2, k);
           twin(tw2, RCODE_NOERROR);
         }
         this.dropPairs(base, type);
@@ -987,6 +991,11 @@ class Compiler {
   /** The names of NSEC3 zones that have a name below them (made when first asked). */
   private parents: Set<DnsNode> | null = null;
 
+  /** An NSEC3 owner of a signed zone, not a name for queries (NAME_FLAG_ABSENT). */
+  private isAbsent(n: DnsNode): boolean {
+    return !!this.sec[n.zone]?.nsec3 && !n.isApex && !n.isCut && !n.cutAbove && isHashedOnly(n) && !this.hasChild(n);
+  }
+
   private hasChild(n: DnsNode): boolean {
     if (this.parents === null) {
       this.parents = new Set();
@@ -1014,8 +1023,7 @@ class Compiler {
       let descTpl = 0;
       let wildAt = 0, wildCount = 0;
       const cut = n.cutAbove ?? (n.isCut ? n : null);
-      const sec = this.sec[zone];
-      if (sec?.nsec3 && !n.isApex && !cut && isHashedOnly(n) && !this.hasChild(n)) {
+      if (this.isAbsent(n)) {
         // An NSEC3 owner: passed over by the lookup (NAME_FLAG_ABSENT), its templates unused.
         exactDefault = this.zoneNxdomain[zone]!;
         descTpl = exactDefault;

@@ -18,6 +18,7 @@ import { canonicalCompare, compareBytes, nsec3Hash, NSEC3_HASH_LEN, NSEC3_SHA1 }
 import { decodeBase32Hex, encodeBase32Hex, encodeHex, formatSigTime } from './text-codec.js';
 import type { ZoneRecord } from './record-store.js';
 import { T, typeToText } from './rr-types.js';
+import { bitmapTypes } from './rdata-text.js';
 import { where } from './zone-errors.js';
 import { MAX_NSEC3_ITERATIONS } from './layout.js';
 
@@ -78,9 +79,11 @@ export class ZoneDnssec {
     let several = false;
     if (param) {
       // NSD's choice: the first NSEC3PARAM with SHA-1 and flags 0 (RFC 5155 §4.1.2: one
-      // with other flags is not for servers to use); the rest, another chain being built
-      // or torn down, are ignored, with its NSEC3 records.
-      const r = param.records.find((x) => x.rdata[0] === NSEC3_SHA1 && x.rdata[1] === 0);
+      // with other flags is not for servers to use) whose chain is there (an NSEC3 of its
+      // parameters for the apex, listing SOA); the rest, another chain being built or torn
+      // down, are ignored, with their NSEC3 records.
+      const usable = param.records.filter((x) => x.rdata[0] === NSEC3_SHA1 && x.rdata[1] === 0);
+      const r = usable.length > 1 ? usable.find((x) => apexChained(m, zone, x.rdata)) ?? usable[0] : usable[0];
       if (!r) {
         const f = param.records[0]!;
         throw new BuildInputError('APPL_ERR_ZONE_DNSSEC', f.file, f.line, `no NSEC3PARAM of zone ${zone.originText} has hash algorithm SHA-1 (1) and flags 0, the only kind a server uses (RFC 5155 §4.1, §11): there is no NSEC3 chain to deny names with`);
@@ -140,13 +143,14 @@ export class ZoneDnssec {
       const r = zone.soa;
       throw new BuildInputError('APPL_ERR_ZONE_DNSSEC', r.file, r.line, `zone ${zone.originText} is signed (an RRSIG covers its SOA) but has no ${nsec3 ? 'NSEC3 records (it has an NSEC3PARAM)' : 'NSEC records'}: there is no way to deny a name`);
     }
-    s.checkChain(nodes);
+    s.checkChain(nodes, warnings);
     s.checkSignatures(nodes, warnings, now);
     return s;
   }
 
   /** The next owner each NSEC or NSEC3 names is the next in the chain; every name that needs one has one. */
-  private checkChain(nodes: DnsNode[]): void {
+  private checkChain(nodes: DnsNode[], warnings: string[]): void {
+    let unprovable = 0;
     const n = this.entries.length;
     for (let i = 0; i < n; i++) {
       const e = this.entries[i]!;
@@ -178,7 +182,19 @@ export class ZoneDnssec {
       const isData = x.recCount > 0;
       if (this.nsec3) {
         if (hasType(x, T.NSEC3) && x.recCount === countOf(x, T.NSEC3, T.RRSIG)) continue; // the chain's own names
-        if (this.optOut && (!isData || (x.isCut && !hasType(x, T.DS)))) continue;
+        if (this.optOut && (!isData || (x.isCut && !hasType(x, T.DS)))) {
+          // Below an empty non-terminal without an NSEC3 the proof starts at the closest ancestor
+          // that has one; a wildcard there exists, and cannot be denied (RFC 5155 §8.4).
+          if (!isData && !x.isCut && this.match(x.name) < 0) {
+            let p = x.parent;
+            while (p !== null && this.match(p.name) < 0) p = p.parent;
+            if (p?.wildcard && unprovable++ < MAX_WARNINGS_PER_KIND) {
+              const r = firstRecord(p.wildcard) ?? this.zone.soa;
+              warnings.push(`${where(r.file, r.line)}: names below the empty non-terminal ${nameToText(x.name)}, which has no NSEC3 (opt-out), cannot be proven absent while the wildcard ${nameToText(p.wildcard.name)} exists: validators will answer SERVFAIL for them (sign with an NSEC3 for every empty non-terminal, or give ${nameToText(x.name)} a record)`);
+            }
+          }
+          continue;
+        }
         if (this.match(x.name) < 0) {
           const r = firstRecord(x) ?? this.zone.soa;
           throw new BuildInputError('APPL_ERR_ZONE_DNSSEC', r.file, isData ? r.line : undefined, `the NSEC3 chain is incomplete: no NSEC3 for ${isData ? '' : 'the empty non-terminal '}${nameToText(x.name)} (its hash is ${base32(this.hashOf(x.name))})`);
@@ -278,6 +294,26 @@ export class ZoneDnssec {
   get denialType(): number {
     return this.nsec3 ? T.NSEC3 : T.NSEC;
   }
+}
+
+/** Has the apex an NSEC3 of these NSEC3PARAM parameters whose bitmap lists SOA (NSD's test that a chain is there)? */
+function apexChained(m: DnsModel, zone: DnsZone, param: Uint8Array): boolean {
+  const salt = param.subarray(5, 5 + param[4]!);
+  const low = lowerName(zone.origin);
+  const h = new Uint8Array(NSEC3_HASH_LEN);
+  nsec3Hash(low, 0, low.length, salt, (param[2]! << 8) | param[3]!, h);
+  const name = new Uint8Array(33 + zone.origin.length);
+  name[0] = 32;
+  name.set(new TextEncoder().encode(encodeBase32Hex(h, 0, h.length)), 1);
+  name.set(zone.origin, 33);
+  const n = m.nodes.get(name);
+  const set = n && n.zone === zone.index ? rrsetOf(n, T.NSEC3) : undefined;
+  return set?.records.some((x) => {
+    const rd = x.rdata;
+    if (compareBytes(rd, 0, 1, param, 0, 1) !== 0 || compareBytes(rd, 2, 3 + rd[4]!, param, 2, 3 + param[4]!) !== 0) return false;
+    const at = 5 + rd[4]!;
+    return bitmapTypes(rd, at + 1 + rd[at]!, rd.length).includes(T.SOA);
+  }) ?? false;
 }
 
 /** The types the RRSIGs at a name cover. */

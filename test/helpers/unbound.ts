@@ -28,6 +28,7 @@ import dnsPacket from 'dns-packet';
 import { stopProcess, type Topology } from '../../appliance/bench/netns.js';
 import { encodeQuery, exchangeInNamespace, parseCorpusLine } from './dns.js';
 import type { SignedFixtures } from './signed.js';
+import { nsec3HashText } from './dnssec-diff.js';
 
 /** What startUnbound runs (dig: its readiness probe). */
 export const UNBOUND_TOOLS = ['unbound', 'unbound-checkconf', 'dig'];
@@ -306,6 +307,8 @@ export function validationCaseList(fx: SignedFixtures): ValidationCase[] {
       add('apex wildcard NODATA', 'nope.', 'MX', 'NOERROR', true, []);
       add('NSEC3 owner name', hash, 'A', 'NOERROR', true, [`${hash}$ A`]);
       add('below an NSEC3 owner', `x.${hash}`, 'A', 'NOERROR', true, [`x.${hash}$ A`], 'NSD takes the NSEC3 owner for the closest encloser: NXDOMAIN, without a proof that it exists');
+      const www = `${nsec3HashText(`www.${z}`, Buffer.alloc(0), 0)}.`;
+      add('CNAME to an NSEC3 owner', 'tohash.', 'A', 'NOERROR', true, ['tohash.$ CNAME', `${www}$ A`]);
       continue;
     }
     add('NXDOMAIN', 'nope.', 'A', 'NXDOMAIN', !optOut, []);
@@ -315,6 +318,7 @@ export function validationCaseList(fx: SignedFixtures): ValidationCase[] {
     add('empty non-terminal', 'b.c.', 'A', 'NOERROR', true, []);
     add('CNAME chain', 'chain1.', 'A', 'NOERROR', true, ['chain1.$ CNAME', 'chain2.$ CNAME', 'www.$ A']);
     add('CNAME to a wildcard', 'towild.', 'A', 'NOERROR', !optOut, ['towild.$ CNAME', 'x.wild.$ A']);
+    if (z === 'nsec3.test.') add('CNAME to an NSEC3 owner', 'tohash.', 'A', 'NXDOMAIN', true, ['tohash.$ CNAME']);
     add('wildcard CNAME to a wildcard', 'y.wcname.', 'A', 'NOERROR', !optOut, ['y.wcname.$ CNAME', 'x.wild.$ A']);
     add('dangling CNAME', 'dangling.', 'A', 'NXDOMAIN', !optOut, ['dangling.$ CNAME']);
     if (!optOut) add('DNAME', 'www.dname.', 'A', 'NOERROR', true, ['dname.$ DNAME', 'www.dname.$ CNAME', 'www.hosts.$ A']);

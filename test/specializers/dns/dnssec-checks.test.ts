@@ -6,7 +6,7 @@
 // (and the dates); the signed zones as they come build with no warning but the iterations.
 
 import test from 'ava';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildImage } from '../../../specializers/build.js';
 import { DEFAULT_HTTP_OPTIONS } from '../../../specializers/http/compile.js';
@@ -121,15 +121,16 @@ test('a second NSEC3PARAM (a chain being rolled): the first with SHA-1 and flags
   if (skipped(t)) return;
   const src = fx!.zone('nsec3.test.').file;
   const lines = readFileSync(src, 'utf8').split('\n');
-  // Before the real one: an NSEC3PARAM with the opt-out flag (not for servers, RFC 5155 §4.1.2); after it, one of another salt, with an NSEC3 of its chain.
+  // Before the real one: an NSEC3PARAM with the opt-out flag (not for servers, RFC 5155 §4.1.2) and one with no chain
+  // (no NSEC3 of its parameters at the apex: NSD ignores it); after it, one of another salt, with an NSEC3 of its chain.
   const at = lines.findIndex((l) => /^nsec3\.test\.\s+\d+\s+IN\s+NSEC3PARAM\s/.test(l));
-  lines.splice(at, 0, 'nsec3.test.\t3600\tIN\tNSEC3PARAM\t1 1 0 -');
+  lines.splice(at, 0, 'nsec3.test.\t3600\tIN\tNSEC3PARAM\t1 1 0 -', 'nsec3.test.\t3600\tIN\tNSEC3PARAM\t1 0 5 aabb');
   lines.push('nsec3.test.\t3600\tIN\tNSEC3PARAM\t1 0 2 beef', '0123456789abcdefghijklmnopqrstuv.nsec3.test.\t300\tIN\tNSEC3\t1 0 2 beef 0123456789abcdefghijklmnopqrstuv A RRSIG');
   const file = join(tmp.dir, 'nsec3-two-params.zone');
   writeFileSync(file, lines.join('\n'));
   const r = await build([{ origin: 'nsec3.test.', file }]);
   t.is(r.error, undefined, r.error?.message);
-  t.true(r.warnings.some((w) => w.startsWith(`${file}:${at + 2}: zone nsec3.test. has 3 NSEC3PARAM records: this one is used`)), r.warnings.join('\n'));
+  t.true(r.warnings.some((w) => w.startsWith(`${file}:${at + 3}: zone nsec3.test. has 4 NSEC3PARAM records: this one is used`)), r.warnings.join('\n'));
 });
 
 test('no NSEC3PARAM with SHA-1 and flags 0: refused, naming it by file:line', async (t) => {
@@ -143,4 +144,23 @@ test('no NSEC3PARAM with SHA-1 and flags 0: refused, naming it by file:line', as
   const r = await build([{ origin: 'nsec3.test.', file }]);
   t.is(r.error?.code, 'APPL_ERR_ZONE_DNSSEC');
   t.true(r.error!.message.includes(`nsec3-param-flags.zone:${at + 1}: no NSEC3PARAM of zone nsec3.test. has hash algorithm SHA-1 (1) and flags 0`), r.error?.message);
+});
+
+test('an empty non-terminal without NSEC3 (BIND\'s -A opt-out) under a wildcard: a warning that names below it cannot be proven absent, with file:line', async (t) => {
+  if (skipped(t)) return;
+  const src = join(tmp.dir, 'awent-src');
+  mkdirSync(src, { recursive: true });
+  writeFileSync(join(src, 'awent.test.zone'), [
+    '$ORIGIN awent.test.', '$TTL 3600', '@ SOA ns1 hostmaster 1 7200 1800 1209600 300', '  NS ns1', 'ns1 A 198.18.16.2',
+    '* A 198.18.16.20', 'd.ent NS ns1', '',
+  ].join('\n'));
+  const signed = await signFixtures(join(tmp.dir, 'awent'), {
+    sources: src,
+    zones: [{ origin: 'awent.test.', parent: null, denial: { kind: 'nsec3', salt: '', iterations: 0, optOut: true }, algorithm: 'ECDSAP256SHA256', signer: 'bind' }],
+  });
+  const file = signed.zone('awent.test.').file;
+  const r = await build([{ origin: 'awent.test.', file }]);
+  t.is(r.error, undefined, r.error?.message);
+  const at = lineOf(file, /^\*\.awent\.test\.\s+\d+\s+IN\s+A\s/);
+  t.true(r.warnings.includes(`${file}:${at}: names below the empty non-terminal ent.awent.test., which has no NSEC3 (opt-out), cannot be proven absent while the wildcard *.awent.test. exists: validators will answer SERVFAIL for them (sign with an NSEC3 for every empty non-terminal, or give ent.awent.test. a record)`), r.warnings.join('\n'));
 });
