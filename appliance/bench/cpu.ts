@@ -1,7 +1,7 @@
 // What the benches read of the CPUs: busy time from /proc/stat, and where a CPU profile of
 // a worker thread says the time went.
 
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Jiffies of one CPU from /proc/stat: [busy, total]. */
@@ -34,13 +34,19 @@ function selfSamples(prof: Profile): Map<string, number> {
 }
 
 /**
- * Self time by function of the busiest thread's CPU profile (Node writes one file per
- * thread: the worker's is the one with the most samples that are not idle; by size the
- * main thread's idle one can win), as shares of its busy samples.
+ * Self time by function of the busiest thread's CPU profile of the last process profiled
+ * into `dir` (Node writes one file per thread: the worker's is the one with the most
+ * samples that are not idle; by size the main thread's idle one can win), as shares of
+ * its busy samples.
  */
 export function summarizeProfile(dir: string): string[] {
-  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')) : [];
-  if (files.length === 0) return ['(no profile written)'];
+  const all = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')) : [];
+  if (all.length === 0) return ['(no profile written)'];
+  // Only the files of the process that wrote last (Node names them CPU.DATE.TIME.PID.THREAD.SEQ): a
+  // directory used before holds older runs' too.
+  const newest = all.reduce((a, b) => (statSync(join(dir, b)).mtimeMs > statSync(join(dir, a)).mtimeMs ? b : a));
+  const pidOf = (f: string): string => f.split('.')[3] ?? '';
+  const files = all.filter((f) => pidOf(f) === pidOf(newest));
   let best: { file: string; self: Map<string, number>; busy: number; total: number } | null = null;
   for (const f of files) {
     const prof = JSON.parse(readFileSync(join(dir, f), 'utf8')) as Profile;
