@@ -293,14 +293,14 @@ class Compiler {
    */
   private provableAbove(sec: ZoneDnssec, encloser: DnsNode): number[] | null {
     if (!sec.nsec3 || sec.match(encloser.name) >= 0) return null;
-    const proof = this.closestProvable(sec, encloser.name);
-    let p = encloser.parent;
-    while (p !== null && sec.match(p.name) < 0) p = p.parent;
-    const wild = p === null ? -1 : sec.coverIndex(starOf(p.name));
-    // NSD's order: the next closer's cover, the encloser's match, the wildcard's cover.
-    const out = proof.length > 1 ? [proof[1]!, proof[0]!] : [...proof];
-    if (wild >= 0 && !out.includes(wild)) out.push(wild);
-    return out;
+    let p = encloser.parent, next = encloser;
+    while (p !== null && sec.match(p.name) < 0) {
+      next = p;
+      p = p.parent;
+    }
+    if (p === null) return [];
+    // NSD's order: the next closer's cover, the encloser's match, the wildcard's cover (each once).
+    return [...new Set([sec.coverIndex(next.name), sec.match(p.name), sec.coverIndex(starOf(p.name))])];
   }
 
   /** NXDOMAIN proof entries known at build time for a name below `encloser` (NSEC: the wildcard's cover; NSEC3: the encloser's match, the wildcard's cover), and for a name known at build time its own cover too. */
