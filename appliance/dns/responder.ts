@@ -785,6 +785,7 @@ export class DnsResponder {
         tLen = end;
         ar = blob[sets + i * 4 + 2]! | (blob[sets + i * 4 + 3]! << 8);
       }
+      if (ar === 0 && tw[ta + D.TPL_FLAGS]! & D.TPLF_NEEDS_ADDRESS) return -1;
     }
     // copyBytes: a template by a loop (no view allocated per query), but one of LONG_COPY
     // bytes or more (signed answers run to hundreds) by set(), twice as fast out of the

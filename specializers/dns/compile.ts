@@ -477,10 +477,19 @@ class Compiler {
     // proof that there is none), whose IPv6 twin is the IPv6 twin's DO twin.
     const sec = this.sec[cut.zone] ?? null;
     const doNext = sec ? D.TPLF_DO_NEXT : 0;
-    const twin = this.emit(this.referralBody(cut, q0, [T.AAAA, T.A], null), RCODE_NOERROR, false, doNext);
-    if (sec) this.emit(this.referralBody(cut, q0, [T.AAAA, T.A], sec), RCODE_NOERROR, false);
-    const t = this.emit(this.referralBody(cut, q0, [T.A, T.AAAA], null), RCODE_NOERROR, false, D.TPLF_V6_TWIN | doNext, 0, twin);
-    if (sec) this.emit(this.referralBody(cut, q0, [T.A, T.AAAA], sec), RCODE_NOERROR, false, D.TPLF_V6_TWIN, 0, twin + 1);
+    const need = (): number => (this.leadAddress ? D.TPLF_NEEDS_ADDRESS : 0);
+    let tw = this.referralBody(cut, q0, [T.AAAA, T.A], null);
+    const twin = this.emit(tw, RCODE_NOERROR, false, doNext | need());
+    if (sec) {
+      tw = this.referralBody(cut, q0, [T.AAAA, T.A], sec);
+      this.emit(tw, RCODE_NOERROR, false, need());
+    }
+    tw = this.referralBody(cut, q0, [T.A, T.AAAA], null);
+    const t = this.emit(tw, RCODE_NOERROR, false, D.TPLF_V6_TWIN | doNext | need(), 0, twin);
+    if (sec) {
+      tw = this.referralBody(cut, q0, [T.A, T.AAAA], sec);
+      this.emit(tw, RCODE_NOERROR, false, D.TPLF_V6_TWIN | need(), 0, twin + 1);
+    }
     return t;
   }
 
@@ -499,17 +508,21 @@ class Compiler {
       }
     }
     tw.startAdditional();
-    this.writeAddresses(tw, ns.records, cut.zone, glueOrder, sec);
+    this.leadAddress = this.writeAddresses(tw, ns.records, cut.zone, glueOrder, sec);
     return tw;
   }
+
+  /** The last referralBody's first additional RRset is of the address type sent first (TPLF_NEEDS_ADDRESS). */
+  private leadAddress = false;
 
   /**
    * The additional section of an NS RRset: the addresses of the name servers that live in
    * zone `zone`, by type in `glueOrder`, each in NS order (NSD's order, so that the same
    * ones are left out when they do not fit); with `sec`, each address RRset of an
-   * authoritative name with its RRSIGs (glue below a cut has none).
+   * authoritative name with its RRSIGs (glue below a cut has none). Returns whether the
+   * first RRset is of glueOrder[0] (some server has one).
    */
-  private writeAddresses(tw: TemplateWriter, ns: ZoneRecord[], zone: number, glueOrder: number[], sec: ZoneDnssec | null): void {
+  private writeAddresses(tw: TemplateWriter, ns: ZoneRecord[], zone: number, glueOrder: number[], sec: ZoneDnssec | null): boolean {
     const origin = this.m.zones[zone]!.origin;
     const servers: DnsNode[] = [];
     for (const r of ns) {
@@ -526,6 +539,7 @@ class Compiler {
         tw.endAdditionalSet();
       }
     }
+    return servers.some((n) => rrsetOf(n, glueOrder[0]!) !== undefined);
   }
 
   /**

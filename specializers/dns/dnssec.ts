@@ -77,6 +77,7 @@ export class ZoneDnssec {
     const param = rrsetOf(apex, T.NSEC3PARAM);
     let nsec3: Nsec3Params | null = null;
     let several = false;
+    let chosen: ZoneRecord | null = null;
     if (param) {
       // NSD's choice: the first NSEC3PARAM with SHA-1 and flags 0 (RFC 5155 §4.1.2: one
       // with other flags is not for servers to use) whose chain is there (an NSEC3 of its
@@ -89,6 +90,7 @@ export class ZoneDnssec {
         throw new BuildInputError('APPL_ERR_ZONE_DNSSEC', f.file, f.line, `no NSEC3PARAM of zone ${zone.originText} has hash algorithm SHA-1 (1) and flags 0, the only kind a server uses (RFC 5155 §4.1, §11): there is no NSEC3 chain to deny names with`);
       }
       const rd = r.rdata;
+      chosen = r;
       nsec3 = { algorithm: rd[0]!, iterations: (rd[2]! << 8) | rd[3]!, salt: rd.slice(5, 5 + rd[4]!) };
       several = param.records.length > 1;
       if (several) warnings.push(`${where(r.file, r.line)}: zone ${zone.originText} has ${param.records.length} NSEC3PARAM records: this one is used, and the NSEC3 records of other parameters are ignored`);
@@ -140,8 +142,8 @@ export class ZoneDnssec {
     }
     s.entries.forEach((n, i) => s.entryOf.set(n, i));
     if (s.entries.length === 0) {
-      const r = zone.soa;
-      throw new BuildInputError('APPL_ERR_ZONE_DNSSEC', r.file, r.line, `zone ${zone.originText} is signed (an RRSIG covers its SOA) but has no ${nsec3 ? 'NSEC3 records (it has an NSEC3PARAM)' : 'NSEC records'}: there is no way to deny a name`);
+      const r = nsec3 ? chosen! : zone.soa;
+      throw new BuildInputError('APPL_ERR_ZONE_DNSSEC', r.file, r.line, `zone ${zone.originText} is signed (an RRSIG covers its SOA) but has no ${nsec3 ? `NSEC3 records with this NSEC3PARAM's parameters (${nsec3.algorithm} ${nsec3.iterations} ${hexOrDash(nsec3.salt)})` : 'NSEC records'}: there is no way to deny a name`);
     }
     s.checkChain(nodes, warnings);
     s.checkSignatures(nodes, warnings, now);

@@ -143,6 +143,13 @@ export const TPLF_DO_NEXT = 0x1000;
  * splice descriptor (SPLICE_*).
  */
 export const TPLF_SPLICE = 0x2000;
+/**
+ * A referral whose first additional RRset is an address of the kind sent first (A over
+ * IPv4, AAAA over IPv6): when none of its additional RRsets fits, the answer is truncated
+ * (TC=1) rather than sent without an address to follow, as NSD does ("delegations should
+ * have a usable address in it").
+ */
+export const TPLF_NEEDS_ADDRESS = 0x4000;
 
 /**
  * Splice descriptor, in the BLOB: u16 LE where (relative to the template), u8 kind, u8
