@@ -669,14 +669,14 @@ export class DnsResponder {
     this.lastHash = h & RRL_NAME_MASK;
     this.ceLabel = 0;
     // An NSEC3 owner (NAME_FLAG_ABSENT) is looked past, here and as an ancestor below.
-    if (n >= 0 && !(names[n * D.NAME_WORDS + D.NAME_FLAGS]! & D.NAME_FLAG_ABSENT)) {
+    const f = n >= 0 ? names[n * D.NAME_WORDS + D.NAME_FLAGS]! : D.NAME_FLAG_ABSENT;
+    if (!(f & D.NAME_FLAG_ABSENT)) {
       const a = n * D.NAME_WORDS;
       this.lastRec = n;
       // For RRL: NSD's delegation_domain (set by every lookup that finds a zone). A DS
       // query at a cut is answered from the parent but still counts as a referral (NSD's
       // answer_lookup_zone() keeps delegation_domain for it), and so is one at the apex of
       // a child whose parent is served here (answered from the parent, whose cut it is).
-      const f = names[a + D.NAME_FLAGS]!;
       if (f & (D.NAME_FLAG_DELEGATION | D.NAME_FLAG_BELOW_CUT)) {
         this.delegation(n, 0, len, nLabels);
       } else if (f & D.NAME_FLAG_APEX && qtype === TYPE_DS && this.servedParent(len, nLabels)) {

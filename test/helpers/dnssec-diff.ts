@@ -22,6 +22,7 @@ import { buildModel, hasType, loadZones, rrsetOf, typesOf } from '../../speciali
 import { canonicalOrder } from '../../specializers/dns/dnssec.js';
 import { nameToText, nameToWire } from '../../specializers/dns/zone.js';
 import { T, typeToText } from '../../specializers/dns/rr-types.js';
+import { encodeBase32Hex } from '../../specializers/dns/text-codec.js';
 import { decode, encodeQuery, parseCorpusLine, type CorpusQuery, type Decoded, type QueryOptions } from './dns.js';
 
 export interface SignedCorpus {
@@ -104,20 +105,8 @@ export function nsec3HashText(name: string, salt: Buffer, iterations: number): s
   return base32hex(h);
 }
 
-function base32hex(b: Buffer): string {
-  const alphabet = '0123456789abcdefghijklmnopqrstuv';
-  let out = '', bits = 0, value = 0;
-  for (const byte of b) {
-    value = (value << 8) | byte;
-    bits += 8;
-    while (bits >= 5) {
-      out += alphabet[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  if (bits > 0) out += alphabet[(value << (5 - bits)) & 31];
-  return out;
-}
+/** Base32hex of a hash, lower case (the zone code's encoder: only the hashing here stands apart from the server's). */
+const base32hex = (b: Uint8Array): string => encodeBase32Hex(b, 0, b.length);
 
 /** A label no NSEC3 owner has (not base32hex) and no record's text shows: it stands in for a hashed owner's. */
 const STAND_IN = 'z'.repeat(32);
@@ -128,7 +117,7 @@ const STAND_IN = 'z'.repeat(32);
  * DS, it is one), 'hash' when it is an NSEC3 owner (the name with that label stood in for
  * is then one NSD answers right); null otherwise.
  */
-export function unprovableKind(c: SignedCorpus, qname: string, qtype: number): { kind: 'ent' | 'hash'; at: string } | null {
+function unprovableKind(c: SignedCorpus, qname: string, qtype: number): { kind: 'ent' | 'hash'; at: string } | null {
   const q = low(qname);
   if (!c.exists || c.exists.has(q)) return qtype === T.DS && c.bareEnts?.has(q) ? { kind: 'ent', at: q } : null;
   const labels = q.split('.');
@@ -245,13 +234,13 @@ function nsec3ZoneOf(c: SignedCorpus, qname: string): NonNullable<SignedCorpus['
 }
 
 /** A query (name and type) the acceptance of a difference needs besides the corpus's: to NSD, or to us. */
-export interface ExtraQuery {
+interface ExtraQuery {
   to: 'nsd' | 'ours';
   qname: string;
   qtype: number;
 }
 
-export const extraKey = (to: 'nsd' | 'ours', qname: string, qtype: number): string => `${to} ${low(qname)} ${qtype}`;
+const extraKey = (to: 'nsd' | 'ours', qname: string, qtype: number): string => `${to} ${low(qname)} ${qtype}`;
 
 /** The answers to extraQueries(c), asked with `ask` (to NSD or to us) as the corpus was (`o`): signedDifferences()'s `extra`. */
 export async function answerExtras(c: SignedCorpus, o: QueryOptions, ask: (to: 'nsd' | 'ours', queries: Buffer[]) => Promise<Array<Buffer | null>>): Promise<(key: string) => Buffer | null | undefined> {
@@ -271,7 +260,7 @@ export async function answerExtras(c: SignedCorpus, o: QueryOptions, ask: (to: '
  * a CNAME to a name NSD answers without a proof, our answer for the target and NSD's for
  * it (or its stand-in).
  */
-export function extraQueries(c: SignedCorpus): ExtraQuery[] {
+function extraQueries(c: SignedCorpus): ExtraQuery[] {
   const out = new Map<string, ExtraQuery>();
   const add = (x: ExtraQuery): void => void out.set(extraKey(x.to, x.qname, x.qtype), x);
   const forName = (qname: string, qtype: number): void => {
