@@ -269,11 +269,24 @@ export class ByteArena {
 export class NameTable {
   readonly names: Uint8Array[] = [];
   private hashes: number[] = [];
-  private slots: Int32Array = new Int32Array(1024);
-  private mask = 1023;
+  private slots: Int32Array;
+  private mask: number;
   private readonly arena = new ByteArena();
 
-  constructor(private readonly fold: boolean) {}
+  /**
+   * @param expected names to make room for from the start
+   * @param slots where its slots come from (a Carver's i32), when not allocated here
+   */
+  constructor(private readonly fold: boolean, expected = 512, slots?: (n: number) => Int32Array) {
+    const size = NameTable.slotsFor(expected);
+    this.slots = slots ? slots(size) : new Int32Array(size);
+    this.mask = size - 1;
+  }
+
+  /** The slots a table of `expected` names starts with. */
+  static slotsFor(expected: number): number {
+    return 2 ** Math.max(10, Math.ceil(Math.log2(expected * 2 + 1)));
+  }
 
   get size(): number {
     return this.names.length;

@@ -27,6 +27,65 @@ export interface ZoneRecord {
   readonly file: string;
 }
 
+/**
+ * Typed arrays cut one after another from a single buffer. A buffer of 32 MiB or more is
+ * always its own mmap (glibc's largest mmap threshold): when it is freed its memory goes
+ * back to the system, whichever thread frees it. A split parse's worker (zone-split.ts)
+ * makes its big arrays this way; made one by one, they would come from its thread's malloc
+ * arena, and once freed there they are memory no other thread reuses.
+ */
+export class Carver {
+  private at = 0;
+  readonly buffer: ArrayBuffer;
+
+  constructor(bytes: number) {
+    this.buffer = new ArrayBuffer(Math.max(bytes, 32 << 20) + 64);
+  }
+
+  u16(n: number): Uint16Array {
+    return new Uint16Array(this.buffer, this.take(n * 2), n);
+  }
+
+  u32(n: number): Uint32Array {
+    return new Uint32Array(this.buffer, this.take(n * 4), n);
+  }
+
+  i32(n: number): Int32Array {
+    return new Int32Array(this.buffer, this.take(n * 4), n);
+  }
+
+  /** Bytes left. */
+  get room(): number {
+    return this.buffer.byteLength - this.at;
+  }
+
+  private take(bytes: number): number {
+    const at = this.at;
+    if (at + bytes > this.buffer.byteLength) throw new RangeError('Carver: out of room');
+    this.at = (at + bytes + 7) & ~7;
+    return at;
+  }
+}
+
+/** A RecordStore's records as exportParts() gives them (buffers a thread can move). */
+export interface StoreParts {
+  length: number;
+  type: Uint16Array;
+  cls: Uint16Array;
+  ttl: Uint32Array;
+  line: Uint32Array;
+  fileOf: Uint32Array;
+  rdChunk: Uint32Array;
+  rdOff: Uint32Array;
+  rdLen: Uint32Array;
+  chunks: Uint8Array[];
+  files: string[];
+  /** Record k's owner is span ownerRef[k]: (buffer index, byte offset, length) in ownerSpans. */
+  ownerRef: Int32Array;
+  ownerSpans: Int32Array;
+  ownerBuffers: ArrayBuffer[];
+}
+
 export class RecordStore {
   /** Owner, wire format, case as written; records of one spelling share the parser's array. */
   owner: Uint8Array[] = [];
@@ -46,16 +105,29 @@ export class RecordStore {
   private readonly arena = new ByteArena();
   private cached: ZoneRecord[] | null = null;
 
-  constructor(expected = 1024) {
+  /** @param from columns for `expected` records carved from one buffer (Carver), rather than one allocation each */
+  constructor(expected = 1024, from?: Carver) {
     const n = Math.max(16, expected);
-    this.type = new Uint16Array(n);
-    this.cls = new Uint16Array(n);
-    this.ttl = new Uint32Array(n);
-    this.line = new Uint32Array(n);
-    this.fileOf = new Uint32Array(n);
-    this.rdChunk = new Uint32Array(n);
-    this.rdOff = new Uint32Array(n);
-    this.rdLen = new Uint32Array(n);
+    const u16 = (): Uint16Array => (from ? from.u16(n) : new Uint16Array(n));
+    const u32 = (): Uint32Array => (from ? from.u32(n) : new Uint32Array(n));
+    this.type = u16();
+    this.cls = u16();
+    this.ttl = u32();
+    this.line = u32();
+    this.fileOf = u32();
+    this.rdChunk = u32();
+    this.rdOff = u32();
+    this.rdLen = u32();
+  }
+
+  /** Bytes the columns of `n` records take (for a Carver). */
+  static columnBytes(n: number): number {
+    return Math.max(16, n) * 28;
+  }
+
+  /** Records it has room for before its columns grow. */
+  get capacity(): number {
+    return this.type.length;
   }
 
   /** Appends a record; its RDATA is copied from rdata[start, end). */
@@ -135,6 +207,92 @@ export class RecordStore {
       s.rdLen[j] = this.rdLen[k]!;
     }
     return s;
+  }
+
+  /**
+   * The records as buffers another thread can take whole (zone-split.ts): the columns, the
+   * RDATA chunks, and the owners as spans of the buffers they lie in. `transfer` lists the
+   * buffers to move rather than copy; the store is unusable after they are moved.
+   */
+  exportParts(owners?: { ids: Int32Array; names: Uint8Array[]; alloc?: (n: number) => Int32Array }): { parts: StoreParts; transfer: ArrayBuffer[] } {
+    const n = this.length;
+    const buffers: ArrayBuffer[] = [];
+    const bufferIndex = new Map<ArrayBuffer, number>();
+    let lastBuffer: ArrayBuffer | null = null, lastIndex = -1;
+    const indexOf = (b: ArrayBuffer): number => {
+      if (b === lastBuffer) return lastIndex;
+      let i = bufferIndex.get(b);
+      if (i === undefined) {
+        i = buffers.push(b) - 1;
+        bufferIndex.set(b, i);
+      }
+      lastBuffer = b;
+      lastIndex = i;
+      return i;
+    };
+    let ownerRef: Int32Array, ownerSpans: Int32Array;
+    if (owners) {
+      // The parser's interned names, and each record's id among them.
+      ownerRef = owners.ids.subarray(0, n);
+      ownerSpans = owners.alloc ? owners.alloc(owners.names.length * 3) : new Int32Array(owners.names.length * 3);
+      owners.names.forEach((o, i) => {
+        ownerSpans[i * 3] = indexOf(o.buffer as ArrayBuffer);
+        ownerSpans[i * 3 + 1] = o.byteOffset;
+        ownerSpans[i * 3 + 2] = o.length;
+      });
+    } else {
+      // One span per run of records that share an owner array.
+      ownerRef = new Int32Array(n);
+      const spans: number[] = [];
+      let prev: Uint8Array | null = null;
+      for (let k = 0; k < n; k++) {
+        const o = this.owner[k]!;
+        if (o !== prev) {
+          prev = o;
+          spans.push(indexOf(o.buffer as ArrayBuffer), o.byteOffset, o.length);
+        }
+        ownerRef[k] = spans.length / 3 - 1;
+      }
+      ownerSpans = Int32Array.from(spans);
+    }
+    const chunks = this.chunks.map((c) => (c.byteOffset === 0 && c.byteLength === c.buffer.byteLength ? c : c.slice()));
+    for (const c of chunks) indexOf(c.buffer as ArrayBuffer);
+    const parts: StoreParts = {
+      length: n, type: this.type, cls: this.cls, ttl: this.ttl, line: this.line, fileOf: this.fileOf,
+      rdChunk: this.rdChunk, rdOff: this.rdOff, rdLen: this.rdLen, chunks, files: this.files.slice(),
+      ownerRef, ownerSpans, ownerBuffers: buffers,
+    };
+    // Columns may share a buffer (Carver): each buffer is listed once.
+    const transfer = [...new Set<ArrayBuffer>([...buffers, ownerRef.buffer as ArrayBuffer, ownerSpans.buffer as ArrayBuffer,
+      ...[this.type, this.cls, this.ttl, this.line, this.fileOf, this.rdChunk, this.rdOff, this.rdLen].map((a) => a.buffer as ArrayBuffer)])];
+    return { parts, transfer };
+  }
+
+  /** Appends the records of exportParts(), in their order (the RDATA chunks taken as they are). */
+  appendParts(p: StoreParts): void {
+    const n = p.length;
+    while (this.type.length < this.length + n) this.grow();
+    const chunkBase = this.chunks.length;
+    this.chunks.push(...p.chunks);
+    const fileMap = p.files.map((f) => this.fileIndex(f));
+    const views: Uint8Array[] = new Array(p.ownerSpans.length / 3);
+    for (let i = 0; i < views.length; i++) {
+      views[i] = new Uint8Array(p.ownerBuffers[p.ownerSpans[i * 3]!]!, p.ownerSpans[i * 3 + 1]!, p.ownerSpans[i * 3 + 2]!);
+    }
+    const at = this.length;
+    this.type.set(p.type.subarray(0, n), at);
+    this.cls.set(p.cls.subarray(0, n), at);
+    this.ttl.set(p.ttl.subarray(0, n), at);
+    this.line.set(p.line.subarray(0, n), at);
+    this.rdOff.set(p.rdOff.subarray(0, n), at);
+    this.rdLen.set(p.rdLen.subarray(0, n), at);
+    for (let k = 0; k < n; k++) {
+      this.owner.push(views[p.ownerRef[k]!]!);
+      this.fileOf[at + k] = fileMap[p.fileOf[k]!]!;
+      this.rdChunk[at + k] = p.rdChunk[k]! + chunkBase;
+    }
+    this.length = at + n;
+    this.cached = null;
   }
 
   private lastFile = '';

@@ -56,10 +56,30 @@ export class ZoneLexer {
   error: string | null = null;
   errorLine = 0;
 
-  private pos = 0;
-  private line = 1;
+  private pos: number;
+  private line: number;
+  /**
+   * No entry starts at or after this offset (one that starts before it is read to its end):
+   * how a zone split in two parts (zone-split.ts) stops its first part at the second's start.
+   */
+  limit: number;
 
-  constructor(readonly buf: Uint8Array) {}
+  /** Reads buf from `pos`, which is at the start of line `line`. */
+  constructor(readonly buf: Uint8Array, pos = 0, line = 1) {
+    this.pos = pos;
+    this.line = line;
+    this.limit = buf.length;
+  }
+
+  /** The offset after the last entry read (the start of the line after it). */
+  get offset(): number {
+    return this.pos;
+  }
+
+  /** Reads nothing more (the rest was read elsewhere: zone-split.ts). */
+  skipToEnd(): void {
+    this.pos = this.buf.length;
+  }
 
   /** Reads the next non-empty entry; false at the end of input. */
   next(): boolean {
@@ -69,7 +89,7 @@ export class ZoneLexer {
     let line = this.line;
     this.error = null;
     for (;;) {
-      if (pos >= n) {
+      if (pos >= n || pos >= this.limit) {
         this.pos = pos;
         this.line = line;
         this.count = 0;
