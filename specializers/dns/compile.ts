@@ -803,9 +803,8 @@ class Compiler {
     }
     const any = preferred >= 0 ? preferred : last >= 0 ? last : lastLow;
     if (any >= 0) this.pushPair(QTYPE_ANY, any);
-    const nodata = this.nodataFor(n);
-    this.nsec3Nodata(n, nodata);
-    return nodata;
+    // qtype NSEC3 (when the name has none) is answered by the default, this NODATA: no pair for it.
+    return this.nodataFor(n);
   }
 
   /**
@@ -1163,10 +1162,17 @@ function isHashedOnly(n: DnsNode): boolean {
 
 /** Compiles zones into the image's BLOB (which must be open); returns the tables to write after it. */
 export function compileDns(w: ImageWriter, specs: ZoneSpec[]): DnsBuildResult {
-  const { parsed, warnings } = loadZones(specs);
-  const model = buildModel(parsed, warnings);
-  collectAfterPhase(parsed.reduce((n, z) => n + z.store.length, 0));
-  return compileModel(w, model);
+  const loaded = loadZones(specs);
+  const records = loaded.parsed.reduce((n, z) => n + z.store.length, 0);
+  let model: DnsModel | null = buildModel(loaded.parsed, loaded.warnings);
+  loaded.parsed.length = 0;
+  collectAfterPhase(records);
+  const r = compileModel(w, model);
+  // The model and the records are garbage now: collected before the tables are copied
+  // into the image, so that their memory is not still held at the build's peak.
+  model = null;
+  collectAfterPhase(records);
+  return r;
 }
 
 export function compileModel(w: ImageWriter, model: DnsModel): DnsBuildResult {
