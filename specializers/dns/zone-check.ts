@@ -118,10 +118,24 @@ export function checkZone(z: ParsedZone): ParsedZone {
     return d !== 0 ? d : a - b;
   };
 
+  // Without two records of one type and class a name has no duplicate and no RRset of
+  // several TTLs: most names (an A and an AAAA, say) need no sort.
+  const sharesType = (gs: number, ge: number): boolean => {
+    if (ge - gs > 16) return true;
+    for (let i = gs + 1; i < ge; i++) {
+      const a = order[i]!;
+      for (let j = gs; j < i; j++) {
+        const b = order[j]!;
+        if (types[a] === types[b] && classes[a] === classes[b]) return true;
+      }
+    }
+    return false;
+  };
+
   for (let id = 0; id < nNames; id++) {
     if (outside[id]) continue;
     const gs = startOf[id]!, ge = startOf[id + 1]!;
-    if (ge - gs > 1) {
+    if (ge - gs > 1 && sharesType(gs, ge)) {
       group.length = 0;
       for (let k = gs; k < ge; k++) group.push(order[k]!);
       group.sort(byRdata);
@@ -279,25 +293,44 @@ function checkBelowCuts(z: Below, dnames: Set<number>, cuts: Set<number>): void 
   const { st, names, order, startOf, dropped } = z;
   const apexLen = names.names[z.apexId]?.length ?? 1;
   let warned = 0;
+  // Per name id, once known: the nearest DNAME and the nearest cut at it or above it, up to
+  // the apex (the apex's NS is no cut); -1 for none, and memo[id] 0 until known. Siblings
+  // then cost one lookup, of their parent, instead of one per ancestor.
+  const memo = new Uint8Array(names.size);
+  const nearDname = new Int32Array(names.size);
+  const nearCut = new Int32Array(names.size);
+  const chain: number[] = [];
   for (let id = 0; id < names.size; id++) {
     if (z.outside[id]) continue;
     const o = names.names[id]!;
     const first = order[startOf[id]!]!;
-    // The nearest DNAME or cut above this name (the apex's NS is no cut).
-    let cut = -1;
-    let p = 0;
+    // The ancestors in the zone, nearest first, up to one already known.
+    let dname = -1, cut = -1;
+    chain.length = 0;
     const stop = o.length - apexLen; // ancestors down to the apex, not above it
-    while (p < stop) {
+    for (let p = 0; p < stop; ) {
       p += o[p]! + 1;
       const anc = names.find(o, p, o.length);
       if (anc < 0) continue;
-      if (dnames.has(anc)) {
-        z.problems.add('APPL_ERR_ZONE_CHECK', st.file(first), st.line[first],
-          `${nameToText(o)} is below the DNAME at ${nameToText(names.names[anc]!)}; no data may exist below a DNAME (RFC 6672 §2.4)`);
-        cut = -1;
+      if (memo[anc] !== 0) {
+        dname = nearDname[anc]!;
+        cut = nearCut[anc]!;
         break;
       }
-      if (cut < 0 && anc !== z.apexId && cuts.has(anc)) cut = anc;
+      chain.push(anc);
+    }
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const a = chain[i]!;
+      if (dnames.has(a)) dname = a;
+      if (a !== z.apexId && cuts.has(a)) cut = a;
+      memo[a] = 1;
+      nearDname[a] = dname;
+      nearCut[a] = cut;
+    }
+    if (dname >= 0) {
+      z.problems.add('APPL_ERR_ZONE_CHECK', st.file(first), st.line[first],
+        `${nameToText(o)} is below the DNAME at ${nameToText(names.names[dname]!)}; no data may exist below a DNAME (RFC 6672 §2.4)`);
+      cut = -1;
     }
     const atCut = cuts.has(id);
     if (cut >= 0) z.occluded[id] = 1;

@@ -77,7 +77,7 @@ export const DEFAULT_TTL = 3600;
 export const MAX_INCLUDE_DEPTH = 10;
 const MAX_WARNINGS = 200;
 /** The share of a split file the build's own thread parses (zone-split.ts). */
-const SPLIT_FIRST = 0.54;
+const SPLIT_FIRST = 0.57;
 
 /** The most zone text one zone may be: its file and all its $INCLUDEs together. */
 export const MAX_ZONE_BYTES = 1 << 30;
