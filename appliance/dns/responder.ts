@@ -31,7 +31,7 @@ import {
 import { copyBytes } from '../../basics/bytes.js';
 import { UsageError } from '../../basics/errors.js';
 import { nameToText } from '../../specializers/dns/dns-name.js';
-import { LOWER, type DnsTables } from './tables.js';
+import { LOWER, WARM_BATCH, type DnsTables } from './tables.js';
 import { DenialRecords } from './denial.js';
 import {
   RRL_ANY, RRL_DNSKEY, RRL_ERROR, RRL_NAME_MASK, RRL_NODATA, RRL_NONE, RRL_NXDOMAIN, RRL_POSITIVE, RRL_REFERRAL, RRL_RRSIG,
@@ -220,6 +220,42 @@ export class DnsResponder {
     const version = chaosRecord(chaos.version, 'version string', '--version-string');
     this.identityRr = id;
     this.versionRr = version;
+  }
+
+  // warm()'s per-query hashes and qtypes.
+  private readonly wHash = new Int32Array(WARM_BATCH);
+  private readonly wQtype = new Uint16Array(WARM_BATCH);
+
+  /**
+   * Before a batch of queries is answered: reads ahead the table lines their lookups will
+   * miss in a big zone (DnsTables.warm). Queries at buf[offs[k], offs[k] + lens[k]); what
+   * is not a plain query is passed over (answer() judges it). Changes nothing: the answers
+   * are the same with or without it. A no-op for a zone that fits the caches.
+   */
+  warm(buf: Uint8Array, offs: Int32Array, lens: Int32Array | Uint32Array, count: number): void {
+    const t = this.t;
+    if (!t.warmPays || count < 2) return;
+    const n = Math.min(count, WARM_BATCH);
+    const hs = this.wHash, qt = this.wQtype, lower = LOWER;
+    for (let k = 0; k < n; k++) {
+      const off = offs[k]!, end = off + lens[k]!;
+      hs[k] = -1;
+      // A query (QR clear) with one question.
+      if (end - off < DNS_HEADER_LEN + 5 || (buf[off + 2]! & 0x80) !== 0 || buf[off + 4] !== 0 || buf[off + 5] !== 1) continue;
+      // The name's hash as lookupIn() makes it: over its lower-cased wire bytes, with the root label.
+      let h = FNV_OFFSET, p = off + DNS_HEADER_LEN;
+      const stop = Math.min(end, p + 255);
+      while (p < stop) {
+        const l = buf[p]!;
+        if (l === 0 || l > 63 || p + l >= stop) break;
+        for (let i = p, e = p + l + 1; i < e; i++) h = Math.imul(h ^ lower[buf[i]!]!, FNV_PRIME);
+        p += l + 1;
+      }
+      if (p + 2 >= end || buf[p] !== 0) continue;
+      hs[k] = Math.imul(h, FNV_PRIME); // the root label's zero byte
+      qt[k] = (buf[p + 1]! << 8) | buf[p + 2]!;
+    }
+    t.warm(hs, qt, n);
   }
 
   /**

@@ -11,6 +11,9 @@ import * as D from '../../specializers/dns/layout.js';
 /** ASCII upper case to lower case, everything else as it is (RFC 4343): a table, not a branch. */
 export const LOWER = Uint8Array.from({ length: 256 }, (_, c) => (c >= 0x41 && c <= 0x5a ? c | 0x20 : c));
 
+/** The most lookups warm() reads ahead for at once (a receive batch). */
+export const WARM_BATCH = 256;
+
 export class DnsTables {
   readonly blob: Uint8Array;
   /** The BLOB as a DataView: templates are copied out four bytes at a time. */
@@ -41,6 +44,68 @@ export class DnsTables {
     this.nameCount = Math.floor(this.names.length / D.NAME_WORDS);
     this.mask = this.hash.length - 1;
     this.validate();
+  }
+
+  /** At least this many names, and warm() reads ahead (below it the tables mostly stay in the caches). */
+  static readonly WARM_ABOVE = 1 << 17;
+
+  /** warm() reads ahead from this many names on (tests set it lower). */
+  warmAbove = DnsTables.WARM_ABOVE;
+
+  /** Does this image's name table outgrow the caches (warm() then pays)? */
+  get warmPays(): boolean {
+    return this.nameCount >= this.warmAbove;
+  }
+
+  // warm()'s per-query state, for at most WARM_BATCH queries.
+  private readonly wEntry = new Int32Array(WARM_BATCH);
+  private readonly wTpl = new Int32Array(WARM_BATCH);
+  /** Where warm()'s reads go, so that they are not optimized away. */
+  warmSink = 0;
+
+  /**
+   * Reads ahead, for a batch of lookups, what they will read: each a chain of dependent
+   * cache misses in a big zone (hash slot, name record, key bytes and type map, template
+   * record, template bytes), one stage for the whole batch at a time, so that the misses
+   * of a stage overlap instead of following one another. `hashes` are the names' hashes
+   * (as lookups compute them; -1: none), `qtypes` their qtypes. Reads only: the answers
+   * are the lookups' own, whether this ran or not.
+   */
+  warm(hashes: Int32Array, qtypes: Uint16Array, count: number): void {
+    const n = Math.min(count, WARM_BATCH);
+    const hash = this.hash, names = this.names, blob = this.blob, tm = this.typemap, tpls = this.templates;
+    const es = this.wEntry, ts = this.wTpl, mask = this.mask;
+    let sink = 0;
+    for (let k = 0; k < n; k++) {
+      const h = hashes[k]!;
+      es[k] = h === -1 ? 0 : hash[h & mask]!;
+    }
+    for (let k = 0; k < n; k++) {
+      const e = es[k]!;
+      if (e !== 0) sink += names[(e - 1) * D.NAME_WORDS + D.NAME_KEY_OFF]!;
+    }
+    for (let k = 0; k < n; k++) {
+      const e = es[k]!;
+      if (e === 0) continue;
+      const a = (e - 1) * D.NAME_WORDS;
+      sink += blob[names[a + D.NAME_KEY_OFF]!]!;
+      if (names[a + D.NAME_TYPES_COUNT]! > 0) sink += tm[names[a + D.NAME_TYPES_AT]! * D.TYPEMAP_WORDS]!;
+    }
+    for (let k = 0; k < n; k++) {
+      const e = es[k]!;
+      ts[k] = -1;
+      if (e === 0) continue;
+      const a = (e - 1) * D.NAME_WORDS;
+      const t = this.typeTemplate(names[a + D.NAME_TYPES_AT]!, names[a + D.NAME_TYPES_COUNT]!, qtypes[k]!);
+      const tpl = t >= 0 ? t : names[a + D.NAME_EXACT_DEFAULT]!;
+      ts[k] = tpl;
+      sink += tpls[tpl * D.TEMPLATE_WORDS + D.TPL_OFF]!;
+    }
+    for (let k = 0; k < n; k++) {
+      const tpl = ts[k]!;
+      if (tpl >= 0) sink += blob[tpls[tpl * D.TEMPLATE_WORDS + D.TPL_OFF]!]!;
+    }
+    this.warmSink = sink;
   }
 
   get hasZones(): boolean {

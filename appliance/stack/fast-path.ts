@@ -99,3 +99,26 @@ export function fastUdp4(h: FastPathHost, b: Uint8Array, off: number, len: numbe
   replyEthernet(b, off, h.mac);
   return IP + IPV4_HEADER_LEN + newUlen;
 }
+
+/**
+ * Before a batch is handled: the DNS payloads of the frames that look like queries over
+ * IPv4/UDP to our port, given to `warm` (the responder reads ahead for them; a big zone's
+ * lookups miss the cache). Only a look: each frame is still judged whole by fastUdp4() or
+ * the general path, and a frame taken here that either refuses costs a wasted read-ahead.
+ */
+export function warmUdp4(dnsPort: number, b: Uint8Array, addrs: ArrayLike<number>, lens: ArrayLike<number>, count: number,
+  offs: Int32Array, plens: Int32Array, warm: (b: Uint8Array, offs: Int32Array, lens: Int32Array, n: number) => void): void {
+  let m = 0;
+  for (let i = 0; i < count && m < offs.length; i++) {
+    const off = addrs[i]!, len = lens[i]!;
+    if (len < DNS + 12 || b[off + ETH_TYPE] !== ETHERTYPE_IPV4 >> 8 || b[off + ETH_TYPE + 1] !== (ETHERTYPE_IPV4 & 0xff)) continue;
+    const ip = off + IP, u = off + UDP;
+    if (b[ip] !== VER_IHL_PLAIN || b[ip + IP4_PROTOCOL] !== PROTO_UDP) continue;
+    if (((b[u + UDP_DST_PORT]! << 8) | b[u + UDP_DST_PORT + 1]!) !== dnsPort) continue;
+    const ulen = (b[u + UDP_LENGTH]! << 8) | b[u + UDP_LENGTH + 1]!;
+    if (ulen < UDP_HEADER_LEN + 12 || ulen > len - UDP) continue;
+    offs[m] = u + UDP_HEADER_LEN;
+    plens[m++] = ulen - UDP_HEADER_LEN;
+  }
+  if (m > 1) warm(b, offs, plens, m);
+}

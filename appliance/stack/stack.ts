@@ -32,10 +32,11 @@ import { UdpView, UDP_HEADER_LEN } from '../wire/udp.js';
 import type { Tcp } from './tcp/tcp.js';
 import type { TxQueue } from './tx.js';
 import { TRANSPORT_UDP, type DnsResponder } from '../dns/responder.js';
+import { WARM_BATCH } from '../dns/tables.js';
 import { FAMILY_IPV4, FAMILY_IPV6, RRL_DROP, RRL_SLIP, type ResponseRateLimiter } from '../dns/rrl.js';
 import * as C from './counters.js';
 import type { QueryLog } from '../log-ring.js';
-import { FAST_DNS_DROP, FAST_RRL_DROP, fastUdp4, type FastPathHost } from './fast-path.js';
+import { FAST_DNS_DROP, FAST_RRL_DROP, fastUdp4, warmUdp4, type FastPathHost } from './fast-path.js';
 
 export interface StackConfig {
   /** The interface's MAC address: the source of every answer. */
@@ -104,6 +105,25 @@ export class Stack implements FastPathHost {
   /** The stack's TCP (built over this stack: its segments come from our MAC and addresses). */
   attachTcp(tcp: Tcp): void {
     this.tcp = tcp;
+  }
+
+  /** The DNS responder, null when the image has no zones. */
+  get responder(): DnsResponder | null {
+    return this.dns;
+  }
+
+  // warm()'s payload spans, and the responder's warm() bound once.
+  private readonly warmOffs = new Int32Array(WARM_BATCH);
+  private readonly warmLens = new Int32Array(WARM_BATCH);
+  private readonly warmDns = (b: Uint8Array, offs: Int32Array, lens: Int32Array, n: number): void => this.dns!.warm(b, offs, lens, n);
+
+  /**
+   * Before the frames addrs[0, count) of a batch are handled: lets the DNS responder read
+   * ahead for the queries among them (DnsResponder.warm; a no-op but for a big zone).
+   */
+  warm(mem: Uint8Array, addrs: ArrayLike<number>, lens: ArrayLike<number>, count: number): void {
+    if (this.dns === null || count < 2 || !this.dns.t.warmPays) return;
+    warmUdp4(this.dnsPort, mem, addrs, lens, count, this.warmOffs, this.warmLens, this.warmDns);
   }
 
   /**

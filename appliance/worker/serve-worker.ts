@@ -247,6 +247,7 @@ export class BatchRunner {
     }
     const mem = dev.mem;
     const cap = dev.maxFrameLen;
+    stack.warm(mem, addrs, lens, n);
     for (let i = 0; i < n; i++) {
       const a = addrs[i]!;
       let len: number;
