@@ -74,7 +74,7 @@ export function dnsUdpWorkerMain(job: DnsUdpJob, post: (m: UdpWorkerMessage) => 
     post({ ready: { index: job.index, port: sock.port } });
     const control = new Int32Array(job.control);
     const { bufs, lens, names } = sock;
-    const warmOffs = new Int32Array(lens.length);
+    const warmOffs = Int32Array.from({ length: lens.length }, (_, i) => i * UDP_SLOT);
     let reloadSeen = 0;
     let collectAt = 0;
     while (Atomics.load(control, 0) === 0) {
@@ -105,7 +105,6 @@ export function dnsUdpWorkerMain(job: DnsUdpJob, post: (m: UdpWorkerMessage) => 
       const nowSec = (performance.now() / 1000) | 0;
       if (responder.t.warmPays && n > 1) {
         // A big zone: its lookups' cache misses read ahead, the batch's at once.
-        for (let i = 0; i < n; i++) warmOffs[i] = i * UDP_SLOT;
         responder.warm(bufs, warmOffs, lens, n);
       }
       for (let i = 0; i < n; i++) {

@@ -82,14 +82,14 @@ export class DnsTables {
     }
     for (let k = 0; k < n; k++) {
       const e = es[k]!;
-      if (e !== 0) sink += names[(e - 1) * D.NAME_WORDS + D.NAME_KEY_OFF]!;
+      if (e !== 0) sink = (sink + names[(e - 1) * D.NAME_WORDS + D.NAME_KEY_OFF]!) | 0;
     }
     for (let k = 0; k < n; k++) {
       const e = es[k]!;
       if (e === 0) continue;
       const a = (e - 1) * D.NAME_WORDS;
-      sink += blob[names[a + D.NAME_KEY_OFF]!]!;
-      if (names[a + D.NAME_TYPES_COUNT]! > 0) sink += tm[names[a + D.NAME_TYPES_AT]! * D.TYPEMAP_WORDS]!;
+      sink = (sink + blob[names[a + D.NAME_KEY_OFF]!]!) | 0;
+      if (names[a + D.NAME_TYPES_COUNT]! > 0) sink = (sink + tm[names[a + D.NAME_TYPES_AT]! * D.TYPEMAP_WORDS]!) | 0;
     }
     for (let k = 0; k < n; k++) {
       const e = es[k]!;
@@ -99,11 +99,11 @@ export class DnsTables {
       const t = this.typeTemplate(names[a + D.NAME_TYPES_AT]!, names[a + D.NAME_TYPES_COUNT]!, qtypes[k]!);
       const tpl = t >= 0 ? t : names[a + D.NAME_EXACT_DEFAULT]!;
       ts[k] = tpl;
-      sink += tpls[tpl * D.TEMPLATE_WORDS + D.TPL_OFF]!;
+      sink = (sink + tpls[tpl * D.TEMPLATE_WORDS + D.TPL_OFF]!) | 0;
     }
     for (let k = 0; k < n; k++) {
       const tpl = ts[k]!;
-      if (tpl >= 0) sink += blob[tpls[tpl * D.TEMPLATE_WORDS + D.TPL_OFF]!]!;
+      if (tpl >= 0) sink = (sink + blob[tpls[tpl * D.TEMPLATE_WORDS + D.TPL_OFF]!]!) | 0;
     }
     this.warmSink = sink;
   }

@@ -131,6 +131,8 @@ class ZoneParser {
   private ttl = DEFAULT_TTL;
   private ttlSet = false;
   private lastOwner: Uint8Array | null = null;
+  /** This parser is a split's second part (runPart). */
+  private part = false;
   private lastOwnerId = -1;
   /** Each record's owner as its id in `owners`, kept for a split's second part only (its records move to another thread). */
   private ownerIds: Int32Array | null = null;
@@ -270,6 +272,7 @@ class ZoneParser {
 
   /** The worker's side of a split: parses from job.from to the end in the state given. */
   runPart(job: SplitJob): { reply: SplitReply; transfer: ArrayBuffer[] } {
+    this.part = true;
     this.includeStack.push(realPathOr(job.file));
     this.fileStack.push(job.file);
     this.origin = job.origin;
@@ -280,7 +283,12 @@ class ZoneParser {
     const buf = new Uint8Array(job.text, 0, job.length);
     let line = 1;
     for (let i = buf.indexOf(0x0a); i >= 0 && i < job.from; i = buf.indexOf(0x0a, i + 1)) line++;
-    this.entries(new ZoneLexer(buf, job.from, line), job.file, job.dir);
+    try {
+      this.entries(new ZoneLexer(buf, job.from, line), job.file, job.dir);
+    } catch (e) {
+      if (!(e instanceof PartUnsure)) throw e;
+      return { reply: { ok: false, error: 'an entry with a blank owner before any record of the part' }, transfer: [] };
+    }
     const carver = this.carver;
     const alloc = carver && carver.room >= this.owners.size * 12 + 8 ? (n: number): Int32Array => carver.i32(n) : undefined;
     const { parts, transfer } = this.store.exportParts({ ids: this.ownerIds, names: this.owners.names, alloc });
@@ -318,6 +326,9 @@ class ZoneParser {
     let ownerId: number;
     if (lx.blankOwner) {
       if (this.lastOwner === null) {
+        // A split's second part does not know the owner before it (its first entry failed):
+        // the first part parses the rest itself.
+        if (this.part) throw new PartUnsure();
         throw new TextFormatError('the first record has no owner name (the line starts with a blank, and no record comes before it)');
       }
       owner = this.lastOwner;
@@ -482,6 +493,9 @@ function columnOneHint(lx: ZoneLexer): string {
   if (typeFromBytes(b, s, e) < 0 && classFromBytes(b, s, e) < 0) return '';
   return ` (the line starts with '${lx.text(0)}' in column 1, which makes it the owner name; indent the line to use the previous owner)`;
 }
+
+/** A split's second part cannot tell what the first part would have made of an entry. */
+class PartUnsure extends Error {}
 
 /** A byte that can start an owner name in column 1 and nothing else (not a directive, a blank, a comment, a parenthesis or a quote). */
 function isOwnerStart(c: number): boolean {

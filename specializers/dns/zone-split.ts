@@ -88,6 +88,9 @@ export class SplitPart {
       const w = new Worker(script, { workerData: data, transferList: [port2], stdout: false, stderr: false });
       // It is waited for synchronously (wait()); nothing of it may hold the process open.
       w.unref();
+      // A worker that dies (out of memory, a module that does not load) is not waited for
+      // past wait()'s time, and its 'error' event, delivered later, must not end the build.
+      w.on('error', () => { /* the first part has parsed the rest itself (wait() timed out) */ });
       port1.unref();
       return new SplitPart(w, port1, new Int32Array(done));
     } catch {
@@ -101,7 +104,10 @@ export class SplitPart {
     const deadline = Date.now() + ms;
     while (Atomics.load(this.done, 0) === 0) {
       const left = deadline - Date.now();
-      if (left <= 0) return null;
+      if (left <= 0) {
+        this.stop();
+        return null;
+      }
       Atomics.wait(this.done, 0, 0, left);
     }
     // Posted before the flag was set: the message is on the port already.

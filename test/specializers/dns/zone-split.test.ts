@@ -131,3 +131,14 @@ test('a file with an $INCLUDE is parsed in one thread', (t) => {
   writeFileSync(f, HEAD + body(5000) + `$INCLUDE ${inc}\n` + body(5000, 5000));
   t.deepEqual(same(t, f), { taken: 0, redone: 0 });
 });
+
+test('the second part\'s first entry fails and the next line has a blank owner: the first part parses the rest (the owner before the part is its own)', (t) => {
+  const f = join(tmp.dir, 'blank-after-error.zone');
+  // Only indented lines past the middle, so that the part starts at "b BOGUS x".
+  let filler = 'a1 IN A 198.18.0.1\n';
+  for (let i = 0; i < 15_000; i++) filler += `  IN TXT "x${i}"\n`;
+  writeFileSync(f, HEAD + filler + 'b BOGUS x\n  IN A 198.18.0.2\n' + body(100));
+  const serial = outcome(f, Infinity);
+  t.true('error' in serial && /BOGUS/.test(serial.error) && !/no owner name/.test(serial.error), JSON.stringify(serial).slice(0, 300));
+  t.deepEqual(same(t, f), { taken: 0, redone: 1 });
+});
