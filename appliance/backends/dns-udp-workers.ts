@@ -103,10 +103,8 @@ export function dnsUdpWorkerMain(job: DnsUdpJob, post: (m: UdpWorkerMessage) => 
       c[N_RECEIVED]! += n;
       const now = Date.now();
       const nowSec = (performance.now() / 1000) | 0;
-      if (responder.t.warmPays && n > 1) {
-        // A big zone: its lookups' cache misses read ahead, the batch's at once.
-        responder.warm(bufs, warmOffs, lens, n);
-      }
+      // A big zone: its lookups' cache misses read ahead, the batch's at once (else a no-op).
+      responder.warm(bufs, warmOffs, lens, n);
       for (let i = 0; i < n; i++) {
         const len = lens[i]!;
         if (len === 0) {

@@ -102,14 +102,14 @@ export function fastUdp4(h: FastPathHost, b: Uint8Array, off: number, len: numbe
 
 /**
  * Before a batch is handled: the DNS payloads of the frames that look like queries over
- * IPv4/UDP to our port, given to `warm` (the responder reads ahead for them; a big zone's
- * lookups miss the cache). Only a look: each frame is still judged whole by fastUdp4() or
+ * IPv4/UDP to our port, into offs/plens; returns how many (the responder reads ahead for
+ * them, DnsResponder.warm: a big zone's lookups miss the cache). Only a look: each frame is still judged whole by fastUdp4() or
  * the general path, and a frame taken here that either refuses costs a wasted read-ahead.
  * Like fastUdp4() it reads fixed offsets without the views' check(): every read is within
  * the frame's length, and what it finds only steers reads of the tables, never an answer.
  */
 export function warmUdp4(dnsPort: number, b: Uint8Array, addrs: ArrayLike<number>, lens: ArrayLike<number>, count: number,
-  offs: Int32Array, plens: Int32Array, warm: (b: Uint8Array, offs: Int32Array, lens: Int32Array, n: number) => void): void {
+  offs: Int32Array, plens: Int32Array): number {
   let m = 0;
   for (let i = 0; i < count && m < offs.length; i++) {
     const off = addrs[i]!, len = lens[i]!;
@@ -122,5 +122,5 @@ export function warmUdp4(dnsPort: number, b: Uint8Array, addrs: ArrayLike<number
     offs[m] = u + UDP_HEADER_LEN;
     plens[m++] = ulen - UDP_HEADER_LEN;
   }
-  if (m > 1) warm(b, offs, plens, m);
+  return m;
 }

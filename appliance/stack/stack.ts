@@ -112,18 +112,19 @@ export class Stack implements FastPathHost {
     return this.dns;
   }
 
-  // warm()'s payload spans, and the responder's warm() bound once.
+  // warm()'s payload spans.
   private readonly warmOffs = new Int32Array(WARM_BATCH);
   private readonly warmLens = new Int32Array(WARM_BATCH);
-  private readonly warmDns = (b: Uint8Array, offs: Int32Array, lens: Int32Array, n: number): void => this.dns!.warm(b, offs, lens, n);
 
   /**
    * Before the frames addrs[0, count) of a batch are handled: lets the DNS responder read
    * ahead for the queries among them (DnsResponder.warm; a no-op but for a big zone).
    */
   warm(mem: Uint8Array, addrs: ArrayLike<number>, lens: ArrayLike<number>, count: number): void {
+    // The frames are looked at only when the responder would read ahead.
     if (this.dns === null || count < 2 || !this.dns.t.warmPays) return;
-    warmUdp4(this.dnsPort, mem, addrs, lens, count, this.warmOffs, this.warmLens, this.warmDns);
+    const m = warmUdp4(this.dnsPort, mem, addrs, lens, count, this.warmOffs, this.warmLens);
+    this.dns.warm(mem, this.warmOffs, this.warmLens, m);
   }
 
   /**

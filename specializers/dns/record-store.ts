@@ -211,10 +211,11 @@ export class RecordStore {
 
   /**
    * The records as buffers another thread can take whole (zone-split.ts): the columns, the
-   * RDATA chunks, and the owners as spans of the buffers they lie in. `transfer` lists the
+   * RDATA chunks, and the owners as spans of the buffers they lie in (`owners`: the
+   * parser's interned names, and each record's id among them). `transfer` lists the
    * buffers to move rather than copy; the store is unusable after they are moved.
    */
-  exportParts(owners?: { ids: Int32Array; names: Uint8Array[]; alloc?: (n: number) => Int32Array }): { parts: StoreParts; transfer: ArrayBuffer[] } {
+  exportParts(owners: { ids: Int32Array; names: Uint8Array[]; alloc?: (n: number) => Int32Array }): { parts: StoreParts; transfer: ArrayBuffer[] } {
     const n = this.length;
     const buffers: ArrayBuffer[] = [];
     const bufferIndex = new Map<ArrayBuffer, number>();
@@ -230,31 +231,14 @@ export class RecordStore {
       lastIndex = i;
       return i;
     };
-    let ownerRef: Int32Array, ownerSpans: Int32Array;
-    if (owners) {
-      // The parser's interned names, and each record's id among them.
-      ownerRef = owners.ids.subarray(0, n);
-      ownerSpans = owners.alloc ? owners.alloc(owners.names.length * 3) : new Int32Array(owners.names.length * 3);
-      owners.names.forEach((o, i) => {
-        ownerSpans[i * 3] = indexOf(o.buffer as ArrayBuffer);
-        ownerSpans[i * 3 + 1] = o.byteOffset;
-        ownerSpans[i * 3 + 2] = o.length;
-      });
-    } else {
-      // One span per run of records that share an owner array.
-      ownerRef = new Int32Array(n);
-      const spans: number[] = [];
-      let prev: Uint8Array | null = null;
-      for (let k = 0; k < n; k++) {
-        const o = this.owner[k]!;
-        if (o !== prev) {
-          prev = o;
-          spans.push(indexOf(o.buffer as ArrayBuffer), o.byteOffset, o.length);
-        }
-        ownerRef[k] = spans.length / 3 - 1;
-      }
-      ownerSpans = Int32Array.from(spans);
-    }
+    // The parser's interned names, and each record's id among them.
+    const ownerRef = owners.ids.subarray(0, n);
+    const ownerSpans = owners.alloc ? owners.alloc(owners.names.length * 3) : new Int32Array(owners.names.length * 3);
+    owners.names.forEach((o, i) => {
+      ownerSpans[i * 3] = indexOf(o.buffer as ArrayBuffer);
+      ownerSpans[i * 3 + 1] = o.byteOffset;
+      ownerSpans[i * 3 + 2] = o.length;
+    });
     const chunks = this.chunks.map((c) => (c.byteOffset === 0 && c.byteLength === c.buffer.byteLength ? c : c.slice()));
     for (const c of chunks) indexOf(c.buffer as ArrayBuffer);
     const parts: StoreParts = {
