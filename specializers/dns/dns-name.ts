@@ -352,6 +352,17 @@ export class NameTable {
     }
   }
 
+  /**
+   * The table's index, for a NameIndex (model.ts) to take over rather than hash every name
+   * again: the slots (id + 1 at each name's probe position, 0 empty) and each id's hash.
+   * The table must not be used afterwards.
+   */
+  handOver(): { slots: Int32Array; hashes: Int32Array } {
+    const slots = this.slots;
+    this.slots = new Int32Array(0);
+    return { slots, hashes: Int32Array.from(this.hashes) };
+  }
+
   private grow(): void {
     const size = (this.mask + 1) * 2;
     const slots = new Int32Array(size);

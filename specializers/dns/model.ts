@@ -133,7 +133,18 @@ export class NameIndex {
   private slots: Int32Array;
   private mask: number;
 
-  constructor(expected = 16) {
+  /**
+   * @param from an index made elsewhere with the same hash and probing (a checked zone's
+   *   owner table: NameTable.handOver()), and the node of each of its ids, in order
+   */
+  constructor(expected = 16, from?: { slots: Int32Array; hashes: Int32Array; list: DnsNode[] }) {
+    if (from !== undefined) {
+      this.slots = from.slots;
+      this.mask = from.slots.length - 1;
+      this.hashes = from.hashes;
+      this.list = from.list;
+      return;
+    }
     let size = 16;
     while (size < expected * 2) size *= 2;
     this.slots = new Int32Array(size);
@@ -421,31 +432,50 @@ export function buildModel(parsed: ParsedZone[], warnings: string[] = []): DnsMo
     const zone: DnsZone = { index, origin: z.origin, originKey, originText: text, file: z.file, apex: null as unknown as DnsNode, soa, recordCount: 0, nameCount: 0, own: null };
     zones.push(zone);
 
-    const own = new NameIndex(st.length);
-    const newNode = (name: Uint8Array, hash: number, isApex: boolean): DnsNode => {
-      const n = new Node(name, index, isApex);
+    // The checker's owner table, when the apex is its first name: its ids are then the
+    // index's positions (the apex first, the others in order of first appearance, as the
+    // loop below would add them), and its slots and hashes become the index's.
+    const owners = z.owners;
+    z.owners = undefined;
+    const adopt = owners !== undefined && owners.ownerId.length === st.length && owners.table.size > 0 &&
+      owners.table.find(z.origin, 0, z.origin.length) === 0;
+    let own: NameIndex;
+    let nodeOf: Int32Array;
+    if (adopt) {
+      const names = owners.table.names;
+      const list: DnsNode[] = new Array<DnsNode>(names.length);
+      list[0] = new Node(z.origin, index, true);
+      for (let i = 1; i < names.length; i++) list[i] = new Node(names[i]!, index, false);
+      own = new NameIndex(0, { ...owners.table.handOver(), list });
+      nodeOf = owners.ownerId;
+    } else {
+      own = new NameIndex(st.length);
+      own.add(new Node(z.origin, index, true), hashBytesFolded(z.origin, 0, z.origin.length));
+      // Each record's name, by position in the index; the parser hands records of one owner
+      // the same array, so a run of them is looked up once.
+      nodeOf = new Int32Array(st.length);
+      let lastOwner: Uint8Array | null = null;
+      let lastNode = 0;
+      for (let k = 0; k < st.length; k++) {
+        const o = st.owner[k]!;
+        if (o !== lastOwner) {
+          const h = hashBytesFolded(o, 0, o.length);
+          lastNode = own.indexOf(o, 0, o.length, h);
+          if (lastNode < 0) {
+            own.add(new Node(o, index, false), h);
+            lastNode = own.size - 1;
+          }
+          lastOwner = o;
+        }
+        nodeOf[k] = lastNode;
+      }
+    }
+    const newNode = (name: Uint8Array, hash: number): DnsNode => {
+      const n = new Node(name, index, false);
       own.add(n, hash);
       return n;
     };
-    const apex = newNode(z.origin, hashBytesFolded(z.origin, 0, z.origin.length), true);
-    // Each record's name, by position in the index; the parser hands records of one owner
-    // the same array, so a run of them is looked up once.
-    const nodeOf = new Int32Array(st.length);
-    let lastOwner: Uint8Array | null = null;
-    let lastNode = 0;
-    for (let k = 0; k < st.length; k++) {
-      const o = st.owner[k]!;
-      if (o !== lastOwner) {
-        const h = hashBytesFolded(o, 0, o.length);
-        lastNode = own.indexOf(o, 0, o.length, h);
-        if (lastNode < 0) {
-          newNode(o, h, false);
-          lastNode = own.size - 1;
-        }
-        lastOwner = o;
-      }
-      nodeOf[k] = lastNode;
-    }
+    const apex = own.list[0]!;
     zone.recordCount = st.length;
     sortRecordsByName(st, nodeOf, own.list);
     // Empty non-terminals: every ancestor up to the apex exists (RFC 4592 §2.2.2). (Names
@@ -463,7 +493,7 @@ export function buildModel(parsed: ParsedZone[], warnings: string[] = []): DnsMo
         let p = lastParent;
         if (!sameName(p.name, name, off, len)) {
           const h = hashBytesFolded(name, off, len);
-          p = own.find(name, off, len, h) ?? newNode(name.subarray(off), h, false);
+          p = own.find(name, off, len, h) ?? newNode(name.subarray(off), h);
           lastParent = p;
         }
         child.parent = p;

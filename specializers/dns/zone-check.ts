@@ -69,7 +69,8 @@ export function checkZone(z: ParsedZone): ParsedZone {
   const apexText = nameToText(z.origin);
 
   // Owner ids, case-insensitive; the previous record's owner array short-cuts the lookup.
-  const names = new NameTable(true);
+  // Sized for one name per record from the start: no regrowth, each growth a rehash of all.
+  const names = new NameTable(true, n);
   const ownerId = new Int32Array(n);
   const outside: boolean[] = [];
   let prevOwner: Uint8Array | null = null;
@@ -243,7 +244,10 @@ export function checkZone(z: ParsedZone): ParsedZone {
     warnings.push(`${z.file}: ${duplicates - MAX_DUPLICATE_WARNINGS} more duplicate records dropped`);
   }
   problems.throwIfAny(apexText);
-  return parsedZone(z.origin, z.file, duplicates === 0 ? st : st.keep(dropped), warnings);
+  if (duplicates === 0) return parsedZone(z.origin, z.file, st, warnings, { table: names, ownerId });
+  let kept = 0;
+  for (let k = 0; k < n; k++) if (dropped[k] === 0) ownerId[kept++] = ownerId[k]!;
+  return parsedZone(z.origin, z.file, st.keep(dropped), warnings, { table: names, ownerId: ownerId.subarray(0, kept) });
 }
 
 /**

@@ -48,11 +48,22 @@ export interface ParsedZone {
   readonly records: ZoneRecord[];
   /** "file:line: message" lines. */
   warnings: string[];
+  /**
+   * From checkZone: the owners interned case-insensitively, ids in order of first
+   * appearance, and each record's id (ownerId[k] for store record k), so that the model
+   * need not hash every owner again. Taken once (the model hands the table's index over).
+   */
+  owners?: ZoneOwners;
+}
+
+export interface ZoneOwners {
+  table: NameTable;
+  ownerId: Int32Array;
 }
 
 /** A ParsedZone over a store, its `records` made when first read. */
-export function parsedZone(origin: Uint8Array, file: string, store: RecordStore, warnings: string[]): ParsedZone {
-  return { origin, file, store, warnings, get records() { return store.all(); } };
+export function parsedZone(origin: Uint8Array, file: string, store: RecordStore, warnings: string[], owners?: ZoneOwners): ParsedZone {
+  return { origin, file, store, warnings, owners, get records() { return store.all(); } };
 }
 
 export interface ParseOptions {

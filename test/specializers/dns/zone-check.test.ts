@@ -148,3 +148,33 @@ test('delegations: glue is fine, other data below or at a cut is warned about, m
     'z.zone:7: the delegation sub.example.com. names ns2.sub.example.com., which is inside it, but the zone has no A or AAAA glue for it: resolvers cannot reach that server',
   ]);
 });
+
+// The model takes the checker's owner table over (ids as its nodes' positions) when the apex
+// is the table's first name; otherwise it interns the owners itself. Both give one model.
+test('the model built from the checker\'s owner table equals the one that interns the owners itself', async (t) => {
+  const { buildModel } = await import('../../../specializers/dns/model.js');
+  const { nameToText } = await import('../../../specializers/dns/dns-name.js');
+  const describe = (z: ParsedZone): string[] => buildModel([z]).nodes.list.map((n) => {
+    const recs: string[] = [];
+    for (let i = n.recStart; i < n.recStart + n.recCount; i++) {
+      const k = n.recs.order[i]!;
+      recs.push(`${n.recs.store.type[k]}/${n.recs.store.ttl[k]}/${n.recs.store.line[k]}`);
+    }
+    return `${nameToText(n.name)} apex=${n.isApex} cut=${n.isCut} parent=${n.parent ? nameToText(n.parent.name) : '-'} ` +
+      `wild=${n.wildcard ? nameToText(n.wildcard.name) : '-'} above=${n.cutAbove ? nameToText(n.cutAbove.name) : '-'} ${recs.join(',')}`;
+  });
+  const bodies: Array<[string, string?]> = [
+    ['www A 198.18.0.2\n*.wild A 198.18.0.3\nsub NS ns.sub\nns.sub A 198.18.0.4\nhost.deep.ent A 198.18.0.5\next CNAME www.example.net.\n'],
+    // Owners in several spellings, records of one name apart, duplicates dropped (the ids filtered with the records).
+    ['WWW A 198.18.0.2\nmail A 198.18.0.9\nwww AAAA 2001:db8::2\nWww A 198.18.0.2\na.b.C A 198.18.0.7\nA.B.c TXT "x"\nwww A 198.18.0.2\n'],
+    // The apex is not the first owner: the model interns the owners itself.
+    ['@ SOA ns1 hostmaster 1 2h 30m 2w 5m\n@ NS ns1\nns1 A 198.18.0.1\nwww A 198.18.0.2\n', '$ORIGIN example.com.\n$TTL 300\nfirst A 198.18.0.8\n'],
+  ];
+  for (const [body, head] of bodies) {
+    const taken = check(body, head);
+    t.truthy(taken.owners, 'the checker hands its owner table over');
+    const own = check(body, head);
+    own.owners = undefined;
+    t.deepEqual(describe(taken), describe(own));
+  }
+});
