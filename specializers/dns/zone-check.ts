@@ -69,8 +69,9 @@ export function checkZone(z: ParsedZone): ParsedZone {
   const apexText = nameToText(z.origin);
 
   // Owner ids, case-insensitive; the previous record's owner array short-cuts the lookup.
-  // Sized for one name per record from the start: no regrowth, each growth a rehash of all.
-  const names = new NameTable(true, n);
+  // Grown as names come (sized for a name per record, it would take twice the room at a
+  // million names: the model keeps it, and the build's peak is its bound).
+  const names = new NameTable(true);
   const ownerId = new Int32Array(n);
   const outside: boolean[] = [];
   let prevOwner: Uint8Array | null = null;
