@@ -355,12 +355,15 @@ export class NameTable {
   /**
    * The table's index, for a NameIndex (model.ts) to take over rather than hash every name
    * again: the slots (id + 1 at each name's probe position, 0 empty) and each id's hash.
-   * The table must not be used afterwards.
+   * The table is empty afterwards (its slots are the index's now).
    */
   handOver(): { slots: Int32Array; hashes: Int32Array } {
-    const slots = this.slots;
-    this.slots = new Int32Array(0);
-    return { slots, hashes: Int32Array.from(this.hashes) };
+    const out = { slots: this.slots, hashes: Int32Array.from(this.hashes) };
+    this.names.length = 0;
+    this.hashes = [];
+    this.slots = new Int32Array(NameTable.slotsFor(0));
+    this.mask = this.slots.length - 1;
+    return out;
   }
 
   private grow(): void {
