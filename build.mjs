@@ -1,5 +1,5 @@
 // Builds the appliance with esbuild (generated output, kept out of git):
-//   node build.mjs          dist/cli.js and its worker threads' scripts (dist/worker.js, compress-worker.js, compile-worker.js, zone-split-worker.js), bundled ESM for Node 20
+//   node build.mjs          dist/cli.js and its worker threads' scripts (dist/worker.js, compress-worker.js, compile-worker.js, zone-split-worker.js, image-write-worker.js), bundled ESM for Node 20
 //   node build.mjs --tests  the above, plus every .ts file transpiled one-to-one into build/
 //                           (ava runs build/test/**/*.test.js through @ava/typescript)
 import { build } from 'esbuild';
@@ -14,6 +14,7 @@ const REQUIRE_SHIM = "import { createRequire as __applianceCreateRequire } from 
 const entries = {
   cli: 'appliance/cli.ts', worker: 'appliance/worker-entry.ts', 'compress-worker': 'specializers/http/compress-worker.ts',
   'compile-worker': 'appliance/secondary/compile-worker.ts', 'zone-split-worker': 'specializers/dns/zone-split-worker.ts',
+  'image-write-worker': 'specializers/image/image-write-worker.ts',
 };
 
 async function buildDist() {

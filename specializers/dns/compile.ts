@@ -46,8 +46,8 @@ const RCODE_NXDOMAIN = 3;
 
 const WILDCARD_LABEL = Uint8Array.of(1, 0x2a);
 
-/** The most words of a table kept in memory while it is made (4 MiB; SpillingU32Builder). */
-const WINDOW_WORDS = 1 << 20;
+/** The most words of a table kept in memory while it is made (1 MiB; SpillingU32Builder): a full window is copied to the writer thread, so a larger one buys nothing. */
+const WINDOW_WORDS = 1 << 18;
 
 /** "*." + name: the reference question of templates answered for names below `name`. */
 function starOf(name: Uint8Array): Uint8Array {
@@ -88,7 +88,7 @@ class Compiler {
   constructor(private readonly w: ImageWriter, private readonly m: DnsModel) {
     const spill = (): ReturnType<ImageWriter['spillFile']> => w.spillFile();
     // Windows sized from the name count (about 1.7 templates and 2.5 types a name in a
-    // typical zone), at most WINDOW_WORDS: a small zone never spills, nor takes 12 MiB.
+    // typical zone), at most WINDOW_WORDS: a small zone never spills, nor takes 3 MiB.
     const n = m.nodes.size;
     const win = (words: number): number => Math.min(WINDOW_WORDS, Math.max(1024, words));
     this.names = new SpillingU32Builder(spill, win(n * D.NAME_WORDS));

@@ -53,6 +53,7 @@ import { copyBytes } from '../../basics/bytes.js';
 import { ImageError } from '../../basics/errors.js';
 import { fileKind, readRegularFile } from '../regular-file.js';
 import type { SpillFile, SpillingU32Builder } from './u32-builder.js';
+import { errnoText, WriteThread } from './write-thread.js';
 
 export const MAGIC = Uint8Array.of(0x41, 0x50, 0x50, 0x4c, 0x49, 0x4d, 0x47, 0x1a); // "APPLIMG\x1a"
 export const FORMAT_VERSION = 3;
@@ -105,10 +106,8 @@ export interface OwnFiles {
   paths: string[];
 }
 
-function errnoText(e: unknown): string {
-  const err = e as NodeJS.ErrnoException;
-  return err.code ? `${err.code} (${err.message})` : String((e as Error).message ?? e);
-}
+/** Bytes written before the writes move to their own thread (WriteThread): below it, starting one costs more than it saves. */
+export const THREAD_ABOVE = 16 << 20;
 
 /**
  * Judges the output path before anything is written: a regular file (an image, or empty)
@@ -196,14 +195,21 @@ export class ImageWriter {
   private closed = false;
   /** Open spill files (SpillingU32Builder), closed once copied or on abort. */
   private readonly spills: number[] = [];
+  /** The thread the writes go through once the image passes threadAbove bytes (null before, or when there is none). */
+  private thread: WriteThread | null = null;
+  private threadTried = false;
+  private readonly threadAbove: number;
 
-  constructor(readonly path: string) {
+  /** @param opts.threadAbove bytes written before the writes go to a thread of their own (Infinity: never) */
+  constructor(readonly path: string, opts: { threadAbove?: number } = {}) {
+    this.threadAbove = opts.threadAbove ?? THREAD_ABOVE;
     const existing = judgeOutput(path);
     const dir = dirname(path);
     // A dotfile: a site scan leaves it out even before it checks inodes.
     this.tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
     try {
-      this.fd = openSync(this.tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o666);
+      // Read and write: the writer thread reads back what was written before it started.
+      this.fd = openSync(this.tmp, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o666);
     } catch (e) {
       throw new ImageError('APPL_ERR_IMAGE_WRITE', path, `cannot create the image in ${dir}: ${errnoText(e)}`);
     }
@@ -306,8 +312,13 @@ export class ImageWriter {
     return {
       fd,
       append: (bytes: Uint8Array) => {
-        let done = 0;
-        while (done < bytes.length) done += this.io('writing a temporary file', () => writeSync(fd, bytes, done, bytes.length - done, end + done));
+        if (this.thread !== null) {
+          this.thread.write(fd, end, bytes, false);
+          this.checkThread();
+        } else {
+          let done = 0;
+          while (done < bytes.length) done += this.io('writing a temporary file', () => writeSync(fd, bytes, done, bytes.length - done, end + done));
+        }
         end += bytes.length;
       },
     };
@@ -319,7 +330,15 @@ export class ImageWriter {
     this.pad();
     const offset = this.size;
     const { file, bytes } = table.spilledFile;
-    if (file !== null) {
+    if (file !== null) this.flush();
+    if (file !== null && this.threadFor(bytes) !== null) {
+      // Read back and written into the image by the thread, which then closes the file.
+      this.thread!.copy(file.fd, 0, bytes, this.fd, this.pos);
+      this.pos += bytes;
+      this.spills.splice(this.spills.indexOf(file.fd), 1);
+      this.thread!.close(file.fd);
+      this.checkThread();
+    } else if (file !== null) {
       const chunk = Buffer.allocUnsafe(WRITE_BUFFER * 4);
       for (let at = 0; at < bytes; ) {
         const want = Math.min(chunk.length, bytes - at);
@@ -346,7 +365,6 @@ export class ImageWriter {
   /** Writes the section table and header, syncs, then moves the file to its final name. */
   finish(): { size: number; hash: string } {
     if (this.blobOpen) throw new Error('finish with the BLOB open');
-    for (const fd of this.spills.slice()) this.closeSpill(fd);
     this.pad();
     const tableOff = this.size;
     const table = new Uint8Array(this.sections.length * SECTION_ENTRY_LEN);
@@ -361,7 +379,16 @@ export class ImageWriter {
     this.write(table);
     this.flush();
     const fileLen = this.pos;
-    const digest = this.hash.digest();
+    let digest: Buffer;
+    if (this.thread !== null) {
+      digest = this.thread.digest(); // after every write handed over
+      this.checkThread();
+      this.thread.stop();
+      this.thread = null;
+    } else {
+      digest = this.hash.digest();
+    }
+    for (const fd of this.spills.slice()) this.closeSpill(fd);
     const header = new Uint8Array(HEADER_LEN);
     const hv = new DataView(header.buffer);
     header.set(MAGIC, 0);
@@ -387,6 +414,12 @@ export class ImageWriter {
 
   /** Removes the temporary file of a build that failed. */
   abort(): void {
+    if (this.thread !== null) {
+      // Nothing is closed under the thread while it may still write to it.
+      try { this.thread.drain(); } catch { /* stuck: its files are closed with the process */ }
+      this.thread.stop();
+      this.thread = null;
+    }
     for (const fd of this.spills.slice()) this.closeSpill(fd);
     if (this.done) return;
     this.done = true;
@@ -420,10 +453,7 @@ export class ImageWriter {
     this.room(bytes.length);
     if (bytes.length >= WRITE_BUFFER) {
       this.flush();
-      this.hash.update(bytes);
-      let done = 0;
-      while (done < bytes.length) done += this.io('write', () => writeSync(this.fd, bytes, done, bytes.length - done, this.pos + done));
-      this.pos += bytes.length;
+      this.put(bytes);
       return;
     }
     if (this.bufLen + bytes.length > WRITE_BUFFER) this.flush();
@@ -433,12 +463,41 @@ export class ImageWriter {
 
   private flush(): void {
     if (this.bufLen === 0) return;
-    const chunk = this.buf.subarray(0, this.bufLen);
-    this.hash.update(chunk);
-    let done = 0;
-    while (done < chunk.length) done += this.io('write', () => writeSync(this.fd, chunk, done, chunk.length - done, this.pos + done));
-    this.pos += this.bufLen;
+    this.put(this.buf.subarray(0, this.bufLen));
     this.bufLen = 0;
+  }
+
+  /** Writes bytes at pos (through the thread once there is one: they are copied, the buffer is free again) and hashes them. */
+  private put(bytes: Uint8Array): void {
+    const t = this.threadFor(bytes.length);
+    if (t !== null) {
+      t.write(this.fd, this.pos, bytes, true);
+      this.checkThread();
+    } else {
+      this.hash.update(bytes);
+      let done = 0;
+      while (done < bytes.length) done += this.io('write', () => writeSync(this.fd, bytes, done, bytes.length - done, this.pos + done));
+    }
+    this.pos += bytes.length;
+  }
+
+  /**
+   * The writer thread, started when the image is about to pass threadAbove bytes (it then
+   * reads back and hashes what was written before it); null before, or when it cannot run.
+   */
+  private threadFor(more: number): WriteThread | null {
+    if (this.thread === null && !this.threadTried && this.pos + more - HEADER_LEN > this.threadAbove) {
+      this.threadTried = true;
+      this.thread = WriteThread.start(this.path);
+      this.thread?.hashFile(this.fd, HEADER_LEN, this.pos - HEADER_LEN);
+    }
+    return this.thread;
+  }
+
+  /** A write of the thread's that failed, thrown as the system call's own failure would have been. */
+  private checkThread(): void {
+    const f = this.thread?.failure() ?? null;
+    if (f !== null) throw new ImageError('APPL_ERR_IMAGE_WRITE', this.path, f);
   }
 }
 
